@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Runs every test file under test/ with the Node test runner. Node 20's runner does not expand
+// globs itself, so the files are listed here. Extra arguments narrow the run to matching paths:
+//   npm test -- bindings        (only files whose path contains "bindings")
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import path from "node:path";
+
+function findTests(dir) {
+  const found = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name !== "fixtures" && entry.name !== "helpers") found.push(...findTests(full));
+    } else if (entry.name.endsWith(".test.ts")) {
+      found.push(full);
+    }
+  }
+  return found.sort();
+}
+
+const filters = process.argv.slice(2);
+const files = findTests("test").filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)));
+if (files.length === 0) {
+  console.error("no test files matched");
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ["--import", "tsx", "--expose-gc", "--test", "--test-concurrency=2", "--test-timeout=120000", ...files],
+  { stdio: "inherit", env: { ...process.env, CAPSTAN_LOG_LEVEL: process.env.CAPSTAN_LOG_LEVEL ?? "silent" } },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,81 @@
+// buildApp(deps): the whole HTTP app without listening. main.ts and the tests both start here.
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, { type FastifyBaseLogger } from "fastify";
+import { ErrorEnvelope } from "./contract/common.js";
+import { KeyCache, registerRequestGuards } from "./http/auth.js";
+import { registerErrorHandling } from "./http/error-handler.js";
+import { registerMetrics } from "./http/metrics.js";
+import { RateLimiter } from "./http/rate-limit.js";
+import { newRequestId, registerRequestId } from "./http/request-id.js";
+import { validatorCompiler } from "./http/validation.js";
+import { registerRoutes } from "./routes/index.js";
+import type { RouteApp } from "./routes/route-app.js";
+import type { ServiceDeps } from "./services/deps.js";
+import { createServices, type Services } from "./services/index.js";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    deps: ServiceDeps;
+    services: Services;
+    keyCache: KeyCache;
+  }
+}
+
+export type App = RouteApp;
+
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
+export async function buildApp(deps: ServiceDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: JSON_BODY_LIMIT,
+    genReqId: newRequestId,
+    requestIdHeader: false,
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    ajv: { customOptions: { strict: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.addSchema(ErrorEnvelope);
+
+  const keyCache = new KeyCache(deps);
+  app.decorate("deps", deps);
+  app.decorate("keyCache", keyCache);
+  app.decorate("services", createServices(deps, keyCache));
+
+  registerErrorHandling(app);
+  registerRequestId(app);
+  registerMetrics(app);
+  registerRequestGuards(app, deps, keyCache, new RateLimiter(deps.config.rateLimitRpm, deps.config.rateLimitWriteRpm));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Capstan API",
+        version: "1.0.0",
+        description: "Control plane for AI-agent capabilities: registry, runtimes and bindings.",
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer" },
+          apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+        },
+      },
+      security: [{ bearer: [] }, { apiKey: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  app.addHook("onRoute", (route) => {
+    // swagger-ui's own asset routes carry no config; they must not need a key.
+    if (route.url.startsWith("/docs")) route.config = { ...(route.config ?? {}), public: true };
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs", uiConfig: { docExpansion: "list" } });
+
+  await registerRoutes(app);
+  return app;
+}

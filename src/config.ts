@@ -1,0 +1,150 @@
+// The only reader of process.env. Configuration is validated once at boot and frozen; a bad value
+// stops the process with a message naming the variable (SPEC §1).
+import path from "node:path";
+import { parseSemver } from "./domain/semver.js";
+
+export type DatabaseTarget = { dialect: "sqlite"; path: string } | { dialect: "postgres"; url: string };
+export type BlobStoreTarget = { driver: "fs"; dir: string } | { driver: "postgres" };
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  database: DatabaseTarget;
+  blobStore: BlobStoreTarget;
+  bootstrapToken: string | null;
+  publicUrl: string | null;
+  signingSecret: string | null;
+  minClientVersion: string | null;
+  rateLimitRpm: number;
+  rateLimitWriteRpm: number;
+  maxBundleBytes: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** `cst_<12 of [a-z2-7]>_<32..128 of [A-Za-z0-9]>` (SPEC §2.2). */
+export const API_KEY_PATTERN = /^cst_([a-z2-7]{12})_([A-Za-z0-9]{32,128})$/;
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env, overrides: Partial<Record<string, string>> = {}): Config {
+  const read = (name: string): string | undefined => {
+    const value = overrides[name] ?? env[name];
+    return value === undefined || value === "" ? undefined : value;
+  };
+
+  const host = read("CAPSTAN_HOST") ?? "127.0.0.1";
+  const port = readInteger(read, "CAPSTAN_PORT", 8080, 0, 65535);
+  const dataDir = path.resolve(read("CAPSTAN_DATA_DIR") ?? "./.capstan");
+
+  const database = parseDatabaseUrl(read("CAPSTAN_DATABASE_URL") ?? `sqlite:${path.join(dataDir, "capstan.db")}`);
+  const blobStore = parseBlobStore(read("CAPSTAN_BLOB_STORE") ?? `fs:${path.join(dataDir, "blobs")}`, database);
+
+  const bootstrapToken = read("CAPSTAN_BOOTSTRAP_TOKEN") ?? null;
+  if (bootstrapToken !== null && !API_KEY_PATTERN.test(bootstrapToken)) {
+    throw new ConfigError("CAPSTAN_BOOTSTRAP_TOKEN", "must look like cst_<12 chars of a-z2-7>_<32-128 alphanumerics>");
+  }
+
+  const publicUrl = read("CAPSTAN_PUBLIC_URL") ?? null;
+  if (publicUrl !== null) {
+    let parsed: URL;
+    try {
+      parsed = new URL(publicUrl);
+    } catch {
+      throw new ConfigError("CAPSTAN_PUBLIC_URL", "must be an absolute http(s) URL");
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+      throw new ConfigError("CAPSTAN_PUBLIC_URL", "must be an absolute http(s) URL");
+    }
+  }
+
+  const signingSecret = read("CAPSTAN_SIGNING_SECRET") ?? null;
+  if (signingSecret !== null && signingSecret.length < 16) {
+    throw new ConfigError("CAPSTAN_SIGNING_SECRET", "must be at least 16 characters");
+  }
+
+  const minClientVersion = read("CAPSTAN_MIN_CLIENT_VERSION") ?? null;
+  if (minClientVersion !== null && parseSemver(minClientVersion) === null) {
+    throw new ConfigError("CAPSTAN_MIN_CLIENT_VERSION", "must be a semantic version such as 1.4.0");
+  }
+
+  const logLevel = read("CAPSTAN_LOG_LEVEL") ?? "info";
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError("CAPSTAN_LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
+  }
+
+  return Object.freeze({
+    host,
+    port,
+    dataDir,
+    database,
+    blobStore,
+    bootstrapToken,
+    publicUrl: publicUrl?.replace(/\/+$/, "") ?? null,
+    signingSecret,
+    minClientVersion,
+    rateLimitRpm: readInteger(read, "CAPSTAN_RATE_LIMIT_RPM", 1200, 0, 10_000_000),
+    rateLimitWriteRpm: readInteger(read, "CAPSTAN_RATE_LIMIT_WRITE_RPM", 120, 0, 10_000_000),
+    maxBundleBytes: readInteger(read, "CAPSTAN_MAX_BUNDLE_BYTES", 52_428_800, 1024, 2 ** 31),
+    logLevel,
+  });
+}
+
+function readInteger(
+  read: (name: string) => string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = read(name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be an integer between ${min} and ${max}`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be an integer between ${min} and ${max}`);
+  return value;
+}
+
+function parseDatabaseUrl(url: string): DatabaseTarget {
+  if (url.startsWith("sqlite:")) {
+    const file = url.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "");
+    if (file === "") throw new ConfigError("CAPSTAN_DATABASE_URL", "sqlite: needs a file path");
+    return { dialect: "sqlite", path: file === ":memory:" ? file : path.resolve(file) };
+  }
+  if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError("CAPSTAN_DATABASE_URL", "is not a valid postgres:// URL");
+    }
+    return { dialect: "postgres", url };
+  }
+  throw new ConfigError("CAPSTAN_DATABASE_URL", "must start with sqlite: or postgres://");
+}
+
+function parseBlobStore(value: string, database: DatabaseTarget): BlobStoreTarget {
+  if (value.startsWith("fs:")) {
+    const dir = value.slice("fs:".length);
+    if (dir === "") throw new ConfigError("CAPSTAN_BLOB_STORE", "fs: needs a directory");
+    return { driver: "fs", dir: path.resolve(dir) };
+  }
+  if (value === "postgres") {
+    if (database.dialect !== "postgres") {
+      throw new ConfigError("CAPSTAN_BLOB_STORE", "postgres needs CAPSTAN_DATABASE_URL to be a postgres:// URL");
+    }
+    return { driver: "postgres" };
+  }
+  throw new ConfigError("CAPSTAN_BLOB_STORE", "must be fs:<dir> or postgres");
+}

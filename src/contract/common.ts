@@ -1,0 +1,75 @@
+// Schemas every resource shares: ids, slugs, the error envelope and the error responses each route
+// declares (spread into its `response` so OpenAPI lists them).
+import { type TSchema, Type } from "typebox";
+import { ERROR_STATUSES, ERROR_TYPES } from "../http/errors.js";
+import { SLUG_PATTERN, UUID_PATTERN } from "../lib/ids.js";
+
+export const Uuid = Type.String({ pattern: UUID_PATTERN, description: "UUID (any letter case in paths)" });
+export const Slug = Type.String({ pattern: SLUG_PATTERN });
+export const Timestamp = Type.String({ description: "ISO 8601, UTC, millisecond precision" });
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const ErrorItem = Type.Object({
+  loc: Type.Array(Type.Union([Type.String(), Type.Integer()])),
+  msg: Type.String(),
+  type: Type.String(),
+});
+
+export const ErrorEnvelope = Type.Object(
+  {
+    code: Type.Union(ERROR_STATUSES.map((s) => Type.Literal(s))),
+    detail: Type.String(),
+    type: Type.Union(ERROR_TYPES.map((t) => Type.Literal(t))),
+    errors: Type.Optional(Type.Array(ErrorItem)),
+  },
+  { $id: "ErrorEnvelope", additionalProperties: false },
+);
+
+const errorRef = Type.Ref("ErrorEnvelope");
+
+/** Error responses of every authenticated route; spread into `response`. */
+export const errorResponses = {
+  400: errorRef,
+  401: errorRef,
+  403: errorRef,
+  404: errorRef,
+  409: errorRef,
+  422: errorRef,
+  426: errorRef,
+  429: errorRef,
+  500: errorRef,
+} as const;
+
+export const NoContent = Type.Null({ description: "No content" });
+
+export const CursorQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export const PageQuery = {
+  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+};
+
+export const pagedResponse = <T extends TSchema>(itemsKey: string, item: T) =>
+  Type.Object({
+    [itemsKey]: Type.Array(item),
+    total: Type.Integer(),
+    page: Type.Integer(),
+    limit: Type.Integer(),
+    total_pages: Type.Integer(),
+    has_next: Type.Boolean(),
+    has_previous: Type.Boolean(),
+  });
+
+export const OrgParams = Type.Object({ org: Slug }, { additionalProperties: false });
+export const WorkspaceParams = Type.Object({ org: Slug, workspace: Slug }, { additionalProperties: false });
+export const RuntimeParams = Type.Object(
+  { org: Slug, workspace: Slug, runtime_id: Uuid },
+  { additionalProperties: false },
+);

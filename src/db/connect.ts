@@ -1,0 +1,35 @@
+// Opens the database named by the config. Dialect differences live in db/ only.
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import SqliteDatabase from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import type { DatabaseTarget } from "../config.js";
+import type { Database } from "./schema.js";
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export function connectDatabase(target: DatabaseTarget): DatabaseHandle {
+  if (target.dialect === "sqlite") {
+    if (target.path !== ":memory:") mkdirSync(path.dirname(target.path), { recursive: true });
+    const sqlite = new SqliteDatabase(target.path);
+    // busy_timeout first: the pragmas after it may already need to wait for another connection.
+    sqlite.pragma("busy_timeout = 5000");
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("synchronous = NORMAL");
+    sqlite.pragma("foreign_keys = ON");
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return { db, dialect: "sqlite", close: () => db.destroy() };
+  }
+  // bigint (int8) columns hold byte sizes well below 2^53: parse them as numbers.
+  pg.types.setTypeParser(20, (value) => Number(value));
+  const pool = new pg.Pool({ connectionString: target.url, max: 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: "postgres", close: () => db.destroy() };
+}

@@ -1,0 +1,173 @@
+// Kysely table types. Portable column choices so one migration runs on SQLite and PostgreSQL:
+// timestamps are ISO-8601 text (they sort lexically), booleans are 0/1 integers, JSON is text.
+import type { Insertable, Selectable, Updateable } from "kysely";
+
+export type Flag = 0 | 1;
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  created_at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  prefix: string;
+  /** Hex SHA-256 of the whole key; the plaintext is never stored. */
+  key_hash: string;
+  read_only: Flag;
+  /** Set for runtime tokens (SPEC §7.6): the key may only read this runtime. */
+  runtime_id: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  created_at: string;
+}
+
+export interface OrgsTable {
+  id: string;
+  key: string;
+  name: string;
+  description: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MembershipsTable {
+  org_id: string;
+  user_id: string;
+  role: "owner" | "contributor" | "reader";
+  created_at: string;
+}
+
+export interface WorkspacesTable {
+  id: string;
+  org_id: string;
+  key: string;
+  name: string;
+  description: string | null;
+  is_default: Flag;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProjectsTable {
+  id: string;
+  org_id: string;
+  workspace_id: string;
+  key: string;
+  name: string;
+  description: string | null;
+  is_default: Flag;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RuntimesTable {
+  id: string;
+  org_id: string;
+  workspace_id: string;
+  project_id: string;
+  key: string;
+  name: string;
+  description: string | null;
+  status: string;
+  /** JSON of the stored config without `capabilities` (those live in `bindings`). */
+  config: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CapabilitiesTable {
+  id: string;
+  org_id: string;
+  name: string;
+  is_public: Flag;
+  /** Kept up to date in the same transaction as every publish/status change/delete (SPEC §5). */
+  latest_version_id: string | null;
+  latest_version: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CapabilityVersionsTable {
+  id: string;
+  capability_id: string;
+  org_id: string;
+  version: string;
+  status: "active" | "deprecated" | "yanked" | "deleted";
+  deprecation_message: string | null;
+  description: string | null;
+  author_name: string | null;
+  license: string | null;
+  /** JSON array of strings. */
+  keywords: string;
+  /** JSON: the parsed capability.yaml. */
+  manifest: string;
+  component_counts: string;
+  component_details: string;
+  flags: string;
+  warnings: string;
+  file_manifest: string;
+  readme_path: string | null;
+  artifact_sha256: string;
+  runtime_digest: string;
+  size_bytes: number;
+  published_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface BindingsTable {
+  id: string;
+  org_id: string;
+  runtime_id: string;
+  capability_id: string;
+  version_id: string;
+  enabled: Flag;
+  /** JSON object name → boolean: persisted overrides only. */
+  flags: string;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  org_id: string | null;
+  at: string;
+  actor_user_id: string | null;
+  api_key_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  request_id: string | null;
+  data: string;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  orgs: OrgsTable;
+  memberships: MembershipsTable;
+  workspaces: WorkspacesTable;
+  projects: ProjectsTable;
+  runtimes: RuntimesTable;
+  capabilities: CapabilitiesTable;
+  capability_versions: CapabilityVersionsTable;
+  bindings: BindingsTable;
+  audit_events: AuditEventsTable;
+  settings: SettingsTable;
+}
+
+export type Row<T extends keyof Database> = Selectable<Database[T]>;
+export type NewRow<T extends keyof Database> = Insertable<Database[T]>;
+export type RowUpdate<T extends keyof Database> = Updateable<Database[T]>;

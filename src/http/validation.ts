@@ -1,0 +1,51 @@
+// Request validation. Bodies are validated strictly (no type coercion, unknown fields rejected,
+// SPEC §2.1); query strings, params and headers are coerced, since they arrive as text.
+import type { FastifySchemaCompiler } from "fastify";
+import type { FastifySchemaValidationError } from "fastify/types/schema.js";
+import { Ajv, type Options } from "ajv";
+import type { Issue } from "../domain/types.js";
+
+const common: Options = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false };
+const bodyAjv = new Ajv({ ...common, coerceTypes: false });
+const textAjv = new Ajv({ ...common, coerceTypes: "array" });
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  const ajv = httpPart === "body" ? bodyAjv : textAjv;
+  return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+};
+
+const LOC_ROOT: Record<string, string> = { body: "body", querystring: "query", params: "path", headers: "header" };
+
+/** Turns Ajv errors into envelope items with `loc` = [part, ...path]. */
+export function validationIssues(errors: FastifySchemaValidationError[], context: string): Issue[] {
+  const root = LOC_ROOT[context] ?? context;
+  const seen = new Set<string>();
+  const issues: Issue[] = [];
+  for (const error of errors) {
+    const loc: (string | number)[] = [root];
+    for (const segment of error.instancePath.split("/").slice(1)) {
+      const unescaped = segment.replace(/~1/g, "/").replace(/~0/g, "~");
+      loc.push(/^\d+$/.test(unescaped) ? Number(unescaped) : unescaped);
+    }
+    const params = error.params as Record<string, unknown>;
+    let msg = error.message ?? "is invalid";
+    let type = `value_error.${error.keyword}`;
+    if (error.keyword === "additionalProperties") {
+      loc.push(String(params.additionalProperty));
+      msg = "unknown field";
+      type = "value_error.extra";
+    } else if (error.keyword === "required") {
+      loc.push(String(params.missingProperty));
+      msg = "field required";
+      type = "value_error.missing";
+    } else if (error.keyword === "type") {
+      type = `type_error.${String(params.type)}`;
+    }
+    // anyOf branches repeat the same location; one item per place is enough for a human.
+    const key = `${loc.join("\u0000")}|${type}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    issues.push({ loc, msg, type });
+  }
+  return issues;
+}

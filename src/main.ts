@@ -1,0 +1,30 @@
+// Process entry: config → server → graceful shutdown on SIGINT/SIGTERM.
+import { type Config, ConfigError, loadConfig } from "./config.js";
+import { serve } from "./server.js";
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`capstan: invalid configuration: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const stop = await serve(config);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`capstan: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

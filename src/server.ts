@@ -1,0 +1,45 @@
+// Starts the server: database → migrate → bootstrap → listen; returns a graceful stop.
+import pino from "pino";
+import { buildApp } from "./app.js";
+import type { Config } from "./config.js";
+import { connectDatabase } from "./db/connect.js";
+import { migrateToLatest } from "./db/migrate.js";
+import { bootstrapIfEmpty } from "./services/bootstrap.js";
+import { createBlobStore } from "./storage/index.js";
+
+/** Keys must never reach the logs, whatever logs a request. */
+export const LOG_REDACT = ["req.headers.authorization", 'req.headers["x-api-key"]', "headers.authorization"];
+
+export async function serve(config: Config): Promise<() => Promise<void>> {
+  const logger = pino({ level: config.logLevel, redact: LOG_REDACT });
+  const database = connectDatabase(config.database);
+  await migrateToLatest(database.db);
+  const deps = {
+    db: database.db,
+    dialect: database.dialect,
+    blobs: createBlobStore(config, database),
+    config,
+    logger,
+    now: () => new Date(),
+  };
+  const boot = await bootstrapIfEmpty(deps);
+  if (boot?.generatedKey) {
+    // Printed once, on stdout, outside the JSON logs: it is the only time the key is shown.
+    process.stdout.write(
+      `\nCapstan bootstrap API key for admin@localhost (shown once, store it now):\n\n  ${boot.generatedKey}\n\n`,
+    );
+  }
+  const app = await buildApp(deps);
+  const url = await app.listen({ host: config.host, port: config.port });
+  logger.info({ url, database: database.dialect }, `Capstan listening on ${url}`);
+
+  let closing: Promise<void> | null = null;
+  return () => {
+    closing ??= (async () => {
+      await app.close();
+      await database.close();
+    })();
+    return closing;
+  };
+}
+

@@ -1,0 +1,36 @@
+// Audit events are written inside the transaction of the change they describe (SPEC §3).
+import type { Kysely, Transaction } from "kysely";
+import type { Database } from "../db/schema.js";
+import { newId } from "../lib/ids.js";
+import type { RequestScope } from "./deps.js";
+
+export interface AuditEntry {
+  orgId: string | null;
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  data?: Record<string, unknown>;
+}
+
+export async function appendAudit(
+  trx: Transaction<Database> | Kysely<Database>,
+  scope: RequestScope | null,
+  entry: AuditEntry,
+  at: string,
+): Promise<void> {
+  await trx
+    .insertInto("audit_events")
+    .values({
+      id: newId(),
+      org_id: entry.orgId,
+      at,
+      actor_user_id: scope?.actor.userId ?? null,
+      api_key_id: scope?.actor.apiKeyId ?? null,
+      action: entry.action,
+      target_type: entry.targetType,
+      target_id: entry.targetId,
+      request_id: scope?.requestId ?? null,
+      data: JSON.stringify(entry.data ?? {}),
+    })
+    .execute();
+}

@@ -1,0 +1,31 @@
+// What every service gets: framework-free handles, no Fastify types.
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import type { Dialect } from "../db/connect.js";
+import type { Database } from "../db/schema.js";
+import type { BlobStore } from "../storage/blob-store.js";
+
+export interface ServiceDeps {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  blobs: BlobStore;
+  config: Config;
+  logger: Logger;
+  /** Current time as ISO-8601; injectable so tests can move the clock (key expiry, signed URLs). */
+  now: () => Date;
+}
+
+/** Who is acting, for permission checks and the audit trail. */
+export interface Actor {
+  userId: string;
+  apiKeyId: string;
+  readOnly: boolean;
+  /** Set for runtime tokens: the only runtime this credential may read. */
+  runtimeId: string | null;
+}
+
+export interface RequestScope {
+  actor: Actor;
+  requestId: string;
+}
