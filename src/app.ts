@@ -13,12 +13,10 @@ import { validatorCompiler } from "./http/validation.js";
 import { registerRoutes } from "./routes/index.js";
 import type { RouteApp } from "./routes/route-app.js";
 import type { ServiceDeps } from "./services/deps.js";
-import { createServices, type Services } from "./services/index.js";
 
 declare module "fastify" {
   interface FastifyInstance {
     deps: ServiceDeps;
-    services: Services;
     keyCache: KeyCache;
   }
 }
@@ -45,7 +43,6 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
   const keyCache = new KeyCache(deps);
   app.decorate("deps", deps);
   app.decorate("keyCache", keyCache);
-  app.decorate("services", createServices(deps, keyCache));
 
   registerErrorHandling(app);
   registerRequestId(app);

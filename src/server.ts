@@ -4,6 +4,7 @@ import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
 import { connectDatabase } from "./db/connect.js";
 import { migrateToLatest } from "./db/migrate.js";
+import { LocalChangeFeed } from "./services/change-feed.js";
 import { bootstrapIfEmpty } from "./services/bootstrap.js";
 import { createBlobStore } from "./storage/index.js";
 
@@ -21,6 +22,7 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
     config,
     logger,
     now: () => new Date(),
+    changes: new LocalChangeFeed(),
   };
   const boot = await bootstrapIfEmpty(deps);
   if (boot?.generatedKey) {

@@ -38,7 +38,11 @@ export class KeyCache {
   private readonly byHash = new Map<string, CachedKey>();
   private readonly lastUsedWrites = new Map<string, number>();
 
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(private readonly deps: ServiceDeps) {
+    deps.changes.subscribe((event) => {
+      if (event.kind === "api_key") this.evictKeyId(event.keyId);
+    });
+  }
 
   async lookup(hash: string): Promise<CachedKey | null> {
     const now = Date.now();

@@ -1,9 +1,28 @@
 // Every route module, registered under one app. One file per resource.
 import type { App } from "../app.js";
+import auditRoutes from "./audit.js";
+import bindingRoutes from "./bindings.js";
+import blobRoutes from "./blobs.js";
+import capabilityRoutes from "./capabilities.js";
+import memberRoutes from "./members.js";
 import operationalRoutes from "./operational.js";
+import orgRoutes from "./orgs.js";
+import projectRoutes from "./projects.js";
+import runtimeRoutes from "./runtimes.js";
 import userRoutes from "./users.js";
+import workspaceRoutes from "./workspaces.js";
 
 export async function registerRoutes(app: App): Promise<void> {
   await app.register(operationalRoutes);
-  await app.register(userRoutes, { prefix: "/api/v1" });
+  const api = { prefix: "/api/v1" };
+  await app.register(userRoutes, api);
+  await app.register(orgRoutes, api);
+  await app.register(memberRoutes, api);
+  await app.register(workspaceRoutes, api);
+  await app.register(projectRoutes, api);
+  await app.register(auditRoutes, api);
+  await app.register(runtimeRoutes, api);
+  await app.register(bindingRoutes, api);
+  await app.register(capabilityRoutes, api);
+  await app.register(blobRoutes, api);
 }

@@ -5,6 +5,7 @@ import type { Config } from "../config.js";
 import type { Dialect } from "../db/connect.js";
 import type { Database } from "../db/schema.js";
 import type { BlobStore } from "../storage/blob-store.js";
+import type { ChangeFeed } from "./change-feed.js";
 
 export interface ServiceDeps {
   db: Kysely<Database>;
@@ -14,6 +15,8 @@ export interface ServiceDeps {
   logger: Logger;
   /** Current time as ISO-8601; injectable so tests can move the clock (key expiry, signed URLs). */
   now: () => Date;
+  /** Change notifications that in-memory caches listen to (and, in scale mode, other instances). */
+  changes: ChangeFeed;
 }
 
 /** Who is acting, for permission checks and the audit trail. */

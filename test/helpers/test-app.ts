@@ -10,6 +10,7 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { connectDatabase } from "../../src/db/connect.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import { generateApiKey } from "../../src/lib/api-key-format.js";
+import { LocalChangeFeed } from "../../src/services/change-feed.js";
 import { bootstrapIfEmpty } from "../../src/services/bootstrap.js";
 import type { ServiceDeps } from "../../src/services/deps.js";
 import { createBlobStore } from "../../src/storage/index.js";
@@ -61,6 +62,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     config,
     logger,
     now: () => new Date(Date.now() + offset),
+    changes: new LocalChangeFeed(),
   };
   const boot = await bootstrapIfEmpty(deps);
   if (!boot) throw new Error("fresh test database was not bootstrapped");

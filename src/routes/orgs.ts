@@ -1,0 +1,3 @@
+import type { RouteApp } from "./route-app.js";
+
+export default async function orgRoutes(_app: RouteApp): Promise<void> {}
