@@ -1,5 +1,6 @@
 // Process entry: config → server → graceful shutdown on SIGINT/SIGTERM.
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import { AppError } from "./http/errors.js";
 import { serve } from "./server.js";
 
 async function main(): Promise<void> {
@@ -25,6 +26,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`capstan: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  const reason =
+    error instanceof AppError
+      ? `${error.type}: ${error.detail}`
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  process.stderr.write(`capstan: failed to start: ${reason}\n`);
   process.exit(1);
 });

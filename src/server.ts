@@ -3,9 +3,10 @@ import pino from "pino";
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
 import { connectDatabase } from "./db/connect.js";
-import { migrateToLatest } from "./db/migrate.js";
-import { LocalChangeFeed } from "./services/change-feed.js";
+import { migrateToLatest, withBootLock } from "./db/migrate.js";
 import { bootstrapIfEmpty } from "./services/bootstrap.js";
+import { type ChangeFeed, LocalChangeFeed } from "./services/change-feed.js";
+import { PgChangeFeed } from "./services/pg-change-feed.js";
 import { createBlobStore } from "./storage/index.js";
 
 /** Keys must never reach the logs, whatever logs a request. */
@@ -14,7 +15,12 @@ export const LOG_REDACT = ["req.headers.authorization", 'req.headers["x-api-key"
 export async function serve(config: Config): Promise<() => Promise<void>> {
   const logger = pino({ level: config.logLevel, redact: LOG_REDACT });
   const database = connectDatabase(config.database);
-  await migrateToLatest(database.db);
+  let changes: ChangeFeed = new LocalChangeFeed();
+  if (config.database.dialect === "postgres") {
+    const feed = new PgChangeFeed(config.database.url, logger);
+    await feed.start();
+    changes = feed;
+  }
   const deps = {
     db: database.db,
     dialect: database.dialect,
@@ -22,9 +28,13 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
     config,
     logger,
     now: () => new Date(),
-    changes: new LocalChangeFeed(),
+    changes,
   };
-  const boot = await bootstrapIfEmpty(deps);
+  // One instance migrates and bootstraps; the others wait for it (SPEC §1).
+  const boot = await withBootLock(database.db, database.dialect, async () => {
+    await migrateToLatest(database.db);
+    return bootstrapIfEmpty(deps);
+  });
   if (boot?.generatedKey) {
     // Printed once, on stdout, outside the JSON logs: it is the only time the key is shown.
     process.stdout.write(
@@ -39,9 +49,9 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
   return () => {
     closing ??= (async () => {
       await app.close();
+      if (changes instanceof PgChangeFeed) await changes.close();
       await database.close();
     })();
     return closing;
   };
 }
-

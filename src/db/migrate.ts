@@ -1,14 +1,24 @@
 // Applies the migrations under db/migrations at boot. They are imported statically (not read from
 // the file system) so the compiled server and the test runner see the same list.
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
+//
+// With several instances starting at once on PostgreSQL, exactly one migrates (and bootstraps):
+// the others wait on a session advisory lock and give up after a timeout (SPEC §1).
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
+import { AppError } from "../http/errors.js";
+import type { Dialect } from "./connect.js";
 import * as m0001 from "./migrations/0001_create_schema.js";
+import * as m0002 from "./migrations/0002_create_blob_tables.js";
 import type { Database } from "./schema.js";
 
 const MIGRATIONS: Record<string, Migration> = {
   "0001_create_schema": m0001,
+  "0002_create_blob_tables": m0002,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+/** Arbitrary constant shared by every Capstan instance: "capstan" in ASCII. */
+const BOOT_LOCK_KEY = 0x63617073;
 
 export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
   const migrator = new Migrator({ db, provider });
@@ -17,4 +27,38 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
   if (error || failed) {
     throw new Error(`migration ${failed?.migrationName ?? ""} failed`, { cause: error });
   }
+}
+
+/**
+ * Runs `work` (migrations, then bootstrap) while holding the boot lock. SQLite needs none: a
+ * single file has a single writer and the migrator keeps its own lock table.
+ */
+export async function withBootLock<T>(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  work: () => Promise<T>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  if (dialect === "sqlite") return work();
+  return db.connection().execute(async (connection) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { rows } = await sql<{
+        locked: boolean;
+      }>`select pg_try_advisory_lock(${BOOT_LOCK_KEY}) as locked`.execute(connection);
+      if (rows[0]?.locked) break;
+      if (Date.now() >= deadline) {
+        throw new AppError(
+          "migration_lock_timeout_error",
+          `another instance held the migration lock for more than ${Math.round(timeoutMs / 1000)} s`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    try {
+      return await work();
+    } finally {
+      await sql`select pg_advisory_unlock(${BOOT_LOCK_KEY})`.execute(connection);
+    }
+  });
 }

@@ -153,6 +153,18 @@ export interface SettingsTable {
   value: string;
 }
 
+export interface BlobsTable {
+  sha256: string;
+  size_bytes: number;
+  created_at: string;
+}
+
+export interface BlobChunksTable {
+  sha256: string;
+  seq: number;
+  data: Buffer;
+}
+
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -166,6 +178,8 @@ export interface Database {
   bindings: BindingsTable;
   audit_events: AuditEventsTable;
   settings: SettingsTable;
+  blobs: BlobsTable;
+  blob_chunks: BlobChunksTable;
 }
 
 export type Row<T extends keyof Database> = Selectable<Database[T]>;

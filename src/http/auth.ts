@@ -41,6 +41,7 @@ export class KeyCache {
   constructor(private readonly deps: ServiceDeps) {
     deps.changes.subscribe((event) => {
       if (event.kind === "api_key") this.evictKeyId(event.keyId);
+      else if (event.kind === "all") this.clear();
     });
   }
 

@@ -8,7 +8,9 @@ export type ChangeEvent =
   /** An API key was revoked or changed. */
   | { kind: "api_key"; keyId: string }
   /** Memberships or roles in an org changed. */
-  | { kind: "org"; orgId: string };
+  | { kind: "org"; orgId: string }
+  /** Anything may have changed (e.g. missed notifications in scale mode): drop every cache. */
+  | { kind: "all" };
 
 export type ChangeListener = (event: ChangeEvent) => void;
 

@@ -1,4 +1,4 @@
-// buildTestApp(): the real app on a fresh SQLite file (or PostgreSQL, see test/helpers/database.ts),
+// buildTestApp(): the real app on a fresh SQLite file (or PostgreSQL database, see ./database.ts),
 // bootstrapped with a known admin key. Requests go through app.inject — real routing, hooks,
 // validation and serialization, without a socket.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,10 +10,11 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { connectDatabase } from "../../src/db/connect.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import { generateApiKey } from "../../src/lib/api-key-format.js";
-import { LocalChangeFeed } from "../../src/services/change-feed.js";
 import { bootstrapIfEmpty } from "../../src/services/bootstrap.js";
+import { LocalChangeFeed } from "../../src/services/change-feed.js";
 import type { ServiceDeps } from "../../src/services/deps.js";
 import { createBlobStore } from "../../src/storage/index.js";
+import { createTestDatabase } from "./database.js";
 
 export interface TestApp {
   app: App;
@@ -39,10 +40,12 @@ export interface TestAppOptions {
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "capstan-test-"));
   const adminKey = generateApiKey().key;
+  const testDatabase = await createTestDatabase(dataDir);
   const config = loadConfig(
     {},
     {
       CAPSTAN_DATA_DIR: dataDir,
+      CAPSTAN_DATABASE_URL: testDatabase.url,
       CAPSTAN_BOOTSTRAP_TOKEN: adminKey,
       CAPSTAN_RATE_LIMIT_RPM: "0",
       CAPSTAN_PUBLIC_URL: "http://capstan.test",
@@ -81,6 +84,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     async close() {
       await app.close();
       await database.close();
+      await testDatabase.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

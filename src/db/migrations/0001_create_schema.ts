@@ -74,7 +74,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addUniqueConstraint("runtimes_workspace_key_uq", ["workspace_id", "key"])
     .execute();
   // Keyset pagination of the runtime list: ids are UUIDv7, so id order is creation order.
-  await db.schema.createIndex("runtimes_workspace_id_idx").on("runtimes").columns(["workspace_id", "id"]).execute();
+  await db.schema
+    .createIndex("runtimes_workspace_id_idx")
+    .on("runtimes")
+    .columns(["workspace_id", "id"])
+    .execute();
   await db.schema.createIndex("runtimes_project_idx").on("runtimes").columns(["project_id"]).execute();
 
   await db.schema
@@ -105,7 +109,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("updated_at", "text", (c) => c.notNull())
     .addUniqueConstraint("capabilities_org_name_uq", ["org_id", "name"])
     .execute();
-  await db.schema.createIndex("capabilities_public_idx").on("capabilities").columns(["is_public", "name"]).execute();
+  await db.schema
+    .createIndex("capabilities_public_idx")
+    .on("capabilities")
+    .columns(["is_public", "name"])
+    .execute();
 
   await db.schema
     .createTable("capability_versions")
@@ -167,7 +175,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("data", "text", (c) => c.notNull())
     .execute();
   // Newest-first keyset pagination per org (ids are UUIDv7).
-  await db.schema.createIndex("audit_events_org_id_idx").on("audit_events").columns(["org_id", "id"]).execute();
+  await db.schema
+    .createIndex("audit_events_org_id_idx")
+    .on("audit_events")
+    .columns(["org_id", "id"])
+    .execute();
 
   await db.schema
     .createTable("settings")
