@@ -20,6 +20,8 @@ export interface Config {
   rateLimitWriteRpm: number;
   maxBundleBytes: number;
   logLevel: string;
+  /** How long an instance waits for another one's migrations (SPEC §1: 60 s). */
+  migrationLockTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -49,12 +51,20 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
   const port = readInteger(read, "CAPSTAN_PORT", 8080, 0, 65535);
   const dataDir = path.resolve(read("CAPSTAN_DATA_DIR") ?? "./.capstan");
 
-  const database = parseDatabaseUrl(read("CAPSTAN_DATABASE_URL") ?? `sqlite:${path.join(dataDir, "capstan.db")}`);
-  const blobStore = parseBlobStore(read("CAPSTAN_BLOB_STORE") ?? `fs:${path.join(dataDir, "blobs")}`, database);
+  const database = parseDatabaseUrl(
+    read("CAPSTAN_DATABASE_URL") ?? `sqlite:${path.join(dataDir, "capstan.db")}`,
+  );
+  const blobStore = parseBlobStore(
+    read("CAPSTAN_BLOB_STORE") ?? `fs:${path.join(dataDir, "blobs")}`,
+    database,
+  );
 
   const bootstrapToken = read("CAPSTAN_BOOTSTRAP_TOKEN") ?? null;
   if (bootstrapToken !== null && !API_KEY_PATTERN.test(bootstrapToken)) {
-    throw new ConfigError("CAPSTAN_BOOTSTRAP_TOKEN", "must look like cst_<12 chars of a-z2-7>_<32-128 alphanumerics>");
+    throw new ConfigError(
+      "CAPSTAN_BOOTSTRAP_TOKEN",
+      "must look like cst_<12 chars of a-z2-7>_<32-128 alphanumerics>",
+    );
   }
 
   const publicUrl = read("CAPSTAN_PUBLIC_URL") ?? null;
@@ -99,6 +109,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     rateLimitWriteRpm: readInteger(read, "CAPSTAN_RATE_LIMIT_WRITE_RPM", 120, 0, 10_000_000),
     maxBundleBytes: readInteger(read, "CAPSTAN_MAX_BUNDLE_BYTES", 52_428_800, 1024, 2 ** 31),
     logLevel,
+    migrationLockTimeoutMs: readInteger(read, "CAPSTAN_MIGRATION_LOCK_TIMEOUT_MS", 60_000, 100, 3_600_000),
   });
 }
 
@@ -142,7 +153,10 @@ function parseBlobStore(value: string, database: DatabaseTarget): BlobStoreTarge
   }
   if (value === "postgres") {
     if (database.dialect !== "postgres") {
-      throw new ConfigError("CAPSTAN_BLOB_STORE", "postgres needs CAPSTAN_DATABASE_URL to be a postgres:// URL");
+      throw new ConfigError(
+        "CAPSTAN_BLOB_STORE",
+        "postgres needs CAPSTAN_DATABASE_URL to be a postgres:// URL",
+      );
     }
     return { driver: "postgres" };
   }

@@ -31,10 +31,15 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
     changes,
   };
   // One instance migrates and bootstraps; the others wait for it (SPEC §1).
-  const boot = await withBootLock(database.db, database.dialect, async () => {
-    await migrateToLatest(database.db);
-    return bootstrapIfEmpty(deps);
-  });
+  const boot = await withBootLock(
+    database.db,
+    database.dialect,
+    async () => {
+      await migrateToLatest(database.db);
+      return bootstrapIfEmpty(deps);
+    },
+    config.migrationLockTimeoutMs,
+  );
   if (boot?.generatedKey) {
     // Printed once, on stdout, outside the JSON logs: it is the only time the key is shown.
     process.stdout.write(
