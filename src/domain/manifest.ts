@@ -1,0 +1,772 @@
+// capability.yaml: safe YAML parsing and the semantic rules of SPEC §4.2. Pure: existence of the
+// files a manifest points at is asked of the caller through callbacks.
+import { isAlias, isCollection, parseDocument, visit } from "yaml";
+import { isRelease, parseSemver } from "./semver.js";
+import type { FlagDefinition, Issue } from "./types.js";
+
+export const MANIFEST_PATH = "capability.yaml";
+
+const MAX_MANIFEST_BYTES = 256 * 1024;
+const MAX_ALIASES = 100;
+const MAX_FLAGS = 16;
+const MAX_KEYWORDS = 64;
+const MAX_KEYWORD_LENGTH = 64;
+const MAX_NAME_LENGTH = 64;
+const MAX_DESCRIPTION_LENGTH = 4000;
+// npm's limit: a version ends up in URLs, table cells and database keys.
+const MAX_VERSION_LENGTH = 256;
+
+const NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+const FLAG_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+const WORKER_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+
+const CORE_TAGS = new Set(
+  ["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`),
+);
+const FORBIDDEN_WORKER_ENV = new Set([
+  "DREADNODE_RUNTIME_URL",
+  "DREADNODE_RUNTIME_TOKEN",
+  "DREADNODE_RUNTIME_ID",
+]);
+
+const KNOWN_KEYS = new Set([
+  "schema",
+  "name",
+  "version",
+  "description",
+  "agents",
+  "tools",
+  "skills",
+  "hooks",
+  "policies",
+  "mcp",
+  "flags",
+  "workers",
+  "dependencies",
+  "checks",
+  "author",
+  "license",
+  "repository",
+  "keywords",
+  "produces",
+]);
+
+export type McpHeader = string | { value: string; optional?: boolean };
+
+interface McpServerCommon {
+  init_timeout?: number;
+  timeout?: number;
+  when?: string[];
+}
+
+export interface McpStdioServer extends McpServerCommon {
+  command: string;
+  args?: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export interface McpHttpServer extends McpServerCommon {
+  url: string;
+  headers?: Record<string, McpHeader>;
+  auth?: { type: "oauth"; scope?: string; client_name?: string };
+}
+
+export type McpServer = McpStdioServer | McpHttpServer;
+
+export interface McpSection {
+  /** Normalised bundle paths of MCP JSON files, in declaration order. */
+  files: string[];
+  servers: Record<string, McpServer>;
+}
+
+export type Worker =
+  | { path: string; when?: string[] }
+  | { command: string; args?: string[]; env?: Record<string, string>; when?: string[] };
+
+export interface Dependencies {
+  python: string[];
+  packages: string[];
+  scripts: string[];
+}
+
+export interface Check {
+  name: string;
+  command: string;
+}
+
+/** Typed view of a valid capability.yaml. Paths are normalised (`./tools/` → `tools`). */
+export interface Manifest {
+  schema: 1;
+  name: string;
+  version: string;
+  description: string;
+  agents?: string[];
+  tools?: string[];
+  skills?: string[];
+  hooks?: string[];
+  policies?: string[];
+  mcp?: McpSection;
+  /** Every declared flag, `default` filled in. */
+  flags: Record<string, FlagDefinition>;
+  workers?: Record<string, Worker>;
+  dependencies?: Dependencies;
+  checks?: Check[];
+  author_name: string | null;
+  license: string | null;
+  repository: string | null;
+  keywords: string[];
+  produces?: Record<string, unknown>;
+  /** The parsed YAML as JSON, exactly as written. */
+  raw: Record<string, unknown>;
+}
+
+export interface ManifestResult {
+  manifest: Manifest | null;
+  errors: Issue[];
+  warnings: Issue[];
+}
+
+export interface ParseManifestOptions {
+  /** Accept `1.2.3-rc.1` / `1.2.3+build` (the CLI's offline check); publish refuses them. */
+  allowPrerelease?: boolean;
+  /** Whether a regular file exists at this normalised bundle path. Pass with `dirExists`. */
+  fileExists?: (path: string) => boolean;
+  /** Whether any file exists below this normalised bundle path. */
+  dirExists?: (path: string) => boolean;
+}
+
+type Loc = (string | number)[];
+type Json = Record<string, unknown>;
+
+interface Ctx {
+  errors: Issue[];
+  options: ParseManifestOptions;
+  declaredFlags: ReadonlySet<string>;
+}
+
+export function parseManifest(source: string | Buffer, options: ParseManifestOptions = {}): ManifestResult {
+  const bytes = typeof source === "string" ? Buffer.byteLength(source) : source.length;
+  if (bytes > MAX_MANIFEST_BYTES) {
+    return yamlFailure(`capability.yaml is ${bytes} bytes; the limit is ${MAX_MANIFEST_BYTES}`);
+  }
+  const text = typeof source === "string" ? source : decodeUtf8(source);
+  if (text === null) return yamlFailure("capability.yaml is not valid UTF-8");
+  const parsed = parseSafeYaml(text);
+  if (!parsed.ok) return yamlFailure(parsed.error);
+  if (!isMap(parsed.value)) return yamlFailure("capability.yaml must be a YAML mapping");
+
+  const raw = parsed.value;
+  const ctx: Ctx = {
+    errors: [],
+    options,
+    declaredFlags: new Set(isMap(raw.flags) ? Object.keys(raw.flags) : []),
+  };
+  const manifest = readManifest(raw, ctx);
+  const warnings = Object.keys(raw)
+    .filter((key) => !KNOWN_KEYS.has(key))
+    .map((key) => manifestIssue("manifest.unknown_key", [key], `unknown top-level key "${key}" is ignored`));
+  return { manifest: ctx.errors.length === 0 ? manifest : null, errors: ctx.errors, warnings };
+}
+
+export type SafeYamlResult = { ok: true; value: unknown } | { ok: false; error: string };
+
+/**
+ * YAML 1.2 core schema with the manifest's hardening: one document, unique scalar keys, only core
+ * tags, at most 100 aliases and no alias-driven expansion (billion laughs). Also used for agent
+ * and skill frontmatter and tool-definition files, which come from the same untrusted bundle.
+ */
+export function parseSafeYaml(text: string): SafeYamlResult {
+  const doc = parseDocument(text, { version: "1.2", schema: "core", uniqueKeys: true });
+  if (doc.errors.length > 0) return { ok: false, error: firstLine(doc.errors[0].message) };
+  let aliases = 0;
+  let problem: string | null = null;
+  visit(doc, {
+    Alias() {
+      aliases += 1;
+    },
+    Pair(_key, pair) {
+      // JS objects would stringify a collection key, silently merging distinct keys.
+      if (isCollection(pair.key) || isAlias(pair.key)) problem ??= "mapping keys must be plain scalars";
+    },
+    Node(_key, node) {
+      if (node.tag && !CORE_TAGS.has(node.tag)) problem ??= `tag ${node.tag} is not allowed`;
+    },
+  });
+  if (problem) return { ok: false, error: problem };
+  if (aliases > MAX_ALIASES)
+    return { ok: false, error: `${aliases} aliases; at most ${MAX_ALIASES} are allowed` };
+  try {
+    // yaml counts the anchor itself in each anchor's expansion budget, hence the + 1.
+    return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIASES + 1 }) };
+  } catch (error) {
+    return { ok: false, error: firstLine((error as Error).message) };
+  }
+}
+
+/**
+ * Resolves a manifest-relative path to its normalised bundle path, or explains why it cannot
+ * point inside the bundle. `a/../b` is fine; anything that climbs above the root is not.
+ */
+export function normaliseBundlePath(path: string): { ok: true; path: string } | { ok: false; error: string } {
+  if (path.trim() === "") return { ok: false, error: "must be a non-empty path" };
+  if (/[\u0000-\u001f\u007f]/.test(path)) return { ok: false, error: "must not contain control characters" };
+  if (path.includes("\\")) return { ok: false, error: "must use / as the separator" };
+  if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) return { ok: false, error: "must be relative" };
+  const segments: string[] = [];
+  for (const segment of path.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment !== "..") segments.push(segment);
+    else if (segments.pop() === undefined) return { ok: false, error: "must stay inside the bundle" };
+  }
+  if (segments.length === 0)
+    return { ok: false, error: "must name something inside the bundle, not its root" };
+  return { ok: true, path: segments.join("/") };
+}
+
+function readManifest(raw: Json, ctx: Ctx): Manifest {
+  // Fields are read in the order of the SPEC table so that errors come out in a stable order.
+  checkSchema(raw.schema, ctx);
+  const name = readName(raw.name, ctx) ?? "";
+  const version = readVersion(raw.version, ctx) ?? "";
+  const description = readDescription(raw.description, ctx) ?? "";
+  return {
+    schema: 1,
+    name,
+    version,
+    description,
+    ...optional("agents", readComponentPaths(raw, "agents", ctx)),
+    ...optional("tools", readComponentPaths(raw, "tools", ctx)),
+    ...optional("skills", readComponentPaths(raw, "skills", ctx)),
+    ...optional("hooks", readComponentPaths(raw, "hooks", ctx)),
+    ...optional("policies", readComponentPaths(raw, "policies", ctx)),
+    ...optional("mcp", readMcp(raw, ctx)),
+    flags: readFlags(raw.flags, ctx),
+    ...optional("workers", readWorkers(raw.workers, ctx)),
+    ...optional("dependencies", readDependencies(raw.dependencies, ctx)),
+    ...optional("checks", readChecks(raw.checks, ctx)),
+    author_name: readAuthor(raw.author, ctx),
+    license: readOptionalString(raw.license, "license", ctx),
+    repository: readOptionalString(raw.repository, "repository", ctx),
+    keywords: readKeywords(raw.keywords, ctx),
+    ...optional("produces", readProduces(raw.produces, ctx)),
+    raw,
+  };
+}
+
+// --- identity --------------------------------------------------------------------------------------
+
+function checkSchema(value: unknown, ctx: Ctx): void {
+  if (isAbsent(value)) fail(ctx, "manifest.schema", ["schema"], "schema is required (use 1)");
+  else if (value !== 1) fail(ctx, "manifest.schema", ["schema"], "schema must be the integer 1");
+}
+
+function readName(value: unknown, ctx: Ctx): string | undefined {
+  const loc = ["name"];
+  if (isAbsent(value)) return fail(ctx, "manifest.name", loc, "name is required");
+  if (typeof value !== "string") return fail(ctx, "manifest.name", loc, "name must be a string");
+  if (!NAME_PATTERN.test(value) || value.length > MAX_NAME_LENGTH) {
+    return fail(
+      ctx,
+      "manifest.name",
+      loc,
+      `name must match ${NAME_PATTERN.source} and be at most 64 characters`,
+    );
+  }
+  return value;
+}
+
+function readVersion(value: unknown, ctx: Ctx): string | undefined {
+  const loc = ["version"];
+  if (isAbsent(value)) return fail(ctx, "manifest.version", loc, "version is required");
+  if (typeof value !== "string") {
+    return fail(ctx, "manifest.version", loc, 'version must be a string; quote it ("1.0.0")');
+  }
+  if (value.length > MAX_VERSION_LENGTH || parseSemver(value) === null) {
+    return fail(
+      ctx,
+      "manifest.version",
+      loc,
+      "version must be semver MAJOR.MINOR.PATCH without leading zeros",
+    );
+  }
+  if (!isRelease(value) && !ctx.options.allowPrerelease) {
+    return fail(ctx, "manifest.version", loc, "a prerelease or build suffix cannot be published");
+  }
+  return value;
+}
+
+/** Trimmed: a folded YAML block (`description: >`) always ends in a newline nobody means. */
+function readDescription(value: unknown, ctx: Ctx): string | undefined {
+  const loc = ["description"];
+  if (isAbsent(value)) return fail(ctx, "manifest.description", loc, "description is required");
+  const description = typeof value === "string" ? value.trim() : "";
+  if (description === "")
+    return fail(ctx, "manifest.description", loc, "description must be a non-empty string");
+  if ([...description].length > MAX_DESCRIPTION_LENGTH) {
+    const msg = `description must be at most ${MAX_DESCRIPTION_LENGTH} characters`;
+    return fail(ctx, "manifest.description", loc, msg);
+  }
+  return description;
+}
+
+// --- paths -----------------------------------------------------------------------------------------
+
+type PathKind = "file" | "file_or_dir";
+
+// Omitted means "the conventional directory" and [] means "none" for these, so a bare `agents:`
+// (null) is refused rather than guessed at. For hooks and policies, null simply means none.
+const KINDS_WITH_DEFAULT_DIRECTORY = new Set(["agents", "tools", "skills"]);
+
+function readComponentPaths(raw: Json, key: string, ctx: Ctx): string[] | undefined {
+  const value = raw[key];
+  if (value === undefined || (value === null && !KINDS_WITH_DEFAULT_DIRECTORY.has(key))) return undefined;
+  return readPathList(value, [key], "manifest.paths", "file_or_dir", ctx);
+}
+
+function readPathList(
+  value: unknown,
+  loc: Loc,
+  type: string,
+  kind: PathKind,
+  ctx: Ctx,
+): string[] | undefined {
+  if (!Array.isArray(value)) return fail(ctx, type, loc, `${describe(loc)} must be a list of paths`);
+  const paths = value.map((item, index) => readPath(item, [...loc, index], type, kind, ctx));
+  return paths.every((path) => path !== undefined) ? paths : undefined;
+}
+
+function readPath(value: unknown, loc: Loc, type: string, kind: PathKind, ctx: Ctx): string | undefined {
+  if (typeof value !== "string") return fail(ctx, type, loc, "path must be a string");
+  const normalised = normaliseBundlePath(value);
+  if (!normalised.ok) return fail(ctx, type, loc, `path "${value}" ${normalised.error}`);
+  const exists = pathExists(normalised.path, kind, ctx.options);
+  if (exists === false) {
+    const what = kind === "file" ? "file" : "file or directory";
+    return fail(ctx, type, loc, `path "${value}" names no ${what} in the bundle`);
+  }
+  return normalised.path;
+}
+
+/** `undefined` when the caller gave no way to tell. */
+function pathExists(path: string, kind: PathKind, options: ParseManifestOptions): boolean | undefined {
+  const { fileExists, dirExists } = options;
+  if (kind === "file") return fileExists?.(path);
+  if (!fileExists && !dirExists) return undefined;
+  return Boolean(fileExists?.(path) || dirExists?.(path));
+}
+
+// --- mcp -------------------------------------------------------------------------------------------
+
+const STDIO_KEYS = new Set(["command", "args", "env", "cwd"]);
+const HTTP_KEYS = new Set(["url", "headers", "auth"]);
+const COMMON_SERVER_KEYS = new Set(["init_timeout", "timeout", "when"]);
+
+function readMcp(raw: Json, ctx: Ctx): McpSection | undefined {
+  const value = raw.mcp;
+  if (value === undefined) return undefined;
+  const type = "manifest.mcp";
+  if (!isMap(value))
+    return fail(ctx, type, ["mcp"], "mcp must be a map {files?, servers?}; use {} to disable MCP");
+  rejectUnknownKeys(value, new Set(["files", "servers"]), ["mcp"], type, ctx);
+  const files =
+    value.files === undefined ? [] : readPathList(value.files, ["mcp", "files"], type, "file", ctx);
+  const servers = value.servers === undefined ? {} : readMcpServers(value.servers, ctx);
+  return files && servers ? { files, servers } : undefined;
+}
+
+function readMcpServers(value: unknown, ctx: Ctx): Record<string, McpServer> | undefined {
+  const loc = ["mcp", "servers"];
+  if (!isMap(value)) return fail(ctx, "manifest.mcp", loc, "mcp.servers must be a map of name → server");
+  return readNamedEntries(value, (name, server) => readMcpServer(server, [...loc, name], ctx));
+}
+
+function readMcpServer(value: unknown, loc: Loc, ctx: Ctx): McpServer | undefined {
+  const type = "manifest.mcp";
+  if (!isMap(value)) return fail(ctx, type, loc, "an MCP server must be a map");
+  const hasUrl = value.url !== undefined;
+  if ((value.command !== undefined) === hasUrl) {
+    return fail(ctx, type, loc, "an MCP server needs exactly one of command (stdio) or url (HTTP)");
+  }
+  const errorsBefore = ctx.errors.length;
+  const ownKeys = hasUrl ? HTTP_KEYS : STDIO_KEYS;
+  for (const key of Object.keys(value)) {
+    if (!STDIO_KEYS.has(key) && !HTTP_KEYS.has(key) && !COMMON_SERVER_KEYS.has(key)) {
+      fail(ctx, type, [...loc, key], `unknown MCP server key "${key}"`);
+    } else if (!COMMON_SERVER_KEYS.has(key) && !ownKeys.has(key)) {
+      fail(
+        ctx,
+        type,
+        [...loc, key],
+        `${key} may only be used with ${hasUrl ? "command (stdio)" : "url (HTTP)"}`,
+      );
+    }
+  }
+  const common: McpServerCommon = {
+    ...optional("init_timeout", readTimeout(value.init_timeout, [...loc, "init_timeout"], ctx)),
+    ...optional("timeout", readTimeout(value.timeout, [...loc, "timeout"], ctx)),
+    ...optional("when", readWhen(value.when, [...loc, "when"], type, ctx)),
+  };
+  const server = hasUrl ? readHttpServer(value, loc, common, ctx) : readStdioServer(value, loc, common, ctx);
+  return ctx.errors.length === errorsBefore ? server : undefined;
+}
+
+function readStdioServer(value: Json, loc: Loc, common: McpServerCommon, ctx: Ctx): McpStdioServer {
+  const type = "manifest.mcp";
+  return {
+    command: readNonEmptyString(value.command, [...loc, "command"], type, ctx) ?? "",
+    ...optional("args", readStringList(value.args, [...loc, "args"], type, ctx)),
+    ...optional("env", readStringMap(value.env, [...loc, "env"], type, ctx)),
+    ...optional("cwd", readNonEmptyString(value.cwd, [...loc, "cwd"], type, ctx, true)),
+    ...common,
+  };
+}
+
+function readHttpServer(value: Json, loc: Loc, common: McpServerCommon, ctx: Ctx): McpHttpServer {
+  return {
+    url: readUrl(value.url, [...loc, "url"], ctx) ?? "",
+    ...optional("headers", readHeaders(value.headers, [...loc, "headers"], ctx)),
+    ...optional("auth", readAuth(value.auth, [...loc, "auth"], ctx)),
+    ...common,
+  };
+}
+
+/** `${VAR}` placeholders are resolved by the runtime, so only a literal URL can be checked here. */
+function readUrl(value: unknown, loc: Loc, ctx: Ctx): string | undefined {
+  const url = readNonEmptyString(value, loc, "manifest.mcp", ctx);
+  if (url === undefined || url.includes("${")) return url;
+  if (!URL.canParse(url) || !["http:", "https:"].includes(new URL(url).protocol)) {
+    return fail(ctx, "manifest.mcp", loc, "url must be an absolute http(s) URL");
+  }
+  return url;
+}
+
+function readHeaders(value: unknown, loc: Loc, ctx: Ctx): Record<string, McpHeader> | undefined {
+  if (value === undefined) return undefined;
+  if (!isMap(value)) return fail(ctx, "manifest.mcp", loc, "headers must be a map of name → value");
+  return readNamedEntries(value, (name, header) => readHeader(header, [...loc, name], ctx));
+}
+
+function readHeader(value: unknown, loc: Loc, ctx: Ctx): McpHeader | undefined {
+  if (typeof value === "string") return value;
+  const shape = "a header must be a string or {value: string, optional?: boolean}";
+  if (!isMap(value)) return fail(ctx, "manifest.mcp", loc, shape);
+  const errorsBefore = ctx.errors.length;
+  rejectUnknownKeys(value, new Set(["value", "optional"]), loc, "manifest.mcp", ctx);
+  if (typeof value.value !== "string") fail(ctx, "manifest.mcp", [...loc, "value"], shape);
+  const isOptional = readBoolean(value.optional, [...loc, "optional"], "manifest.mcp", ctx);
+  if (ctx.errors.length > errorsBefore) return undefined;
+  return { value: value.value as string, ...optional("optional", isOptional) };
+}
+
+function readAuth(value: unknown, loc: Loc, ctx: Ctx): McpHttpServer["auth"] {
+  if (value === undefined) return undefined;
+  const type = "manifest.mcp";
+  if (!isMap(value)) return fail(ctx, type, loc, 'auth must be a map {type: "oauth", scope?, client_name?}');
+  const errorsBefore = ctx.errors.length;
+  rejectUnknownKeys(value, new Set(["type", "scope", "client_name"]), loc, type, ctx);
+  if (value.type !== "oauth") fail(ctx, type, [...loc, "type"], 'auth.type must be "oauth"');
+  const scope = readNonEmptyString(value.scope, [...loc, "scope"], type, ctx, true);
+  const clientName = readNonEmptyString(value.client_name, [...loc, "client_name"], type, ctx, true);
+  if (ctx.errors.length > errorsBefore) return undefined;
+  return { type: "oauth", ...optional("scope", scope), ...optional("client_name", clientName) };
+}
+
+function readTimeout(value: unknown, loc: Loc, ctx: Ctx): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    return fail(ctx, "manifest.mcp", loc, `${describe(loc)} must be a positive number of seconds`);
+  }
+  return value;
+}
+
+// --- flags and gating ------------------------------------------------------------------------------
+
+function readFlags(value: unknown, ctx: Ctx): Record<string, FlagDefinition> {
+  const flags: Record<string, FlagDefinition> = {};
+  if (isAbsent(value)) return flags;
+  const type = "manifest.flags";
+  if (!isMap(value)) {
+    fail(ctx, type, ["flags"], "flags must be a map of name → {description, default?}");
+    return flags;
+  }
+  if (Object.keys(value).length > MAX_FLAGS)
+    fail(ctx, type, ["flags"], `at most ${MAX_FLAGS} flags are allowed`);
+  for (const [name, definition] of Object.entries(value)) {
+    const flag = readFlag(name, definition, ctx);
+    if (flag) flags[name] = flag;
+  }
+  return flags;
+}
+
+function readFlag(name: string, value: unknown, ctx: Ctx): FlagDefinition | undefined {
+  const type = "manifest.flags";
+  const loc = ["flags", name];
+  if (!FLAG_NAME_PATTERN.test(name)) {
+    return fail(ctx, type, loc, `flag name must match ${FLAG_NAME_PATTERN.source}`);
+  }
+  if (!isMap(value)) return fail(ctx, type, loc, "a flag must be a map {description, default?}");
+  const errorsBefore = ctx.errors.length;
+  rejectUnknownKeys(value, new Set(["description", "default"]), loc, type, ctx);
+  const description = readNonEmptyString(value.description, [...loc, "description"], type, ctx);
+  if (value.default !== undefined && typeof value.default !== "boolean") {
+    fail(ctx, type, [...loc, "default"], "default must be true or false");
+  }
+  if (ctx.errors.length > errorsBefore || description === undefined) return undefined;
+  return { description, default: value.default === true };
+}
+
+function readWhen(value: unknown, loc: Loc, type: string, ctx: Ctx): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0) {
+    return fail(ctx, type, loc, "when must be a non-empty list of declared flag names");
+  }
+  const errorsBefore = ctx.errors.length;
+  value.forEach((flag, index) => {
+    if (typeof flag !== "string" || !ctx.declaredFlags.has(flag)) {
+      fail(ctx, type, [...loc, index], `when names an undeclared flag: ${JSON.stringify(flag)}`);
+    }
+  });
+  return ctx.errors.length === errorsBefore ? (value as string[]) : undefined;
+}
+
+// --- workers ---------------------------------------------------------------------------------------
+
+const WORKER_KEYS = new Set(["path", "command", "args", "env", "when"]);
+
+function readWorkers(value: unknown, ctx: Ctx): Record<string, Worker> | undefined {
+  if (isAbsent(value)) return undefined;
+  if (!isMap(value))
+    return fail(ctx, "manifest.workers", ["workers"], "workers must be a map of name → worker");
+  return readNamedEntries(value, (name, worker) => readWorker(name, worker, ctx));
+}
+
+function readWorker(name: string, value: unknown, ctx: Ctx): Worker | undefined {
+  const type = "manifest.workers";
+  const loc = ["workers", name];
+  if (!WORKER_NAME_PATTERN.test(name)) {
+    return fail(ctx, type, loc, `worker name must match ${WORKER_NAME_PATTERN.source}`);
+  }
+  if (!isMap(value)) return fail(ctx, type, loc, "a worker must be a map");
+  const hasPath = value.path !== undefined;
+  if (hasPath === (value.command !== undefined)) {
+    return fail(ctx, type, loc, "a worker needs exactly one of path (in-process) or command (subprocess)");
+  }
+  const errorsBefore = ctx.errors.length;
+  rejectUnknownKeys(value, WORKER_KEYS, loc, type, ctx);
+  const when = readWhen(value.when, [...loc, "when"], type, ctx);
+  const worker = hasPath ? readInProcessWorker(value, loc, ctx) : readSubprocessWorker(value, loc, ctx);
+  if (ctx.errors.length > errorsBefore) return undefined;
+  return { ...worker, ...optional("when", when) } as Worker;
+}
+
+function readInProcessWorker(value: Json, loc: Loc, ctx: Ctx): { path: string } {
+  const type = "manifest.workers";
+  for (const key of ["args", "env"]) {
+    if (value[key] !== undefined) fail(ctx, type, [...loc, key], `${key} may only be used with command`);
+  }
+  const path = readPath(value.path, [...loc, "path"], type, "file", ctx);
+  if (path !== undefined && !path.endsWith(".py")) {
+    fail(ctx, type, [...loc, "path"], "an in-process worker path must be a Python (.py) file");
+  }
+  return { path: path ?? "" };
+}
+
+function readSubprocessWorker(value: Json, loc: Loc, ctx: Ctx): Worker {
+  const type = "manifest.workers";
+  const env = readStringMap(value.env, [...loc, "env"], type, ctx);
+  for (const key of Object.keys(env ?? {})) {
+    if (FORBIDDEN_WORKER_ENV.has(key)) fail(ctx, type, [...loc, "env", key], `${key} is set by the runtime`);
+  }
+  return {
+    command: readNonEmptyString(value.command, [...loc, "command"], type, ctx) ?? "",
+    ...optional("args", readStringList(value.args, [...loc, "args"], type, ctx)),
+    ...optional("env", env),
+  };
+}
+
+// --- dependencies and checks -----------------------------------------------------------------------
+
+function readDependencies(value: unknown, ctx: Ctx): Dependencies | undefined {
+  if (isAbsent(value)) return undefined;
+  const type = "manifest.dependencies";
+  if (!isMap(value))
+    return fail(ctx, type, ["dependencies"], "dependencies must be a map {python?, packages?, scripts?}");
+  rejectUnknownKeys(value, new Set(["python", "packages", "scripts"]), ["dependencies"], type, ctx);
+  const list = (key: string) => readStringList(value[key], ["dependencies", key], type, ctx, true) ?? [];
+  const scripts =
+    value.scripts === undefined
+      ? []
+      : readPathList(value.scripts, ["dependencies", "scripts"], type, "file", ctx);
+  return { python: list("python"), packages: list("packages"), scripts: scripts ?? [] };
+}
+
+function readChecks(value: unknown, ctx: Ctx): Check[] | undefined {
+  if (isAbsent(value)) return undefined;
+  const type = "manifest.checks";
+  if (!Array.isArray(value)) return fail(ctx, type, ["checks"], "checks must be a list of {name, command}");
+  return value.flatMap((check, index) => {
+    const loc = ["checks", index];
+    if (!isMap(check)) return fail(ctx, type, loc, "a check must be a map {name, command}") ?? [];
+    rejectUnknownKeys(check, new Set(["name", "command"]), loc, type, ctx);
+    const name = readNonEmptyString(check.name, [...loc, "name"], type, ctx);
+    const command = readNonEmptyString(check.command, [...loc, "command"], type, ctx);
+    return name !== undefined && command !== undefined ? [{ name, command }] : [];
+  });
+}
+
+// --- catalog metadata ------------------------------------------------------------------------------
+
+function readAuthor(value: unknown, ctx: Ctx): string | null {
+  const type = "manifest.author";
+  if (isAbsent(value)) return null;
+  if (typeof value === "string") return readNonEmptyString(value, ["author"], type, ctx) ?? null;
+  if (!isMap(value))
+    return fail(ctx, type, ["author"], "author must be a string or {name, url?, email?}") ?? null;
+  rejectUnknownKeys(value, new Set(["name", "url", "email"]), ["author"], type, ctx);
+  readNonEmptyString(value.url, ["author", "url"], type, ctx, true);
+  readNonEmptyString(value.email, ["author", "email"], type, ctx, true);
+  return readNonEmptyString(value.name, ["author", "name"], type, ctx) ?? null;
+}
+
+function readOptionalString(value: unknown, key: "license" | "repository", ctx: Ctx): string | null {
+  if (isAbsent(value)) return null;
+  return readNonEmptyString(value, [key], `manifest.${key}`, ctx) ?? null;
+}
+
+function readKeywords(value: unknown, ctx: Ctx): string[] {
+  const type = "manifest.keywords";
+  if (isAbsent(value)) return [];
+  const keywords = readStringList(value, ["keywords"], type, ctx) ?? [];
+  if (keywords.length > MAX_KEYWORDS)
+    fail(ctx, type, ["keywords"], `at most ${MAX_KEYWORDS} keywords are allowed`);
+  keywords.forEach((keyword, index) => {
+    if (keyword.trim() === "" || [...keyword].length > MAX_KEYWORD_LENGTH) {
+      fail(ctx, type, ["keywords", index], `a keyword must be 1 to ${MAX_KEYWORD_LENGTH} characters`);
+    }
+  });
+  return keywords;
+}
+
+function readProduces(value: unknown, ctx: Ctx): Record<string, unknown> | undefined {
+  if (isAbsent(value)) return undefined;
+  if (!isMap(value)) return fail(ctx, "manifest.produces", ["produces"], "produces must be a map");
+  return value;
+}
+
+// --- small readers ---------------------------------------------------------------------------------
+
+function readNonEmptyString(
+  value: unknown,
+  loc: Loc,
+  type: string,
+  ctx: Ctx,
+  isOptional = false,
+): string | undefined {
+  if (value === undefined && isOptional) return undefined;
+  if (typeof value !== "string" || value.trim() === "") {
+    return fail(ctx, type, loc, `${describe(loc)} must be a non-empty string`);
+  }
+  return value;
+}
+
+function readStringList(
+  value: unknown,
+  loc: Loc,
+  type: string,
+  ctx: Ctx,
+  nonEmptyItems = false,
+): string[] | undefined {
+  if (value === undefined) return undefined;
+  const valid = (item: unknown) => typeof item === "string" && (!nonEmptyItems || item.trim() !== "");
+  if (!Array.isArray(value)) return fail(ctx, type, loc, `${describe(loc)} must be a list of strings`);
+  const errorsBefore = ctx.errors.length;
+  value.forEach((item, index) => {
+    if (!valid(item)) fail(ctx, type, [...loc, index], `${describe(loc)} items must be non-empty strings`);
+  });
+  return ctx.errors.length === errorsBefore ? (value as string[]) : undefined;
+}
+
+function readStringMap(value: unknown, loc: Loc, type: string, ctx: Ctx): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  if (!isMap(value)) return fail(ctx, type, loc, `${describe(loc)} must be a map of name → string`);
+  return readNamedEntries(value, (key, item) =>
+    typeof item === "string" ? item : fail(ctx, type, [...loc, key], `${key} must be a string; quote it`),
+  );
+}
+
+function readBoolean(value: unknown, loc: Loc, type: string, ctx: Ctx): boolean | undefined {
+  if (value === undefined || typeof value === "boolean") return value;
+  return fail(ctx, type, loc, `${describe(loc)} must be true or false`);
+}
+
+/** Reads every entry (so each problem is reported) and keeps the map only if all are valid. */
+function readNamedEntries<T>(
+  value: Json,
+  read: (name: string, item: unknown) => T | undefined,
+): Record<string, T> | undefined {
+  const entries = Object.entries(value).map(([name, item]) => [name, read(name, item)] as const);
+  if (entries.some(([, item]) => item === undefined)) return undefined;
+  return Object.fromEntries(entries) as Record<string, T>;
+}
+
+function rejectUnknownKeys(
+  value: Json,
+  allowed: ReadonlySet<string>,
+  loc: Loc,
+  type: string,
+  ctx: Ctx,
+): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.has(key)) fail(ctx, type, [...loc, key], `unknown key "${key}"`);
+  }
+}
+
+// --- helpers ---------------------------------------------------------------------------------------
+
+function fail(ctx: Ctx, type: string, loc: Loc, msg: string): undefined {
+  ctx.errors.push(manifestIssue(type, loc, msg));
+  return undefined;
+}
+
+function manifestIssue(type: string, loc: Loc, msg: string): Issue {
+  return { loc: ["bundle", MANIFEST_PATH, ...loc], msg, type };
+}
+
+function yamlFailure(msg: string): ManifestResult {
+  return {
+    manifest: null,
+    errors: [{ loc: ["bundle", MANIFEST_PATH], msg, type: "manifest.yaml" }],
+    warnings: [],
+  };
+}
+
+/** `{key: value}` when value is defined, else `{}`: keeps optional keys absent rather than undefined. */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function isMap(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A key written without a value (`license:`) means the same as leaving it out. */
+function isAbsent(value: unknown): value is null | undefined {
+  return value === undefined || value === null;
+}
+
+function describe(loc: Loc): string {
+  return loc.filter((part) => typeof part === "string").join(".");
+}
+
+function firstLine(message: string): string {
+  return message.split("\n", 1)[0].replace(/:$/, "");
+}
+
+function decodeUtf8(bytes: Buffer): string | null {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+}

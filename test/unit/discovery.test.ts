@@ -1,0 +1,500 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { stringify } from "yaml";
+import { type DiscoveryResult, discoverComponents } from "../../src/domain/discovery.js";
+import { parseManifest } from "../../src/domain/manifest.js";
+import type { ComponentType } from "../../src/domain/types.js";
+
+const BASE = { schema: 1, name: "demo", version: "1.0.0", description: "A demo capability." };
+
+/** Discovers over `files` with a manifest built from BASE + `fields` (which must be valid). */
+function discover(fields: Record<string, unknown>, files: Record<string, string>): DiscoveryResult {
+  const { manifest, errors } = parseManifest(stringify({ ...BASE, ...fields }));
+  assert.deepEqual(errors, []);
+  const map = new Map(Object.entries(files).map(([path, text]) => [path, Buffer.from(text)]));
+  return discoverComponents(manifest!, map);
+}
+
+function names(result: DiscoveryResult, type: ComponentType): string[] {
+  return result.details.filter((d) => d.type === type).map((d) => d.name);
+}
+
+function find(result: DiscoveryResult, type: ComponentType, name: string) {
+  const found = result.details.find((d) => d.type === type && d.name === name);
+  assert.ok(found, `${type} ${name} not found`);
+  return found;
+}
+
+const TOOL = (name: string) =>
+  `from dreadnode import tool\n\n@tool\ndef ${name}() -> None:\n    """Does ${name}."""\n`;
+
+describe("agents", () => {
+  test("finds *.md and *.markdown recursively under agents/ when agents is omitted", () => {
+    const result = discover(
+      {},
+      {
+        "agents/a.md": "A",
+        "agents/deep/er/b.markdown": "B",
+        "agents/notes.txt": "not an agent",
+        "other/c.md": "outside",
+      },
+    );
+    assert.deepEqual(names(result, "agent"), ["a", "b"]);
+    assert.equal(result.counts.agents, 2);
+  });
+
+  test("takes name, description and model from frontmatter", () => {
+    const result = discover(
+      {},
+      { "agents/file.md": "---\nname: recon\ndescription: Investigate hosts.\nmodel: inherit\n---\nBody.\n" },
+    );
+    assert.deepEqual(result.details, [
+      {
+        type: "agent",
+        name: "recon",
+        path: "agents/file.md",
+        description: "Investigate hosts.",
+        metadata: { model: "inherit" },
+      },
+    ]);
+  });
+
+  test("falls back to the file stem and the first non-empty body line, cut to 120 characters", () => {
+    const long = "x".repeat(200);
+    const result = discover(
+      {},
+      {
+        "agents/lead.md": "\n\n# Lead triager\nYou coordinate.\n",
+        "agents/long.md": `---\nname: long\n---\n\n${long}\n`,
+        "agents/empty.md": "",
+      },
+    );
+    assert.equal(find(result, "agent", "lead").description, "Lead triager");
+    assert.equal(find(result, "agent", "long").description, "x".repeat(120));
+    assert.equal(find(result, "agent", "empty").description, undefined);
+    assert.equal(find(result, "agent", "lead").metadata, undefined);
+  });
+
+  test("frontmatter that is not a YAML map is ignored", () => {
+    const result = discover({}, { "agents/odd.md": "---\n[not: a map\n---\nHello\n" });
+    assert.deepEqual(names(result, "agent"), ["odd"]);
+    assert.equal(find(result, "agent", "odd").description, "Hello");
+  });
+
+  test("a list adds listed files and directories to agents/, without duplicates", () => {
+    const result = discover(
+      { agents: ["extra/reviewer.md", "more", "agents/sub"] },
+      {
+        "agents/a.md": "A",
+        "agents/sub/b.md": "B",
+        "extra/reviewer.md": "R",
+        "extra/ignored.md": "not listed",
+        "more/c.md": "C",
+      },
+    );
+    assert.deepEqual(names(result, "agent"), ["a", "b", "c", "reviewer"]);
+    assert.deepEqual(result.errors, []);
+  });
+
+  test("an empty list disables agents", () => {
+    const result = discover({ agents: [], tools: [] }, { "agents/a.md": "A", "tools/t.py": TOOL("t") });
+    assert.deepEqual(result.counts, { agents: 0, tools: 0, skills: 0, mcp_servers: 0, workers: 0 });
+  });
+
+  test("duplicate agent names are an error at the later file", () => {
+    const result = discover(
+      {},
+      { "agents/a.md": "---\nname: same\n---\n", "agents/b.md": "---\nname: same\n---\n" },
+    );
+    assert.deepEqual(
+      result.errors.map(({ type, loc }) => ({ type, loc })),
+      [{ type: "manifest.duplicate_component", loc: ["bundle", "agents/b.md"] }],
+    );
+  });
+});
+
+describe("Python tools", () => {
+  const tools = (source: string, fields: Record<string, unknown> = {}) =>
+    discover(fields, { "tools/t.py": source }).details.filter((d) => d.type === "tool");
+
+  test("@tool, @tool(), @dn.tool, @tool_method, @x_tool, with or without parens", () => {
+    const source = [
+      "import dreadnode as dn",
+      "@tool",
+      "def a(): pass",
+      "@tool()",
+      "def b(): pass",
+      "@dn.tool",
+      "def c(): pass",
+      "@dn.agent.tool(name='x')",
+      "def d(): pass",
+      "@safe_tool",
+      "def e(): pass",
+      "@tool_method",
+      "def f(): pass",
+      "@toolbox",
+      "def not_g(): pass",
+      "@tools",
+      "def not_h(): pass",
+      "@staticmethod",
+      "def not_i(): pass",
+      "def not_j(): pass",
+    ].join("\n");
+    assert.deepEqual(
+      tools(source).map((t) => t.name),
+      ["a", "b", "c", "d", "e", "f"],
+    );
+  });
+
+  test("the name is the function name, whatever name= the decorator passes", () => {
+    assert.deepEqual(
+      tools("@tool(name='score')\nasync def score_signal(x):\n    return 0\n").map((t) => t.name),
+      ["score_signal"],
+    );
+  });
+
+  test("decorator arguments may span several lines, and decorators may stack", () => {
+    const source = [
+      "@tool(",
+      "    name='x',",
+      '    description="""multi',
+      '    line""",',
+      ")",
+      "@other.decorator(1)",
+      "async def spanning(",
+      "    a: int,",
+      ") -> int:",
+      '    """First line.',
+      "",
+      "    More detail.",
+      '    """',
+      "    return a",
+    ].join("\n");
+    assert.deepEqual(tools(source), [
+      { type: "tool", name: "spanning", path: "tools/t.py", description: "First line." },
+    ]);
+  });
+
+  test("methods carry their class as toolset", () => {
+    const source = [
+      "class SignalTools(Toolset):",
+      "    @tool_method",
+      "    def fetch(self):",
+      "        '''Fetch.'''",
+      "",
+      "    def _private(self):",
+      "        pass",
+      "",
+      "    @tool_method(name='s')",
+      "    async def score(self):",
+      "        return 0",
+      "",
+      "@tool",
+      "def free():",
+      "    pass",
+    ].join("\n");
+    assert.deepEqual(tools(source), [
+      {
+        type: "tool",
+        name: "fetch",
+        path: "tools/t.py",
+        description: "Fetch.",
+        metadata: { toolset: "SignalTools" },
+      },
+      { type: "tool", name: "free", path: "tools/t.py" },
+      { type: "tool", name: "score", path: "tools/t.py", metadata: { toolset: "SignalTools" } },
+    ]);
+  });
+
+  test("functions nested in functions are not tools", () => {
+    const source = ["def outer():", "    @tool", "    def inner():", "        pass", "    return inner"].join(
+      "\n",
+    );
+    assert.deepEqual(tools(source), []);
+  });
+
+  test("@tool inside strings and comments is not a decorator", () => {
+    const source = [
+      '"""Module docs.',
+      "@tool",
+      "def in_docstring(): pass",
+      '"""',
+      "# @tool",
+      "def commented(): pass",
+      "x = '@tool'",
+      "def after_string(): pass",
+    ].join("\n");
+    assert.deepEqual(tools(source), []);
+  });
+
+  test("a decorated class does not make its first method a tool", () => {
+    const source = ["@tool", "class NotATool:", "    def method(self):", "        pass"].join("\n");
+    assert.deepEqual(tools(source), []);
+  });
+
+  test("handles CRLF line endings and tab indentation", () => {
+    const source = "class T:\r\n\t@tool_method\r\n\tdef m(self):\r\n\t\t'''Doc.'''\r\n";
+    assert.deepEqual(tools(source), [
+      { type: "tool", name: "m", path: "tools/t.py", description: "Doc.", metadata: { toolset: "T" } },
+    ]);
+  });
+
+  test("scans *.py recursively and never __init__.py", () => {
+    const result = discover(
+      {},
+      { "tools/__init__.py": TOOL("hidden"), "tools/pkg/deep.py": TOOL("deep"), "tools/a.txt": TOOL("txt") },
+    );
+    assert.deepEqual(names(result, "tool"), ["deep"]);
+  });
+
+  test("a list adds listed files and directories to tools/", () => {
+    const result = discover(
+      { tools: ["lib/extra.py", "more/", "tools"] },
+      {
+        "tools/a.py": TOOL("a"),
+        "lib/extra.py": TOOL("extra"),
+        "lib/other.py": TOOL("other"),
+        "more/m.py": TOOL("m"),
+      },
+    );
+    assert.deepEqual(names(result, "tool"), ["a", "extra", "m"]);
+  });
+});
+
+describe("tool-definition files", () => {
+  test("reads {name, …} and {tools: [{name, …}]} from YAML and JSON", () => {
+    const result = discover(
+      {},
+      {
+        "tools/one.yaml": "name: single\ndescription: |\n  Does one thing.\n  Well.\n",
+        "tools/many.yml":
+          "tools:\n  - name: grep\n  - name: find\n    description: Find.\n  - description: nameless\n",
+        "tools/defs.json": JSON.stringify({ tools: [{ name: "from_json" }] }),
+      },
+    );
+    assert.deepEqual(names(result, "tool"), ["find", "from_json", "grep", "single"]);
+    assert.equal(find(result, "tool", "single").description, "Does one thing.");
+    assert.equal(find(result, "tool", "find").path, "tools/many.yml");
+  });
+
+  test("a file that is neither shape, or not parseable, is ignored", () => {
+    const result = discover(
+      {},
+      {
+        "tools/config.yaml": "retries: 3\n",
+        "tools/list.json": "[1, 2]",
+        "tools/broken.json": "{nope",
+        "tools/broken.yaml": "a: [",
+        "tools/t.py": TOOL("t"),
+      },
+    );
+    assert.deepEqual(names(result, "tool"), ["t"]);
+    assert.deepEqual(result.errors, []);
+  });
+});
+
+describe("skills", () => {
+  test("immediate sub-directories of skills/ holding SKILL.md", () => {
+    const result = discover(
+      {},
+      {
+        "skills/report/SKILL.md": "---\nname: reporting\ndescription: Write reports.\n---\n",
+        "skills/plain/SKILL.md": "# Plain skill\nSteps.\n",
+        "skills/notes/README.md": "no SKILL.md",
+        "skills/deep/er/SKILL.md": "too deep",
+        "skills/SKILL.md": "not a skill of skills/",
+      },
+    );
+    assert.deepEqual(result.details, [
+      { type: "skill", name: "plain", path: "skills/plain", description: "Plain skill" },
+      { type: "skill", name: "reporting", path: "skills/report", description: "Write reports." },
+    ]);
+  });
+
+  test("a listed directory holding SKILL.md is one skill; a listed parent contributes its children", () => {
+    const result = discover(
+      { skills: ["playbooks/escalate", "library", "single/SKILL.md"] },
+      {
+        "skills/triage/SKILL.md": "T",
+        "playbooks/escalate/SKILL.md": "E",
+        "playbooks/other/SKILL.md": "not listed",
+        "library/a/SKILL.md": "A",
+        "library/b/SKILL.md": "B",
+        "single/SKILL.md": "S",
+      },
+    );
+    assert.deepEqual(
+      result.details.map((d) => [d.name, d.path]),
+      [
+        ["a", "library/a"],
+        ["b", "library/b"],
+        ["escalate", "playbooks/escalate"],
+        ["single", "single"],
+        ["triage", "skills/triage"],
+      ],
+    );
+  });
+
+  test("an empty list disables skills", () => {
+    const result = discover({ skills: [], agents: ["a.md"] }, { "skills/x/SKILL.md": "X", "a.md": "A" });
+    assert.deepEqual(names(result, "skill"), []);
+  });
+
+  test("duplicate skill names are an error", () => {
+    const result = discover(
+      { skills: ["extra"] },
+      { "skills/a/SKILL.md": "---\nname: same\n---\n", "extra/b/SKILL.md": "---\nname: same\n---\n" },
+    );
+    assert.deepEqual(
+      result.errors.map(({ type, loc }) => ({ type, loc })),
+      [{ type: "manifest.duplicate_component", loc: ["bundle", "skills/a"] }],
+    );
+  });
+});
+
+describe("MCP servers", () => {
+  const mcpFile = (servers: Record<string, unknown>) => JSON.stringify({ mcpServers: servers });
+
+  test("mcp omitted reads .mcp.json then mcp.json; the earlier file wins a name", () => {
+    const result = discover(
+      {},
+      {
+        ".mcp.json": mcpFile({ shared: { command: "a" }, dot: { url: "https://x.invalid" } }),
+        "mcp.json": mcpFile({ shared: { url: "https://y.invalid" }, plain: { command: "b" } }),
+        "other.json": mcpFile({ ignored: { command: "c" } }),
+      },
+    );
+    assert.deepEqual(result.details, [
+      { type: "mcp_server", name: "dot", path: ".mcp.json", metadata: { transport: "http", gated_by: [] } },
+      { type: "mcp_server", name: "plain", path: "mcp.json", metadata: { transport: "stdio", gated_by: [] } },
+      {
+        type: "mcp_server",
+        name: "shared",
+        path: ".mcp.json",
+        metadata: { transport: "stdio", gated_by: [] },
+      },
+    ]);
+  });
+
+  test("mcp present means exactly its files and servers; inline wins by name", () => {
+    const result = discover(
+      {
+        flags: { burp: { description: "b" } },
+        mcp: {
+          files: ["servers/extra.json"],
+          servers: { shared: { url: "https://x.invalid", when: ["burp"] }, inline: { command: "i" } },
+        },
+      },
+      {
+        ".mcp.json": mcpFile({ ignored: { command: "a" } }),
+        "servers/extra.json": mcpFile({ shared: { command: "a" }, fromfile: { command: "b" } }),
+      },
+    );
+    assert.deepEqual(result.details, [
+      {
+        type: "mcp_server",
+        name: "fromfile",
+        path: "servers/extra.json",
+        metadata: { transport: "stdio", gated_by: [] },
+      },
+      {
+        type: "mcp_server",
+        name: "inline",
+        path: "capability.yaml",
+        metadata: { transport: "stdio", gated_by: [] },
+      },
+      {
+        type: "mcp_server",
+        name: "shared",
+        path: "capability.yaml",
+        metadata: { transport: "http", gated_by: ["burp"] },
+      },
+    ]);
+  });
+
+  test("mcp: {} disables MCP", () => {
+    const result = discover(
+      { mcp: {}, agents: ["a.md"] },
+      { ".mcp.json": mcpFile({ x: { command: "a" } }), "a.md": "A" },
+    );
+    assert.equal(result.counts.mcp_servers, 0);
+  });
+
+  test("a malformed MCP file is an error at that file", () => {
+    const result = discover({ agents: ["a.md"] }, { ".mcp.json": "{not json", "a.md": "A" });
+    assert.deepEqual(
+      result.errors.map(({ type, loc }) => ({ type, loc })),
+      [{ type: "manifest.mcp", loc: ["bundle", ".mcp.json"] }],
+    );
+  });
+
+  test("a file without an mcpServers object, or with a bad entry, is an error", () => {
+    const noServers = discover({ agents: ["a.md"] }, { "mcp.json": '{"servers": {}}', "a.md": "A" });
+    assert.deepEqual(noServers.errors[0].loc, ["bundle", "mcp.json"]);
+    const badEntry = discover(
+      { agents: ["a.md"] },
+      { ".mcp.json": mcpFile({ good: { command: "a" }, bad: { args: [] } }), "a.md": "A" },
+    );
+    assert.deepEqual(badEntry.errors[0].loc, ["bundle", ".mcp.json", "mcpServers", "bad"]);
+    assert.deepEqual(names(badEntry, "mcp_server"), ["good"]);
+  });
+});
+
+describe("workers, ordering, counting", () => {
+  test("workers are declared, never discovered", () => {
+    const result = discover(
+      {
+        flags: { relay: { description: "r" } },
+        workers: {
+          relay: { command: "bin/relay", when: ["relay"] },
+          journal: { path: "workers/journal.py" },
+        },
+      },
+      { "workers/journal.py": "", "workers/undeclared.py": "" },
+    );
+    assert.deepEqual(result.details, [
+      {
+        type: "worker",
+        name: "journal",
+        path: "workers/journal.py",
+        metadata: { kind: "in_process", gated_by: [] },
+      },
+      {
+        type: "worker",
+        name: "relay",
+        path: "capability.yaml",
+        metadata: { kind: "subprocess", gated_by: ["relay"] },
+      },
+    ]);
+    assert.equal(result.counts.workers, 2);
+  });
+
+  test("details are sorted by type then name, in code-unit order", () => {
+    const result = discover(
+      { workers: { w: { command: "x" } }, mcp: { servers: { m: { command: "x" } } } },
+      {
+        "tools/t.py": `${TOOL("Zed")}\n${TOOL("alpha")}`,
+        "skills/s/SKILL.md": "S",
+        "agents/b.md": "B",
+        "agents/a.md": "A",
+      },
+    );
+    assert.deepEqual(
+      result.details.map((d) => `${d.type}:${d.name}`),
+      ["agent:a", "agent:b", "mcp_server:m", "skill:s", "tool:Zed", "tool:alpha", "worker:w"],
+    );
+    assert.deepEqual(result.counts, { agents: 2, tools: 2, skills: 1, mcp_servers: 1, workers: 1 });
+  });
+
+  test("a capability without components is empty", () => {
+    const result = discover({}, { "README.md": "nothing here", "agents/notes.txt": "not markdown" });
+    assert.deepEqual(
+      result.errors.map(({ type, loc }) => ({ type, loc })),
+      [{ type: "manifest.empty", loc: ["bundle", "capability.yaml"] }],
+    );
+  });
+
+  test("hooks alone make a capability non-empty", () => {
+    assert.deepEqual(discover({ hooks: ["hooks/h.py"] }, { "hooks/h.py": "" }).errors, []);
+  });
+});
