@@ -5,10 +5,11 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import { ErrorEnvelope } from "./contract/common.js";
 import { KeyCache, registerRequestGuards } from "./http/auth.js";
-import { registerErrorHandling } from "./http/error-handler.js";
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from "./http/error-handler.js";
 import { registerMetrics } from "./http/metrics.js";
 import { RateLimiter } from "./http/rate-limit.js";
 import { newRequestId, registerRequestId } from "./http/request-id.js";
+import { serializerCompiler } from "./http/serialization.js";
 import { validatorCompiler } from "./http/validation.js";
 import { registerRoutes } from "./routes/index.js";
 import type { RouteApp } from "./routes/route-app.js";
@@ -35,9 +36,13 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
     onConstructorPoisoning: "error",
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     ajv: { customOptions: { strict: false } },
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerJsonBodies(app);
   app.addSchema(ErrorEnvelope);
 
   const keyCache = new KeyCache(deps);
@@ -47,7 +52,12 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
   registerErrorHandling(app);
   registerRequestId(app);
   registerMetrics(app);
-  registerRequestGuards(app, deps, keyCache, new RateLimiter(deps.config.rateLimitRpm, deps.config.rateLimitWriteRpm));
+  registerRequestGuards(
+    app,
+    deps,
+    keyCache,
+    new RateLimiter(deps.config.rateLimitRpm, deps.config.rateLimitWriteRpm),
+  );
 
   await app.register(swagger, {
     openapi: {
@@ -75,4 +85,21 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
 
   await registerRoutes(app);
   return app;
+}
+
+/**
+ * JSON is the only body a JSON route takes: a text/plain body would otherwise reach the schema as a
+ * string and come back as a puzzling 422 instead of 400 "unsupported content type". Generated
+ * clients often send `Content-Type: application/json` on every request, so a bodiless DELETE with
+ * that header is accepted; an empty JSON body anywhere else stays a 400.
+ */
+function registerJsonBodies(app: App): void {
+  app.removeContentTypeParser("text/plain");
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = body.toString();
+    if (text === "" && request.method === "DELETE") return done(null, undefined);
+    parseJson(request, text, done);
+  });
 }

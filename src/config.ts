@@ -37,6 +37,9 @@ export class ConfigError extends Error {
 /** `cst_<12 of [a-z2-7]>_<32..128 of [A-Za-z0-9]>` (SPEC §2.2). */
 export const API_KEY_PATTERN = /^cst_([a-z2-7]{12})_([A-Za-z0-9]{32,128})$/;
 
+/** A host name, an IPv4 address or a bare IPv6 address (with an optional %zone). */
+const HOST_PATTERN = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[\w.-]+)?)$/;
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 type Env = Record<string, string | undefined>;
@@ -48,6 +51,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
   };
 
   const host = read("CAPSTAN_HOST") ?? "127.0.0.1";
+  if (!HOST_PATTERN.test(host)) {
+    throw new ConfigError(
+      "CAPSTAN_HOST",
+      "must be a host name or IP address such as 0.0.0.0 or ::, not a URL",
+    );
+  }
   const port = readInteger(read, "CAPSTAN_PORT", 8080, 0, 65535);
   const dataDir = path.resolve(read("CAPSTAN_DATA_DIR") ?? "./.capstan");
 

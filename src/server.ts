@@ -1,5 +1,5 @@
 // Starts the server: database → migrate → bootstrap → listen; returns a graceful stop.
-import pino from "pino";
+import pino, { type DestinationStream, type Logger } from "pino";
 import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
 import { connectDatabase } from "./db/connect.js";
@@ -10,10 +10,21 @@ import { PgChangeFeed } from "./services/pg-change-feed.js";
 import { createBlobStore } from "./storage/index.js";
 
 /** Keys must never reach the logs, whatever logs a request. */
-export const LOG_REDACT = ["req.headers.authorization", 'req.headers["x-api-key"]', "headers.authorization"];
+export const LOG_REDACT = [
+  "req.headers.authorization",
+  'req.headers["x-api-key"]',
+  "headers.authorization",
+  'headers["x-api-key"]',
+];
+
+/** The server's logger: JSON lines on stdout unless a destination is given (tests capture it). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = { level, redact: LOG_REDACT };
+  return destination ? pino(options, destination) : pino(options);
+}
 
 export async function serve(config: Config): Promise<() => Promise<void>> {
-  const logger = pino({ level: config.logLevel, redact: LOG_REDACT });
+  const logger = createLogger(config.logLevel);
   const database = connectDatabase(config.database);
   let changes: ChangeFeed = new LocalChangeFeed();
   if (config.database.dialect === "postgres") {

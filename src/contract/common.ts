@@ -25,7 +25,14 @@ export const ErrorEnvelope = Type.Object(
   { $id: "ErrorEnvelope", additionalProperties: false },
 );
 
-const errorRef = Type.Ref("ErrorEnvelope");
+/**
+ * An error is always the JSON envelope, also on routes whose success is not JSON (raw files,
+ * bundles): declaring the media type keeps OpenAPI from listing errors under the route's `produces`.
+ */
+const errorRef = {
+  description: "Error envelope (SPEC §2.4)",
+  content: { "application/json": { schema: Type.Ref("ErrorEnvelope") } },
+};
 
 /** Error responses of every authenticated route; spread into `response`. */
 export const errorResponses = {

@@ -1,6 +1,11 @@
 // The one place that writes error envelopes (SPEC §2.4). Every failure — thrown AppErrors, schema
-// failures, Fastify's own errors, crashes, unknown routes — leaves here in the same shape.
+// failures, Fastify's own errors, database outages, crashes, unknown routes, malformed URLs and
+// unparseable HTTP — leaves here in the same shape.
+import { randomUUID } from "node:crypto";
+import type { Socket } from "node:net";
+import SqliteDatabase from "better-sqlite3";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import pg from "pg";
 import { AppError } from "./errors.js";
 import { validationIssues } from "./validation.js";
 
@@ -33,20 +38,95 @@ function fromFastifyError(error: FastifyError): AppError | null {
   return null;
 }
 
+/** SQLite result codes meaning "the database cannot serve this now", not "this statement is wrong". */
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|CORRUPT|NOTADB|PROTOCOL)/;
+/**
+ * PostgreSQL SQLSTATEs of the same kind: connection exceptions (08), insufficient resources (53),
+ * shutdown or not accepting connections (57P), and contention that outlasted its retries.
+ */
+const PG_UNAVAILABLE = /^(08|53|57P|40001|40P01|55P03)/;
+/** query_canceled: what statement_timeout raises. */
+const PG_STATEMENT_TIMEOUT = "57014";
+/** The database is the only thing the server opens sockets to, so a socket failure is the database's. */
+const SOCKET_FAILURES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "EAI_AGAIN",
+]);
+/** pg and pg-pool report lost or impossible connections as plain Errors, without a code. */
+const PG_CONNECTION_FAILURE =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end)/;
+
+function databaseFailureKind(error: Error): "unavailable" | "timeout" | null {
+  const code = (error as { code?: unknown }).code;
+  if (error instanceof SqliteDatabase.SqliteError)
+    return SQLITE_UNAVAILABLE.test(error.code) ? "unavailable" : null;
+  if (error instanceof pg.DatabaseError) {
+    if (error.code === PG_STATEMENT_TIMEOUT) return "timeout";
+    return PG_UNAVAILABLE.test(error.code ?? "") ? "unavailable" : null;
+  }
+  if (typeof code === "string" && SOCKET_FAILURES.has(code)) return "unavailable";
+  if (error.message === "Query read timeout") return "timeout";
+  if (PG_CONNECTION_FAILURE.test(error.message)) return "unavailable";
+  return null;
+}
+
+/**
+ * A database outage or timeout as its envelope. The driver's message stays in the logs (it can hold
+ * SQL, host names or file paths); the causes are followed because callers may wrap driver errors.
+ */
+function fromDatabaseError(error: unknown, requestId: string): AppError | null {
+  let current = error;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    const kind = databaseFailureKind(current);
+    if (kind === "timeout") {
+      return new AppError(
+        "gateway_timeout_error",
+        `The database did not answer in time (request ${requestId})`,
+        undefined,
+        {
+          cause: error,
+        },
+      );
+    }
+    if (kind === "unavailable") {
+      return new AppError(
+        "database_error",
+        `The database is unavailable; retry later (request ${requestId})`,
+        undefined,
+        {
+          cause: error,
+        },
+      );
+    }
+    current = current.cause;
+  }
+  return null;
+}
+
 function send(reply: FastifyReply, error: AppError): FastifyReply {
   if (error.headers) reply.headers(error.headers);
   return reply.code(error.status).type("application/json; charset=utf-8").send(error.toEnvelope());
 }
 
+const routeNotFound = (request: FastifyRequest): AppError =>
+  new AppError("not_found_error", `No route ${request.method} ${request.url.split("?")[0]}`);
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((raw: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => {
     // A request to no route (e.g. a wrong method) is a 404 even when its body failed to parse first.
-    if (request.routeOptions.url === undefined && !(raw instanceof AppError)) {
-      return send(reply, new AppError("not_found_error", `No route ${request.method} ${request.url.split("?")[0]}`));
-    }
-    const known = raw instanceof AppError ? raw : fromFastifyError(raw);
+    if (request.routeOptions.url === undefined && !(raw instanceof AppError))
+      return send(reply, routeNotFound(request));
+    const known =
+      raw instanceof AppError ? raw : (fromFastifyError(raw) ?? fromDatabaseError(raw, request.id));
     if (known) {
-      if (known.status >= 500) request.log.error({ err: known.cause ?? known, type: known.type }, known.detail);
+      if (known.status >= 500)
+        request.log.error({ err: known.cause ?? known, type: known.type }, known.detail);
       return send(reply, known);
     }
     // Unexpected: the detail stays generic (no stack, SQL or path); the log has everything.
@@ -54,7 +134,57 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return send(reply, new AppError("server_error", `Internal server error (request ${request.id})`));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    send(reply, new AppError("not_found_error", `No route ${request.method} ${request.url.split("?")[0]}`)),
-  );
+  app.setNotFoundHandler((request, reply) => send(reply, routeNotFound(request)));
+}
+
+/**
+ * Fastify's `frameworkErrors` option: failures found while routing (an undecodable URL, an
+ * over-long path segment), before any hook runs — so the request id header is set here.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  reply.header("X-Request-Id", request.id);
+  if (error.code === "FST_ERR_BAD_URL") {
+    send(reply, new AppError("invalid_error", "The URL is not validly percent-encoded"));
+  } else if (error.code === "FST_ERR_MAX_PARAM_LENGTH") {
+    send(reply, new AppError("invalid_error", "A path segment is too long"));
+  } else {
+    request.log.error({ err: error }, "routing failed");
+    send(reply, new AppError("server_error", `Internal server error (request ${request.id})`));
+  }
+}
+
+/**
+ * Fastify's `clientErrorHandler` option: bytes Node's HTTP parser could not read as a request
+ * (garbage, oversized headers, a request that never finished). Node would answer 408 or 431; the
+ * contract allows only 400 here.
+ */
+export function clientErrorHandler(
+  this: FastifyInstance,
+  error: NodeJS.ErrnoException,
+  socket: Socket,
+): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const detail =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? "Request headers are too large"
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? "The request was not received in time"
+        : "Malformed HTTP request";
+  const body = JSON.stringify(new AppError("invalid_error", detail).toEnvelope());
+  this.log.debug({ err: error }, "client error");
+  if (socket.writable) {
+    socket.write(
+      "HTTP/1.1 400 Bad Request\r\n" +
+        "Content-Type: application/json; charset=utf-8\r\n" +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        `X-Request-Id: ${randomUUID()}\r\n` +
+        "Connection: close\r\n\r\n" +
+        body,
+    );
+  }
+  socket.destroy(error);
 }

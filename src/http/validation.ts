@@ -1,20 +1,38 @@
 // Request validation. Bodies are validated strictly (no type coercion, unknown fields rejected,
 // SPEC §2.1); query strings, params and headers are coerced, since they arrive as text.
+
+import { Ajv, type Options } from "ajv";
 import type { FastifySchemaCompiler } from "fastify";
 import type { FastifySchemaValidationError } from "fastify/types/schema.js";
-import { Ajv, type Options } from "ajv";
 import type { Issue } from "../domain/types.js";
 
 const common: Options = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false };
 const bodyAjv = new Ajv({ ...common, coerceTypes: false });
 const textAjv = new Ajv({ ...common, coerceTypes: "array" });
 
+type Validate = ReturnType<FastifySchemaCompiler<unknown>>;
+
+// Route schemas are module-level constants, so every app built in this process (tests build
+// hundreds) can share one compiled validator per schema instead of compiling it again.
+const compiled = { body: new WeakMap<object, Validate>(), text: new WeakMap<object, Validate>() };
+
 export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
-  const ajv = httpPart === "body" ? bodyAjv : textAjv;
-  return ajv.compile(schema as object) as ReturnType<FastifySchemaCompiler<unknown>>;
+  const part = httpPart === "body" ? "body" : "text";
+  const cache = compiled[part];
+  let validate = cache.get(schema as object);
+  if (!validate) {
+    validate = (part === "body" ? bodyAjv : textAjv).compile(schema as object) as Validate;
+    cache.set(schema as object, validate);
+  }
+  return validate;
 };
 
-const LOC_ROOT: Record<string, string> = { body: "body", querystring: "query", params: "path", headers: "header" };
+const LOC_ROOT: Record<string, string> = {
+  body: "body",
+  querystring: "query",
+  params: "path",
+  headers: "header",
+};
 
 /** Turns Ajv errors into envelope items with `loc` = [part, ...path]. */
 export function validationIssues(errors: FastifySchemaValidationError[], context: string): Issue[] {

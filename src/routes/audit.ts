@@ -1,3 +1,46 @@
-import type { RouteApp } from "./route-app.js";
+// The audit log of an organization (SPEC §3): owners only, newest first, cursor-paginated.
+import type { Static } from "typebox";
+import { type AuditEvent, AuditPage } from "../contract/audit.js";
+import { CursorQuery, errorResponses, OrgParams } from "../contract/common.js";
+import type { Row } from "../db/schema.js";
+import { listAuditEvents } from "../services/audit-service.js";
+import { type RouteApp, scopeOf } from "./route-app.js";
 
-export default async function auditRoutes(_app: RouteApp): Promise<void> {}
+const DEFAULT_LIMIT = 50;
+
+function presentAuditEvent(row: Row<"audit_events">): Static<typeof AuditEvent> {
+  return {
+    id: row.id,
+    at: row.at,
+    actor_user_id: row.actor_user_id,
+    api_key_id: row.api_key_id,
+    action: row.action,
+    target_type: row.target_type,
+    target_id: row.target_id,
+    request_id: row.request_id,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+}
+
+export default async function auditRoutes(app: RouteApp): Promise<void> {
+  app.get(
+    "/org/:org/audit",
+    {
+      schema: {
+        tags: ["audit"],
+        summary: "The organization's audit events, newest first (owner)",
+        params: OrgParams,
+        querystring: CursorQuery,
+        response: { 200: AuditPage, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { limit = DEFAULT_LIMIT, cursor } = request.query;
+      const page = await listAuditEvents(app.deps, scopeOf(request).actor, request.params.org, {
+        limit,
+        cursor,
+      });
+      return { items: page.items.map(presentAuditEvent), next_cursor: page.nextCursor };
+    },
+  );
+}

@@ -1,3 +1,218 @@
-import type { RouteApp } from "./route-app.js";
+// Runtime capability bindings, the resolved set and runtime tokens (SPEC §7).
+import type { FastifyReply } from "fastify";
+import { Type } from "typebox";
+import {
+  BindingCreateBody,
+  BindingList,
+  BindingParams,
+  BindingPatchBody,
+  IfMatchHeaders,
+  ResolvedSet,
+  RuntimeCapabilityBinding,
+  RuntimeTokenBody,
+  RuntimeTokenCreated,
+  UpgradePreview,
+  UpgradePreviewQuery,
+} from "../contract/bindings.js";
+import { errorResponses, NoContent, RuntimeParams } from "../contract/common.js";
+import { BindingService, type RuntimePath } from "../services/binding-service.js";
+import { OrgRoleCache } from "../services/org-role-cache.js";
+import { ResolvedService } from "../services/resolved-service.js";
+import { createRuntimeToken } from "../services/runtime-token-service.js";
+import { type RouteApp, scopeOf } from "./route-app.js";
 
-export default async function bindingRoutes(_app: RouteApp): Promise<void> {}
+const RT = "/org/:org/ws/:workspace/runtimes/:runtime_id";
+const BINDING = `${RT}/capabilities/:binding_id`;
+const JSON_UTF8 = "application/json; charset=utf-8";
+const tags = ["bindings"];
+
+/** Path UUIDs arrive in any letter case (SPEC §2.1). */
+function runtimePath(params: { org: string; workspace: string; runtime_id: string }): RuntimePath {
+  return { org: params.org, workspace: params.workspace, runtimeId: params.runtime_id.toLowerCase() };
+}
+
+const etagOf = (binding: { revision: number }): string => `"${binding.revision}"`;
+
+/** A 304 carries no body: `send()` without a payload, or Fastify would write `null` and its length. */
+function notModified(reply: FastifyReply): FastifyReply {
+  return reply.code(304).send();
+}
+
+export default async function bindingRoutes(app: RouteApp): Promise<void> {
+  const roles = new OrgRoleCache(app.deps);
+  const bindings = new BindingService(app.deps, roles);
+  const resolved = new ResolvedService(app.deps, roles);
+
+  app.get(
+    `${RT}/capabilities`,
+    {
+      config: { runtimeToken: true },
+      schema: {
+        tags,
+        summary: "The runtime's capability bindings, sorted by name",
+        params: RuntimeParams,
+        response: { 200: BindingList, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = await bindings.listBody(scopeOf(request).actor, runtimePath(request.params));
+      return reply.type(JSON_UTF8).send(body);
+    },
+  );
+
+  app.get(
+    `${RT}/capabilities/resolved`,
+    {
+      config: { runtimeToken: true },
+      schema: {
+        tags,
+        summary: "What the runtime consumes: enabled bindings resolved to artifacts and effective flags",
+        description: "The strong ETag is the top-level runtime_digest; If-None-Match with it answers 304.",
+        params: RuntimeParams,
+        response: { 200: ResolvedSet, 304: Type.Null({ description: "Not modified" }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const ifNoneMatch = request.headers["if-none-match"];
+      const result = await resolved.resolve(scopeOf(request).actor, runtimePath(request.params), ifNoneMatch);
+      reply.header("etag", result.etag).header("cache-control", "private, no-cache");
+      if (result.body === null) return notModified(reply);
+      return reply.type(JSON_UTF8).send(result.body);
+    },
+  );
+
+  app.post(
+    `${RT}/capabilities`,
+    {
+      schema: {
+        tags,
+        summary: "Bind a capability version to the runtime",
+        params: RuntimeParams,
+        body: BindingCreateBody,
+        response: { 201: RuntimeCapabilityBinding, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const binding = await bindings.create(scopeOf(request), runtimePath(request.params), request.body);
+      return reply.code(201).header("etag", etagOf(binding)).send(binding);
+    },
+  );
+
+  app.get(
+    BINDING,
+    {
+      schema: {
+        tags,
+        summary: "One binding (its revision is also the ETag)",
+        params: BindingParams,
+        response: { 200: RuntimeCapabilityBinding, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { binding_id } = request.params;
+      const binding = await bindings.get(
+        scopeOf(request).actor,
+        runtimePath(request.params),
+        binding_id.toLowerCase(),
+      );
+      return reply.header("etag", etagOf(binding)).send(binding);
+    },
+  );
+
+  app.patch(
+    BINDING,
+    {
+      schema: {
+        tags,
+        summary: "Enable/disable, merge flag overrides (null removes), or re-point to another version",
+        params: BindingParams,
+        headers: IfMatchHeaders,
+        body: BindingPatchBody,
+        response: { 200: RuntimeCapabilityBinding, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { binding_id } = request.params;
+      const binding = await bindings.update(
+        scopeOf(request),
+        runtimePath(request.params),
+        binding_id.toLowerCase(),
+        request.body,
+        request.headers["if-match"],
+      );
+      return reply.header("etag", etagOf(binding)).send(binding);
+    },
+  );
+
+  app.delete(
+    BINDING,
+    {
+      schema: {
+        tags,
+        summary: "Remove the binding",
+        params: BindingParams,
+        headers: IfMatchHeaders,
+        response: { 204: NoContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { binding_id } = request.params;
+      await bindings.remove(
+        scopeOf(request),
+        runtimePath(request.params),
+        binding_id.toLowerCase(),
+        request.headers["if-match"],
+      );
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    `${BINDING}/upgrade-preview`,
+    {
+      schema: {
+        tags,
+        summary: "What re-pointing the binding to another version would change",
+        params: BindingParams,
+        querystring: UpgradePreviewQuery,
+        response: { 200: UpgradePreview, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { binding_id } = request.params;
+      const selector = request.query.version ?? "latest";
+      return bindings.upgradePreview(
+        scopeOf(request).actor,
+        runtimePath(request.params),
+        binding_id.toLowerCase(),
+        selector,
+      );
+    },
+  );
+
+  app.post(
+    `${RT}/tokens`,
+    {
+      // Every field is optional, so an empty POST is a valid request for a default token.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      schema: {
+        tags,
+        summary: "Mint a runtime token: reads only this runtime's bindings, resolved set and bound bundles",
+        params: RuntimeParams,
+        body: RuntimeTokenBody,
+        response: { 201: RuntimeTokenCreated, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const token = await createRuntimeToken(
+        app.deps,
+        scopeOf(request),
+        runtimePath(request.params),
+        request.body,
+      );
+      return reply.code(201).send(token);
+    },
+  );
+}

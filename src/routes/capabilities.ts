@@ -1,3 +1,354 @@
-import type { RouteApp } from "./route-app.js";
+// The capability registry (SPEC §5): publish, catalog, versions, status, visibility, downloads.
+import { extname } from "node:path";
+import { Readable } from "node:stream";
+import multipart from "@fastify/multipart";
+import type { FastifyRequest } from "fastify";
+import { Type } from "typebox";
+import {
+  ArtifactDetail,
+  ArtifactPage,
+  BundleLink,
+  CapabilityParams,
+  DeleteQuery,
+  FacetQuery,
+  Facets,
+  FileParams,
+  ListQuery,
+  PublishQuery,
+  Readme,
+  ReleaseParams,
+  StatusPatchBody,
+  VersionList,
+  VersionParams,
+  VisibilityBody,
+  VisibilityResult,
+} from "../contract/capabilities.js";
+import { errorResponses, NoContent, OrgParams } from "../contract/common.js";
+import { AppError } from "../http/errors.js";
+import { type BundleUpload, publishCapability } from "../services/publish-service.js";
+import { deleteVersion, updateVersionStatus, updateVisibility } from "../services/registry-admin-service.js";
+import {
+  capabilityFacets,
+  getBundleLink,
+  getReadme,
+  getVersionDetail,
+  listCapabilities,
+  listVersions,
+  openVersionFile,
+} from "../services/registry-service.js";
+import { type RouteApp, scopeOf } from "./route-app.js";
 
-export default async function capabilityRoutes(_app: RouteApp): Promise<void> {}
+const BUNDLE_CONTENT_TYPES = ["application/gzip", "application/x-gzip", "application/octet-stream"];
+/** Room for the multipart boundaries and part headers around the bundle itself. */
+const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+
+const Binary = Type.Unsafe<unknown>({ type: "string", format: "binary" });
+
+export default async function capabilityRoutes(app: RouteApp): Promise<void> {
+  const tags = ["capabilities"];
+  await app.register(publishRoute);
+
+  app.get(
+    "/org/:org/capabilities",
+    {
+      schema: {
+        tags,
+        summary: "List capabilities, one row per name with its latest version",
+        params: OrgParams,
+        querystring: ListQuery,
+        response: { 200: ArtifactPage, ...errorResponses },
+      },
+    },
+    async (request) => listCapabilities(app.deps, scopeOf(request), request.params.org, request.query),
+  );
+
+  app.get(
+    "/org/:org/capabilities/facets",
+    {
+      schema: {
+        tags,
+        summary: "Counts per keyword, author and license over what the list shows",
+        params: OrgParams,
+        querystring: FacetQuery,
+        response: { 200: Facets, ...errorResponses },
+      },
+    },
+    async (request) => capabilityFacets(app.deps, scopeOf(request), request.params.org, request.query),
+  );
+
+  app.get(
+    "/org/:org/capabilities/:name",
+    {
+      schema: {
+        tags,
+        summary: "Detail of the latest version",
+        params: CapabilityParams,
+        response: { 200: ArtifactDetail, ...errorResponses },
+      },
+    },
+    async (request) =>
+      getVersionDetail(app.deps, scopeOf(request), request.params.org, request.params.name, "latest"),
+  );
+
+  app.get(
+    "/org/:org/capabilities/:name/versions",
+    {
+      schema: {
+        tags,
+        summary: "Every version, newest semver first (deleted ones left out)",
+        params: CapabilityParams,
+        response: { 200: VersionList, ...errorResponses },
+      },
+    },
+    async (request) => listVersions(app.deps, scopeOf(request), request.params.org, request.params.name),
+  );
+
+  app.get(
+    "/org/:org/capabilities/:name/readme",
+    {
+      schema: {
+        tags,
+        summary: "README.md of the latest version",
+        params: CapabilityParams,
+        response: { 200: Readme, ...errorResponses },
+      },
+    },
+    async (request) =>
+      getReadme(app.deps, scopeOf(request), request.params.org, request.params.name, "latest"),
+  );
+
+  app.patch(
+    "/org/:org/capabilities/:name/visibility",
+    {
+      schema: {
+        tags,
+        summary: "Make every version public or private (owner)",
+        params: CapabilityParams,
+        body: VisibilityBody,
+        response: { 200: VisibilityResult, ...errorResponses },
+      },
+    },
+    async (request) =>
+      updateVisibility(
+        app.deps,
+        scopeOf(request),
+        request.params.org,
+        request.params.name,
+        request.body.is_public,
+      ),
+  );
+
+  app.get(
+    "/org/:org/capabilities/:name/:version",
+    {
+      schema: {
+        tags,
+        summary: "Detail of one version (`latest` allowed)",
+        params: VersionParams,
+        response: { 200: ArtifactDetail, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { org, name, version } = request.params;
+      return getVersionDetail(app.deps, scopeOf(request), org, name, version);
+    },
+  );
+
+  app.patch(
+    "/org/:org/capabilities/:name/:version",
+    {
+      schema: {
+        tags,
+        summary: "Deprecate, yank or restore a version",
+        params: ReleaseParams,
+        body: StatusPatchBody,
+        response: { 200: ArtifactDetail, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { org, name, version } = request.params;
+      return updateVersionStatus(app.deps, scopeOf(request), org, name, version, request.body);
+    },
+  );
+
+  app.delete(
+    "/org/:org/capabilities/:name/:version",
+    {
+      schema: {
+        tags,
+        summary: "Delete a version; its number stays reserved (owner)",
+        params: ReleaseParams,
+        querystring: DeleteQuery,
+        response: { 204: NoContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { org, name, version } = request.params;
+      await deleteVersion(app.deps, scopeOf(request), org, name, version, request.query.force ?? false);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    "/org/:org/capabilities/:name/:version/bundle",
+    {
+      config: { runtimeToken: true },
+      schema: {
+        tags,
+        summary: "A signed, short-lived download URL of the bundle",
+        params: VersionParams,
+        response: { 200: BundleLink, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { org, name, version } = request.params;
+      return getBundleLink(app.deps, scopeOf(request), org, name, version);
+    },
+  );
+
+  app.get(
+    "/org/:org/capabilities/:name/:version/readme",
+    {
+      schema: {
+        tags,
+        summary: "README.md of one version",
+        params: VersionParams,
+        response: { 200: Readme, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { org, name, version } = request.params;
+      return getReadme(app.deps, scopeOf(request), org, name, version);
+    },
+  );
+
+  app.get(
+    "/org/:org/capabilities/:name/:version/files/*",
+    {
+      config: { runtimeToken: true },
+      schema: {
+        tags,
+        summary: "One file of a version, raw",
+        produces: ["application/octet-stream"],
+        params: FileParams,
+        response: { 200: Binary, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { org, name, version, "*": path } = request.params;
+      const file = await openVersionFile(app.deps, scopeOf(request), org, name, version, path);
+      return (
+        reply
+          .type(contentTypeOf(file.path))
+          .header("content-length", file.size)
+          .header("x-content-type-options", "nosniff")
+          // Files are untrusted uploads: a browser must not run them as pages of this origin.
+          .header("content-security-policy", "default-src 'none'; sandbox")
+          .send(file.content)
+      );
+    },
+  );
+}
+
+/** POST CAP, in its own scope so the bundle body parsers apply to this route only. */
+async function publishRoute(app: RouteApp): Promise<void> {
+  const maxBundleBytes = app.deps.config.maxBundleBytes;
+  // One byte over the limit is enough for the bundle reader to report `bundle.too_large`.
+  await app.register(multipart, {
+    limits: { fileSize: maxBundleBytes + 1, files: 1, fields: 10, parts: 11 },
+  });
+  app.addContentTypeParser(BUNDLE_CONTENT_TYPES, (_request, payload, done) => done(null, payload));
+
+  app.post(
+    "/org/:org/capabilities",
+    {
+      schema: {
+        tags: ["capabilities"],
+        summary: "Publish a version: the .tar.gz as the body, or a multipart field `bundle`",
+        consumes: [...BUNDLE_CONTENT_TYPES, "multipart/form-data"],
+        // Documents the upload only: the body is a stream the service reads, nothing to validate here.
+        body: Type.Unsafe<unknown>({ description: "The .tar.gz bundle, or multipart/form-data with a file field `bundle`" }),
+        params: OrgParams,
+        querystring: PublishQuery,
+        response: { 200: ArtifactDetail, 201: ArtifactDetail, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const result = await publishCapability(
+        app.deps,
+        scopeOf(request),
+        request.params.org,
+        () => bundleUploadOf(request, maxBundleBytes),
+        { isPublic: request.query.public ?? false },
+      );
+      return reply.code(result.created ? 201 : 200).send(result.artifact);
+    },
+  );
+}
+
+/** The bundle bytes as a stream, from a raw body or the multipart field `bundle`. */
+async function bundleUploadOf(request: FastifyRequest, maxBundleBytes: number): Promise<BundleUpload> {
+  const declaredLength = Number(request.headers["content-length"] ?? 0);
+  if (request.isMultipart()) {
+    if (declaredLength > maxBundleBytes + MULTIPART_OVERHEAD_BYTES) throw bundleTooLarge(maxBundleBytes);
+    const part = await request.file();
+    if (part?.fieldname !== "bundle") {
+      throw new AppError("validation_error", "The multipart body needs a file field `bundle`", [
+        { loc: ["body", "bundle"], msg: "field required", type: "value_error.missing" },
+      ]);
+    }
+    return part.file;
+  }
+  if (request.body instanceof Readable) {
+    if (declaredLength > maxBundleBytes) throw bundleTooLarge(maxBundleBytes);
+    return request.body;
+  }
+  throw new AppError(
+    "invalid_error",
+    `Send the bundle as ${BUNDLE_CONTENT_TYPES.join(", ")} or as the multipart/form-data field \`bundle\``,
+  );
+}
+
+/** Refused from Content-Length alone, before a byte is read. */
+function bundleTooLarge(maxBundleBytes: number): AppError {
+  return new AppError("invalid_error", "The bundle was rejected", [
+    {
+      loc: ["bundle", "archive"],
+      msg: `the archive is larger than ${maxBundleBytes} bytes`,
+      type: "bundle.too_large",
+    },
+  ]);
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".md": "text/markdown; charset=utf-8",
+  ".markdown": "text/markdown; charset=utf-8",
+  ".txt": "text/plain; charset=utf-8",
+  ".py": "text/x-python; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".ts": "text/plain; charset=utf-8",
+  ".sh": "text/x-shellscript; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".yaml": "application/yaml; charset=utf-8",
+  ".yml": "application/yaml; charset=utf-8",
+  ".toml": "application/toml; charset=utf-8",
+  ".html": "text/html; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".csv": "text/csv; charset=utf-8",
+  ".xml": "application/xml; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".gif": "image/gif",
+  ".webp": "image/webp",
+  ".pdf": "application/pdf",
+  ".zip": "application/zip",
+  ".gz": "application/gzip",
+  ".wasm": "application/wasm",
+};
+
+function contentTypeOf(path: string): string {
+  return CONTENT_TYPES[extname(path).toLowerCase()] ?? "text/plain; charset=utf-8";
+}

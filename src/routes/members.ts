@@ -1,3 +1,106 @@
-import type { RouteApp } from "./route-app.js";
+// Members of an organization and the keys an owner mints for them (SPEC §3).
+import { Type } from "typebox";
+import { errorResponses, NoContent, OrgParams } from "../contract/common.js";
+import { Member, MemberCreateBody, MemberParams, MemberUpdateBody } from "../contract/orgs.js";
+import { ApiKeyCreateBody, ApiKeyCreated } from "../contract/users.js";
+import { createMemberApiKey } from "../services/api-key-service.js";
+import { addMember, listMembers, removeMember, updateMemberRole } from "../services/member-service.js";
+import { type RouteApp, scopeOf } from "./route-app.js";
+import { presentCreatedApiKey } from "./users.js";
 
-export default async function memberRoutes(_app: RouteApp): Promise<void> {}
+export default async function memberRoutes(app: RouteApp): Promise<void> {
+  app.get(
+    "/org/:org/members",
+    {
+      schema: {
+        tags: ["members"],
+        summary: "The organization's members",
+        params: OrgParams,
+        response: { 200: Type.Array(Member), ...errorResponses },
+      },
+    },
+    async (request) => listMembers(app.deps, scopeOf(request).actor, request.params.org),
+  );
+
+  app.post(
+    "/org/:org/members",
+    {
+      schema: {
+        tags: ["members"],
+        summary: "Add a member, creating the user when the email is unknown (owner)",
+        params: OrgParams,
+        body: MemberCreateBody,
+        response: { 201: Member, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const member = await addMember(app.deps, scopeOf(request), request.params.org, request.body);
+      return reply.code(201).send(member);
+    },
+  );
+
+  app.put(
+    "/org/:org/members/:user_id",
+    {
+      schema: {
+        tags: ["members"],
+        summary: "Change a member's role (owner); the last owner cannot be demoted",
+        params: MemberParams,
+        body: MemberUpdateBody,
+        response: { 200: Member, ...errorResponses },
+      },
+    },
+    async (request) =>
+      updateMemberRole(
+        app.deps,
+        scopeOf(request),
+        request.params.org,
+        request.params.user_id.toLowerCase(),
+        request.body.role,
+      ),
+  );
+
+  app.delete(
+    "/org/:org/members/:user_id",
+    {
+      schema: {
+        tags: ["members"],
+        summary: "Remove a member (owner); the last owner cannot be removed",
+        params: MemberParams,
+        response: { 204: NoContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await removeMember(
+        app.deps,
+        scopeOf(request),
+        request.params.org,
+        request.params.user_id.toLowerCase(),
+      );
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    "/org/:org/members/:user_id/api-keys",
+    {
+      schema: {
+        tags: ["members"],
+        summary: "Mint an API key for a member, e.g. an automation user (owner)",
+        params: MemberParams,
+        body: ApiKeyCreateBody,
+        response: { 201: ApiKeyCreated, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const minted = await createMemberApiKey(
+        app.deps,
+        scopeOf(request),
+        request.params.org,
+        request.params.user_id.toLowerCase(),
+        request.body,
+      );
+      return reply.code(201).send(presentCreatedApiKey(minted));
+    },
+  );
+}

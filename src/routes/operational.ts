@@ -1,20 +1,36 @@
-// Unauthenticated operational endpoints (SPEC §1).
+// Unauthenticated operational endpoints (SPEC §1). They are listed in the OpenAPI document like
+// every other route, with no security requirement.
 import { sql } from "kysely";
 import { Type } from "typebox";
+import { errorResponses } from "../contract/common.js";
 import { AppError } from "../http/errors.js";
 import type { RouteApp } from "./route-app.js";
 
+const Status = Type.Object({ status: Type.String() });
+/** What any public route can answer besides success: an outdated CLI, or a crash. */
+const failures = { 426: errorResponses[426], 500: errorResponses[500] };
+const operational = { tags: ["operational"], security: [] };
+
 export default async function operationalRoutes(app: RouteApp): Promise<void> {
-  const hidden = { hide: true };
   app.get(
     "/healthz",
-    { config: { public: true }, schema: { ...hidden, response: { 200: Type.Object({ status: Type.String() }) } } },
+    {
+      config: { public: true },
+      schema: { ...operational, summary: "The process is up", response: { 200: Status, ...failures } },
+    },
     async () => ({ status: "ok" }),
   );
 
   app.get(
     "/readyz",
-    { config: { public: true }, schema: { ...hidden, response: { 200: Type.Object({ status: Type.String() }) } } },
+    {
+      config: { public: true },
+      schema: {
+        ...operational,
+        summary: "The database is reachable (500 database_error when it is not)",
+        response: { 200: Status, ...failures },
+      },
+    },
     async () => {
       try {
         await sql`select 1`.execute(app.deps.db);
@@ -25,10 +41,38 @@ export default async function operationalRoutes(app: RouteApp): Promise<void> {
     },
   );
 
-  app.get("/metrics", { config: { public: true }, schema: hidden }, async (_request, reply) => {
-    reply.type(app.metrics.contentType);
-    return app.metrics.metrics();
-  });
+  app.get(
+    "/metrics",
+    {
+      config: { public: true },
+      schema: {
+        ...operational,
+        summary: "Prometheus metrics (text exposition format)",
+        response: {
+          200: {
+            description: "Prometheus text format",
+            content: { "text/plain": { schema: Type.String() } },
+          },
+          ...failures,
+        },
+      },
+    },
+    async (_request, reply) => {
+      reply.type(app.metrics.contentType);
+      return app.metrics.metrics();
+    },
+  );
 
-  app.get("/openapi.json", { config: { public: true }, schema: hidden }, async () => app.swagger());
+  app.get(
+    "/openapi.json",
+    {
+      config: { public: true },
+      schema: {
+        ...operational,
+        summary: "This document: OpenAPI 3.1 of every route",
+        response: { 200: Type.Object({}, { additionalProperties: true }), ...failures },
+      },
+    },
+    async () => app.swagger(),
+  );
 }

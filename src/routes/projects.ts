@@ -1,3 +1,58 @@
-import type { RouteApp } from "./route-app.js";
+// Projects of a workspace (SPEC §3).
+import { Type } from "typebox";
+import { errorResponses, WorkspaceParams } from "../contract/common.js";
+import { Project, ProjectCreateBody, type ProjectView } from "../contract/workspaces.js";
+import { createProject, listProjects, type ProjectWithCount } from "../services/project-service.js";
+import { type RouteApp, scopeOf } from "./route-app.js";
 
-export default async function projectRoutes(_app: RouteApp): Promise<void> {}
+const tags = ["projects"];
+
+function presentProject(row: ProjectWithCount): ProjectView {
+  return {
+    id: row.id,
+    key: row.key,
+    name: row.name,
+    description: row.description,
+    workspace_id: row.workspace_id,
+    is_default: row.is_default === 1,
+    runtime_count: row.runtime_count,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+export default async function projectRoutes(app: RouteApp): Promise<void> {
+  app.get(
+    "/org/:org/ws/:workspace/projects",
+    {
+      schema: {
+        tags,
+        summary: "The workspace's projects, by key, with their runtime counts",
+        params: WorkspaceParams,
+        response: { 200: Type.Array(Project), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { org, workspace } = request.params;
+      return (await listProjects(app.deps, scopeOf(request).actor, org, workspace)).map(presentProject);
+    },
+  );
+
+  app.post(
+    "/org/:org/ws/:workspace/projects",
+    {
+      schema: {
+        tags,
+        summary: "Create a project (contributor)",
+        params: WorkspaceParams,
+        body: ProjectCreateBody,
+        response: { 201: Project, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { org, workspace } = request.params;
+      const project = await createProject(app.deps, scopeOf(request), org, workspace, request.body);
+      return reply.code(201).send(presentProject(project));
+    },
+  );
+}

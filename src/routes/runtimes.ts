@@ -1,3 +1,161 @@
-import type { RouteApp } from "./route-app.js";
+// Runtimes of a workspace and their declarative config (SPEC §6).
+import { Type } from "typebox";
+import { errorResponses, NoContent, RuntimeParams, WorkspaceParams } from "../contract/common.js";
+import {
+  AppliedRuntimeConfig,
+  CreateRuntimeBody,
+  PutRuntimeConfigBody,
+  PutRuntimeConfigQuery,
+  ReconciliationPlan,
+  Runtime,
+  RuntimeConfigEnvelope,
+  RuntimeList,
+  RuntimeListQuery,
+  UpdateRuntimeBody,
+} from "../contract/runtimes.js";
+import {
+  createRuntime,
+  deleteRuntime,
+  getRuntime,
+  getRuntimeConfig,
+  listRuntimes,
+  planRuntimeConfig,
+  replaceRuntimeConfig,
+  updateRuntime,
+} from "../services/runtime-service.js";
+import { type RouteApp, scopeOf } from "./route-app.js";
 
-export default async function runtimeRoutes(_app: RouteApp): Promise<void> {}
+const WS = "/org/:org/ws/:workspace/runtimes";
+const RT = `${WS}/:runtime_id`;
+const tags = ["runtimes"];
+
+export default async function runtimeRoutes(app: RouteApp): Promise<void> {
+  app.get(
+    WS,
+    {
+      schema: {
+        tags,
+        summary: "List runtimes (cursor pagination, newest last)",
+        params: WorkspaceParams,
+        querystring: RuntimeListQuery,
+        response: { 200: RuntimeList, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { limit, cursor, project_id, status } = request.query;
+      return listRuntimes(app.deps, scopeOf(request).actor, request.params, {
+        limit: limit ?? 50,
+        cursor,
+        projectId: project_id,
+        statuses: status,
+      });
+    },
+  );
+
+  app.post(
+    WS,
+    {
+      schema: {
+        tags,
+        summary: "Create a runtime (idempotent by key: an existing key answers 200 with that runtime)",
+        params: WorkspaceParams,
+        body: CreateRuntimeBody,
+        response: { 200: Runtime, 201: Runtime, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { runtime, created } = await createRuntime(
+        app.deps,
+        scopeOf(request),
+        request.params,
+        request.body,
+      );
+      return reply.code(created ? 201 : 200).send(runtime);
+    },
+  );
+
+  app.get(
+    RT,
+    {
+      schema: {
+        tags,
+        summary: "Read a runtime",
+        params: RuntimeParams,
+        response: { 200: Runtime, ...errorResponses },
+      },
+    },
+    async (request) => getRuntime(app.deps, scopeOf(request).actor, runtimeRef(request.params)),
+  );
+
+  app.patch(
+    RT,
+    {
+      schema: {
+        tags,
+        summary: "Update a runtime's name or description",
+        params: RuntimeParams,
+        body: UpdateRuntimeBody,
+        response: { 200: Runtime, ...errorResponses },
+      },
+    },
+    async (request) => updateRuntime(app.deps, scopeOf(request), runtimeRef(request.params), request.body),
+  );
+
+  app.delete(
+    RT,
+    {
+      schema: {
+        tags,
+        summary: "Delete a runtime and its bindings",
+        params: RuntimeParams,
+        response: { 204: NoContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await deleteRuntime(app.deps, scopeOf(request), runtimeRef(request.params));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    `${RT}/config`,
+    {
+      schema: {
+        tags,
+        summary: "The runtime's config; `capabilities` are its current bindings",
+        params: RuntimeParams,
+        response: { 200: RuntimeConfigEnvelope, ...errorResponses },
+      },
+    },
+    async (request) => ({
+      config: await getRuntimeConfig(app.deps, scopeOf(request).actor, runtimeRef(request.params)),
+    }),
+  );
+
+  app.put(
+    `${RT}/config`,
+    {
+      schema: {
+        tags,
+        summary: "Replace the config and reconcile the bindings to `config.capabilities`",
+        description:
+          "Without `dry_run`: `{config, runtime, plan}` after the change. With `dry_run=true`: the plan " +
+          "`{install, update, remove}` only; nothing changes.",
+        params: RuntimeParams,
+        querystring: PutRuntimeConfigQuery,
+        body: PutRuntimeConfigBody,
+        response: { 200: Type.Union([AppliedRuntimeConfig, ReconciliationPlan]), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const ref = runtimeRef(request.params);
+      const scope = scopeOf(request);
+      if (request.query.dry_run) return planRuntimeConfig(app.deps, scope, ref, request.body.config);
+      return replaceRuntimeConfig(app.deps, scope, ref, request.body.config);
+    },
+  );
+}
+
+function runtimeRef(params: { org: string; workspace: string; runtime_id: string }) {
+  return { org: params.org, workspace: params.workspace, runtimeId: params.runtime_id };
+}

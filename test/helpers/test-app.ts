@@ -10,6 +10,7 @@ import { type Config, loadConfig } from "../../src/config.js";
 import { connectDatabase } from "../../src/db/connect.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import { generateApiKey } from "../../src/lib/api-key-format.js";
+import { createLogger } from "../../src/server.js";
 import { bootstrapIfEmpty } from "../../src/services/bootstrap.js";
 import { LocalChangeFeed } from "../../src/services/change-feed.js";
 import type { ServiceDeps } from "../../src/services/deps.js";
@@ -35,6 +36,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** A pino destination to capture logs (for the "keys never appear in logs" test). */
   logStream?: NodeJS.WritableStream;
+  /** Registers extra routes before the app is ready (tests of cross-cutting behaviour: crashes, …). */
+  extraRoutes?: (app: App) => void | Promise<void>;
 }
 
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -56,7 +59,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   await migrateToLatest(database.db);
   let offset = 0;
   const logger = options.logStream
-    ? pino({ level: "info" }, options.logStream as pino.DestinationStream)
+    ? createLogger("info", options.logStream as pino.DestinationStream)
     : pino({ level: process.env.CAPSTAN_LOG_LEVEL ?? "silent" });
   const deps: ServiceDeps = {
     db: database.db,
@@ -70,6 +73,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   const boot = await bootstrapIfEmpty(deps);
   if (!boot) throw new Error("fresh test database was not bootstrapped");
   const app = await buildApp(deps);
+  await options.extraRoutes?.(app);
   await app.ready();
   return {
     app,

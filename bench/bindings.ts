@@ -1,0 +1,444 @@
+// The hot path, measured: GET RT/capabilities (the binding list) and GET RT/capabilities/resolved
+// with If-None-Match (the 304 a polling runtime gets), against a bare node:http server that
+// answers the same bytes. Both servers run in child processes and are driven alternately
+// (A B A B …) by autocannon from this process, so neither shares its event loop with the load.
+//
+//   npm run bench:bindings            (BENCH_SECONDS=3 for a quick run)
+//
+// Targets: list ≥ 0.5× bare throughput with p99 ≤ 10 ms; 304 path ≥ 0.7× bare.
+import { type ChildProcess, fork } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import autocannon from "autocannon";
+import SqliteDatabase from "better-sqlite3";
+import pino from "pino";
+import { buildApp } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { connectDatabase } from "../src/db/connect.js";
+import { migrateToLatest } from "../src/db/migrate.js";
+import type { Row } from "../src/db/schema.js";
+import { generateApiKey } from "../src/lib/api-key-format.js";
+import { newId } from "../src/lib/ids.js";
+import { bootstrapIfEmpty } from "../src/services/bootstrap.js";
+import { LocalChangeFeed } from "../src/services/change-feed.js";
+import type { ServiceDeps } from "../src/services/deps.js";
+import { createBlobStore } from "../src/storage/index.js";
+import { capabilityRow, latestOf, versionRow } from "../test/helpers/seed.js";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = 3;
+const CONNECTIONS = 50;
+const CAPABILITIES = 2_000;
+const VERSIONS_PER_CAPABILITY = 10;
+const BINDINGS_PER_RUNTIME = 20;
+const COLD_READS = 2_000;
+
+interface DatabaseShape {
+  runtimes: number;
+}
+
+interface Seeded {
+  dataDir: string;
+  adminKey: string;
+  runtimeId: string;
+}
+
+type Message =
+  | { type: "listening"; url: string }
+  | { type: "cold"; runtimeId: string; path: string; key: string; reads: number }
+  | { type: "cold-result"; p50: number; p99: number };
+
+// ---- seeding -----------------------------------------------------------------------------------
+
+function silentDeps(dataDir: string, adminKey: string): { deps: ServiceDeps; close: () => Promise<void> } {
+  const config = loadConfig({}, { CAPSTAN_DATA_DIR: dataDir, CAPSTAN_BOOTSTRAP_TOKEN: adminKey });
+  const database = connectDatabase(config.database);
+  const deps: ServiceDeps = {
+    db: database.db,
+    dialect: database.dialect,
+    blobs: createBlobStore(config, database),
+    config,
+    logger: pino({ level: "silent" }),
+    now: () => new Date(),
+    changes: new LocalChangeFeed(),
+  };
+  return { deps, close: () => database.close() };
+}
+
+/** A fresh database: migrations, bootstrap, then the registry and bindings by bulk insert. */
+async function seedDatabase(shape: DatabaseShape): Promise<Seeded> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "capstan-bench-"));
+  const adminKey = generateApiKey().key;
+  const { deps, close } = silentDeps(dataDir, adminKey);
+  await migrateToLatest(deps.db);
+  const boot = await bootstrapIfEmpty(deps);
+  if (!boot) throw new Error("bench database was not empty");
+  await close();
+  const started = performance.now();
+  const counts = bulkInsert(path.join(dataDir, "capstan.db"), boot.runtimeId, shape);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(
+    `seeded ${counts.capabilities} capabilities, ${counts.versions} versions, ${counts.runtimes} runtimes, ` +
+      `${counts.bindings} bindings in ${seconds} s`,
+  );
+  return { dataDir, adminKey, runtimeId: boot.runtimeId };
+}
+
+/** `insert into <table> (<columns of row>) values (@<columns>)`, prepared once. */
+function insertStatement(sqlite: SqliteDatabase.Database, table: string, sample: object) {
+  const columns = Object.keys(sample);
+  return sqlite.prepare(
+    `insert into ${table} (${columns.join(", ")}) values (${columns.map((c) => `@${c}`).join(", ")})`,
+  );
+}
+
+function bulkInsert(file: string, bootstrapRuntimeId: string, shape: DatabaseShape) {
+  const sqlite = new SqliteDatabase(file);
+  sqlite.pragma("journal_mode = WAL");
+  const at = new Date().toISOString();
+  const runtime = sqlite
+    .prepare("select org_id, workspace_id, project_id from runtimes where id = ?")
+    .get(bootstrapRuntimeId) as {
+    org_id: string;
+    workspace_id: string;
+    project_id: string;
+  };
+  const versionsByCapability: Row<"capability_versions">[][] = [];
+  const capabilities = Array.from({ length: CAPABILITIES }, (_, i) => {
+    const capability = capabilityRow(runtime.org_id, `capability-${String(i).padStart(4, "0")}`, false, at);
+    const versions = Array.from({ length: VERSIONS_PER_CAPABILITY }, (_, minor) =>
+      versionRow(
+        capability,
+        { version: `1.${minor}.0`, flags: { readonly: { default: true }, verbose: {}, proxy: {} } },
+        at,
+      ),
+    );
+    const latest = latestOf(versions);
+    capability.latest_version_id = latest?.id ?? null;
+    capability.latest_version = latest?.version ?? null;
+    versionsByCapability.push(versions);
+    return capability;
+  });
+  const runtimeIds = [bootstrapRuntimeId];
+  const runtimes = Array.from({ length: shape.runtimes - 1 }, (_, i): Row<"runtimes"> => {
+    const id = newId();
+    runtimeIds.push(id);
+    return {
+      id,
+      ...runtime,
+      key: `bench-${i}`,
+      name: `Bench ${i}`,
+      description: null,
+      status: "idle",
+      config: '{"version":"v2"}',
+      created_at: at,
+      updated_at: at,
+    };
+  });
+  const bindings = runtimeIds.flatMap((runtimeId, r) =>
+    Array.from({ length: BINDINGS_PER_RUNTIME }, (_, j): Row<"bindings"> => {
+      // 101·j stays below 2,000 for j < 20, so a runtime never binds one capability twice.
+      const c = (r * 7 + j * 101) % CAPABILITIES;
+      const version = versionsByCapability[c][(r + j) % VERSIONS_PER_CAPABILITY];
+      return {
+        id: newId(),
+        org_id: runtime.org_id,
+        runtime_id: runtimeId,
+        capability_id: capabilities[c].id,
+        version_id: version.id,
+        enabled: j % 5 === 4 ? 0 : 1,
+        flags: j % 2 === 0 ? '{"verbose":true}' : "{}",
+        revision: 1,
+        created_at: at,
+        updated_at: at,
+      };
+    }),
+  );
+  const insertCapability = insertStatement(sqlite, "capabilities", capabilities[0]);
+  const insertVersion = insertStatement(sqlite, "capability_versions", versionsByCapability[0][0]);
+  const insertRuntime = insertStatement(sqlite, "runtimes", runtimes[0]);
+  const insertBinding = insertStatement(sqlite, "bindings", bindings[0]);
+  sqlite.transaction(() => {
+    for (const capability of capabilities) insertCapability.run(capability);
+    for (const versions of versionsByCapability) for (const version of versions) insertVersion.run(version);
+    for (const row of runtimes) insertRuntime.run(row);
+    for (const row of bindings) insertBinding.run(row);
+  })();
+  sqlite.close();
+  return {
+    capabilities: capabilities.length,
+    versions: capabilities.length * VERSIONS_PER_CAPABILITY,
+    runtimes: runtimeIds.length,
+    bindings: bindings.length,
+  };
+}
+
+// ---- child processes -----------------------------------------------------------------------------
+
+/** The real server on a seeded data dir; also answers cold-read measurements over IPC. */
+async function serveCapstan(dataDir: string): Promise<void> {
+  const config = loadConfig(
+    {},
+    {
+      CAPSTAN_DATA_DIR: dataDir,
+      CAPSTAN_RATE_LIMIT_RPM: "0",
+      CAPSTAN_RATE_LIMIT_WRITE_RPM: "0",
+      CAPSTAN_LOG_LEVEL: "warn",
+    },
+  );
+  const database = connectDatabase(config.database);
+  const deps: ServiceDeps = {
+    db: database.db,
+    dialect: database.dialect,
+    blobs: createBlobStore(config, database),
+    config,
+    logger: pino({ level: config.logLevel }),
+    now: () => new Date(),
+    changes: new LocalChangeFeed(),
+  };
+  const app = await buildApp(deps);
+  const url = await app.listen({ host: "127.0.0.1", port: 0 });
+  process.on("message", async (message: Message) => {
+    if (message.type !== "cold") return;
+    // Every read after an eviction: the cost of filling the cache from the database.
+    const latencies: number[] = [];
+    for (let i = 0; i < message.reads; i++) {
+      deps.changes.publish({ kind: "runtime", runtimeId: message.runtimeId });
+      const started = performance.now();
+      const res = await app.inject({
+        method: "GET",
+        url: message.path,
+        headers: { authorization: `Bearer ${message.key}` },
+      });
+      latencies.push(performance.now() - started);
+      if (res.statusCode !== 200) throw new Error(`cold read answered ${res.statusCode}`);
+    }
+    latencies.sort((a, b) => a - b);
+    const at = (q: number) => latencies[Math.floor(q * (latencies.length - 1))];
+    process.send?.({ type: "cold-result", p50: at(0.5), p99: at(0.99) } satisfies Message);
+  });
+  process.send?.({ type: "listening", url } satisfies Message);
+}
+
+/** A bare node:http server answering the recorded responses: the ceiling of this machine. */
+function serveBare(
+  responses: Record<string, { status: number; headers: Record<string, string>; body: string }>,
+): void {
+  const server = createServer((request, response) => {
+    const recorded = responses[request.url ?? ""];
+    if (!recorded) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(recorded.status, recorded.headers).end(recorded.body);
+  });
+  server.listen(0, "127.0.0.1", () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    process.send?.({ type: "listening", url: `http://127.0.0.1:${port}` } satisfies Message);
+  });
+}
+
+function spawn(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(process.argv[1], args, {
+    execArgv: process.execArgv,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`child exited with ${code}`)));
+    child.on("message", (message: Message) => {
+      if (message.type === "listening") resolve({ child, url: message.url });
+    });
+  });
+}
+
+function request<T extends Message>(child: ChildProcess, message: Message, reply: T["type"]): Promise<T> {
+  return new Promise((resolve) => {
+    const listener = (answer: Message) => {
+      if (answer.type !== reply) return;
+      child.off("message", listener);
+      resolve(answer as T);
+    };
+    child.on("message", listener);
+    child.send(message);
+  });
+}
+
+function stop(child: ChildProcess): void {
+  child.removeAllListeners("exit");
+  child.kill();
+}
+
+// ---- measuring -----------------------------------------------------------------------------------
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+async function drive(
+  url: string,
+  headers: Record<string, string>,
+  expectStatus: "2xx" | "3xx",
+  seconds = SECONDS,
+): Promise<Run> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers });
+  const total = result["2xx"] + result["3xx"] + result["4xx"] + result["5xx"];
+  if (total === 0 || result.errors > 0 || result.timeouts > 0 || result[expectStatus] !== total) {
+    throw new Error(
+      `${url}: ${result.errors} errors, ${result.timeouts} timeouts, ${total - result[expectStatus]} unexpected statuses`,
+    );
+  }
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+
+/** A B A B …: warm both up, then alternate so drift (thermal, other load) hits both alike. */
+async function compare(
+  label: string,
+  capstanUrl: string,
+  bareUrl: string,
+  headers: Record<string, string>,
+  expect: "2xx" | "3xx",
+) {
+  await drive(capstanUrl, headers, expect, 2);
+  await drive(bareUrl, headers, expect, 2);
+  const capstan: Run[] = [];
+  const bare: Run[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    capstan.push(await drive(capstanUrl, headers, expect));
+    bare.push(await drive(bareUrl, headers, expect));
+    const [a, b] = [capstan.at(-1), bare.at(-1)] as [Run, Run];
+    console.log(
+      `  ${label} round ${round}: capstan ${a.rps.toFixed(0)} req/s p50 ${a.p50} ms p99 ${a.p99} ms | ` +
+        `bare ${b.rps.toFixed(0)} req/s p50 ${b.p50} ms p99 ${b.p99} ms`,
+    );
+  }
+  const summary = (runs: Run[]) => ({
+    rps: mean(runs.map((r) => r.rps)),
+    p50: mean(runs.map((r) => r.p50)),
+    p99: Math.max(...runs.map((r) => r.p99)),
+  });
+  const a = summary(capstan);
+  const b = summary(bare);
+  console.log(
+    `${label}: capstan ${a.rps.toFixed(0)} req/s (p50 ${a.p50.toFixed(1)} ms, worst p99 ${a.p99} ms); ` +
+      `bare ${b.rps.toFixed(0)} req/s (p50 ${b.p50.toFixed(1)} ms, worst p99 ${b.p99} ms); ` +
+      `ratio capstan/bare ${(a.rps / b.rps).toFixed(2)}`,
+  );
+  return { capstan: a, bare: b, ratio: a.rps / b.rps };
+}
+
+async function fetchRecorded(url: string, headers: Record<string, string>) {
+  const res = await fetch(url, { headers });
+  const body = await res.text();
+  const recorded: Record<string, string> = {
+    "content-type": res.headers.get("content-type") ?? "application/json",
+  };
+  const etag = res.headers.get("etag");
+  if (etag) recorded.etag = etag;
+  return { status: res.status, headers: recorded, body };
+}
+
+async function measureScaling(label: string, seeded: Seeded) {
+  const { child, url } = await spawn(["--capstan", seeded.dataDir]);
+  try {
+    const listPath = `/api/v1/org/default/ws/main/runtimes/${seeded.runtimeId}/capabilities`;
+    const auth = { authorization: `Bearer ${seeded.adminKey}` };
+    const cold = await request<Extract<Message, { type: "cold-result" }>>(
+      child,
+      { type: "cold", runtimeId: seeded.runtimeId, path: listPath, key: seeded.adminKey, reads: COLD_READS },
+      "cold-result",
+    );
+    await drive(`${url}${listPath}`, auth, "2xx", 2);
+    const warm = await drive(`${url}${listPath}`, auth, "2xx", Math.min(SECONDS, 5));
+    console.log(
+      `${label}: list p50 over HTTP ${warm.p50} ms (p99 ${warm.p99} ms, ${warm.rps.toFixed(0)} req/s); ` +
+        `cache-miss read p50 ${cold.p50.toFixed(2)} ms (p99 ${cold.p99.toFixed(2)} ms, in-process)`,
+    );
+    return { warm, cold };
+  } finally {
+    stop(child);
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `Binding list benchmark: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s per server\n`,
+  );
+  const large = await seedDatabase({ runtimes: 5_000 });
+  const small = await seedDatabase({ runtimes: 50 });
+  try {
+    const auth = { authorization: `Bearer ${large.adminKey}` };
+    const listPath = `/api/v1/org/default/ws/main/runtimes/${large.runtimeId}/capabilities`;
+    const resolvedPath = `${listPath}/resolved`;
+
+    const capstan = await spawn(["--capstan", large.dataDir]);
+    const list = await fetchRecorded(`${capstan.url}${listPath}`, auth);
+    const resolved = await fetchRecorded(`${capstan.url}${resolvedPath}`, auth);
+    if (list.status !== 200 || JSON.parse(list.body).items.length !== BINDINGS_PER_RUNTIME)
+      throw new Error(`unexpected list: ${list.body.slice(0, 200)}`);
+    const etag = resolved.headers.etag;
+    const notModified = await fetchRecorded(`${capstan.url}${resolvedPath}`, {
+      ...auth,
+      "if-none-match": etag,
+    });
+    if (notModified.status !== 304) throw new Error(`If-None-Match answered ${notModified.status}`);
+    const bare = await spawn(["--bare", JSON.stringify({ [listPath]: list, [resolvedPath]: notModified })]);
+
+    console.log(`\nlist: ${list.body.length} bytes, ${BINDINGS_PER_RUNTIME} bindings`);
+    const listResult = await compare(
+      "list",
+      `${capstan.url}${listPath}`,
+      `${bare.url}${listPath}`,
+      auth,
+      "2xx",
+    );
+    console.log("\nresolved with If-None-Match (304)");
+    const notModifiedResult = await compare(
+      "304",
+      `${capstan.url}${resolvedPath}`,
+      `${bare.url}${resolvedPath}`,
+      { ...auth, "if-none-match": etag },
+      "3xx",
+    );
+    stop(capstan.child);
+    stop(bare.child);
+
+    console.log(`\nlist of a runtime with ${BINDINGS_PER_RUNTIME} bindings, by database size`);
+    const smallResult = await measureScaling("  1,000 bindings", small);
+    const largeResult = await measureScaling("100,000 bindings", large);
+
+    console.log("\nsummary");
+    const verdict = (ok: boolean) => (ok ? "meets target" : "MISSES target");
+    console.log(
+      `  list: ${listResult.ratio.toFixed(2)}× bare, worst p99 ${listResult.capstan.p99} ms ` +
+        `(target ≥ 0.5× and ≤ 10 ms: ${verdict(listResult.ratio >= 0.5 && listResult.capstan.p99 <= 10)})`,
+    );
+    console.log(
+      `  304:  ${notModifiedResult.ratio.toFixed(2)}× bare (target ≥ 0.7×: ${verdict(notModifiedResult.ratio >= 0.7)})`,
+    );
+    console.log(
+      `  list p50 1k vs 100k bindings: ${smallResult.warm.p50} vs ${largeResult.warm.p50} ms over HTTP, ` +
+        `${smallResult.cold.p50.toFixed(2)} vs ${largeResult.cold.p50.toFixed(2)} ms on a cache miss`,
+    );
+  } finally {
+    rmSync(large.dataDir, { recursive: true, force: true });
+    rmSync(small.dataDir, { recursive: true, force: true });
+  }
+}
+
+const [role, argument] = process.argv.slice(2);
+if (role === "--capstan") {
+  await serveCapstan(argument);
+} else if (role === "--bare") {
+  serveBare(JSON.parse(argument));
+} else {
+  await main();
+  process.exit(0);
+}

@@ -1,0 +1,103 @@
+// The file of `capstan runtime apply -f capabilities.yaml`: the capabilities a runtime should have,
+// nothing else. Read with the same hardened YAML reader as capability.yaml.
+//
+//   capabilities:
+//     - name: web-search        # or owner/name for another org's public capability
+//       version: 1.2.0          # optional: x.y.z or latest (the default)
+//       enabled: false          # optional: true by default
+//     - summariser@2.0.0        # shorthand: NAME[@VERSION], enabled
+import { parseSafeYaml } from "../domain/manifest.js";
+import type { ApiErrorItem } from "./api-types.js";
+import { parseCapabilityRef } from "./capability-ref.js";
+import { CliError } from "./cli-errors.js";
+
+export interface DesiredCapability {
+  name: string;
+  version?: string;
+  enabled?: boolean;
+}
+
+const ITEM_KEYS = new Set(["name", "version", "enabled"]);
+const RELEASE_OR_LATEST = /^(?:latest|(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*))$/;
+
+/** The desired capabilities, or a CliError listing every problem with its location in the file. */
+export function parseApplyFile(text: string, fileName: string): DesiredCapability[] {
+  const parsed = parseSafeYaml(text);
+  if (!parsed.ok) throw new CliError(`${fileName} is not valid YAML: ${parsed.error}`);
+  const problems: ApiErrorItem[] = [];
+  const root = parsed.value;
+  if (!isMap(root) || !Array.isArray(root.capabilities)) {
+    throw new CliError(`${fileName} must be a mapping with a "capabilities" list`);
+  }
+  for (const key of Object.keys(root)) {
+    if (key !== "capabilities")
+      problems.push({ loc: [key], msg: "unknown key (only capabilities is allowed)", type: "apply.key" });
+  }
+  const desired: DesiredCapability[] = [];
+  const seen = new Set<string>();
+  root.capabilities.forEach((item, index) => {
+    const capability = readItem(item, index, problems);
+    if (capability === null) return;
+    if (seen.has(capability.name))
+      problems.push(issue(["capabilities", index], `${capability.name} is listed twice`));
+    seen.add(capability.name);
+    desired.push(capability);
+  });
+  if (problems.length > 0) throw new CliError(`${fileName} is not a valid capabilities file`, problems);
+  return desired;
+}
+
+function readItem(item: unknown, index: number, problems: ApiErrorItem[]): DesiredCapability | null {
+  const loc = ["capabilities", index];
+  if (typeof item === "string") return readShorthand(item, loc, problems);
+  if (!isMap(item)) {
+    problems.push(issue(loc, "must be NAME[@VERSION] or a mapping with name, version, enabled"));
+    return null;
+  }
+  const before = problems.length;
+  for (const key of Object.keys(item)) {
+    if (!ITEM_KEYS.has(key)) problems.push(issue([...loc, key], "unknown key (name, version, enabled)"));
+  }
+  const ref = typeof item.name === "string" ? parseCapabilityRef(item.name) : null;
+  if (ref === null || typeof ref === "string" || ref.version !== null) {
+    problems.push(issue([...loc, "name"], "must be a capability name (or owner/name), without @version"));
+  }
+  if (
+    item.version !== undefined &&
+    (typeof item.version !== "string" || !RELEASE_OR_LATEST.test(item.version))
+  ) {
+    problems.push(issue([...loc, "version"], "must be x.y.z or latest (quote it if YAML reads a number)"));
+  }
+  if (item.enabled !== undefined && typeof item.enabled !== "boolean") {
+    problems.push(issue([...loc, "enabled"], "must be true or false"));
+  }
+  if (problems.length > before) return null;
+  return {
+    name: item.name as string,
+    ...(item.version !== undefined && { version: item.version as string }),
+    ...(item.enabled !== undefined && { enabled: item.enabled as boolean }),
+  };
+}
+
+function readShorthand(
+  text: string,
+  loc: (string | number)[],
+  problems: ApiErrorItem[],
+): DesiredCapability | null {
+  const ref = parseCapabilityRef(text);
+  if (typeof ref === "string" || (ref.version !== null && !RELEASE_OR_LATEST.test(ref.version))) {
+    problems.push(
+      issue(loc, typeof ref === "string" ? ref : `'${text}': the version must be x.y.z or latest`),
+    );
+    return null;
+  }
+  return ref.version === null ? { name: ref.name } : { name: ref.name, version: ref.version };
+}
+
+function issue(loc: (string | number)[], msg: string): ApiErrorItem {
+  return { loc, msg, type: "apply.capability" };
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

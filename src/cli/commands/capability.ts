@@ -1,0 +1,537 @@
+// `capstan capability …`: author a capability offline (init, validate, pack) and work with the
+// registry (push, list, info, versions, deprecate, yank, delete, visibility, download).
+import { mkdir, readdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { bundleLimitsFor } from "../../domain/bundle-reader.js";
+import { analyzeCapability, type CapabilityAnalysis } from "../../domain/capability-analysis.js";
+import { apiPath } from "../api-client.js";
+import type {
+  ArtifactDetail,
+  ArtifactPage,
+  BundleLink,
+  VersionList,
+  VisibilityResult,
+} from "../api-types.js";
+import { writeFileAtomically } from "../atomic-write.js";
+import { downloadVerified } from "../bundle-download.js";
+import { packBundle, readCapabilitySource } from "../bundle-pack.js";
+import { type CapabilityRef, fileSafeName, parseCapabilityRef } from "../capability-ref.js";
+import { CAPABILITY_NAME, MAX_CAPABILITY_NAME, scaffoldFiles } from "../capability-scaffold.js";
+import { CliError } from "../cli-errors.js";
+import type { CommandContext, CommandInput, CommandSpec, GroupSpec } from "../command.js";
+import { formatBytes, formatIssue } from "../output.js";
+import { formatComponents, formatTimestamp, truncate } from "../presenters.js";
+import { startProgress } from "../progress.js";
+
+const DEFAULT_MAX_BUNDLE_BYTES = 52_428_800;
+
+const init: CommandSpec = {
+  name: "init",
+  summary: "Create a new capability directory that validates as is",
+  args: ["NAME"],
+  options: {
+    dir: { type: "string", value: "DIR", description: "Where to create it (default: ./NAME)" },
+    "with-skills": { type: "boolean", description: "Add an example skill (skills/summarise/SKILL.md)" },
+    "with-mcp": { type: "boolean", description: "Add an example MCP server (.mcp.json)" },
+  },
+  async run(ctx, input) {
+    const [name] = input.args;
+    if (!CAPABILITY_NAME.test(name) || name.length > MAX_CAPABILITY_NAME) {
+      throw ctx.usageError(
+        `'${name}' is not a capability name: lower-case letters, digits and '-', at most 64`,
+      );
+    }
+    const dir = path.resolve(ctx.io.cwd, input.string("dir") ?? name);
+    const existing = await readdir(dir).catch(() => null);
+    if (existing !== null && existing.length > 0)
+      throw new CliError(`${dir} already exists and is not empty`);
+    const files = scaffoldFiles(name, {
+      withSkills: input.boolean("with-skills"),
+      withMcp: input.boolean("with-mcp"),
+    });
+    for (const [file, content] of files) {
+      await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
+      await writeFile(path.join(dir, file), content, { flag: "wx" });
+    }
+    if (ctx.json) {
+      ctx.out.data({ name, dir, files: [...files.keys()].sort() });
+      return;
+    }
+    ctx.out.line(`Created ${name} in ${dir}:`);
+    for (const file of [...files.keys()].sort()) ctx.out.line(`  ${file}`);
+    ctx.out.line(`Next: capstan capability validate ${path.relative(ctx.io.cwd, dir) || "."}`);
+  },
+};
+
+const validate: CommandSpec = {
+  name: "validate",
+  summary: "Check a capability directory offline, with the server's own validator",
+  args: ["DIR"],
+  details: "Prints errors, warnings and the components found. Exits 1 when there are errors.",
+  async run(ctx, input) {
+    const dir = path.resolve(ctx.io.cwd, input.args[0]);
+    const analysis = analyzeCapability(await readCapabilitySource(dir));
+    const label = labelOf(analysis, input.args[0]);
+    if (ctx.json) {
+      ctx.out.data({
+        valid: analysis.errors.length === 0,
+        name: analysis.manifest?.name ?? null,
+        version: analysis.manifest?.version ?? null,
+        errors: analysis.errors,
+        warnings: analysis.warnings,
+        component_counts: analysis.componentCounts,
+        component_details: analysis.componentDetails,
+      });
+      if (analysis.errors.length > 0) throw invalid(label, analysis, false);
+      return;
+    }
+    printWarnings(ctx, analysis);
+    if (analysis.errors.length > 0) throw invalid(label, analysis, true);
+    ctx.out.line(
+      `${ctx.out.palette.green("✓")} ${label} is valid: ${formatComponents(analysis.componentCounts)}`,
+    );
+    if (analysis.componentDetails.length > 0) {
+      ctx.out.table(
+        ["TYPE", "NAME", "PATH", "DESCRIPTION"],
+        analysis.componentDetails.map((detail) => [
+          detail.type,
+          detail.name,
+          detail.path,
+          truncate(detail.description ?? null, 60),
+        ]),
+      );
+    }
+  },
+};
+
+const pack: CommandSpec = {
+  name: "pack",
+  summary: "Build the deterministic .tar.gz of a capability (same content, same bytes)",
+  args: ["DIR"],
+  options: {
+    output: {
+      type: "string",
+      short: "o",
+      value: "FILE",
+      description: "Archive to write (default: NAME-VERSION.tar.gz)",
+    },
+  },
+  details: `Entries are sorted, with mtime 0, uid/gid 0, no owner names, mode 0644 (files) or 0755
+(directories); .git, .hg and .svn are left out. The runtime_digest printed is the one the server
+will compute.`,
+  async run(ctx, input) {
+    const { analysis, bundle } = await buildBundle(ctx, input.args[0]);
+    const manifest = analysis.manifest!;
+    const defaultName = `${fileSafeName(manifest.name)}-${manifest.version}.tar.gz`;
+    const file = path.resolve(ctx.io.cwd, input.string("output") ?? defaultName);
+    await writeFileAtomically(file, bundle.archive);
+    const summary = {
+      name: manifest.name,
+      version: manifest.version,
+      file,
+      size_bytes: bundle.archive.length,
+      file_count: bundle.fileManifest.length,
+      artifact_sha256: bundle.sha256,
+      runtime_digest: bundle.runtimeDigest,
+    };
+    if (ctx.json) {
+      ctx.out.data(summary);
+      return;
+    }
+    ctx.out.line(`Packed ${manifest.name}@${manifest.version} into ${file}`);
+    ctx.out.fields([
+      ["size", `${formatBytes(summary.size_bytes)} (${summary.file_count} files)`],
+      ["sha256", summary.artifact_sha256],
+      ["runtime_digest", summary.runtime_digest],
+    ]);
+  },
+};
+
+const push: CommandSpec = {
+  name: "push",
+  summary: "Validate, pack and publish a capability directory",
+  args: ["DIR"],
+  options: {
+    public: { type: "boolean", description: "Make the capability public (only when the name is new)" },
+  },
+  details: "Publishing identical content again is a no-op; a changed one needs a new version.",
+  async run(ctx, input) {
+    const { bundle } = await buildBundle(ctx, input.args[0]);
+    const { api, org } = await ctx.orgScope();
+    const progress = startProgress(ctx.io, "uploading", bundle.archive.length);
+    const response = await api
+      .post<ArtifactDetail>(apiPath`/org/${org}/capabilities`, {
+        query: { public: input.boolean("public") ? true : undefined },
+        raw: {
+          data: bundle.archive,
+          contentType: "application/gzip",
+          onProgress: (sent) => progress.update(sent),
+        },
+      })
+      .finally(() => progress.finish());
+    const artifact = response.body;
+    if (ctx.json) {
+      ctx.out.data({ created: response.status === 201, ...artifact });
+      return;
+    }
+    const label = `${artifact.name}@${artifact.version}`;
+    ctx.out.line(
+      response.status === 201
+        ? `Published ${label} to ${org}.`
+        : `${label} was already published with identical content: nothing changed.`,
+    );
+    ctx.out.fields([
+      ["id", artifact.id],
+      ["visibility", artifact.is_public ? "public" : "private"],
+      ["components", formatComponents(artifact.component_counts)],
+      ["sha256", artifact.artifact_sha256],
+      ["runtime_digest", artifact.runtime_digest],
+    ]);
+  },
+};
+
+const list: CommandSpec = {
+  name: "list",
+  summary: "List the org's capabilities, each with its latest version",
+  options: {
+    search: { type: "string", value: "TEXT", description: "Match name, description or keywords" },
+    keyword: {
+      type: "string",
+      multiple: true,
+      value: "WORD",
+      description: "Any of these keywords (repeatable)",
+    },
+    "include-public": { type: "boolean", description: "Also list other orgs' public capabilities" },
+    sort: {
+      type: "string",
+      value: "FIELD",
+      description: "name, author_name, license, created_at, updated_at",
+    },
+    page: { type: "string", value: "N", description: "Page number (default 1)" },
+    limit: { type: "string", value: "N", description: "Rows per page, 1..100 (default 20)" },
+  },
+  async run(ctx, input) {
+    const { api, org } = await ctx.orgScope();
+    const page = (
+      await api.get<ArtifactPage>(apiPath`/org/${org}/capabilities`, {
+        query: {
+          search: input.string("search"),
+          keywords: input.list("keyword"),
+          include_public: input.boolean("include-public") || undefined,
+          sort_by: input.string("sort"),
+          page: positiveInteger(ctx, input, "page"),
+          limit: positiveInteger(ctx, input, "limit"),
+        },
+      })
+    ).body;
+    if (ctx.json) {
+      ctx.out.data(page);
+      return;
+    }
+    if (page.capabilities.length === 0) {
+      ctx.out.line("No capabilities.");
+      return;
+    }
+    ctx.out.table(
+      ["NAME", "VERSION", "STATUS", "VISIBILITY", "COMPONENTS", "UPDATED", "DESCRIPTION"],
+      page.capabilities.map((item) => [
+        item.name,
+        item.version,
+        item.status,
+        item.is_public ? "public" : "private",
+        formatComponents(item.component_counts),
+        formatTimestamp(item.updated_at),
+        truncate(item.description, 50),
+      ]),
+    );
+    if (page.total_pages > 1)
+      ctx.out.line(`page ${page.page} of ${page.total_pages} (${page.total} capabilities)`);
+  },
+};
+
+const info: CommandSpec = {
+  name: "info",
+  summary: "Show a capability version: metadata, components, flags",
+  args: ["NAME[@VERSION]"],
+  async run(ctx, input) {
+    const ref = capabilityRef(ctx, input.args[0]);
+    const { api, org } = await ctx.orgScope();
+    const artifact = (await api.get<ArtifactDetail>(versionPath(org, ref.name, ref.version ?? "latest")))
+      .body;
+    if (ctx.json) {
+      ctx.out.data(artifact);
+      return;
+    }
+    printArtifact(ctx, artifact);
+  },
+};
+
+const versions: CommandSpec = {
+  name: "versions",
+  summary: "List every version of a capability, newest first",
+  args: ["NAME"],
+  async run(ctx, input) {
+    const ref = capabilityRef(ctx, input.args[0]);
+    const { api, org } = await ctx.orgScope();
+    const listing = (await api.get<VersionList>(`${capabilityPath(org, ref.name)}/versions`)).body;
+    if (ctx.json) {
+      ctx.out.data(listing);
+      return;
+    }
+    ctx.out.table(
+      ["VERSION", "STATUS", "PUBLISHED", "SIZE", "MESSAGE"],
+      listing.versions.map((item) => [
+        item.version === listing.latest_version ? `${item.version} (latest)` : item.version,
+        item.status,
+        formatTimestamp(item.created_at),
+        formatBytes(item.size_bytes),
+        truncate(item.deprecation_message, 60),
+      ]),
+    );
+  },
+};
+
+const deprecate: CommandSpec = {
+  name: "deprecate",
+  summary: "Mark a version deprecated (still installable, shown with a message)",
+  args: ["NAME@VERSION"],
+  options: {
+    message: {
+      type: "string",
+      short: "m",
+      value: "MSG",
+      description: "Why, and what to use instead (≤ 500 chars)",
+    },
+    undo: { type: "boolean", description: "Make the version active again" },
+  },
+  async run(ctx, input) {
+    const message = input.string("message");
+    if (!input.boolean("undo") && !message) throw ctx.usageError("missing -m MSG");
+    await setStatus(
+      ctx,
+      input,
+      input.boolean("undo") ? { status: "active" } : { status: "deprecated", message },
+    );
+  },
+};
+
+const yank: CommandSpec = {
+  name: "yank",
+  summary: "Yank a version: hidden from latest and new installs; bindings keep it",
+  args: ["NAME@VERSION"],
+  options: { undo: { type: "boolean", description: "Make the version active again" } },
+  async run(ctx, input) {
+    await setStatus(ctx, input, { status: input.boolean("undo") ? "active" : "yanked" });
+  },
+};
+
+const remove: CommandSpec = {
+  name: "delete",
+  summary: "Delete a version for good (its number is never reused)",
+  args: ["NAME@VERSION"],
+  options: { force: { type: "boolean", description: "Also remove the runtime bindings that use it" } },
+  async run(ctx, input) {
+    const ref = exactVersion(ctx, input.args[0]);
+    const { api, org } = await ctx.orgScope();
+    await api.delete(versionPath(org, ref.name, ref.version), {
+      query: { force: input.boolean("force") || undefined },
+    });
+    if (ctx.json) ctx.out.data({ name: ref.name, version: ref.version, deleted: true });
+    else ctx.out.line(`Deleted ${ref.name}@${ref.version}.`);
+  },
+};
+
+const visibility: CommandSpec = {
+  name: "visibility",
+  summary: "Make a capability (all its versions) public or private",
+  args: ["NAME"],
+  options: {
+    public: { type: "boolean", description: "Readable by every authenticated user" },
+    private: { type: "boolean", description: "Readable by the org's members only" },
+  },
+  async run(ctx, input) {
+    const ref = capabilityRef(ctx, input.args[0]);
+    if (input.boolean("public") === input.boolean("private"))
+      throw ctx.usageError("pass exactly one of --public, --private");
+    const { api, org } = await ctx.orgScope();
+    const result = (
+      await api.patch<VisibilityResult>(`${capabilityPath(org, ref.name)}/visibility`, {
+        json: { is_public: input.boolean("public") },
+      })
+    ).body;
+    if (ctx.json) ctx.out.data(result);
+    else ctx.out.line(result.message);
+  },
+};
+
+const download: CommandSpec = {
+  name: "download",
+  summary: "Download a version's bundle, checked against its digest",
+  args: ["NAME[@VERSION]"],
+  options: {
+    output: {
+      type: "string",
+      short: "o",
+      value: "FILE",
+      description: "Where to save it (default: NAME-VERSION.tar.gz)",
+    },
+  },
+  async run(ctx, input) {
+    const ref = capabilityRef(ctx, input.args[0]);
+    const { api, org } = await ctx.orgScope();
+    const version = await concreteVersion(ctx, ref);
+    const link = (await api.get<BundleLink>(`${versionPath(org, ref.name, version)}/bundle`)).body;
+    const progress = startProgress(ctx.io, "downloading", link.size_bytes);
+    const archive = await downloadVerified(api, link.download_url, link.digest, {
+      maxBytes: Math.max(link.size_bytes, DEFAULT_MAX_BUNDLE_BYTES),
+      onProgress: (received) => progress.update(received),
+    }).finally(() => progress.finish());
+    const file = path.resolve(
+      ctx.io.cwd,
+      input.string("output") ?? `${fileSafeName(ref.name)}-${version}.tar.gz`,
+    );
+    await writeFileAtomically(file, archive);
+    if (ctx.json)
+      ctx.out.data({ name: ref.name, version, file, size_bytes: archive.length, digest: link.digest });
+    else
+      ctx.out.line(
+        `Saved ${ref.name}@${version} to ${file} (${formatBytes(archive.length)}, ${link.digest}).`,
+      );
+  },
+};
+
+export const capabilityGroup: GroupSpec = {
+  name: "capability",
+  summary: "Author capabilities and manage them in the registry",
+  commands: [init, validate, pack, push, list, info, versions, deprecate, yank, remove, visibility, download],
+};
+
+// --- helpers ---------------------------------------------------------------------------------------
+
+function capabilityPath(org: string, name: string): string {
+  return apiPath`/org/${org}/capabilities/${name}`;
+}
+
+function versionPath(org: string, name: string, version: string): string {
+  return `${capabilityPath(org, name)}${apiPath`/${version}`}`;
+}
+
+function capabilityRef(ctx: CommandContext, text: string): CapabilityRef {
+  const ref = parseCapabilityRef(text);
+  if (typeof ref === "string") throw ctx.usageError(ref);
+  return ref;
+}
+
+function exactVersion(ctx: CommandContext, text: string): { name: string; version: string } {
+  const ref = capabilityRef(ctx, text);
+  if (ref.version === null || ref.version === "latest") {
+    throw ctx.usageError(`name the version: ${ref.name}@x.y.z`);
+  }
+  return { name: ref.name, version: ref.version };
+}
+
+async function concreteVersion(ctx: CommandContext, ref: CapabilityRef): Promise<string> {
+  if (ref.version !== null && ref.version !== "latest") return ref.version;
+  const { api, org } = await ctx.orgScope();
+  return (await api.get<ArtifactDetail>(versionPath(org, ref.name, "latest"))).body.version;
+}
+
+async function setStatus(
+  ctx: CommandContext,
+  input: CommandInput,
+  body: { status: "active" | "deprecated" | "yanked"; message?: string },
+): Promise<void> {
+  const ref = exactVersion(ctx, input.args[0]);
+  const { api, org } = await ctx.orgScope();
+  const artifact = (await api.patch<ArtifactDetail>(versionPath(org, ref.name, ref.version), { json: body }))
+    .body;
+  if (ctx.json) {
+    ctx.out.data(artifact);
+    return;
+  }
+  const verb = { active: "Reactivated", deprecated: "Deprecated", yanked: "Yanked" }[body.status];
+  ctx.out.line(`${verb} ${ref.name}@${ref.version}.`);
+}
+
+function positiveInteger(ctx: CommandContext, input: CommandInput, name: string): number | undefined {
+  const text = input.string(name);
+  if (text === undefined) return undefined;
+  if (!/^[1-9]\d*$/.test(text)) throw ctx.usageError(`--${name} must be a positive integer`);
+  return Number(text);
+}
+
+/** Reads, validates and packs a directory; refuses an invalid capability before any upload. */
+async function buildBundle(ctx: CommandContext, dirArgument: string) {
+  const files = await readCapabilitySource(path.resolve(ctx.io.cwd, dirArgument));
+  const analysis = analyzeCapability(files);
+  if (!ctx.json) printWarnings(ctx, analysis);
+  if (analysis.errors.length > 0) throw invalid(labelOf(analysis, dirArgument), analysis, true);
+  const bundle = await packBundle(files);
+  const limit = bundleLimitsFor(DEFAULT_MAX_BUNDLE_BYTES).maxCompressedBytes;
+  if (bundle.archive.length > limit) {
+    ctx.out.note(
+      `warning: the bundle is ${formatBytes(bundle.archive.length)}; servers accept ${formatBytes(limit)} by default`,
+    );
+  }
+  return { analysis, bundle };
+}
+
+function labelOf(analysis: CapabilityAnalysis, fallback: string): string {
+  return analysis.manifest ? `${analysis.manifest.name}@${analysis.manifest.version}` : fallback;
+}
+
+function printWarnings(ctx: CommandContext, analysis: CapabilityAnalysis): void {
+  for (const warning of analysis.warnings) ctx.out.note(`warning: ${formatIssue(warning)}`);
+}
+
+function invalid(label: string, analysis: CapabilityAnalysis, withItems: boolean): CliError {
+  const count = analysis.errors.length;
+  return new CliError(
+    `${label} is not valid (${count} error${count === 1 ? "" : "s"})`,
+    withItems ? analysis.errors : [],
+  );
+}
+
+function printArtifact(ctx: CommandContext, artifact: ArtifactDetail): void {
+  const status =
+    artifact.status === "deprecated" && artifact.deprecation_message
+      ? `deprecated: ${artifact.deprecation_message}`
+      : artifact.status;
+  ctx.out.fields([
+    ["name", artifact.name],
+    ["version", artifact.version],
+    ["status", status],
+    ["description", truncate(artifact.description, 200)],
+    ["author", artifact.author_name],
+    ["license", artifact.license],
+    ["keywords", artifact.keywords.join(", ")],
+    ["visibility", artifact.is_public ? "public" : "private"],
+    ["versions", artifact.versions.join(", ")],
+    ["published", formatTimestamp(artifact.created_at)],
+    ["size", `${formatBytes(artifact.size_bytes)} (${artifact.file_manifest.length} files)`],
+    ["sha256", artifact.artifact_sha256],
+    ["runtime_digest", artifact.runtime_digest],
+    ["components", formatComponents(artifact.component_counts)],
+  ]);
+  if (artifact.component_details.length > 0) {
+    ctx.out.line();
+    ctx.out.table(
+      ["TYPE", "NAME", "PATH", "DESCRIPTION"],
+      artifact.component_details.map((detail) => [
+        detail.type,
+        detail.name,
+        detail.path,
+        truncate(detail.description ?? null, 60),
+      ]),
+    );
+  }
+  const flags = Object.entries(artifact.flags).sort(([a], [b]) => (a < b ? -1 : 1));
+  if (flags.length > 0) {
+    ctx.out.line();
+    ctx.out.table(
+      ["FLAG", "DEFAULT", "DESCRIPTION"],
+      flags.map(([name, flag]) => [name, String(flag.default), truncate(flag.description, 70)]),
+    );
+  }
+  for (const warning of artifact.warnings) ctx.out.note(`warning: ${formatIssue(warning)}`);
+}

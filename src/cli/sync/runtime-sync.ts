@@ -1,0 +1,302 @@
+// The runtime side of Capstan (SPEC §9 `runtime sync`): make a directory hold exactly the enabled
+// capabilities of one runtime. Everything that can fail (download, digest check, unpacking) happens
+// in a staging directory first; only then are the capability directories swapped in by renames, so
+// a failed sync leaves the directory as it was.
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { BundleRejectedError, bundleLimitsFor, readBundle } from "../../domain/bundle-reader.js";
+import { buildFileManifest, runtimeDigestOf } from "../../domain/digests.js";
+import type { BundleFile } from "../../domain/types.js";
+import type { ApiClient } from "../api-client.js";
+import type { Resolved, ResolvedEntry } from "../api-types.js";
+import { writeFileAtomically } from "../atomic-write.js";
+import { downloadVerified } from "../bundle-download.js";
+import { CliError } from "../cli-errors.js";
+import type { Progress } from "../progress.js";
+import {
+  capabilityDirectory,
+  ENV_FILE,
+  readState,
+  renderEnvFile,
+  renderState,
+  STATE_FILE,
+  type SyncedCapability,
+  type SyncState,
+  stateOf,
+} from "./sync-state.js";
+
+export interface SyncTarget {
+  api: ApiClient;
+  runtimeId: string;
+  /** `/org/{org}/ws/{workspace}/runtimes/{id}` */
+  runtimePath: string;
+}
+
+export interface SyncOptions {
+  dir: string;
+  maxBundleBytes: number;
+  signal?: AbortSignal;
+  /** Reports a download's progress (a progress bar on a terminal). */
+  startProgress?: (label: string) => Progress;
+}
+
+export interface SyncReport {
+  status: "unchanged" | "updated";
+  runtime_id: string;
+  runtime_digest: string;
+  downloaded: { name: string; version: string }[];
+  removed: string[];
+  kept: { name: string; version: string }[];
+}
+
+const STAGING_PREFIX = ".capstan-sync-";
+const LOCK_FILE = ".capstan-sync.lock";
+
+export async function syncRuntime(target: SyncTarget, options: SyncOptions): Promise<SyncReport> {
+  await mkdir(options.dir, { recursive: true });
+  const release = await lockDirectory(options.dir);
+  try {
+    await removeStagingLeftovers(options.dir);
+    return await syncLocked(target, options);
+  } finally {
+    await release();
+  }
+}
+
+async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<SyncReport> {
+  const { dir } = options;
+  const previous = await readState(dir);
+  if (previous !== null && previous.runtime_id !== target.runtimeId) {
+    throw new CliError(
+      `${dir} holds the capabilities of runtime ${previous.runtime_id}; sync another runtime elsewhere`,
+    );
+  }
+  const intact = previous !== null && (await allDirectoriesPresent(dir, previous.capabilities));
+  const response = await target.api.get<Resolved>(`${target.runtimePath}/capabilities/resolved`, {
+    headers: intact ? { "if-none-match": previous.etag } : {},
+    accept: [304],
+    signal: options.signal,
+  });
+  if (response.status === 304) {
+    // If-None-Match is only sent with a previous state.
+    if (previous === null)
+      throw new CliError("the server answered 304 Not Modified to a request without If-None-Match");
+    const kept = previous.capabilities.map(({ name, version }) => ({ name, version }));
+    return report("unchanged", previous.runtime_id, previous.runtime_digest, [], [], kept);
+  }
+  const resolved = response.body;
+  const etag = response.headers.get("etag") ?? `"${resolved.runtime_digest}"`;
+
+  const reusable = await reusableCapabilities(dir, previous);
+  const changed = resolved.capabilities.filter((item) => reusable.get(item.name) !== item.artifact_digest);
+  const kept = resolved.capabilities.filter((item) => reusable.get(item.name) === item.artifact_digest);
+  const bound = new Set(resolved.capabilities.map((item) => capabilityDirectory(item.name)));
+  const unbound = (previous?.capabilities ?? []).filter((item) => !bound.has(item.directory));
+
+  const staging = await mkdtemp(path.join(dir, STAGING_PREFIX));
+  try {
+    for (const capability of changed) await stageCapability(target, capability, staging, options);
+    options.signal?.throwIfAborted();
+    // From here on nothing is interrupted: every step is a rename or a small atomic write.
+    await swapIn(dir, staging, changed);
+    await moveAway(dir, staging, unbound);
+    await writeFileAtomically(path.join(dir, ENV_FILE), renderEnvFile(resolved));
+    await writeFileAtomically(
+      path.join(dir, STATE_FILE),
+      renderState(stateOf(target.runtimeId, etag, resolved)),
+    );
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return report(
+    "updated",
+    target.runtimeId,
+    resolved.runtime_digest,
+    changed.map(({ name, version }) => ({ name, version })),
+    unbound.map(({ name }) => name),
+    kept.map(({ name, version }) => ({ name, version })),
+  );
+}
+
+/** Downloads, verifies and unpacks one capability into `staging/new/<directory>`. */
+async function stageCapability(
+  target: SyncTarget,
+  capability: ResolvedEntry,
+  staging: string,
+  options: SyncOptions,
+): Promise<void> {
+  const progress = options.startProgress?.(`${capability.name}@${capability.version}`);
+  const archive = await downloadVerified(target.api, capability.download_url, capability.artifact_digest, {
+    maxBytes: options.maxBundleBytes,
+    signal: options.signal,
+    onProgress: (received, total) => progress?.update(received, total),
+  }).finally(() => progress?.finish());
+  // The same reader, with the same limits, as the server's publish: an archive is never trusted.
+  const bundle = await readBundle(archive, bundleLimitsFor(options.maxBundleBytes)).catch((error) => {
+    const issues = error instanceof BundleRejectedError ? error.issues : [];
+    throw new CliError(`the bundle of ${capability.name}@${capability.version} cannot be unpacked`, issues);
+  });
+  const digest = runtimeDigestOf(buildFileManifest(bundle.files));
+  if (digest !== capability.runtime_digest) {
+    throw new CliError(
+      `${capability.name}@${capability.version} unpacks to ${digest}, not the announced ${capability.runtime_digest}`,
+    );
+  }
+  await writeFiles(path.join(staging, "new", capabilityDirectory(capability.name)), bundle.files);
+}
+
+async function writeFiles(directory: string, files: BundleFile[]): Promise<void> {
+  const root = path.resolve(directory);
+  await mkdir(root, { recursive: true });
+  for (const file of files) {
+    const target = path.resolve(root, file.path);
+    // readBundle already refuses absolute paths and "..": this guards against a change there.
+    if (!target.startsWith(`${root}${path.sep}`))
+      throw new CliError(`refusing to write ${file.path} outside ${root}`);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, file.content, { flag: "wx" });
+  }
+}
+
+/** Old directory renamed away, new one renamed in; the old copies go with the staging directory. */
+async function swapIn(dir: string, staging: string, capabilities: ResolvedEntry[]): Promise<void> {
+  await mkdir(path.join(staging, "old"), { recursive: true });
+  for (const capability of capabilities) {
+    const name = capabilityDirectory(capability.name);
+    await rename(path.join(dir, name), path.join(staging, "old", name)).catch(ignoreMissing);
+    await rename(path.join(staging, "new", name), path.join(dir, name));
+  }
+}
+
+async function moveAway(dir: string, staging: string, capabilities: SyncedCapability[]): Promise<void> {
+  await mkdir(path.join(staging, "gone"), { recursive: true });
+  for (const capability of capabilities) {
+    await rename(
+      path.join(dir, capability.directory),
+      path.join(staging, "gone", capability.directory),
+    ).catch(ignoreMissing);
+  }
+}
+
+/** Name → artifact digest of the capabilities already on disk as the last sync left them. */
+async function reusableCapabilities(dir: string, previous: SyncState | null): Promise<Map<string, string>> {
+  const reusable = new Map<string, string>();
+  for (const capability of previous?.capabilities ?? []) {
+    if (await isDirectory(path.join(dir, capability.directory)))
+      reusable.set(capability.name, capability.artifact_digest);
+  }
+  return reusable;
+}
+
+async function allDirectoriesPresent(dir: string, capabilities: SyncedCapability[]): Promise<boolean> {
+  for (const capability of capabilities) {
+    if (!(await isDirectory(path.join(dir, capability.directory)))) return false;
+  }
+  return true;
+}
+
+async function isDirectory(target: string): Promise<boolean> {
+  return (await stat(target).catch(() => null))?.isDirectory() === true;
+}
+
+async function removeStagingLeftovers(dir: string): Promise<void> {
+  for (const entry of await readdir(dir)) {
+    if (entry.startsWith(STAGING_PREFIX)) await rm(path.join(dir, entry), { recursive: true, force: true });
+  }
+}
+
+/** One sync per directory at a time; a lock left by a process that no longer runs is taken over. */
+async function lockDirectory(dir: string): Promise<() => Promise<void>> {
+  const lockPath = path.join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lockPath, "wx");
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => unlink(lockPath).catch(ignoreMissing);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const holder = Number((await readFile(lockPath, "utf8").catch(() => "")).trim());
+      if (isRunning(holder)) throw new CliError(`another capstan sync (pid ${holder}) is working in ${dir}`);
+      await unlink(lockPath).catch(ignoreMissing);
+    }
+  }
+  throw new CliError(`cannot lock ${dir}: ${lockPath} keeps coming back`);
+}
+
+function isRunning(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+}
+
+function report(
+  status: SyncReport["status"],
+  runtimeId: string,
+  runtimeDigest: string,
+  downloaded: SyncReport["downloaded"],
+  removed: string[],
+  kept: SyncReport["kept"],
+): SyncReport {
+  return { status, runtime_id: runtimeId, runtime_digest: runtimeDigest, downloaded, removed, kept };
+}
+
+// --- watching --------------------------------------------------------------------------------------
+
+export interface WatchOptions {
+  intervalMs: number;
+  signal: AbortSignal;
+  /** Resolves the target again after a failure, so a watch can start before the server is up. */
+  target: () => Promise<SyncTarget>;
+  sync: Omit<SyncOptions, "signal">;
+  onReport(report: SyncReport): void;
+  onFailure(error: unknown, retryInMs: number): void;
+}
+
+const FIRST_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 5 * 60_000;
+
+/** Polls until the signal fires; failures (server restarts, network errors) are retried with backoff. */
+export async function watchRuntime(options: WatchOptions): Promise<void> {
+  const { signal } = options;
+  let failures = 0;
+  while (!signal.aborted) {
+    let pause = options.intervalMs;
+    try {
+      options.onReport(await syncRuntime(await options.target(), { ...options.sync, signal }));
+      failures = 0;
+    } catch (error) {
+      if (signal.aborted) break;
+      failures += 1;
+      pause = retryDelay(failures);
+      options.onFailure(error, pause);
+    }
+    await sleep(pause, undefined, { signal }).catch(() => {});
+  }
+}
+
+/** Doubles from 1 s up to 5 min, with jitter so that a fleet of runtimes does not retry in step. */
+export function retryDelay(failures: number): number {
+  const ceiling = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(failures - 1, 20));
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}

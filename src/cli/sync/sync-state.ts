@@ -1,0 +1,94 @@
+// What `capstan runtime sync` leaves in its directory besides the capabilities themselves:
+// resolved.json (the last resolved set, its ETag and where each capability lives) and
+// capabilities.env (the effective flags as environment variables).
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Resolved } from "../api-types.js";
+import { fileSafeName } from "../capability-ref.js";
+
+export const STATE_FILE = "resolved.json";
+export const ENV_FILE = "capabilities.env";
+
+export interface SyncedCapability {
+  name: string;
+  version: string;
+  /** Sub-directory of the sync directory holding the unpacked bundle. */
+  directory: string;
+  artifact_digest: string;
+  runtime_digest: string;
+  artifact_s3_prefix: string;
+  flags: Record<string, boolean>;
+  effective_flags: Record<string, boolean>;
+}
+
+export interface SyncState {
+  runtime_id: string;
+  /** The ETag of the resolved set, sent back as If-None-Match. */
+  etag: string;
+  runtime_digest: string;
+  capabilities: SyncedCapability[];
+}
+
+/**
+ * `owner/name` becomes `owner__name`: one path segment, and never a bare name's directory (names
+ * have no `_`). Names cannot start with "." nor contain one, so they never meet the state files.
+ */
+export function capabilityDirectory(name: string): string {
+  return fileSafeName(name);
+}
+
+/** The state to write after a sync; signed download URLs are left out: they expire, and they are credentials until then. */
+export function stateOf(runtimeId: string, etag: string, resolved: Resolved): SyncState {
+  return {
+    runtime_id: runtimeId,
+    etag,
+    runtime_digest: resolved.runtime_digest,
+    capabilities: resolved.capabilities.map((capability) => ({
+      name: capability.name,
+      version: capability.version,
+      directory: capabilityDirectory(capability.name),
+      artifact_digest: capability.artifact_digest,
+      runtime_digest: capability.runtime_digest,
+      artifact_s3_prefix: capability.artifact_s3_prefix,
+      flags: capability.flags,
+      effective_flags: capability.effective_flags,
+    })),
+  };
+}
+
+/** The previous state, or null when there is none or it cannot be trusted (then everything is fetched). */
+export async function readState(dir: string): Promise<SyncState | null> {
+  try {
+    const state = JSON.parse(await readFile(path.join(dir, STATE_FILE), "utf8")) as SyncState;
+    const wellFormed =
+      typeof state.runtime_id === "string" &&
+      typeof state.etag === "string" &&
+      Array.isArray(state.capabilities);
+    return wellFormed ? state : null;
+  } catch {
+    return null;
+  }
+}
+
+export function renderState(state: SyncState): string {
+  return `${JSON.stringify(state, null, 2)}\n`;
+}
+
+/**
+ * `CAPABILITY_FLAG__<CAPABILITY>__<FLAG>=1|0` for every effective flag, names upper-cased with
+ * `-` → `_` (`owner/name` as `OWNER__NAME`), sorted, so that the file only changes when a flag does.
+ */
+export function renderEnvFile(resolved: Resolved): string {
+  const lines = resolved.capabilities.flatMap((capability) =>
+    Object.entries(capability.effective_flags).map(
+      ([flag, on]) =>
+        `CAPABILITY_FLAG__${envName(capabilityDirectory(capability.name))}__${envName(flag)}=${on ? 1 : 0}`,
+    ),
+  );
+  lines.sort();
+  return lines.map((line) => `${line}\n`).join("");
+}
+
+function envName(name: string): string {
+  return name.toUpperCase().replaceAll("-", "_");
+}

@@ -1,0 +1,131 @@
+// Runtime capability bindings, the resolved set and runtime tokens (SPEC §7).
+import { type Static, Type } from "typebox";
+import { Nullable, Slug, Timestamp, Uuid } from "./common.js";
+
+const strict = { additionalProperties: false } as const;
+
+const CapabilityName = Type.String({
+  pattern: "^(?:[a-z0-9][a-z0-9-]{0,62}/)?[a-z0-9][a-z0-9-]*$",
+  maxLength: 128,
+  description: "`name` for the runtime org's own capability, `owner/name` for another org's public one",
+});
+
+export const VersionSelector = Type.String({
+  pattern: "^(?:latest|(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*))$",
+  maxLength: 256,
+  description: "`x.y.z` or `latest`",
+});
+
+const FlagOverrides = Type.Record(Type.String(), Type.Boolean(), { description: "Persisted overrides only" });
+
+/**
+ * Any JSON value per flag: a non-boolean must be reported as `invalid_flag_error` by the service,
+ * not as a generic schema `validation_error`.
+ */
+const FlagChanges = Type.Record(Type.String(), Type.Unknown());
+
+export const ComponentCounts = Type.Object({
+  agents: Type.Integer(),
+  tools: Type.Integer(),
+  skills: Type.Integer(),
+  mcp_servers: Type.Integer(),
+  workers: Type.Integer(),
+});
+
+export const RuntimeCapabilityBinding = Type.Object({
+  id: Uuid,
+  artifact_id: Uuid,
+  capability_name: Type.String(),
+  version: Type.String(),
+  latest_version: Nullable(Type.String()),
+  enabled: Type.Boolean(),
+  flags: FlagOverrides,
+  description: Nullable(Type.String()),
+  source: Type.Union([Type.Literal("org"), Type.Literal("public")]),
+  component_counts: ComponentCounts,
+  status: Type.Union([Type.Literal("active"), Type.Literal("deprecated"), Type.Literal("yanked")]),
+  upgrade_available: Type.Boolean(),
+  revision: Type.Integer(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+export type RuntimeCapabilityBinding = Static<typeof RuntimeCapabilityBinding>;
+
+export const BindingList = Type.Object({ items: Type.Array(RuntimeCapabilityBinding) });
+
+export const BindingParams = Type.Object(
+  { org: Slug, workspace: Slug, runtime_id: Uuid, binding_id: Uuid },
+  { additionalProperties: false },
+);
+
+export const BindingCreateBody = Type.Object(
+  {
+    name: CapabilityName,
+    version: Type.Optional(VersionSelector),
+    enabled: Type.Optional(Type.Boolean()),
+    flags: Type.Optional(FlagChanges),
+  },
+  strict,
+);
+export type BindingCreateBody = Static<typeof BindingCreateBody>;
+
+export const BindingPatchBody = Type.Object(
+  {
+    enabled: Type.Optional(Type.Boolean()),
+    flags: Type.Optional(FlagChanges),
+    version: Type.Optional(VersionSelector),
+  },
+  { ...strict, minProperties: 1, description: "At least one of enabled, flags, version" },
+);
+export type BindingPatchBody = Static<typeof BindingPatchBody>;
+
+export const IfMatchHeaders = Type.Object({
+  "if-match": Type.Optional(Type.String({ description: "The binding's revision, bare or quoted" })),
+});
+
+export const UpgradePreviewQuery = Type.Object({ version: Type.Optional(VersionSelector) }, strict);
+
+const ComponentRef = Type.Object({ type: Type.String(), name: Type.String() });
+
+export const UpgradePreview = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  upgrade_kind: Type.Union(
+    ["major", "minor", "patch", "none", "downgrade"].map((kind) => Type.Literal(kind)),
+  ),
+  components: Type.Object({ added: Type.Array(ComponentRef), removed: Type.Array(ComponentRef) }),
+  flags: Type.Object({ added: Type.Array(Type.String()), removed: Type.Array(Type.String()) }),
+  dropped_overrides: Type.Array(Type.String()),
+  mcp_servers_changed: Type.Array(Type.String()),
+  workers_changed: Type.Array(Type.String()),
+  dependencies_changed: Type.Boolean(),
+});
+
+export const ResolvedCapability = Type.Object({
+  name: Type.String(),
+  version: Type.String(),
+  artifact_digest: Type.String({ description: "sha256:<hex of the bundle archive>" }),
+  artifact_s3_prefix: Type.String({ description: "Absolute URL of the version's exploded files" }),
+  download_url: Type.String({ description: "Signed bundle URL; needs no auth header" }),
+  flags: FlagOverrides,
+  effective_flags: Type.Record(Type.String(), Type.Boolean()),
+  runtime_digest: Type.String(),
+});
+
+export const ResolvedSet = Type.Object({
+  capabilities: Type.Array(ResolvedCapability),
+  runtime_digest: Type.String({ description: "Also the strong ETag of this response" }),
+});
+
+export const IfNoneMatchHeaders = Type.Object({ "if-none-match": Type.Optional(Type.String()) });
+
+export const RuntimeTokenBody = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365, description: "Default 30" })),
+  },
+  strict,
+);
+export type RuntimeTokenBody = Static<typeof RuntimeTokenBody>;
+
+export const RuntimeTokenCreated = Type.Object({ id: Uuid, token: Type.String(), expires_at: Timestamp });

@@ -1,0 +1,167 @@
+// Runtimes and their v2 config (SPEC §6). The config schema is strict at every level: a misspelt
+// key in a declarative file must fail the apply, not be silently dropped.
+import { type Static, Type } from "typebox";
+import { SLUG_PATTERN, UUID_PATTERN } from "../lib/ids.js";
+import { CursorQuery, Nullable, Slug, Timestamp, Uuid } from "./common.js";
+
+const strict = { additionalProperties: false } as const;
+const StringMap = Type.Record(Type.String(), Type.String());
+
+const CapabilityName = Type.String({
+  pattern: "^(?:[a-z0-9][a-z0-9-]{0,62}/)?[a-z0-9][a-z0-9-]*$",
+  maxLength: 128,
+  description: "`name` for the org's own capability, `owner/name` for another org's public one",
+});
+const CapabilityVersion = Type.String({
+  pattern: "^(?:latest|(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*))$",
+  description: "`x.y.z` or `latest` (the default)",
+});
+
+export const DesiredCapability = Type.Object(
+  {
+    name: CapabilityName,
+    version: Type.Optional(CapabilityVersion),
+    enabled: Type.Optional(Type.Boolean({ default: true })),
+  },
+  strict,
+);
+
+export const ConfigCapability = Type.Object({
+  name: Type.String(),
+  version: Type.String(),
+  enabled: Type.Boolean(),
+});
+
+/** Every config field except `capabilities`: what `runtimes.config` stores. */
+const configSettings = {
+  defaults: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  metadata: Type.Optional(Type.Object({ labels: Type.Optional(StringMap) }, strict)),
+  resources: Type.Optional(
+    Type.Object(
+      {
+        cpu_cores: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
+        memory_mb: Type.Optional(Type.Integer({ minimum: 1 })),
+      },
+      strict,
+    ),
+  ),
+  runtime_server: Type.Optional(Type.Object({ env: Type.Optional(StringMap) }, strict)),
+  sandbox: Type.Optional(
+    Type.Object(
+      {
+        exposed_ports: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }))),
+        timeout_seconds: Type.Optional(Type.Integer({ minimum: 1 })),
+        workspace_mount: Type.Optional(Type.String()),
+      },
+      strict,
+    ),
+  ),
+  build: Type.Optional(
+    Type.Object(
+      {
+        profile: Type.Optional(Type.String()),
+        provider: Type.Optional(
+          Type.Union([Type.Literal("auto"), Type.Literal("docker"), Type.Literal("e2b")]),
+        ),
+        source: Type.Optional(Type.Object({ kind: Type.String(), ref: Type.String() }, strict)),
+      },
+      strict,
+    ),
+  ),
+};
+
+export const RuntimeConfigInput = Type.Object(
+  {
+    version: Type.Literal("v2"),
+    capabilities: Type.Optional(Type.Array(DesiredCapability)),
+    ...configSettings,
+  },
+  strict,
+);
+
+/** The config as read back: `capabilities` always present, taken from the current bindings. */
+export const RuntimeConfigView = Type.Object({
+  version: Type.Literal("v2"),
+  capabilities: Type.Array(ConfigCapability),
+  ...configSettings,
+});
+
+export const Runtime = Type.Object({
+  id: Uuid,
+  key: Slug,
+  name: Type.String(),
+  description: Nullable(Type.String()),
+  project_id: Uuid,
+  workspace_id: Uuid,
+  status: Type.String({ description: "`idle`" }),
+  config_version: Type.Literal("v2"),
+  config_digest: Type.String({ description: "`sha256:` of the canonical JSON of `GET RT/config`'s config" }),
+  capability_count: Type.Integer(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+});
+
+export const RuntimeList = Type.Object({ items: Type.Array(Runtime), next_cursor: Nullable(Type.String()) });
+
+export const RuntimeListQuery = Type.Object(
+  {
+    ...CursorQuery.properties,
+    project_id: Type.Optional(Uuid),
+    status: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { maxItems: 20 })),
+  },
+  strict,
+);
+
+const RuntimeName = Type.String({ minLength: 1, maxLength: 200 });
+const RuntimeDescription = Type.String({ maxLength: 4000 });
+
+export const CreateRuntimeBody = Type.Object(
+  {
+    key: Slug,
+    name: RuntimeName,
+    project: Type.Optional(
+      Type.String({
+        pattern: `${SLUG_PATTERN}|${UUID_PATTERN}`,
+        description: "Project key or id in this workspace (the default project when absent)",
+      }),
+    ),
+    description: Type.Optional(Nullable(RuntimeDescription)),
+    config: Type.Optional(RuntimeConfigInput),
+  },
+  strict,
+);
+
+export const UpdateRuntimeBody = Type.Object(
+  { name: Type.Optional(RuntimeName), description: Type.Optional(Nullable(RuntimeDescription)) },
+  { ...strict, minProperties: 1 },
+);
+
+export const RuntimeConfigEnvelope = Type.Object({ config: RuntimeConfigView });
+
+export const PutRuntimeConfigBody = Type.Object({ config: RuntimeConfigInput }, strict);
+
+export const PutRuntimeConfigQuery = Type.Object(
+  { dry_run: Type.Optional(Type.Boolean({ default: false })) },
+  strict,
+);
+
+export const ReconciliationPlan = Type.Object({
+  install: Type.Array(Type.Object({ name: Type.String(), version: Type.String(), enabled: Type.Boolean() })),
+  update: Type.Array(
+    Type.Object({ name: Type.String(), from: Type.String(), to: Type.String(), enabled: Type.Boolean() }),
+  ),
+  remove: Type.Array(Type.Object({ name: Type.String(), version: Type.String() })),
+});
+
+/** `PUT RT/config` without `dry_run`: the stored config, the runtime and what the apply changed. */
+export const AppliedRuntimeConfig = Type.Object({
+  config: RuntimeConfigView,
+  runtime: Runtime,
+  plan: ReconciliationPlan,
+});
+
+export type RuntimeView = Static<typeof Runtime>;
+export type RuntimeConfigInputValue = Static<typeof RuntimeConfigInput>;
+export type RuntimeConfigViewValue = Static<typeof RuntimeConfigView>;
+export type CreateRuntimeInput = Static<typeof CreateRuntimeBody>;
+export type UpdateRuntimeInput = Static<typeof UpdateRuntimeBody>;

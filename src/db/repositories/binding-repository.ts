@@ -1,0 +1,224 @@
+// Bindings and what they point at. Every read of a runtime's bindings is one indexed query
+// (bindings → capability_versions → capabilities → orgs): no per-item queries, no version scans.
+import type { Kysely, Transaction } from "kysely";
+import { alreadyExists } from "../../http/errors.js";
+import type { Database, Row } from "../schema.js";
+import { isUniqueViolation } from "../unique-violation.js";
+
+export type Db = Kysely<Database> | Transaction<Database>;
+
+export interface RuntimeRef {
+  id: string;
+  org_id: string;
+  key: string;
+}
+
+/** A binding with its bound version and capability: everything the list and the resolved set show. */
+export interface BindingJoinedRow {
+  id: string;
+  runtime_org_id: string;
+  capability_id: string;
+  version_id: string;
+  enabled: number;
+  /** JSON: persisted overrides. */
+  flags: string;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+  version: string;
+  status: Row<"capability_versions">["status"];
+  description: string | null;
+  component_counts: string;
+  /** JSON: the bound version's declared flags. */
+  declared_flags: string;
+  artifact_sha256: string;
+  runtime_digest: string;
+  capability_name: string;
+  capability_org_id: string;
+  is_public: number;
+  latest_version: string | null;
+  owner_key: string;
+}
+
+export type VersionRow = Row<"capability_versions">;
+
+export interface CapabilityRef {
+  id: string;
+  org_id: string;
+  name: string;
+  is_public: number;
+  latest_version_id: string | null;
+  owner_key: string;
+}
+
+export async function findRuntimeInWorkspace(
+  db: Db,
+  orgId: string,
+  workspaceKey: string,
+  runtimeId: string,
+): Promise<RuntimeRef | undefined> {
+  return db
+    .selectFrom("runtimes")
+    .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
+    .select(["runtimes.id", "runtimes.org_id", "runtimes.key"])
+    .where("runtimes.id", "=", runtimeId)
+    .where("runtimes.org_id", "=", orgId)
+    .where("workspaces.key", "=", workspaceKey)
+    .executeTakeFirst();
+}
+
+/** The runtime's org and workspace key: what a cached view needs to answer for a path. */
+export async function findRuntimeLocation(
+  db: Db,
+  runtimeId: string,
+): Promise<{ org_id: string; workspace_key: string } | undefined> {
+  return db
+    .selectFrom("runtimes")
+    .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
+    .select(["runtimes.org_id", "workspaces.key as workspace_key"])
+    .where("runtimes.id", "=", runtimeId)
+    .executeTakeFirst();
+}
+
+/** The runtime's bindings (or one of them), joined with their versions and capabilities. */
+export async function listJoinedBindings(
+  db: Db,
+  runtimeId: string,
+  bindingId?: string,
+): Promise<BindingJoinedRow[]> {
+  let query = db
+    .selectFrom("bindings as b")
+    .innerJoin("capability_versions as v", "v.id", "b.version_id")
+    .innerJoin("capabilities as c", "c.id", "b.capability_id")
+    .innerJoin("orgs as o", "o.id", "c.org_id")
+    .select([
+      "b.id",
+      "b.org_id as runtime_org_id",
+      "b.capability_id",
+      "b.version_id",
+      "b.enabled",
+      "b.flags",
+      "b.revision",
+      "b.created_at",
+      "b.updated_at",
+      "v.version",
+      "v.status",
+      "v.description",
+      "v.component_counts",
+      "v.flags as declared_flags",
+      "v.artifact_sha256",
+      "v.runtime_digest",
+      "c.name as capability_name",
+      "c.org_id as capability_org_id",
+      "c.is_public",
+      "c.latest_version",
+      "o.key as owner_key",
+    ])
+    .where("b.runtime_id", "=", runtimeId);
+  if (bindingId !== undefined) query = query.where("b.id", "=", bindingId);
+  return query.execute();
+}
+
+export async function findBinding(
+  db: Db,
+  runtimeId: string,
+  bindingId: string,
+): Promise<Row<"bindings"> | undefined> {
+  return db
+    .selectFrom("bindings")
+    .selectAll()
+    .where("id", "=", bindingId)
+    .where("runtime_id", "=", runtimeId)
+    .executeTakeFirst();
+}
+
+export async function listRuntimeBindings(db: Db, runtimeId: string): Promise<Row<"bindings">[]> {
+  return db.selectFrom("bindings").selectAll().where("runtime_id", "=", runtimeId).execute();
+}
+
+/** A capability by its owner org's key and name, whatever its visibility (the caller decides). */
+export async function findCapabilityByOwner(
+  db: Db,
+  ownerKey: string,
+  name: string,
+): Promise<CapabilityRef | undefined> {
+  return db
+    .selectFrom("capabilities as c")
+    .innerJoin("orgs as o", "o.id", "c.org_id")
+    .select(["c.id", "c.org_id", "c.name", "c.is_public", "c.latest_version_id", "o.key as owner_key"])
+    .where("o.key", "=", ownerKey)
+    .where("c.name", "=", name)
+    .executeTakeFirst();
+}
+
+export async function findCapabilityById(db: Db, capabilityId: string): Promise<CapabilityRef | undefined> {
+  return db
+    .selectFrom("capabilities as c")
+    .innerJoin("orgs as o", "o.id", "c.org_id")
+    .select(["c.id", "c.org_id", "c.name", "c.is_public", "c.latest_version_id", "o.key as owner_key"])
+    .where("c.id", "=", capabilityId)
+    .executeTakeFirst();
+}
+
+export async function findVersion(
+  db: Db,
+  capabilityId: string,
+  version: string,
+): Promise<VersionRow | undefined> {
+  return db
+    .selectFrom("capability_versions")
+    .selectAll()
+    .where("capability_id", "=", capabilityId)
+    .where("version", "=", version)
+    .executeTakeFirst();
+}
+
+export async function findVersionById(db: Db, versionId: string): Promise<VersionRow | undefined> {
+  return db.selectFrom("capability_versions").selectAll().where("id", "=", versionId).executeTakeFirst();
+}
+
+export async function findVersionsById(db: Db, versionIds: string[]): Promise<VersionRow[]> {
+  if (versionIds.length === 0) return [];
+  return db.selectFrom("capability_versions").selectAll().where("id", "in", versionIds).execute();
+}
+
+/** Inserts a binding; the runtime already binding that capability is 409 already_exists_error. */
+export async function insertBinding(db: Db, binding: Row<"bindings">, displayName: string): Promise<void> {
+  try {
+    await db.insertInto("bindings").values(binding).execute();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw alreadyExists(`The runtime already binds '${displayName}'`);
+    throw error;
+  }
+}
+
+export type BindingChanges = Partial<Pick<Row<"bindings">, "version_id" | "enabled" | "flags">>;
+
+/**
+ * Applies `changes` only if the binding is still at `revision` (bumping it by one); false when
+ * another writer got there first. The check and the write are one statement, so no update is lost.
+ */
+export async function updateBindingAtRevision(
+  db: Db,
+  bindingId: string,
+  revision: number,
+  changes: BindingChanges,
+  at: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable("bindings")
+    .set({ ...changes, revision: revision + 1, updated_at: at })
+    .where("id", "=", bindingId)
+    .where("revision", "=", revision)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function deleteBindingAtRevision(db: Db, bindingId: string, revision: number): Promise<boolean> {
+  const result = await db
+    .deleteFrom("bindings")
+    .where("id", "=", bindingId)
+    .where("revision", "=", revision)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) === 1;
+}

@@ -1,0 +1,128 @@
+// In-memory views of a runtime's bindings (the §7.1 list, the §7.6 resolved set), serialized once
+// and served until something they show changes. The binding list is the product's hot path: a hit
+// costs a map lookup, never a query.
+//
+// Invalidation comes from the change feed, which every writer publishes to after commit:
+// - {kind: "runtime"}: bindings, config or existence of that runtime changed;
+// - {kind: "capability"}: a publish, status or visibility change or delete moved the capability's
+//   latest version or a version's status, so every cached runtime that binds it is dropped (an index
+//   capability → runtimes makes that cheap);
+// - {kind: "all"}: missed notifications (scale mode), drop everything.
+import type { ChangeEvent, ChangeFeed } from "./change-feed.js";
+
+/** What every cached view records about its runtime, to answer for a path and to be invalidated. */
+export interface RuntimeView {
+  orgId: string;
+  workspaceKey: string;
+  capabilityIds: readonly string[];
+}
+
+interface Fill<V> {
+  /** `stale` is set when a change arrives while the view is being read: its result must not be cached. */
+  state: { stale: boolean };
+  promise: Promise<V>;
+}
+
+/** A list of 20 bindings serializes to ~10 KB: 5,000 runtimes cost ~50 MB per cache at most. */
+const DEFAULT_MAX_ENTRIES = 5_000;
+
+export class RuntimeViewCache<V extends RuntimeView> {
+  private readonly entries = new Map<string, V>();
+  private readonly runtimesByCapability = new Map<string, Set<string>>();
+  private readonly fills = new Map<string, Fill<V>>();
+
+  constructor(
+    changes: ChangeFeed,
+    private readonly maxEntries = DEFAULT_MAX_ENTRIES,
+  ) {
+    changes.subscribe((event) => this.onChange(event));
+  }
+
+  /** The cached view, or the one `load` reads (concurrent misses share one read). */
+  get(runtimeId: string, load: () => Promise<V>): Promise<V> {
+    const cached = this.entries.get(runtimeId);
+    if (cached) {
+      // Re-inserting keeps the Map in least-recently-used order, so eviction drops cold runtimes.
+      this.entries.delete(runtimeId);
+      this.entries.set(runtimeId, cached);
+      return Promise.resolve(cached);
+    }
+    return this.fills.get(runtimeId)?.promise ?? this.fill(runtimeId, load);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private fill(runtimeId: string, load: () => Promise<V>): Promise<V> {
+    const state = { stale: false };
+    const promise = load()
+      .then((view) => {
+        if (!state.stale) this.store(runtimeId, view);
+        return view;
+      })
+      .finally(() => {
+        if (this.fills.get(runtimeId)?.state === state) this.fills.delete(runtimeId);
+      });
+    this.fills.set(runtimeId, { state, promise });
+    return promise;
+  }
+
+  private store(runtimeId: string, view: V): void {
+    this.evictRuntime(runtimeId);
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.evictRuntime(oldest);
+    }
+    this.entries.set(runtimeId, view);
+    for (const capabilityId of view.capabilityIds) {
+      let runtimes = this.runtimesByCapability.get(capabilityId);
+      if (!runtimes) {
+        runtimes = new Set();
+        this.runtimesByCapability.set(capabilityId, runtimes);
+      }
+      runtimes.add(runtimeId);
+    }
+  }
+
+  private onChange(event: ChangeEvent): void {
+    if (event.kind === "runtime") this.evictRuntime(event.runtimeId);
+    else if (event.kind === "capability") this.evictCapability(event.capabilityId);
+    else if (event.kind === "all") this.clear();
+  }
+
+  evictRuntime(runtimeId: string): void {
+    this.abandonFill(runtimeId);
+    const view = this.entries.get(runtimeId);
+    if (!view) return;
+    this.entries.delete(runtimeId);
+    for (const capabilityId of view.capabilityIds) {
+      const runtimes = this.runtimesByCapability.get(capabilityId);
+      runtimes?.delete(runtimeId);
+      if (runtimes?.size === 0) this.runtimesByCapability.delete(capabilityId);
+    }
+  }
+
+  evictCapability(capabilityId: string): void {
+    // A read in flight may already hold the old state of this capability; which runtimes it
+    // covers is unknown until it ends, so none of them may be cached.
+    for (const runtimeId of [...this.fills.keys()]) this.abandonFill(runtimeId);
+    const runtimes = this.runtimesByCapability.get(capabilityId);
+    if (!runtimes) return;
+    for (const runtimeId of [...runtimes]) this.evictRuntime(runtimeId);
+  }
+
+  clear(): void {
+    for (const runtimeId of [...this.fills.keys()]) this.abandonFill(runtimeId);
+    this.entries.clear();
+    this.runtimesByCapability.clear();
+  }
+
+  /** Requests after a change must not join a read that started before it. */
+  private abandonFill(runtimeId: string): void {
+    const fill = this.fills.get(runtimeId);
+    if (!fill) return;
+    fill.state.stale = true;
+    this.fills.delete(runtimeId);
+  }
+}

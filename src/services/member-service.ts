@@ -1,0 +1,204 @@
+// Members of an organization (SPEC §3): listing, adding (creating the user when unknown), changing
+// roles, removing. An org always keeps at least one owner.
+import type { Transaction } from "kysely";
+import type { Database, Row } from "../db/schema.js";
+import { isUniqueViolation } from "../db/unique-violation.js";
+import { AppError, conflict, notFound } from "../http/errors.js";
+import { newId } from "../lib/ids.js";
+import { type Role, requireOrgRole } from "./access.js";
+import { appendAudit } from "./audit.js";
+import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+
+export interface MemberView {
+  user_id: string;
+  email: string;
+  name: string;
+  role: Role;
+  created_at: string;
+}
+
+export interface MemberInput {
+  email: string;
+  role: Role;
+  name?: string;
+}
+
+type Executor = ServiceDeps["db"] | Transaction<Database>;
+
+function memberQuery(db: Executor, orgId: string) {
+  return db
+    .selectFrom("memberships")
+    .innerJoin("users", "users.id", "memberships.user_id")
+    .select([
+      "memberships.user_id",
+      "users.email",
+      "users.name",
+      "memberships.role",
+      "memberships.created_at",
+    ])
+    .where("memberships.org_id", "=", orgId);
+}
+
+async function findMember(trx: Transaction<Database>, orgId: string, userId: string): Promise<MemberView> {
+  const member = await memberQuery(trx, orgId).where("memberships.user_id", "=", userId).executeTakeFirst();
+  if (!member) throw notFound(`Member '${userId}'`);
+  return member;
+}
+
+/**
+ * Serialises owner-count checks per org. SQLite transactions are already serial; on PostgreSQL two
+ * owners demoting each other at once could otherwise both see "another owner remains".
+ */
+async function lockOrg(deps: ServiceDeps, trx: Transaction<Database>, orgId: string): Promise<void> {
+  if (deps.dialect !== "postgres") return;
+  await trx.selectFrom("orgs").select("id").where("id", "=", orgId).forUpdate().execute();
+}
+
+async function ensureAnotherOwner(trx: Transaction<Database>, orgId: string, what: string): Promise<void> {
+  const { owners } = await trx
+    .selectFrom("memberships")
+    .select((eb) => eb.fn.countAll<number>().as("owners"))
+    .where("org_id", "=", orgId)
+    .where("role", "=", "owner")
+    .executeTakeFirstOrThrow();
+  if (Number(owners) <= 1) throw conflict(`The last owner of an organization cannot be ${what}`);
+}
+
+export async function listMembers(deps: ServiceDeps, actor: Actor, orgKey: string): Promise<MemberView[]> {
+  const { org } = await requireOrgRole(deps, actor, orgKey, "reader");
+  return memberQuery(deps.db, org.id)
+    .orderBy("memberships.created_at")
+    .orderBy("memberships.user_id")
+    .execute();
+}
+
+/** The user with this email, created (named after the email's local part unless named) when unknown. */
+async function findOrCreateUser(
+  trx: Transaction<Database>,
+  input: MemberInput,
+  at: string,
+): Promise<Row<"users">> {
+  await trx
+    .insertInto("users")
+    .values({
+      id: newId(),
+      email: input.email,
+      name: input.name ?? input.email.split("@")[0],
+      created_at: at,
+    })
+    .onConflict((oc) => oc.column("email").doNothing())
+    .execute();
+  return trx.selectFrom("users").selectAll().where("email", "=", input.email).executeTakeFirstOrThrow();
+}
+
+export async function addMember(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  input: MemberInput,
+): Promise<MemberView> {
+  const { org } = await requireOrgRole(deps, scope.actor, orgKey, "owner");
+  const at = deps.now().toISOString();
+  const email = input.email.trim().toLowerCase();
+  const memberExists = () =>
+    new AppError("member_exists_error", `'${email}' is already a member of '${orgKey}'`);
+  let member: MemberView;
+  try {
+    member = await deps.db.transaction().execute(async (trx) => {
+      const user = await findOrCreateUser(trx, { ...input, email }, at);
+      const existing = await memberQuery(trx, org.id)
+        .where("memberships.user_id", "=", user.id)
+        .executeTakeFirst();
+      if (existing) throw memberExists();
+      await trx
+        .insertInto("memberships")
+        .values({ org_id: org.id, user_id: user.id, role: input.role, created_at: at })
+        .execute();
+      await appendAudit(
+        trx,
+        scope,
+        {
+          orgId: org.id,
+          action: "member.added",
+          targetType: "user",
+          targetId: user.id,
+          data: { email, role: input.role },
+        },
+        at,
+      );
+      return { user_id: user.id, email: user.email, name: user.name, role: input.role, created_at: at };
+    });
+  } catch (error) {
+    // Two concurrent adds of the same user: the loser hits the membership primary key.
+    if (isUniqueViolation(error)) throw memberExists();
+    throw error;
+  }
+  deps.changes.publish({ kind: "org", orgId: org.id });
+  return member;
+}
+
+export async function updateMemberRole(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  userId: string,
+  role: Role,
+): Promise<MemberView> {
+  const { org } = await requireOrgRole(deps, scope.actor, orgKey, "owner");
+  const at = deps.now().toISOString();
+  const member = await deps.db.transaction().execute(async (trx) => {
+    await lockOrg(deps, trx, org.id);
+    const current = await findMember(trx, org.id, userId);
+    if (current.role === "owner" && role !== "owner") await ensureAnotherOwner(trx, org.id, "demoted");
+    await trx
+      .updateTable("memberships")
+      .set({ role })
+      .where("org_id", "=", org.id)
+      .where("user_id", "=", userId)
+      .execute();
+    await appendAudit(
+      trx,
+      scope,
+      {
+        orgId: org.id,
+        action: "member.updated",
+        targetType: "user",
+        targetId: userId,
+        data: { from: current.role, to: role },
+      },
+      at,
+    );
+    return { ...current, role };
+  });
+  deps.changes.publish({ kind: "org", orgId: org.id });
+  return member;
+}
+
+export async function removeMember(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  userId: string,
+): Promise<void> {
+  const { org } = await requireOrgRole(deps, scope.actor, orgKey, "owner");
+  const at = deps.now().toISOString();
+  await deps.db.transaction().execute(async (trx) => {
+    await lockOrg(deps, trx, org.id);
+    const current = await findMember(trx, org.id, userId);
+    if (current.role === "owner") await ensureAnotherOwner(trx, org.id, "removed");
+    await trx.deleteFrom("memberships").where("org_id", "=", org.id).where("user_id", "=", userId).execute();
+    await appendAudit(
+      trx,
+      scope,
+      {
+        orgId: org.id,
+        action: "member.removed",
+        targetType: "user",
+        targetId: userId,
+        data: { email: current.email, role: current.role },
+      },
+      at,
+    );
+  });
+  deps.changes.publish({ kind: "org", orgId: org.id });
+}

@@ -1,0 +1,111 @@
+// Organizations (SPEC §3): creation (the caller becomes owner), reading and updating.
+import type { Row } from "../db/schema.js";
+import { isUniqueViolation } from "../db/unique-violation.js";
+import { alreadyExists } from "../http/errors.js";
+import { newId } from "../lib/ids.js";
+import { type OrgAccess, requireOrgRole } from "./access.js";
+import { appendAudit } from "./audit.js";
+import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import { insertWorkspace } from "./workspace-service.js";
+
+export interface OrgInput {
+  key: string;
+  name: string;
+  description?: string | null;
+}
+
+export interface OrgPatch {
+  name?: string;
+  description?: string | null;
+}
+
+/**
+ * Like the bootstrap org, a new org gets a default workspace `main` (with its default project), so
+ * it can hold runtimes at once without extra set-up calls.
+ */
+const DEFAULT_WORKSPACE = { key: "main", name: "Main", description: null, isDefault: true };
+
+export async function createOrg(deps: ServiceDeps, scope: RequestScope, input: OrgInput): Promise<OrgAccess> {
+  const at = deps.now().toISOString();
+  const org: Row<"orgs"> = {
+    id: newId(),
+    key: input.key,
+    name: input.name,
+    description: input.description ?? null,
+    created_at: at,
+    updated_at: at,
+  };
+  try {
+    await deps.db.transaction().execute(async (trx) => {
+      await trx.insertInto("orgs").values(org).execute();
+      await trx
+        .insertInto("memberships")
+        .values({ org_id: org.id, user_id: scope.actor.userId, role: "owner", created_at: at })
+        .execute();
+      await insertWorkspace(trx, org.id, DEFAULT_WORKSPACE, at);
+      await appendAudit(
+        trx,
+        scope,
+        {
+          orgId: org.id,
+          action: "org.created",
+          targetType: "org",
+          targetId: org.id,
+          data: { key: org.key, name: org.name },
+        },
+        at,
+      );
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw alreadyExists(`Organization '${input.key}' already exists`);
+    throw error;
+  }
+  return { org, role: "owner" };
+}
+
+/** The orgs the actor belongs to, with the actor's role in each, by key. */
+export async function listActorOrgs(deps: ServiceDeps, actor: Actor): Promise<OrgAccess[]> {
+  const rows = await deps.db
+    .selectFrom("orgs")
+    .innerJoin("memberships", "memberships.org_id", "orgs.id")
+    .selectAll("orgs")
+    .select("memberships.role")
+    .where("memberships.user_id", "=", actor.userId)
+    .orderBy("orgs.key")
+    .execute();
+  return rows.map(({ role, ...org }) => ({ org, role }));
+}
+
+export async function getOrg(deps: ServiceDeps, actor: Actor, orgKey: string): Promise<OrgAccess> {
+  return requireOrgRole(deps, actor, orgKey, "reader");
+}
+
+export async function updateOrg(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  patch: OrgPatch,
+): Promise<OrgAccess> {
+  const { org, role } = await requireOrgRole(deps, scope.actor, orgKey, "owner");
+  const at = deps.now().toISOString();
+  const changes = {
+    ...(patch.name !== undefined && { name: patch.name }),
+    ...(patch.description !== undefined && { description: patch.description }),
+  };
+  const updated = await deps.db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable("orgs")
+      .set({ ...changes, updated_at: at })
+      .where("id", "=", org.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await appendAudit(
+      trx,
+      scope,
+      { orgId: org.id, action: "org.updated", targetType: "org", targetId: org.id, data: changes },
+      at,
+    );
+    return row;
+  });
+  return { org: updated, role };
+}

@@ -1,0 +1,176 @@
+// Changing published capabilities (SPEC §5): version status, deletion (a tombstone keeps the number
+// reserved forever) and visibility. Each change re-derives "latest" in its own transaction.
+
+import type { Transaction } from "kysely";
+import type { ArtifactDetail, StatusPatchBody, VisibilityResult } from "../contract/capabilities.js";
+import {
+  deleteBindings,
+  findVersionById,
+  listBindingsOfVersion,
+  listReleasedVersions,
+  lockCapability,
+  setLatestVersion,
+  setVersionStatus,
+  setVisibility,
+  type VersionRow,
+} from "../db/repositories/capability-repository.js";
+import type { Database } from "../db/schema.js";
+import { AppError } from "../http/errors.js";
+import { latestOf } from "./artifact-views.js";
+import { appendAudit } from "./audit.js";
+import type { RequestScope, ServiceDeps } from "./deps.js";
+import { type CapabilityInOrg, loadDetail, resolveCapability, resolveVersion } from "./registry-service.js";
+
+/** Recomputes the capability's latest version from its version numbers; a write path only. */
+export async function refreshLatest(
+  trx: Transaction<Database>,
+  capabilityId: string,
+  at: string,
+): Promise<void> {
+  const latest = latestOf(await listReleasedVersions(trx, capabilityId));
+  await setLatestVersion(trx, capabilityId, latest, at);
+}
+
+/**
+ * Runs `change` on the version inside a transaction, with the capability locked on PostgreSQL and
+ * the version re-read there: a concurrent delete makes it a 404 instead of a lost update.
+ */
+async function changeVersion<T>(
+  deps: ServiceDeps,
+  target: CapabilityInOrg,
+  versionId: string,
+  change: (trx: Transaction<Database>, version: VersionRow, at: string) => Promise<T>,
+): Promise<T> {
+  return deps.db.transaction().execute(async (trx) => {
+    await lockCapability(trx, deps.dialect, target.capability.id);
+    const version = await findVersionById(trx, target.capability.id, versionId);
+    if (!version || version.status === "deleted") {
+      throw new AppError("not_found_error", `That version of '${target.displayName}' no longer exists`);
+    }
+    return change(trx, version, deps.now().toISOString());
+  });
+}
+
+export async function updateVersionStatus(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  ref: string,
+  versionNumber: string,
+  body: StatusPatchBody,
+): Promise<ArtifactDetail> {
+  if (body.message !== undefined && body.status !== "deprecated") {
+    throw new AppError("validation_error", "A message goes only with status 'deprecated'", [
+      { loc: ["body", "message"], msg: "only allowed when status is 'deprecated'", type: "value_error" },
+    ]);
+  }
+  const target = await resolveCapability(deps, scope.actor, orgKey, ref, "contributor");
+  const current = await resolveVersion(deps.db, target, versionNumber);
+  await changeVersion(deps, target, current.id, async (trx, version, at) => {
+    // Deprecating again without a message keeps the message already given.
+    const message =
+      body.status === "deprecated"
+        ? (body.message ?? (version.status === "deprecated" ? version.deprecation_message : null))
+        : null;
+    await setVersionStatus(trx, version.id, body.status, message, at);
+    await refreshLatest(trx, target.capability.id, at);
+    await appendAudit(
+      trx,
+      scope,
+      {
+        orgId: target.capability.org_id,
+        action: "capability.version.updated",
+        targetType: "capability_version",
+        targetId: version.id,
+        data: {
+          name: target.capability.name,
+          version: version.version,
+          from: version.status,
+          status: body.status,
+          message,
+        },
+      },
+      at,
+    );
+  });
+  deps.changes.publish({ kind: "capability", capabilityId: target.capability.id });
+  const refreshed = await resolveCapability(deps, scope.actor, orgKey, ref, "contributor");
+  return loadDetail(deps.db, refreshed, await resolveVersion(deps.db, refreshed, versionNumber));
+}
+
+/**
+ * Tombstones a version: the row stays (status `deleted`) so its number is never published again.
+ * Bound versions are refused unless `force`, which removes those bindings in the same transaction.
+ */
+export async function deleteVersion(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  ref: string,
+  versionNumber: string,
+  force: boolean,
+): Promise<void> {
+  const target = await resolveCapability(deps, scope.actor, orgKey, ref, "owner");
+  const current = await resolveVersion(deps.db, target, versionNumber);
+  const affectedRuntimes = await changeVersion(deps, target, current.id, async (trx, version, at) => {
+    const bindings = await listBindingsOfVersion(trx, version.id);
+    if (bindings.length > 0 && !force) {
+      throw new AppError(
+        "conflict_error",
+        `${target.displayName}@${version.version} is bound by ${bindings.length} runtime(s); delete with ?force=true to remove those bindings too`,
+      );
+    }
+    await deleteBindings(
+      trx,
+      bindings.map((binding) => binding.id),
+    );
+    await setVersionStatus(trx, version.id, "deleted", null, at);
+    await refreshLatest(trx, target.capability.id, at);
+    await appendAudit(
+      trx,
+      scope,
+      {
+        orgId: target.capability.org_id,
+        action: "capability.version.deleted",
+        targetType: "capability_version",
+        targetId: version.id,
+        data: { name: target.capability.name, version: version.version, removed_bindings: bindings },
+      },
+      at,
+    );
+    return new Set(bindings.map((binding) => binding.runtime_id));
+  });
+  deps.changes.publish({ kind: "capability", capabilityId: target.capability.id });
+  for (const runtimeId of affectedRuntimes) deps.changes.publish({ kind: "runtime", runtimeId });
+}
+
+export async function updateVisibility(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  ref: string,
+  isPublic: boolean,
+): Promise<VisibilityResult> {
+  const target = await resolveCapability(deps, scope.actor, orgKey, ref, "owner");
+  await deps.db.transaction().execute(async (trx) => {
+    const at = deps.now().toISOString();
+    await setVisibility(trx, target.capability.id, isPublic, at);
+    await appendAudit(
+      trx,
+      scope,
+      {
+        orgId: target.capability.org_id,
+        action: "capability.visibility.updated",
+        targetType: "capability",
+        targetId: target.capability.id,
+        data: { name: target.capability.name, is_public: isPublic },
+      },
+      at,
+    );
+  });
+  deps.changes.publish({ kind: "capability", capabilityId: target.capability.id });
+  const visibility = isPublic
+    ? "public: every authenticated user can read and install it"
+    : "private to its organization";
+  return { is_public: isPublic, message: `Capability '${target.capability.name}' is now ${visibility}` };
+}

@@ -1,0 +1,142 @@
+// What a runtime consumes (SPEC §7.6): its enabled bindings, resolved to artifacts, signed download
+// URLs and effective flags, with a digest of the content that is also the strong ETag. Runtimes
+// poll this with If-None-Match, so the digest and the serialized body are cached per runtime.
+import { findRuntimeLocation, listJoinedBindings } from "../db/repositories/binding-repository.js";
+import { canonicalDigest } from "../domain/digests.js";
+import { notFound } from "../http/errors.js";
+import { type RuntimeView, RuntimeViewCache } from "./binding-cache.js";
+import { assertRuntimeTokenScope, assertViewAt, type RuntimePath } from "./binding-service.js";
+import {
+  type DeclaredFlags,
+  displayName,
+  effectiveFlags,
+  type FlagOverrides,
+  parseJsonObject,
+} from "./binding-views.js";
+import type { Actor, ServiceDeps } from "./deps.js";
+import type { OrgRoleCache } from "./org-role-cache.js";
+import { signBlobUrl } from "./signed-urls.js";
+
+/**
+ * Signed URLs live 15 minutes; a cached body is re-signed once its URLs have less than this left,
+ * so a runtime always gets at least this long to start its downloads.
+ */
+const RESIGN_MARGIN_MS = 5 * 60_000;
+
+interface ResolvedEntry {
+  name: string;
+  version: string;
+  artifact_sha256: string;
+  artifact_s3_prefix: string;
+  flags: FlagOverrides;
+  effective_flags: FlagOverrides;
+  runtime_digest: string;
+}
+
+interface ResolvedView extends RuntimeView {
+  /** `"sha256:…"` with its quotes: the strong ETag. */
+  etag: string;
+  entries: ResolvedEntry[];
+  /** The serialized response, signed URLs included; replaced when they near expiry. */
+  body: Buffer;
+  resignAt: number;
+}
+
+export type ResolvedResponse = { etag: string; body: Buffer } | { etag: string; body: null };
+
+export class ResolvedService {
+  private readonly views: RuntimeViewCache<ResolvedView>;
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly roles: OrgRoleCache,
+  ) {
+    this.views = new RuntimeViewCache(deps.changes);
+  }
+
+  /** The resolved set, or `body: null` when `If-None-Match` already names its digest (→ 304). */
+  async resolve(actor: Actor, path: RuntimePath, ifNoneMatch: string | undefined): Promise<ResolvedResponse> {
+    assertRuntimeTokenScope(actor, path.runtimeId);
+    const { orgId } = await this.roles.require(actor, path.org, "reader");
+    const view = await this.views.get(path.runtimeId, () => this.load(path.runtimeId));
+    assertViewAt(view, orgId, path.workspace);
+    if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, view.etag))
+      return { etag: view.etag, body: null };
+    if (this.deps.now().getTime() >= view.resignAt) await this.sign(view);
+    return { etag: view.etag, body: view.body };
+  }
+
+  private async load(runtimeId: string): Promise<ResolvedView> {
+    const location = await findRuntimeLocation(this.deps.db, runtimeId);
+    if (!location) throw notFound("Runtime");
+    const rows = await listJoinedBindings(this.deps.db, runtimeId);
+    const base = publicBaseUrl(this.deps);
+    const entries = rows
+      .filter((row) => row.enabled === 1)
+      .map((row): ResolvedEntry => {
+        const overrides = parseJsonObject<FlagOverrides>(row.flags);
+        return {
+          name: displayName(row.capability_name, row.owner_key, row.capability_org_id === row.runtime_org_id),
+          version: row.version,
+          artifact_sha256: row.artifact_sha256,
+          artifact_s3_prefix: `${base}/api/v1/org/${row.owner_key}/capabilities/${row.capability_name}/${row.version}/files/`,
+          flags: overrides,
+          effective_flags: effectiveFlags(parseJsonObject<DeclaredFlags>(row.declared_flags), overrides),
+          runtime_digest: row.runtime_digest,
+        };
+      })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // Content only: signed URLs (which change with every signing) never move the digest.
+    const digest = canonicalDigest(
+      entries.map(({ name, version, runtime_digest, effective_flags }) => ({
+        name,
+        version,
+        runtime_digest,
+        effective_flags,
+      })),
+    );
+    const view: ResolvedView = {
+      orgId: location.org_id,
+      workspaceKey: location.workspace_key,
+      capabilityIds: rows.map((row) => row.capability_id),
+      etag: `"${digest}"`,
+      entries,
+      body: Buffer.alloc(0),
+      resignAt: 0,
+    };
+    await this.sign(view);
+    return view;
+  }
+
+  private async sign(view: ResolvedView): Promise<void> {
+    let expiresAt = Number.POSITIVE_INFINITY;
+    const capabilities = [];
+    for (const entry of view.entries) {
+      const signed = await signBlobUrl(this.deps, entry.artifact_sha256);
+      expiresAt = Math.min(expiresAt, Date.parse(signed.expiresAt));
+      capabilities.push({
+        name: entry.name,
+        version: entry.version,
+        artifact_digest: `sha256:${entry.artifact_sha256}`,
+        artifact_s3_prefix: entry.artifact_s3_prefix,
+        download_url: signed.url,
+        flags: entry.flags,
+        effective_flags: entry.effective_flags,
+        runtime_digest: entry.runtime_digest,
+      });
+    }
+    view.body = Buffer.from(JSON.stringify({ capabilities, runtime_digest: view.etag.slice(1, -1) }));
+    view.resignAt = expiresAt - RESIGN_MARGIN_MS;
+  }
+}
+
+/** Weak comparison, as RFC 9110 asks of If-None-Match: `W/` is ignored, `*` matches anything. */
+function etagMatches(header: string, etag: string): boolean {
+  if (header.trim() === "*") return true;
+  return header.split(",").some((candidate) => candidate.trim().replace(/^W\//, "") === etag);
+}
+
+/** The same base as signed download URLs (CAPSTAN_PUBLIC_URL, else the listen address). */
+function publicBaseUrl(deps: ServiceDeps): string {
+  return deps.config.publicUrl ?? `http://${deps.config.host}:${deps.config.port}`;
+}

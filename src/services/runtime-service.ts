@@ -1,0 +1,441 @@
+// Runtimes (SPEC §6): workspace-scoped, created idempotently by key, configured declaratively.
+// Bindings are the truth for `config.capabilities`: the stored config never holds them, and the
+// config (and so `config_digest`) is assembled on read from the stored settings plus the bindings.
+import type { Kysely, Transaction } from "kysely";
+import type {
+  CreateRuntimeInput,
+  RuntimeConfigInputValue,
+  RuntimeConfigViewValue,
+  RuntimeView,
+  UpdateRuntimeInput,
+} from "../contract/runtimes.js";
+import type { Database, Row } from "../db/schema.js";
+import { isUniqueViolation } from "../db/unique-violation.js";
+import { canonicalDigest } from "../domain/digests.js";
+import { notFound, validationIssue } from "../http/errors.js";
+import { newId, UUID_PATTERN } from "../lib/ids.js";
+import { type Role, requireOrgRole } from "./access.js";
+import { appendAudit } from "./audit.js";
+import {
+  type DesiredBinding,
+  listBindingsForConfig,
+  type ReconciliationPlan,
+  reconcileRuntimeBindings,
+} from "./binding-service.js";
+import { displayName } from "./binding-views.js";
+import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface WorkspaceRef {
+  org: string;
+  workspace: string;
+}
+
+export interface RuntimeRef extends WorkspaceRef {
+  runtimeId: string;
+}
+
+export interface RuntimeListOptions {
+  limit: number;
+  cursor?: string;
+  projectId?: string;
+  statuses?: string[];
+}
+
+export interface RuntimePage {
+  items: RuntimeView[];
+  next_cursor: string | null;
+}
+
+export interface AppliedConfig {
+  config: RuntimeConfigViewValue;
+  runtime: RuntimeView;
+  plan: ReconciliationPlan;
+}
+
+type ConfigCapability = RuntimeConfigViewValue["capabilities"][number];
+type StoredConfig = Omit<RuntimeConfigViewValue, "capabilities">;
+type RuntimeRow = Row<"runtimes"> & { capability_count: number | string | bigint | null };
+
+const INITIAL_STATUS = "idle";
+const EMPTY_PLAN: ReconciliationPlan = { install: [], update: [], remove: [] };
+const UUID = new RegExp(UUID_PATTERN);
+
+export async function listRuntimes(
+  deps: ServiceDeps,
+  actor: Actor,
+  ref: WorkspaceRef,
+  options: RuntimeListOptions,
+): Promise<RuntimePage> {
+  const { workspace } = await locateWorkspace(deps, actor, ref, "reader");
+  const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+  const rows = await selectRuntimes(deps.db)
+    .where("runtimes.workspace_id", "=", workspace.id)
+    .$if(options.projectId !== undefined, (q) =>
+      q.where("runtimes.project_id", "=", options.projectId!.toLowerCase()),
+    )
+    .$if((options.statuses?.length ?? 0) > 0, (q) => q.where("runtimes.status", "in", options.statuses!))
+    .$if(after !== undefined, (q) => q.where("runtimes.id", ">", after!))
+    .orderBy("runtimes.id")
+    .limit(options.limit + 1)
+    .execute();
+  const page = rows.slice(0, options.limit);
+  const capabilities = await configCapabilitiesOf(deps.db, page);
+  return {
+    items: page.map((row) => presentRuntime(row, capabilities.get(row.id) ?? [])),
+    next_cursor: rows.length > options.limit ? encodeCursor(page[page.length - 1].id) : null,
+  };
+}
+
+/**
+ * Idempotent by key: a second create with a key the workspace already has returns that runtime
+ * unchanged (`created: false`), whatever the rest of the body says.
+ */
+export async function createRuntime(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  ref: WorkspaceRef,
+  input: CreateRuntimeInput,
+): Promise<{ runtime: RuntimeView; created: boolean }> {
+  const { org, workspace } = await locateWorkspace(deps, scope.actor, ref, "contributor");
+  const existing = await findRuntimeByKey(deps.db, workspace.id, input.key);
+  if (existing) return { runtime: await getRuntimeView(deps.db, existing.id), created: false };
+
+  const project = await resolveProject(deps.db, workspace.id, input.project);
+  const at = deps.now().toISOString();
+  const { capabilities, settings } = splitConfig(input.config);
+  const row: Row<"runtimes"> = {
+    id: newId(),
+    org_id: org.id,
+    workspace_id: workspace.id,
+    project_id: project.id,
+    key: input.key,
+    name: input.name,
+    description: input.description ?? null,
+    status: INITIAL_STATUS,
+    config: JSON.stringify(settings),
+    created_at: at,
+    updated_at: at,
+  };
+  try {
+    await deps.db.transaction().execute(async (trx) => {
+      await trx.insertInto("runtimes").values(row).execute();
+      if (capabilities) await reconcileRuntimeBindings(trx, scope, row, capabilities, { dryRun: false, at });
+      await appendAudit(
+        trx,
+        scope,
+        {
+          orgId: org.id,
+          action: "runtime.created",
+          targetType: "runtime",
+          targetId: row.id,
+          data: { key: row.key, name: row.name, project_id: row.project_id },
+        },
+        at,
+      );
+    });
+  } catch (error) {
+    // A concurrent create with the same key won the insert: answer as an idempotent repeat.
+    const raced = isUniqueViolation(error)
+      ? await findRuntimeByKey(deps.db, workspace.id, input.key)
+      : undefined;
+    if (raced) return { runtime: await getRuntimeView(deps.db, raced.id), created: false };
+    throw error;
+  }
+  deps.changes.publish({ kind: "runtime", runtimeId: row.id });
+  return { runtime: await getRuntimeView(deps.db, row.id), created: true };
+}
+
+export async function getRuntime(deps: ServiceDeps, actor: Actor, ref: RuntimeRef): Promise<RuntimeView> {
+  const { runtime } = await locateRuntime(deps, actor, ref, "reader");
+  return presentRuntime(runtime, await listBindingsForConfig(deps.db, runtime.id));
+}
+
+export async function updateRuntime(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  ref: RuntimeRef,
+  patch: UpdateRuntimeInput,
+): Promise<RuntimeView> {
+  const { org, runtime } = await locateRuntime(deps, scope.actor, ref, "contributor");
+  const at = deps.now().toISOString();
+  await deps.db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable("runtimes")
+      .set({ ...patch, updated_at: at })
+      .where("id", "=", runtime.id)
+      .execute();
+    await appendAudit(
+      trx,
+      scope,
+      {
+        orgId: org.id,
+        action: "runtime.updated",
+        targetType: "runtime",
+        targetId: runtime.id,
+        data: { ...patch },
+      },
+      at,
+    );
+  });
+  deps.changes.publish({ kind: "runtime", runtimeId: runtime.id });
+  return getRuntimeView(deps.db, runtime.id);
+}
+
+/** Its bindings and runtime tokens go with it (foreign keys cascade). */
+export async function deleteRuntime(deps: ServiceDeps, scope: RequestScope, ref: RuntimeRef): Promise<void> {
+  const { org, runtime } = await locateRuntime(deps, scope.actor, ref, "contributor");
+  const at = deps.now().toISOString();
+  await deps.db.transaction().execute(async (trx) => {
+    const deleted = await trx.deleteFrom("runtimes").where("id", "=", runtime.id).executeTakeFirst();
+    if (deleted.numDeletedRows === 0n) throw notFound("Runtime");
+    await appendAudit(
+      trx,
+      scope,
+      {
+        orgId: org.id,
+        action: "runtime.deleted",
+        targetType: "runtime",
+        targetId: runtime.id,
+        data: { key: runtime.key },
+      },
+      at,
+    );
+  });
+  deps.changes.publish({ kind: "runtime", runtimeId: runtime.id });
+}
+
+export async function getRuntimeConfig(
+  deps: ServiceDeps,
+  actor: Actor,
+  ref: RuntimeRef,
+): Promise<RuntimeConfigViewValue> {
+  const { runtime } = await locateRuntime(deps, actor, ref, "reader");
+  return configViewOf(runtime, await listBindingsForConfig(deps.db, runtime.id));
+}
+
+/**
+ * Replaces the stored config. With `capabilities`, the bindings are reconciled to exactly that
+ * list in the same transaction; without it, the bindings are left as they are.
+ */
+export async function replaceRuntimeConfig(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  ref: RuntimeRef,
+  config: RuntimeConfigInputValue,
+): Promise<AppliedConfig> {
+  const { org, runtime } = await locateRuntime(deps, scope.actor, ref, "contributor");
+  const { capabilities, settings } = splitConfig(config);
+  const at = deps.now().toISOString();
+  const plan = await deps.db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable("runtimes")
+      .set({ config: JSON.stringify(settings), updated_at: at })
+      .where("id", "=", runtime.id)
+      .execute();
+    const applied = capabilities
+      ? await reconcileRuntimeBindings(trx, scope, runtime, capabilities, { dryRun: false, at })
+      : EMPTY_PLAN;
+    await appendAudit(
+      trx,
+      scope,
+      {
+        orgId: org.id,
+        action: "runtime.config.updated",
+        targetType: "runtime",
+        targetId: runtime.id,
+        data: { reconciled: capabilities !== undefined, plan: applied },
+      },
+      at,
+    );
+    return applied;
+  });
+  deps.changes.publish({ kind: "runtime", runtimeId: runtime.id });
+  const { row, capabilities: bound } = await loadRuntime(deps.db, runtime.id);
+  return { config: configViewOf(row, bound), runtime: presentRuntime(row, bound), plan };
+}
+
+/**
+ * `PUT RT/config?dry_run=true`: what the apply would change. The reconciliation runs in a
+ * transaction that is always rolled back, so even a write it makes by mistake never lands.
+ */
+export async function planRuntimeConfig(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  ref: RuntimeRef,
+  config: RuntimeConfigInputValue,
+): Promise<ReconciliationPlan> {
+  const { runtime } = await locateRuntime(deps, scope.actor, ref, "contributor");
+  const { capabilities } = splitConfig(config);
+  if (!capabilities) return EMPTY_PLAN;
+  const trx = await deps.db.startTransaction().execute();
+  try {
+    return await reconcileRuntimeBindings(trx, scope, runtime, capabilities, { dryRun: true });
+  } finally {
+    await trx.rollback().execute();
+  }
+}
+
+async function locateWorkspace(deps: ServiceDeps, actor: Actor, ref: WorkspaceRef, minimum: Role) {
+  const { org } = await requireOrgRole(deps, actor, ref.org, minimum);
+  const workspace = await deps.db
+    .selectFrom("workspaces")
+    .selectAll()
+    .where("org_id", "=", org.id)
+    .where("key", "=", ref.workspace)
+    .executeTakeFirst();
+  if (!workspace) throw notFound(`Workspace '${ref.workspace}'`);
+  return { org, workspace };
+}
+
+async function locateRuntime(deps: ServiceDeps, actor: Actor, ref: RuntimeRef, minimum: Role) {
+  const { org, workspace } = await locateWorkspace(deps, actor, ref, minimum);
+  const runtime = await selectRuntimes(deps.db)
+    .where("runtimes.workspace_id", "=", workspace.id)
+    .where("runtimes.id", "=", ref.runtimeId.toLowerCase())
+    .executeTakeFirst();
+  if (!runtime) throw notFound(`Runtime '${ref.runtimeId}'`);
+  return { org, workspace, runtime };
+}
+
+async function findRuntimeByKey(
+  db: Db,
+  workspaceId: string,
+  key: string,
+): Promise<Row<"runtimes"> | undefined> {
+  return db
+    .selectFrom("runtimes")
+    .selectAll()
+    .where("workspace_id", "=", workspaceId)
+    .where("key", "=", key)
+    .executeTakeFirst();
+}
+
+/** `reference` is a project key or id in the workspace; absent means the workspace's default project. */
+async function resolveProject(
+  db: Db,
+  workspaceId: string,
+  reference: string | undefined,
+): Promise<Row<"projects">> {
+  const candidates = db.selectFrom("projects").selectAll().where("workspace_id", "=", workspaceId);
+  if (reference === undefined) {
+    const fallback = await candidates.where("is_default", "=", 1).executeTakeFirst();
+    if (!fallback) throw notFound("The workspace's default project");
+    return fallback;
+  }
+  const byId = UUID.test(reference) ? reference.toLowerCase() : null;
+  const matches = await candidates
+    .where((eb) => eb.or([eb("key", "=", reference), ...(byId ? [eb("id", "=", byId)] : [])]))
+    .execute();
+  // A key may look like a UUID; the id reading wins then.
+  const project = matches.find((p) => p.id === byId) ?? matches[0];
+  if (!project) throw notFound(`Project '${reference}'`);
+  return project;
+}
+
+/** The runtime rows with their binding count, counted in the same query. */
+function selectRuntimes(db: Db) {
+  return db
+    .selectFrom("runtimes")
+    .selectAll("runtimes")
+    .select((eb) =>
+      eb
+        .selectFrom("bindings")
+        .select((sub) => sub.fn.countAll().as("n"))
+        .whereRef("bindings.runtime_id", "=", "runtimes.id")
+        .as("capability_count"),
+    );
+}
+
+async function loadRuntime(
+  db: Db,
+  runtimeId: string,
+): Promise<{ row: RuntimeRow; capabilities: ConfigCapability[] }> {
+  const row = await selectRuntimes(db).where("runtimes.id", "=", runtimeId).executeTakeFirst();
+  if (!row) throw notFound("Runtime");
+  return { row, capabilities: await listBindingsForConfig(db, row.id) };
+}
+
+async function getRuntimeView(db: Db, runtimeId: string): Promise<RuntimeView> {
+  const { row, capabilities } = await loadRuntime(db, runtimeId);
+  return presentRuntime(row, capabilities);
+}
+
+/**
+ * `config.capabilities` of many runtimes in one query (the list must not query per runtime).
+ * Names follow the same rule as `listBindingsForConfig` (`displayName`).
+ */
+async function configCapabilitiesOf(
+  db: Db,
+  runtimes: Pick<Row<"runtimes">, "id" | "org_id">[],
+): Promise<Map<string, ConfigCapability[]>> {
+  const byRuntime = new Map<string, ConfigCapability[]>(runtimes.map((r) => [r.id, []]));
+  if (runtimes.length === 0) return byRuntime;
+  const orgOf = new Map(runtimes.map((r) => [r.id, r.org_id]));
+  const rows = await db
+    .selectFrom("bindings")
+    .innerJoin("capabilities", "capabilities.id", "bindings.capability_id")
+    .innerJoin("capability_versions", "capability_versions.id", "bindings.version_id")
+    .innerJoin("orgs", "orgs.id", "capabilities.org_id")
+    .select([
+      "bindings.runtime_id",
+      "bindings.enabled",
+      "capabilities.name",
+      "capabilities.org_id as owner_id",
+      "orgs.key as owner_key",
+      "capability_versions.version",
+    ])
+    .where("bindings.runtime_id", "in", [...orgOf.keys()])
+    .execute();
+  for (const row of rows) {
+    const name = displayName(row.name, row.owner_key, row.owner_id === orgOf.get(row.runtime_id));
+    byRuntime.get(row.runtime_id)!.push({ name, version: row.version, enabled: Boolean(row.enabled) });
+  }
+  return byRuntime;
+}
+
+function presentRuntime(row: RuntimeRow, capabilities: ConfigCapability[]): RuntimeView {
+  return {
+    id: row.id,
+    key: row.key,
+    name: row.name,
+    description: row.description,
+    project_id: row.project_id,
+    workspace_id: row.workspace_id,
+    status: row.status,
+    config_version: "v2",
+    config_digest: canonicalDigest(configViewOf(row, capabilities)),
+    capability_count: Number(row.capability_count ?? 0),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+/** Sorted here, not by the callers' queries, so every path hashes the same array. */
+function configViewOf(runtime: Pick<Row<"runtimes">, "config">, capabilities: ConfigCapability[]) {
+  const stored = JSON.parse(runtime.config) as StoredConfig;
+  const sorted = [...capabilities].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { ...stored, version: "v2", capabilities: sorted } satisfies RuntimeConfigViewValue;
+}
+
+function splitConfig(config: RuntimeConfigInputValue | undefined): {
+  capabilities: DesiredBinding[] | undefined;
+  settings: StoredConfig;
+} {
+  if (!config) return { capabilities: undefined, settings: { version: "v2" } };
+  const { capabilities, ...settings } = config;
+  return { capabilities, settings };
+}
+
+function encodeCursor(lastId: string): string {
+  return Buffer.from(lastId, "utf8").toString("base64url");
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, "base64url").toString("utf8");
+  if (!UUID.test(id)) {
+    throw validationIssue(["query", "cursor"], "Not a cursor this API issued", "value_error.cursor");
+  }
+  return id.toLowerCase();
+}

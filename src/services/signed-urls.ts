@@ -1,0 +1,135 @@
+// Signed blob download URLs (SPEC §5): a runtime or a browser fetches a bundle without an API key,
+// for a few minutes. The signature is an HMAC of the blob digest and the expiry; the key is
+// CAPSTAN_SIGNING_SECRET or, when unset, a secret generated once and kept in `settings`, so every
+// instance on the same database signs and verifies alike.
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Readable } from "node:stream";
+import { AppError } from "../http/errors.js";
+import type { ServiceDeps } from "./deps.js";
+
+export const SIGNED_URL_TTL_SECONDS = 15 * 60;
+const SECRET_SETTING = "signing_secret";
+
+export interface SignedBlobUrl {
+  url: string;
+  expiresAt: string;
+}
+
+const secrets = new WeakMap<ServiceDeps, Promise<string>>();
+
+/** The HMAC key, read once per process (per deps: tests run several apps side by side). */
+function signingSecret(deps: ServiceDeps): Promise<string> {
+  let secret = secrets.get(deps);
+  if (!secret) {
+    secret = deps.config.signingSecret ? Promise.resolve(deps.config.signingSecret) : loadStoredSecret(deps);
+    // A failed read (database down) must not be remembered.
+    secret.catch(() => secrets.delete(deps));
+    secrets.set(deps, secret);
+  }
+  return secret;
+}
+
+async function loadStoredSecret(deps: ServiceDeps): Promise<string> {
+  // Insert-or-ignore, then read back: two instances starting at once agree on the first writer's.
+  await deps.db
+    .insertInto("settings")
+    .values({ key: SECRET_SETTING, value: randomBytes(32).toString("hex") })
+    .onConflict((conflict) => conflict.column("key").doNothing())
+    .execute();
+  const row = await deps.db
+    .selectFrom("settings")
+    .select("value")
+    .where("key", "=", SECRET_SETTING)
+    .executeTakeFirstOrThrow();
+  return row.value;
+}
+
+function signatureOf(secret: string, sha256: string, exp: string): string {
+  return createHmac("sha256", secret).update(`${sha256}\n${exp}`).digest("hex");
+}
+
+function baseUrl(deps: ServiceDeps): string {
+  return deps.config.publicUrl ?? `http://${deps.config.host}:${deps.config.port}`;
+}
+
+export async function signBlobUrl(deps: ServiceDeps, sha256: string): Promise<SignedBlobUrl> {
+  const digest = sha256.toLowerCase();
+  const expSeconds = Math.floor(deps.now().getTime() / 1000) + SIGNED_URL_TTL_SECONDS;
+  const exp = String(expSeconds);
+  const sig = signatureOf(await signingSecret(deps), digest, exp);
+  return {
+    url: `${baseUrl(deps)}/api/v1/blobs/${digest}?exp=${exp}&sig=${sig}`,
+    expiresAt: new Date(expSeconds * 1000).toISOString(),
+  };
+}
+
+/** 403 `expired_signature_error` unless `sig` signs `sha256` and `exp`, and `exp` has not passed. */
+export async function verifyBlobSignature(
+  deps: ServiceDeps,
+  sha256: string,
+  exp: string | undefined,
+  sig: string | undefined,
+): Promise<void> {
+  const refused = new AppError("expired_signature_error", "The download URL has expired or is not valid");
+  if (exp === undefined || sig === undefined || !/^\d{1,12}$/.test(exp) || !/^[0-9a-f]{64}$/i.test(sig)) {
+    throw refused;
+  }
+  const expected = Buffer.from(signatureOf(await signingSecret(deps), sha256.toLowerCase(), exp), "hex");
+  if (!timingSafeEqual(expected, Buffer.from(sig, "hex"))) throw refused;
+  if (Number(exp) * 1000 < deps.now().getTime()) throw refused;
+}
+
+export interface BlobDownload {
+  content: Readable;
+  /** Size of the whole blob. */
+  size: number;
+  /** The inclusive byte range sent, when the request asked for a satisfiable one. */
+  range: ByteRange | null;
+}
+
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** Verifies the signature, then opens the blob, or the part of it `Range` asks for. */
+export async function openSignedBlob(
+  deps: ServiceDeps,
+  sha256: string,
+  signature: { exp?: string; sig?: string },
+  rangeHeader: string | undefined,
+): Promise<BlobDownload> {
+  const digest = sha256.toLowerCase();
+  await verifyBlobSignature(deps, digest, signature.exp, signature.sig);
+  const size = await deps.blobs.size(digest);
+  if (size === null) throw new AppError("not_found_error", "Blob not found");
+  const range = rangeHeader === undefined ? null : parseByteRange(rangeHeader, size);
+  const content = await deps.blobs.open(digest, range ?? undefined);
+  if (content === null) throw new AppError("not_found_error", "Blob not found");
+  return { content, size, range };
+}
+
+/**
+ * A single `bytes=` range (RFC 9110 §14.1.2). A malformed or multi-range header is ignored, which
+ * the RFC allows (the whole blob is sent). A range starting past the end cannot be answered with
+ * 416, a status this API never sends, so it is a 400.
+ */
+export function parseByteRange(header: string, size: number): ByteRange | null {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === "" && match[2] === "")) return null;
+  const [, first, last] = match;
+  if (first === "") {
+    const suffix = Number(last);
+    if (suffix === 0) throw unsatisfiableRange(size);
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  const end = last === "" ? size - 1 : Math.min(Number(last), size - 1);
+  if (start >= size) throw unsatisfiableRange(size);
+  if (end < start) return null;
+  return { start, end };
+}
+
+function unsatisfiableRange(size: number): AppError {
+  return new AppError("invalid_error", `The requested range is not satisfiable (the blob has ${size} bytes)`);
+}

@@ -1,0 +1,213 @@
+// Workspaces of an organization (SPEC §3). Each one is created with its default project `default`
+// in the same transaction, so a runtime always has a project to land in.
+import type { Transaction } from "kysely";
+import type { Database, Row } from "../db/schema.js";
+import { isUniqueViolation } from "../db/unique-violation.js";
+import { alreadyExists, conflict, notFound } from "../http/errors.js";
+import { newId } from "../lib/ids.js";
+import { requireOrgRole } from "./access.js";
+import { appendAudit } from "./audit.js";
+import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+
+export interface WorkspaceInput {
+  key: string;
+  name: string;
+  description?: string | null;
+}
+
+export interface WorkspacePatch {
+  name?: string;
+  description?: string | null;
+}
+
+export interface WorkspacePage {
+  workspaces: Row<"workspaces">[];
+  total: number;
+}
+
+const DEFAULT_PROJECT = { key: "default", name: "Default" };
+
+/** Inserts a workspace and its default project (the caller holds the transaction and the audit). */
+export async function insertWorkspace(
+  trx: Transaction<Database>,
+  orgId: string,
+  input: WorkspaceInput & { isDefault: boolean },
+  at: string,
+): Promise<Row<"workspaces">> {
+  const workspace: Row<"workspaces"> = {
+    id: newId(),
+    org_id: orgId,
+    key: input.key,
+    name: input.name,
+    description: input.description ?? null,
+    is_default: input.isDefault ? 1 : 0,
+    created_at: at,
+    updated_at: at,
+  };
+  await trx.insertInto("workspaces").values(workspace).execute();
+  await trx
+    .insertInto("projects")
+    .values({
+      id: newId(),
+      org_id: orgId,
+      workspace_id: workspace.id,
+      key: DEFAULT_PROJECT.key,
+      name: DEFAULT_PROJECT.name,
+      description: null,
+      is_default: 1,
+      created_at: at,
+      updated_at: at,
+    })
+    .execute();
+  return workspace;
+}
+
+/** The workspace `workspaceKey` of an org the caller may already see; 404 when absent. */
+export async function findWorkspace(
+  db: ServiceDeps["db"] | Transaction<Database>,
+  orgId: string,
+  workspaceKey: string,
+): Promise<Row<"workspaces">> {
+  const workspace = await db
+    .selectFrom("workspaces")
+    .selectAll()
+    .where("org_id", "=", orgId)
+    .where("key", "=", workspaceKey)
+    .executeTakeFirst();
+  if (!workspace) throw notFound(`Workspace '${workspaceKey}'`);
+  return workspace;
+}
+
+export async function listWorkspaces(
+  deps: ServiceDeps,
+  actor: Actor,
+  orgKey: string,
+  page: { offset: number; limit: number },
+): Promise<WorkspacePage> {
+  const { org } = await requireOrgRole(deps, actor, orgKey, "reader");
+  const inOrg = deps.db.selectFrom("workspaces").where("org_id", "=", org.id);
+  const [{ total }, workspaces] = await Promise.all([
+    inOrg.select((eb) => eb.fn.countAll<number>().as("total")).executeTakeFirstOrThrow(),
+    inOrg.selectAll().orderBy("key").limit(page.limit).offset(page.offset).execute(),
+  ]);
+  return { workspaces, total: Number(total) };
+}
+
+export async function createWorkspace(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  input: WorkspaceInput,
+): Promise<Row<"workspaces">> {
+  const { org } = await requireOrgRole(deps, scope.actor, orgKey, "contributor");
+  const at = deps.now().toISOString();
+  try {
+    return await deps.db.transaction().execute(async (trx) => {
+      const workspace = await insertWorkspace(trx, org.id, { ...input, isDefault: false }, at);
+      await appendAudit(
+        trx,
+        scope,
+        {
+          orgId: org.id,
+          action: "workspace.created",
+          targetType: "workspace",
+          targetId: workspace.id,
+          data: { key: workspace.key, name: workspace.name },
+        },
+        at,
+      );
+      return workspace;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error))
+      throw alreadyExists(`Workspace '${input.key}' already exists in '${orgKey}'`);
+    throw error;
+  }
+}
+
+export async function getWorkspace(
+  deps: ServiceDeps,
+  actor: Actor,
+  orgKey: string,
+  workspaceKey: string,
+): Promise<Row<"workspaces">> {
+  const { org } = await requireOrgRole(deps, actor, orgKey, "reader");
+  return findWorkspace(deps.db, org.id, workspaceKey);
+}
+
+export async function updateWorkspace(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  workspaceKey: string,
+  patch: WorkspacePatch,
+): Promise<Row<"workspaces">> {
+  const { org } = await requireOrgRole(deps, scope.actor, orgKey, "contributor");
+  const at = deps.now().toISOString();
+  const changes = {
+    ...(patch.name !== undefined && { name: patch.name }),
+    ...(patch.description !== undefined && { description: patch.description }),
+  };
+  return deps.db.transaction().execute(async (trx) => {
+    const workspace = await findWorkspace(trx, org.id, workspaceKey);
+    const updated = await trx
+      .updateTable("workspaces")
+      .set({ ...changes, updated_at: at })
+      .where("id", "=", workspace.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await appendAudit(
+      trx,
+      scope,
+      {
+        orgId: org.id,
+        action: "workspace.updated",
+        targetType: "workspace",
+        targetId: workspace.id,
+        data: changes,
+      },
+      at,
+    );
+    return updated;
+  });
+}
+
+/**
+ * Deletes an empty workspace and its projects. The default workspace stays: it is where a new org
+ * and the CLI's profiles start, so removing it would strand them.
+ */
+export async function deleteWorkspace(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  workspaceKey: string,
+): Promise<void> {
+  const { org } = await requireOrgRole(deps, scope.actor, orgKey, "contributor");
+  const at = deps.now().toISOString();
+  await deps.db.transaction().execute(async (trx) => {
+    const workspace = await findWorkspace(trx, org.id, workspaceKey);
+    if (workspace.is_default === 1)
+      throw conflict(`'${workspaceKey}' is the default workspace and cannot be deleted`);
+    const runtime = await trx
+      .selectFrom("runtimes")
+      .select("id")
+      .where("workspace_id", "=", workspace.id)
+      .limit(1)
+      .executeTakeFirst();
+    if (runtime) throw conflict(`Workspace '${workspaceKey}' still has runtimes; delete them first`);
+    await trx.deleteFrom("projects").where("workspace_id", "=", workspace.id).execute();
+    await trx.deleteFrom("workspaces").where("id", "=", workspace.id).execute();
+    await appendAudit(
+      trx,
+      scope,
+      {
+        orgId: org.id,
+        action: "workspace.deleted",
+        targetType: "workspace",
+        targetId: workspace.id,
+        data: { key: workspace.key },
+      },
+      at,
+    );
+  });
+}

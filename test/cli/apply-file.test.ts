@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parseApplyFile } from "../../src/cli/apply-file.js";
+import { CliError } from "../../src/cli/cli-errors.js";
+
+function problemsOf(text: string): { loc: string; msg: string }[] {
+  try {
+    parseApplyFile(text, "capabilities.yaml");
+  } catch (error) {
+    assert.ok(error instanceof CliError);
+    return error.items.map((item) => ({ loc: item.loc.join("."), msg: item.msg }));
+  }
+  assert.fail("the file was accepted");
+}
+
+describe("runtime apply file", () => {
+  test("reads mappings and NAME[@VERSION] shorthands", () => {
+    const desired = parseApplyFile(
+      `capabilities:
+  - name: web-search
+    version: 1.2.0
+    enabled: false
+  - name: acme/audit
+  - summariser@2.0.0
+  - notes
+`,
+      "capabilities.yaml",
+    );
+    assert.deepEqual(desired, [
+      { name: "web-search", version: "1.2.0", enabled: false },
+      { name: "acme/audit" },
+      { name: "summariser", version: "2.0.0" },
+      { name: "notes" },
+    ]);
+  });
+
+  test("an empty list is valid: it removes every binding", () => {
+    assert.deepEqual(parseApplyFile("capabilities: []\n", "capabilities.yaml"), []);
+  });
+
+  test("reports every problem at its location", () => {
+    const problems = problemsOf(`capabilities:
+  - name: Web
+    version: 1.0
+    enable: false
+  - 42
+  - web@1.0.0-rc.1
+extra: true
+`);
+    assert.deepEqual(
+      problems.map((problem) => problem.loc),
+      [
+        "extra",
+        "capabilities.0.enable",
+        "capabilities.0.name",
+        "capabilities.0.version",
+        "capabilities.1",
+        "capabilities.2",
+      ],
+    );
+  });
+
+  test("a name listed twice is refused", () => {
+    const problems = problemsOf("capabilities: [web, web@1.0.0]\n");
+    assert.deepEqual(problems, [{ loc: "capabilities.1", msg: "web is listed twice" }]);
+  });
+
+  test("a file without a capabilities list is refused", () => {
+    assert.throws(
+      () => parseApplyFile("- web\n", "capabilities.yaml"),
+      /must be a mapping with a "capabilities" list/,
+    );
+  });
+
+  test("YAML that does not parse is refused", () => {
+    assert.throws(() => parseApplyFile("capabilities: [\n", "capabilities.yaml"), /is not valid YAML/);
+  });
+});

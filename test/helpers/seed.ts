@@ -1,0 +1,274 @@
+// Capabilities and versions inserted straight into the database, with the JSON columns a publish
+// would store (manifest, component counts and details, flags, file manifest, digests). Tests of
+// bindings need many shapes of versions without building bundles; the benchmark seeds its
+// registry from the same row builders.
+import { createHash } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { Database, Row } from "../../src/db/schema.js";
+import { runtimeDigestOf } from "../../src/domain/digests.js";
+import { compareSemver } from "../../src/domain/semver.js";
+import type {
+  ComponentCounts,
+  ComponentDetail,
+  FileManifestEntry,
+  FlagDefinition,
+} from "../../src/domain/types.js";
+import { newId } from "../../src/lib/ids.js";
+import type { ServiceDeps } from "../../src/services/deps.js";
+
+export type VersionStatus = Row<"capability_versions">["status"];
+
+type ComponentSpec = { type: "agent" | "tool" | "skill"; name: string };
+
+export interface VersionSpec {
+  version: string;
+  status?: VersionStatus;
+  description?: string;
+  /** Declared flags; `default` false when absent, as the manifest parser fills it in. */
+  flags?: Record<string, { description?: string; default?: boolean }>;
+  /** Components besides the MCP servers and workers below; default one agent and one tool. */
+  components?: ComponentSpec[];
+  /** Inline MCP servers (capability.yaml `mcp.servers`). */
+  mcpServers?: Record<string, Record<string, unknown>>;
+  workers?: Record<string, Record<string, unknown>>;
+  dependencies?: Record<string, string[]>;
+  /** Extra bytes mixed into the file contents: same spec, different salt → different digests. */
+  salt?: string;
+}
+
+export interface CapabilitySpec {
+  name: string;
+  /** Owner org key; default `default`. */
+  org?: string;
+  public?: boolean;
+  versions: (string | VersionSpec)[];
+}
+
+export interface SeededCapability {
+  id: string;
+  orgId: string;
+  name: string;
+  /** version → version (artifact) id */
+  versionIds: Map<string, string>;
+}
+
+const DEFAULT_COMPONENTS: ComponentSpec[] = [
+  { type: "agent", name: "assistant" },
+  { type: "tool", name: "search" },
+];
+
+const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
+
+export function capabilityRow(
+  orgId: string,
+  name: string,
+  isPublic: boolean,
+  at: string,
+): Row<"capabilities"> {
+  return {
+    id: newId(),
+    org_id: orgId,
+    name,
+    is_public: isPublic ? 1 : 0,
+    latest_version_id: null,
+    latest_version: null,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+/** A capability_versions row as a publish of `spec` would store it. */
+export function versionRow(
+  capability: { id: string; org_id: string; name: string },
+  input: string | VersionSpec,
+  at: string,
+): Row<"capability_versions"> {
+  const spec = typeof input === "string" ? { version: input } : input;
+  const flags: Record<string, FlagDefinition> = {};
+  for (const [name, flag] of Object.entries(spec.flags ?? {})) {
+    flags[name] = { description: flag.description ?? `Toggles ${name}`, default: flag.default ?? false };
+  }
+  const details = componentDetails(spec);
+  const files = fileManifest(capability.name, spec);
+  const description = spec.description ?? `${capability.name} ${spec.version}: a capability for tests`;
+  const manifest: Record<string, unknown> = {
+    schema: 1,
+    name: capability.name,
+    version: spec.version,
+    description,
+    ...(Object.keys(flags).length > 0 && { flags }),
+    ...(spec.mcpServers && { mcp: { servers: spec.mcpServers } }),
+    ...(spec.workers && { workers: spec.workers }),
+    ...(spec.dependencies && { dependencies: spec.dependencies }),
+  };
+  return {
+    id: newId(),
+    capability_id: capability.id,
+    org_id: capability.org_id,
+    version: spec.version,
+    status: spec.status ?? "active",
+    deprecation_message: spec.status === "deprecated" ? "Use a newer version" : null,
+    description,
+    author_name: "Capstan Tests",
+    license: "Apache-2.0",
+    keywords: JSON.stringify(["testing"]),
+    manifest: JSON.stringify(manifest),
+    component_counts: JSON.stringify(countsOf(details)),
+    component_details: JSON.stringify(details),
+    flags: JSON.stringify(flags),
+    warnings: "[]",
+    file_manifest: JSON.stringify(files),
+    readme_path: null,
+    artifact_sha256: sha256(`bundle ${capability.id} ${spec.version} ${spec.salt ?? ""}`),
+    runtime_digest: runtimeDigestOf(files),
+    size_bytes: 2048,
+    published_by: null,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+function componentDetails(spec: VersionSpec): ComponentDetail[] {
+  const paths = { agent: "agents", tool: "tools", skill: "skills" } as const;
+  const details: ComponentDetail[] = (spec.components ?? DEFAULT_COMPONENTS).map(({ type, name }) => ({
+    type,
+    name,
+    path:
+      type === "skill" ? `${paths[type]}/${name}` : `${paths[type]}/${name}.${type === "tool" ? "py" : "md"}`,
+    description: `The ${name} ${type}`,
+  }));
+  for (const [name, server] of Object.entries(spec.mcpServers ?? {})) {
+    const transport = "url" in server ? "http" : "stdio";
+    details.push({
+      type: "mcp_server",
+      name,
+      path: "capability.yaml",
+      metadata: { transport, gated_by: server.when ?? [] },
+    });
+  }
+  for (const [name, worker] of Object.entries(spec.workers ?? {})) {
+    const kind = "path" in worker ? "in_process" : "subprocess";
+    const path = typeof worker.path === "string" ? worker.path : "capability.yaml";
+    details.push({ type: "worker", name, path, metadata: { kind, gated_by: worker.when ?? [] } });
+  }
+  return details.sort((a, b) => (a.type === b.type ? (a.name < b.name ? -1 : 1) : a.type < b.type ? -1 : 1));
+}
+
+function countsOf(details: ComponentDetail[]): ComponentCounts {
+  const count = (type: ComponentDetail["type"]) => details.filter((d) => d.type === type).length;
+  return {
+    agents: count("agent"),
+    tools: count("tool"),
+    skills: count("skill"),
+    mcp_servers: count("mcp_server"),
+    workers: count("worker"),
+  };
+}
+
+function fileManifest(name: string, spec: VersionSpec): FileManifestEntry[] {
+  const paths = ["capability.yaml", "agents/assistant.md", "tools/search.py"];
+  return paths.map((path) => {
+    const content = `${name}@${spec.version}:${path}:${spec.salt ?? ""}`;
+    return { path, sha256: sha256(content), size: content.length };
+  });
+}
+
+/** "Latest" of SPEC §5: the highest semver among active and deprecated versions. */
+export function latestOf<V extends { id: string; version: string; status: VersionStatus }>(
+  versions: V[],
+): V | null {
+  let latest: V | null = null;
+  for (const version of versions) {
+    if (version.status !== "active" && version.status !== "deprecated") continue;
+    if (latest === null || compareSemver(version.version, latest.version) > 0) latest = version;
+  }
+  return latest;
+}
+
+async function orgIdOf(db: Kysely<Database>, orgKey: string): Promise<string> {
+  const org = await db.selectFrom("orgs").select("id").where("key", "=", orgKey).executeTakeFirstOrThrow();
+  return org.id;
+}
+
+/** Recomputes capabilities.latest_version(_id), as the registry does in each of its transactions. */
+async function refreshLatest(db: Kysely<Database>, capabilityId: string): Promise<void> {
+  const versions = await db
+    .selectFrom("capability_versions")
+    .select(["id", "version", "status"])
+    .where("capability_id", "=", capabilityId)
+    .execute();
+  const latest = latestOf(versions);
+  await db
+    .updateTable("capabilities")
+    .set({ latest_version_id: latest?.id ?? null, latest_version: latest?.version ?? null })
+    .where("id", "=", capabilityId)
+    .execute();
+}
+
+/** Inserts a capability with its versions (in the given order) and sets its latest version. */
+export async function seedCapability(deps: ServiceDeps, spec: CapabilitySpec): Promise<SeededCapability> {
+  const at = deps.now().toISOString();
+  const orgId = await orgIdOf(deps.db, spec.org ?? "default");
+  const capability = capabilityRow(orgId, spec.name, spec.public ?? false, at);
+  await deps.db.insertInto("capabilities").values(capability).execute();
+  const seeded: SeededCapability = { id: capability.id, orgId, name: spec.name, versionIds: new Map() };
+  for (const version of spec.versions) await insertVersion(deps, seeded, version);
+  await refreshLatest(deps.db, capability.id);
+  return seeded;
+}
+
+async function insertVersion(
+  deps: ServiceDeps,
+  capability: SeededCapability,
+  spec: string | VersionSpec,
+): Promise<string> {
+  const row = versionRow(
+    { id: capability.id, org_id: capability.orgId, name: capability.name },
+    spec,
+    deps.now().toISOString(),
+  );
+  await deps.db.insertInto("capability_versions").values(row).execute();
+  capability.versionIds.set(row.version, row.id);
+  return row.id;
+}
+
+/** Adds a version as a publish would, including the change notification caches listen to. */
+export async function seedVersion(
+  deps: ServiceDeps,
+  capability: SeededCapability,
+  spec: string | VersionSpec,
+): Promise<string> {
+  const id = await insertVersion(deps, capability, spec);
+  await refreshLatest(deps.db, capability.id);
+  deps.changes.publish({ kind: "capability", capabilityId: capability.id });
+  return id;
+}
+
+export async function setVersionStatus(
+  deps: ServiceDeps,
+  capability: SeededCapability,
+  version: string,
+  status: VersionStatus,
+): Promise<void> {
+  await deps.db
+    .updateTable("capability_versions")
+    .set({ status })
+    .where("capability_id", "=", capability.id)
+    .where("version", "=", version)
+    .execute();
+  await refreshLatest(deps.db, capability.id);
+  deps.changes.publish({ kind: "capability", capabilityId: capability.id });
+}
+
+export async function setVisibility(
+  deps: ServiceDeps,
+  capability: SeededCapability,
+  isPublic: boolean,
+): Promise<void> {
+  await deps.db
+    .updateTable("capabilities")
+    .set({ is_public: isPublic ? 1 : 0 })
+    .where("id", "=", capability.id)
+    .execute();
+  deps.changes.publish({ kind: "capability", capabilityId: capability.id });
+}

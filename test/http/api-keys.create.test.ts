@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
+import { newStranger, newUserKey } from "../helpers/factories.js";
+import { buildTestApp, type TestApp } from "../helpers/test-app.js";
+
+const KEY_FORMAT = /^cst_[a-z2-7]{12}_[A-Za-z0-9]{32,128}$/;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+describe("POST /api/v1/user/api-keys", () => {
+  const URL = "/api/v1/user/api-keys";
+  let t: TestApp;
+  before(async () => {
+    t = await buildTestApp();
+  });
+  after(() => t.close());
+
+  test("creates a key for the caller and shows the plaintext once", async () => {
+    const res = await callApi(t, "POST", URL, t.adminKey, { name: "ci" });
+    assert.equal(res.statusCode, 201, res.body);
+    const created = res.json();
+    assert.deepEqual(Object.keys(created).sort(), [
+      "created_at",
+      "expires_at",
+      "id",
+      "key",
+      "name",
+      "prefix",
+      "read_only",
+    ]);
+    assert.match(created.key, KEY_FORMAT);
+    assert.equal(created.key.split("_")[1], created.prefix);
+    assert.equal(created.read_only, false);
+    assert.equal(created.expires_at, null);
+    const me = await callApi(t, "GET", "/api/v1/user/me", created.key);
+    assert.equal(me.json().email, "admin@localhost");
+  });
+
+  test("stores only a hash of the key", async () => {
+    const created = (await callApi(t, "POST", URL, t.adminKey, { name: "hashed" })).json();
+    const row = await t.deps.db
+      .selectFrom("api_keys")
+      .selectAll()
+      .where("id", "=", created.id)
+      .executeTakeFirstOrThrow();
+    assert.notEqual(row.key_hash, created.key);
+    assert.ok(!Object.values(row).includes(created.key));
+  });
+
+  test("sets expires_at expires_in_days after creation", async () => {
+    const created = (
+      await callApi(t, "POST", URL, t.adminKey, { name: "short", expires_in_days: 30 })
+    ).json();
+    assert.equal(Date.parse(created.expires_at) - Date.parse(created.created_at), 30 * DAY_MS);
+  });
+
+  test("creates a read-only key that can read but not mutate", async () => {
+    const created = (await callApi(t, "POST", URL, t.adminKey, { name: "ro", read_only: true })).json();
+    assert.equal(created.read_only, true);
+    assert.equal((await callApi(t, "GET", "/api/v1/user/me", created.key)).statusCode, 200);
+    expectError(await callApi(t, "POST", URL, created.key, { name: "escalate" }), 403, "forbidden_error");
+  });
+
+  test("lets a reader create keys for themselves", async () => {
+    const reader = await newUserKey(t, { role: "reader" });
+    assert.equal((await callApi(t, "POST", URL, reader.key, { name: "mine" })).statusCode, 201);
+  });
+
+  test("rejects an unknown field with 422 at its location", async () => {
+    const res = await callApi(t, "POST", URL, t.adminKey, { name: "x", readonly: true });
+    expectError(res, 422, "validation_error", ["body", "readonly"]);
+  });
+
+  test("rejects a missing name with 422", async () => {
+    expectError(await callApi(t, "POST", URL, t.adminKey, {}), 422, "validation_error", ["body", "name"]);
+  });
+
+  test("rejects expires_in_days outside 1..3650 or not an integer with 422", async () => {
+    for (const days of [0, 3651, 1.5, "7"]) {
+      const res = await callApi(t, "POST", URL, t.adminKey, { name: "x", expires_in_days: days });
+      expectError(res, 422, "validation_error", ["body", "expires_in_days"]);
+    }
+  });
+
+  test("rejects a non-boolean read_only with 422", async () => {
+    const res = await callApi(t, "POST", URL, t.adminKey, { name: "x", read_only: "yes" });
+    expectError(res, 422, "validation_error", ["body", "read_only"]);
+  });
+
+  test("rejects a missing or unknown key with 401", async () => {
+    await expectUnauthenticated(t, "POST", URL, { name: "x" });
+  });
+});
+
+describe("POST /api/v1/org/{org}/members/{user_id}/api-keys", () => {
+  let t: TestApp;
+  let bot: { userId: string; key: string };
+  const url = (userId: string, org = "default") => `/api/v1/org/${org}/members/${userId}/api-keys`;
+  before(async () => {
+    t = await buildTestApp();
+    bot = await newUserKey(t, { role: "contributor" });
+  });
+  after(() => t.close());
+
+  test("lets an owner mint a key that acts as the member", async () => {
+    const res = await callApi(t, "POST", url(bot.userId), t.adminKey, {
+      name: "automation",
+      read_only: true,
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    const created = res.json();
+    assert.match(created.key, KEY_FORMAT);
+    assert.equal(created.read_only, true);
+    const me = await callApi(t, "GET", "/api/v1/user/me", created.key);
+    assert.equal(me.json().id, bot.userId);
+  });
+
+  test("accepts the user id in upper case", async () => {
+    const res = await callApi(t, "POST", url(bot.userId.toUpperCase()), t.adminKey, { name: "upper" });
+    assert.equal(res.statusCode, 201, res.body);
+  });
+
+  test("records api_key.created in the org's audit log", async () => {
+    const created = (await callApi(t, "POST", url(bot.userId), t.adminKey, { name: "audited" })).json();
+    const audit = (await callApi(t, "GET", "/api/v1/org/default/audit?limit=1", t.adminKey)).json();
+    assert.equal(audit.items[0].action, "api_key.created");
+    assert.equal(audit.items[0].target_id, created.id);
+    assert.equal(audit.items[0].data.user_id, bot.userId);
+  });
+
+  test("forbids a contributor with 403", async () => {
+    expectError(await callApi(t, "POST", url(bot.userId), bot.key, { name: "self" }), 403, "forbidden_error");
+  });
+
+  test("forbids a read-only owner key with 403", async () => {
+    const readOnly = await newUserKey(t, { role: "owner", readOnly: true });
+    expectError(
+      await callApi(t, "POST", url(bot.userId), readOnly.key, { name: "x" }),
+      403,
+      "forbidden_error",
+    );
+  });
+
+  test("answers 404 for a user who is not a member", async () => {
+    const stranger = await newStranger(t);
+    expectError(
+      await callApi(t, "POST", url(stranger.userId), t.adminKey, { name: "x" }),
+      404,
+      "not_found_error",
+    );
+  });
+
+  test("answers 404 to a caller outside the org", async () => {
+    const stranger = await newStranger(t);
+    expectError(
+      await callApi(t, "POST", url(bot.userId), stranger.key, { name: "x" }),
+      404,
+      "not_found_error",
+    );
+  });
+
+  test("rejects a user id that is not a UUID with 422", async () => {
+    const res = await callApi(t, "POST", url("bot"), t.adminKey, { name: "x" });
+    expectError(res, 422, "validation_error", ["path", "user_id"]);
+  });
+
+  test("rejects an unknown field with 422", async () => {
+    const res = await callApi(t, "POST", url(bot.userId), t.adminKey, { name: "x", scope: "all" });
+    expectError(res, 422, "validation_error", ["body", "scope"]);
+  });
+
+  test("rejects a missing or unknown key with 401", async () => {
+    await expectUnauthenticated(t, "POST", url(bot.userId), { name: "x" });
+  });
+});
