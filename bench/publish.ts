@@ -20,7 +20,8 @@ const BINARY_FILES = 48;
 const BINARY_FILE_BYTES = 28 * 1024;
 const TEXT_FILE_BYTES = 6 * 1024;
 
-const WORDS = "agent tool skill runtime binding capability version manifest digest bundle registry flag".split(" ");
+const WORDS =
+  "agent tool skill runtime binding capability version manifest digest bundle registry flag".split(" ");
 
 interface Server {
   url: string;
@@ -53,7 +54,8 @@ async function startServer(dataDir: string, adminKey: string): Promise<Server> {
       buffered = lines.pop() ?? "";
       for (const line of lines) {
         const entry = parseLogLine(line);
-        if (typeof entry?.url === "string" && entry.msg?.toString().startsWith("Capstan listening")) resolve(entry.url);
+        if (typeof entry?.url === "string" && entry.msg?.toString().startsWith("Capstan listening"))
+          resolve(entry.url);
         if (entry?.msg === "request completed" && typeof entry.responseTime === "number") {
           responseTimes.push(entry.responseTime);
         }
@@ -91,7 +93,10 @@ function bundleFiles(version: string): Map<string, Buffer> {
       `schema: 1\nname: bench\nversion: "${version}"\ndescription: Publish benchmark\nlicense: MIT\nkeywords: [bench]\n`,
     ),
   );
-  files.set("agents/bench.md", Buffer.from("---\nname: bench\ndescription: Benchmarks.\n---\nYou benchmark.\n"));
+  files.set(
+    "agents/bench.md",
+    Buffer.from("---\nname: bench\ndescription: Benchmarks.\n---\nYou benchmark.\n"),
+  );
   for (let i = 0; i < TEXT_FILES; i++) files.set(`docs/section-${i}.md`, textFile(TEXT_FILE_BYTES));
   for (let i = 0; i < BINARY_FILES; i++) files.set(`assets/blob-${i}.bin`, randomBytes(BINARY_FILE_BYTES));
   return files;
@@ -135,8 +140,12 @@ async function main(): Promise<void> {
     const fileCount = bundleFiles("0.0.0").size;
     const median = percentile(serverTimes, 50);
     const megabytes = archiveBytes / (1024 * 1024);
-    console.log(`publish benchmark: ${PUBLISHES} new versions, ${fileCount} files, ${megabytes.toFixed(2)} MiB each`);
-    console.log(`  server time  median ${median.toFixed(1)} ms   p95 ${percentile(serverTimes, 95).toFixed(1)} ms`);
+    console.log(
+      `publish benchmark: ${PUBLISHES} new versions, ${fileCount} files, ${megabytes.toFixed(2)} MiB each`,
+    );
+    console.log(
+      `  server time  median ${median.toFixed(1)} ms   p95 ${percentile(serverTimes, 95).toFixed(1)} ms`,
+    );
     console.log(
       `  round trip   median ${percentile(roundTrips, 50).toFixed(1)} ms   p95 ${percentile(roundTrips, 95).toFixed(1)} ms`,
     );

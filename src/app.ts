@@ -38,6 +38,9 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
     ajv: { customOptions: { strict: false } },
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
+    // The contract has no 503: a request arriving while the server drains is still served (with
+    // `Connection: close`); the database is closed only after the last one has finished.
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

@@ -4,6 +4,9 @@ import { createHash } from "node:crypto";
 import type { ApiClient } from "./api-client.js";
 import { CliError } from "./cli-errors.js";
 
+/** The server's default CAPSTAN_MAX_BUNDLE_BYTES: what a client expects a bundle to stay under. */
+export const DEFAULT_MAX_BUNDLE_BYTES = 52_428_800;
+
 export interface DownloadOptions {
   onProgress?: (receivedBytes: number, totalBytes: number | null) => void;
   signal?: AbortSignal;

@@ -30,7 +30,7 @@ export const ErrorEnvelope = Type.Object(
  * bundles): declaring the media type keeps OpenAPI from listing errors under the route's `produces`.
  */
 const errorRef = {
-  description: "Error envelope (SPEC §2.4)",
+  description: "Error envelope: {code, detail, type, errors?}",
   content: { "application/json": { schema: Type.Ref("ErrorEnvelope") } },
 };
 

@@ -108,7 +108,11 @@ function credentialOf(request: FastifyRequest): string | null {
   return null;
 }
 
-export async function authenticate(request: FastifyRequest, deps: ServiceDeps, keys: KeyCache): Promise<Actor> {
+export async function authenticate(
+  request: FastifyRequest,
+  deps: ServiceDeps,
+  keys: KeyCache,
+): Promise<Actor> {
   const credential = credentialOf(request);
   if (credential === null) throw new AppError("authentication_error", "An API key is required");
   if (parseApiKey(credential) === null) {

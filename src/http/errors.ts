@@ -82,7 +82,8 @@ export const forbidden = (detail = "Your role does not allow this action"): AppE
   new AppError("forbidden_error", detail);
 export const conflict = (detail: string): AppError => new AppError("conflict_error", detail);
 export const alreadyExists = (detail: string): AppError => new AppError("already_exists_error", detail);
-export const invalid = (detail: string, errors?: Issue[]): AppError => new AppError("invalid_error", detail, errors);
+export const invalid = (detail: string, errors?: Issue[]): AppError =>
+  new AppError("invalid_error", detail, errors);
 export const validationError = (detail: string, errors: Issue[]): AppError =>
   new AppError("validation_error", detail, errors);
 export const validationIssue = (loc: Issue["loc"], msg: string, type = "value_error"): AppError =>

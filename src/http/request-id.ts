@@ -1,7 +1,7 @@
 // X-Request-Id on every response: a well-formed incoming id is echoed, anything else is replaced.
 import { randomUUID } from "node:crypto";
-import type { FastifyInstance } from "fastify";
 import type { IncomingMessage } from "node:http";
+import type { FastifyInstance } from "fastify";
 
 const WELL_FORMED = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -267,7 +267,9 @@ async function publishRoute(app: RouteApp): Promise<void> {
         summary: "Publish a version: the .tar.gz as the body, or a multipart field `bundle`",
         consumes: [...BUNDLE_CONTENT_TYPES, "multipart/form-data"],
         // Documents the upload only: the body is a stream the service reads, nothing to validate here.
-        body: Type.Unsafe<unknown>({ description: "The .tar.gz bundle, or multipart/form-data with a file field `bundle`" }),
+        body: Type.Unsafe<unknown>({
+          description: "The .tar.gz bundle, or multipart/form-data with a file field `bundle`",
+        }),
         params: OrgParams,
         querystring: PublishQuery,
         response: { 200: ArtifactDetail, 201: ArtifactDetail, ...errorResponses },

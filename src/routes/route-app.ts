@@ -1,6 +1,6 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawServerDefault } from "fastify";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { actorOf } from "../http/auth.js";
 import type { RequestScope } from "../services/deps.js";
 

@@ -1,6 +1,7 @@
 // Tenant checks, in one place: who may do what in which organization (SPEC §2.3).
-import { AppError } from "../http/errors.js";
+
 import type { Row } from "../db/schema.js";
+import { AppError } from "../http/errors.js";
 import type { Actor, ServiceDeps } from "./deps.js";
 
 export type Role = "owner" | "contributor" | "reader";

@@ -70,7 +70,8 @@ interface OrgRef {
 }
 
 interface BindingListView extends RuntimeView {
-  body: Buffer;
+  /** The serialized response: Fastify sends a string as is, joined to the headers in one write. */
+  body: string;
 }
 
 /** A runtime token reads only the runtime it was minted for (SPEC §7.6). */
@@ -96,7 +97,7 @@ export class BindingService {
   }
 
   /** `GET RT/capabilities`, serialized: from memory unless something it shows has changed. */
-  async listBody(actor: Actor, path: RuntimePath): Promise<Buffer> {
+  async listBody(actor: Actor, path: RuntimePath): Promise<string> {
     assertRuntimeTokenScope(actor, path.runtimeId);
     const { orgId } = await this.roles.require(actor, path.org, "reader");
     const view = await this.lists.get(path.runtimeId, () => this.loadList(path.runtimeId));
@@ -113,7 +114,7 @@ export class BindingService {
       orgId: location.org_id,
       workspaceKey: location.workspace_key,
       capabilityIds: rows.map((row) => row.capability_id),
-      body: Buffer.from(JSON.stringify({ items })),
+      body: JSON.stringify({ items }),
     };
   }
 

@@ -28,12 +28,25 @@ export async function bootstrapIfEmpty(deps: ServiceDeps): Promise<BootstrapResu
       ? { key: provided, prefix: parseApiKey(provided)!.prefix, hash: hashApiKey(provided) }
       : generateApiKey();
 
-    await trx.insertInto("users").values({ id: userId, email: "admin@localhost", name: "admin", created_at: at }).execute();
+    await trx
+      .insertInto("users")
+      .values({ id: userId, email: "admin@localhost", name: "admin", created_at: at })
+      .execute();
     await trx
       .insertInto("orgs")
-      .values({ id: orgId, key: "default", name: "Default", description: null, created_at: at, updated_at: at })
+      .values({
+        id: orgId,
+        key: "default",
+        name: "Default",
+        description: null,
+        created_at: at,
+        updated_at: at,
+      })
       .execute();
-    await trx.insertInto("memberships").values({ org_id: orgId, user_id: userId, role: "owner", created_at: at }).execute();
+    await trx
+      .insertInto("memberships")
+      .values({ org_id: orgId, user_id: userId, role: "owner", created_at: at })
+      .execute();
     await trx
       .insertInto("workspaces")
       .values({
@@ -97,7 +110,13 @@ export async function bootstrapIfEmpty(deps: ServiceDeps): Promise<BootstrapResu
     await appendAudit(
       trx,
       null,
-      { orgId, action: "system.bootstrapped", targetType: "org", targetId: orgId, data: { runtime_id: runtimeId } },
+      {
+        orgId,
+        action: "system.bootstrapped",
+        targetType: "org",
+        targetId: orgId,
+        data: { runtime_id: runtimeId },
+      },
       at,
     );
     return { generatedKey: provided ? null : key.key, runtimeId };

@@ -1,7 +1,11 @@
 // What a runtime consumes (SPEC §7.6): its enabled bindings, resolved to artifacts, signed download
 // URLs and effective flags, with a digest of the content that is also the strong ETag. Runtimes
 // poll this with If-None-Match, so the digest and the serialized body are cached per runtime.
-import { findRuntimeLocation, listJoinedBindings } from "../db/repositories/binding-repository.js";
+import {
+  type BindingJoinedRow,
+  findRuntimeLocation,
+  listJoinedBindings,
+} from "../db/repositories/binding-repository.js";
 import { canonicalDigest } from "../domain/digests.js";
 import { notFound } from "../http/errors.js";
 import { type RuntimeView, RuntimeViewCache } from "./binding-cache.js";
@@ -33,16 +37,20 @@ interface ResolvedEntry {
   runtime_digest: string;
 }
 
-interface ResolvedView extends RuntimeView {
-  /** `"sha256:…"` with its quotes: the strong ETag. */
-  etag: string;
-  entries: ResolvedEntry[];
-  /** The serialized response, signed URLs included; replaced when they near expiry. */
-  body: Buffer;
+/** The serialized response with its signed URLs, and when to sign them again. */
+interface SignedBody {
+  body: string;
   resignAt: number;
 }
 
-export type ResolvedResponse = { etag: string; body: Buffer } | { etag: string; body: null };
+interface ResolvedView extends RuntimeView, SignedBody {
+  digest: string;
+  /** The digest in quotes: the strong ETag. */
+  etag: string;
+  entries: ResolvedEntry[];
+}
+
+export type ResolvedResponse = { etag: string; body: string } | { etag: string; body: null };
 
 export class ResolvedService {
   private readonly views: RuntimeViewCache<ResolvedView>;
@@ -62,7 +70,8 @@ export class ResolvedService {
     assertViewAt(view, orgId, path.workspace);
     if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, view.etag))
       return { etag: view.etag, body: null };
-    if (this.deps.now().getTime() >= view.resignAt) await this.sign(view);
+    if (this.deps.now().getTime() >= view.resignAt)
+      Object.assign(view, await this.sign(view.entries, view.digest));
     return { etag: view.etag, body: view.body };
   }
 
@@ -73,18 +82,7 @@ export class ResolvedService {
     const base = publicBaseUrl(this.deps);
     const entries = rows
       .filter((row) => row.enabled === 1)
-      .map((row): ResolvedEntry => {
-        const overrides = parseJsonObject<FlagOverrides>(row.flags);
-        return {
-          name: displayName(row.capability_name, row.owner_key, row.capability_org_id === row.runtime_org_id),
-          version: row.version,
-          artifact_sha256: row.artifact_sha256,
-          artifact_s3_prefix: `${base}/api/v1/org/${row.owner_key}/capabilities/${row.capability_name}/${row.version}/files/`,
-          flags: overrides,
-          effective_flags: effectiveFlags(parseJsonObject<DeclaredFlags>(row.declared_flags), overrides),
-          runtime_digest: row.runtime_digest,
-        };
-      })
+      .map((row) => toResolvedEntry(row, base))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // Content only: signed URLs (which change with every signing) never move the digest.
     const digest = canonicalDigest(
@@ -95,23 +93,21 @@ export class ResolvedService {
         effective_flags,
       })),
     );
-    const view: ResolvedView = {
+    return {
       orgId: location.org_id,
       workspaceKey: location.workspace_key,
       capabilityIds: rows.map((row) => row.capability_id),
+      digest,
       etag: `"${digest}"`,
       entries,
-      body: Buffer.alloc(0),
-      resignAt: 0,
+      ...(await this.sign(entries, digest)),
     };
-    await this.sign(view);
-    return view;
   }
 
-  private async sign(view: ResolvedView): Promise<void> {
+  private async sign(entries: ResolvedEntry[], digest: string): Promise<SignedBody> {
     let expiresAt = Number.POSITIVE_INFINITY;
     const capabilities = [];
-    for (const entry of view.entries) {
+    for (const entry of entries) {
       const signed = await signBlobUrl(this.deps, entry.artifact_sha256);
       expiresAt = Math.min(expiresAt, Date.parse(signed.expiresAt));
       capabilities.push({
@@ -125,9 +121,24 @@ export class ResolvedService {
         runtime_digest: entry.runtime_digest,
       });
     }
-    view.body = Buffer.from(JSON.stringify({ capabilities, runtime_digest: view.etag.slice(1, -1) }));
-    view.resignAt = expiresAt - RESIGN_MARGIN_MS;
+    return {
+      body: JSON.stringify({ capabilities, runtime_digest: digest }),
+      resignAt: expiresAt - RESIGN_MARGIN_MS,
+    };
   }
+}
+
+function toResolvedEntry(row: BindingJoinedRow, base: string): ResolvedEntry {
+  const overrides = parseJsonObject<FlagOverrides>(row.flags);
+  return {
+    name: displayName(row.capability_name, row.owner_key, row.capability_org_id === row.runtime_org_id),
+    version: row.version,
+    artifact_sha256: row.artifact_sha256,
+    artifact_s3_prefix: `${base}/api/v1/org/${row.owner_key}/capabilities/${row.capability_name}/${row.version}/files/`,
+    flags: overrides,
+    effective_flags: effectiveFlags(parseJsonObject<DeclaredFlags>(row.declared_flags), overrides),
+    runtime_digest: row.runtime_digest,
+  };
 }
 
 /** Weak comparison, as RFC 9110 asks of If-None-Match: `W/` is ignored, `*` matches anything. */

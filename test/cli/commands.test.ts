@@ -31,11 +31,9 @@ describe("capstan commands against a server", () => {
   }
 
   async function bindingOf(runtime: string, name: string) {
-    const { items } = await ok<{ items: { capability_name: string; version: string; enabled: boolean; flags: object }[] }>(
-      "runtime",
-      "caps",
-      runtime,
-    );
+    const { items } = await ok<{
+      items: { capability_name: string; version: string; enabled: boolean; flags: object }[];
+    }>("runtime", "caps", runtime);
     return items.find((item) => item.capability_name === name);
   }
 
@@ -47,13 +45,21 @@ describe("capstan commands against a server", () => {
   describe("login", () => {
     test("saves the checked profile with the org's default workspace", async () => {
       const configFile = path.join(live.scratch, "login", "config.json");
-      const run = await runCli(["login", "--url", `${live.url}/`, "--token", live.t.adminKey, "--profile", "ci"], {
-        env: { CAPSTAN_CONFIG: configFile },
-      });
+      const run = await runCli(
+        ["login", "--url", `${live.url}/`, "--token", live.t.adminKey, "--profile", "ci"],
+        {
+          env: { CAPSTAN_CONFIG: configFile },
+        },
+      );
       assert.equal(run.code, 0, run.stderr);
       const saved = JSON.parse(await readFile(configFile, "utf8"));
       assert.equal(saved.current_profile, "ci");
-      assert.deepEqual(saved.profiles.ci, { url: live.url, token: live.t.adminKey, org: "default", workspace: "main" });
+      assert.deepEqual(saved.profiles.ci, {
+        url: live.url,
+        token: live.t.adminKey,
+        org: "default",
+        workspace: "main",
+      });
       assert.equal((await stat(configFile)).mode & 0o777, 0o600);
     });
 
@@ -78,7 +84,12 @@ describe("capstan commands against a server", () => {
       const name = unique("reg");
       await publish(name, "1.0.0");
       await publish(name, "1.1.0");
-      const list = await ok<{ capabilities: { name: string; version: string }[] }>("capability", "list", "--search", name);
+      const list = await ok<{ capabilities: { name: string; version: string }[] }>(
+        "capability",
+        "list",
+        "--search",
+        name,
+      );
       assert.deepEqual(
         list.capabilities.map((item) => [item.name, item.version]),
         [[name, "1.1.0"]],
@@ -130,8 +141,14 @@ describe("capstan commands against a server", () => {
     test("visibility switches a capability public and back", async () => {
       const name = unique("vis");
       await publish(name, "1.0.0");
-      assert.equal((await ok<{ is_public: boolean }>("capability", "visibility", name, "--public")).is_public, true);
-      assert.equal((await ok<{ is_public: boolean }>("capability", "visibility", name, "--private")).is_public, false);
+      assert.equal(
+        (await ok<{ is_public: boolean }>("capability", "visibility", name, "--public")).is_public,
+        true,
+      );
+      assert.equal(
+        (await ok<{ is_public: boolean }>("capability", "visibility", name, "--private")).is_public,
+        false,
+      );
     });
 
     test("download saves the bundle, verified against its digest", async () => {

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { ApiClient, NetworkError } from "../../src/cli/api-client.js";
 import { userAgent } from "../../src/cli/cli-version.js";
 import { type SyncReport, watchRuntime } from "../../src/cli/sync/runtime-sync.js";
+import { newOrg } from "../helpers/factories.js";
 import type { TestApp } from "../helpers/test-app.js";
 import { type CliRun, type FakeIoOptions, runCli } from "./helpers/cli-harness.js";
 import { type LiveApp, startLiveApp, writeCapability } from "./helpers/live-app.js";
@@ -165,6 +166,30 @@ describe("capstan runtime sync", () => {
     assert.match(run.stderr, /digest mismatch/);
     assert.deepEqual(await snapshot(dir), before);
     assert.deepEqual((await readdir(dir)).sort(), ["capabilities.env", "foxtrot", "resolved.json"]);
+  });
+
+  test("another org's public capability lands in owner__name, its flags under OWNER__NAME", async () => {
+    const owner = `acme-${randomUUID().slice(0, 6)}`;
+    await newOrg(t, owner);
+    const pushed = await cli(
+      ["capability", "push", await writeCapability(scratch, "shared-tool", "1.0.0"), "--public"],
+      {
+        env: { CAPSTAN_ORG: owner },
+      },
+    );
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const runtime = `rt-${randomUUID().slice(0, 8)}`;
+    await ok("runtime", "create", runtime);
+    await ok("runtime", "install", runtime, `${owner}/shared-tool`);
+    const dir = path.join(scratch, "out-public");
+    const report = await sync(runtime, dir);
+    assert.deepEqual(report.downloaded, [{ name: `${owner}/shared-tool`, version: "1.0.0" }]);
+    assert.ok((await stat(path.join(dir, `${owner}__shared-tool`, "capability.yaml"))).isFile());
+    const prefix = `CAPABILITY_FLAG__${owner.toUpperCase().replaceAll("-", "_")}__SHARED_TOOL`;
+    assert.equal(
+      await readFile(path.join(dir, "capabilities.env"), "utf8"),
+      `${prefix}__READ_ONLY=1\n${prefix}__VERBOSE=0\n`,
+    );
   });
 
   test("a capability directory removed by hand is fetched again", async () => {

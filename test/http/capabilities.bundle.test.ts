@@ -5,7 +5,7 @@ import { generateApiKey } from "../../src/lib/api-key-format.js";
 import { newId } from "../../src/lib/ids.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import { capabilityBundle, publishOk } from "../helpers/capability-bundles.js";
-import { newStranger, newUserKey } from "../helpers/factories.js";
+import { newOrg, newStranger, newUserKey } from "../helpers/factories.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 const CAP = "/api/v1/org/default/capabilities";
@@ -107,6 +107,18 @@ describe("GET /api/v1/org/{org}/capabilities/{name}/{version}/bundle", () => {
     expectError(await callApi(t, "GET", `${CAP}/nope/1.0.0/bundle`, token), 403, "forbidden_error");
     expectError(await callApi(t, "GET", `${CAP}/pkg/1.0.0`, token), 403, "forbidden_error");
     expectError(await callApi(t, "GET", CAP, token), 403, "forbidden_error");
+  });
+
+  test("lets a runtime token read a bound public capability of another org under the owner's path", async () => {
+    await newOrg(t, "acme");
+    const shared = await publishOk(t, { name: "shared" }, { org: "acme", query: "public=true" });
+    const token = await runtimeToken(t);
+    const ownerPath = "/api/v1/org/acme/capabilities/shared/1.0.0";
+    expectError(await callApi(t, "GET", `${ownerPath}/bundle`, token), 403, "forbidden_error");
+    await bindToDefaultRuntime(t, shared.id);
+    assert.equal((await callApi(t, "GET", `${ownerPath}/bundle`, token)).statusCode, 200);
+    assert.equal((await callApi(t, "GET", `${ownerPath}/files/capability.yaml`, token)).statusCode, 200);
+    assert.equal((await callApi(t, "GET", `${CAP}/acme%2Fshared/1.0.0/bundle`, token)).statusCode, 200);
   });
 
   test("lets a reader get a link", async () => {

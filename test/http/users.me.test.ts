@@ -19,14 +19,22 @@ describe("GET /api/v1/user/me", () => {
   });
 
   test("accepts the key in X-API-Key", async () => {
-    const res = await t.app.inject({ method: "GET", url: "/api/v1/user/me", headers: { "x-api-key": t.adminKey } });
+    const res = await t.app.inject({
+      method: "GET",
+      url: "/api/v1/user/me",
+      headers: { "x-api-key": t.adminKey },
+    });
     assert.equal(res.statusCode, 200);
   });
 
   test("rejects a missing key with 401 authentication_error", async () => {
     const res = await t.app.inject({ method: "GET", url: "/api/v1/user/me" });
     assert.equal(res.statusCode, 401);
-    assert.deepEqual(res.json(), { code: 401, detail: "An API key is required", type: "authentication_error" });
+    assert.deepEqual(res.json(), {
+      code: 401,
+      detail: "An API key is required",
+      type: "authentication_error",
+    });
   });
 
   test("rejects a credential that is not in the key format with 401 token_error", async () => {

@@ -2,7 +2,6 @@
 // registry (push, list, info, versions, deprecate, yank, delete, visibility, download).
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { bundleLimitsFor } from "../../domain/bundle-reader.js";
 import { analyzeCapability, type CapabilityAnalysis } from "../../domain/capability-analysis.js";
 import { apiPath } from "../api-client.js";
 import type {
@@ -13,7 +12,7 @@ import type {
   VisibilityResult,
 } from "../api-types.js";
 import { writeFileAtomically } from "../atomic-write.js";
-import { downloadVerified } from "../bundle-download.js";
+import { DEFAULT_MAX_BUNDLE_BYTES, downloadVerified } from "../bundle-download.js";
 import { packBundle, readCapabilitySource } from "../bundle-pack.js";
 import { type CapabilityRef, fileSafeName, parseCapabilityRef } from "../capability-ref.js";
 import { CAPABILITY_NAME, MAX_CAPABILITY_NAME, scaffoldFiles } from "../capability-scaffold.js";
@@ -22,8 +21,6 @@ import type { CommandContext, CommandInput, CommandSpec, GroupSpec } from "../co
 import { formatBytes, formatIssue } from "../output.js";
 import { formatComponents, formatTimestamp, truncate } from "../presenters.js";
 import { startProgress } from "../progress.js";
-
-const DEFAULT_MAX_BUNDLE_BYTES = 52_428_800;
 
 const init: CommandSpec = {
   name: "init",
@@ -467,10 +464,10 @@ async function buildBundle(ctx: CommandContext, dirArgument: string) {
   if (!ctx.json) printWarnings(ctx, analysis);
   if (analysis.errors.length > 0) throw invalid(labelOf(analysis, dirArgument), analysis, true);
   const bundle = await packBundle(files);
-  const limit = bundleLimitsFor(DEFAULT_MAX_BUNDLE_BYTES).maxCompressedBytes;
-  if (bundle.archive.length > limit) {
+  if (bundle.archive.length > DEFAULT_MAX_BUNDLE_BYTES) {
+    const size = formatBytes(bundle.archive.length);
     ctx.out.note(
-      `warning: the bundle is ${formatBytes(bundle.archive.length)}; servers accept ${formatBytes(limit)} by default`,
+      `warning: the bundle is ${size}; servers accept ${formatBytes(DEFAULT_MAX_BUNDLE_BYTES)} by default`,
     );
   }
   return { analysis, bundle };

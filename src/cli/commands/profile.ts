@@ -41,7 +41,7 @@ async function login(ctx: CommandContext, input: CommandInput): Promise<void> {
   const user = (await api.get<UserView>("/user/me")).body;
 
   const config = await ctx.config();
-  const profileName = selectProfileName(config, {}, ctx.profileFlag);
+  const profileName = selectProfileName(config, ctx.io.env, ctx.profileFlag);
   const org = await chooseOrg(api, input.string("org"));
   const workspace = org === null ? null : await chooseWorkspace(api, org, input.string("workspace"));
   const profile: Profile = { url, token, ...(org && { org }), ...(workspace && { workspace }) };

@@ -211,7 +211,7 @@ function report(ctx: CommandContext, binding: Binding, message: string): void {
 const FLAG_VALUES: Record<string, boolean | null> = { true: true, false: false, default: null };
 
 /** `name=true|false` (and `name=default` where an override can be dropped) → the PATCH `flags` body. */
-export function parseFlagAssignments(
+function parseFlagAssignments(
   ctx: CommandContext,
   assignments: string[],
   allowDefault: boolean,

@@ -2,6 +2,7 @@
 // runtime token (then RT must be the runtime's id: a runtime token cannot list runtimes).
 import path from "node:path";
 import { ApiError, NetworkError } from "../api-client.js";
+import { DEFAULT_MAX_BUNDLE_BYTES } from "../bundle-download.js";
 import { CliError } from "../cli-errors.js";
 import type { CommandContext, CommandInput, CommandSpec } from "../command.js";
 import { formatIssue } from "../output.js";
@@ -16,8 +17,6 @@ import {
 } from "../sync/runtime-sync.js";
 
 const DEFAULT_INTERVAL_SECONDS = 30;
-const DEFAULT_MAX_BUNDLE_BYTES = 52_428_800;
-
 export const syncCommand: CommandSpec = {
   name: "sync",
   summary: "Make a directory hold a runtime's enabled capabilities, with their flags",

@@ -83,19 +83,17 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
       `${dir} holds the capabilities of runtime ${previous.runtime_id}; sync another runtime elsewhere`,
     );
   }
-  const intact = previous !== null && (await allDirectoriesPresent(dir, previous.capabilities));
+  // A 304 only proves the server's side unchanged: the local copy must be complete to rely on it.
+  const intact =
+    previous !== null &&
+    (await isFile(path.join(dir, ENV_FILE))) &&
+    (await allDirectoriesPresent(dir, previous.capabilities));
   const response = await target.api.get<Resolved>(`${target.runtimePath}/capabilities/resolved`, {
     headers: intact ? { "if-none-match": previous.etag } : {},
     accept: [304],
     signal: options.signal,
   });
-  if (response.status === 304) {
-    // If-None-Match is only sent with a previous state.
-    if (previous === null)
-      throw new CliError("the server answered 304 Not Modified to a request without If-None-Match");
-    const kept = previous.capabilities.map(({ name, version }) => ({ name, version }));
-    return report("unchanged", previous.runtime_id, previous.runtime_digest, [], [], kept);
-  }
+  if (response.status === 304) return unchangedReport(previous);
   const resolved = response.body;
   const etag = response.headers.get("etag") ?? `"${resolved.runtime_digest}"`;
 
@@ -211,6 +209,10 @@ async function isDirectory(target: string): Promise<boolean> {
   return (await stat(target).catch(() => null))?.isDirectory() === true;
 }
 
+async function isFile(target: string): Promise<boolean> {
+  return (await stat(target).catch(() => null))?.isFile() === true;
+}
+
 async function removeStagingLeftovers(dir: string): Promise<void> {
   for (const entry of await readdir(dir)) {
     if (entry.startsWith(STAGING_PREFIX)) await rm(path.join(dir, entry), { recursive: true, force: true });
@@ -248,6 +250,13 @@ function isRunning(pid: number): boolean {
 
 function ignoreMissing(error: unknown): void {
   if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+}
+
+/** If-None-Match is only sent with a previous state, so a 304 always has one to report. */
+function unchangedReport(previous: SyncState | null): SyncReport {
+  if (previous === null) throw new CliError("the server answered 304 to a request without If-None-Match");
+  const kept = previous.capabilities.map(({ name, version }) => ({ name, version }));
+  return report("unchanged", previous.runtime_id, previous.runtime_digest, [], [], kept);
 }
 
 function report(
