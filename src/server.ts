@@ -59,6 +59,9 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
   }
   const app = await buildApp(deps);
   const url = await app.listen({ host: config.host, port: config.port });
+  // CAPSTAN_PUBLIC_URL defaults to where the server listens, which with CAPSTAN_PORT=0 is known only
+  // now: signed download URLs must point at the real port, not at port 0.
+  if (config.publicUrl === null) deps.config = Object.freeze({ ...config, publicUrl: url });
   logger.info({ url, database: database.dialect }, `Capstan listening on ${url}`);
 
   let closing: Promise<void> | null = null;

@@ -105,7 +105,9 @@ export const ResolvedCapability = Type.Object({
   name: Type.String(),
   version: Type.String(),
   artifact_digest: Type.String({ description: "sha256:<hex of the bundle archive>" }),
-  artifact_s3_prefix: Type.String({ description: "Absolute URL of the version's exploded files" }),
+  artifact_s3_prefix: Type.String({
+    description: "Path (from the server root) under which the version's files are served",
+  }),
   download_url: Type.String({ description: "Signed bundle URL; needs no auth header" }),
   flags: FlagOverrides,
   effective_flags: Type.Record(Type.String(), Type.Boolean()),

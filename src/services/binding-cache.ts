@@ -50,10 +50,6 @@ export class RuntimeViewCache<V extends RuntimeView> {
     return this.fills.get(runtimeId)?.promise ?? this.fill(runtimeId, load);
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   private fill(runtimeId: string, load: () => Promise<V>): Promise<V> {
     const state = { stale: false };
     const promise = load()
@@ -91,7 +87,7 @@ export class RuntimeViewCache<V extends RuntimeView> {
     else if (event.kind === "all") this.clear();
   }
 
-  evictRuntime(runtimeId: string): void {
+  private evictRuntime(runtimeId: string): void {
     this.abandonFill(runtimeId);
     const view = this.entries.get(runtimeId);
     if (!view) return;
@@ -103,7 +99,7 @@ export class RuntimeViewCache<V extends RuntimeView> {
     }
   }
 
-  evictCapability(capabilityId: string): void {
+  private evictCapability(capabilityId: string): void {
     // A read in flight may already hold the old state of this capability; which runtimes it
     // covers is unknown until it ends, so none of them may be cached.
     for (const runtimeId of [...this.fills.keys()]) this.abandonFill(runtimeId);
@@ -112,7 +108,7 @@ export class RuntimeViewCache<V extends RuntimeView> {
     for (const runtimeId of [...runtimes]) this.evictRuntime(runtimeId);
   }
 
-  clear(): void {
+  private clear(): void {
     for (const runtimeId of [...this.fills.keys()]) this.abandonFill(runtimeId);
     this.entries.clear();
     this.runtimesByCapability.clear();

@@ -79,10 +79,9 @@ export class ResolvedService {
     const location = await findRuntimeLocation(this.deps.db, runtimeId);
     if (!location) throw notFound("Runtime");
     const rows = await listJoinedBindings(this.deps.db, runtimeId);
-    const base = publicBaseUrl(this.deps);
     const entries = rows
       .filter((row) => row.enabled === 1)
-      .map((row) => toResolvedEntry(row, base))
+      .map(toResolvedEntry)
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // Content only: signed URLs (which change with every signing) never move the digest.
     const digest = canonicalDigest(
@@ -128,13 +127,13 @@ export class ResolvedService {
   }
 }
 
-function toResolvedEntry(row: BindingJoinedRow, base: string): ResolvedEntry {
+function toResolvedEntry(row: BindingJoinedRow): ResolvedEntry {
   const overrides = parseJsonObject<FlagOverrides>(row.flags);
   return {
     name: displayName(row.capability_name, row.owner_key, row.capability_org_id === row.runtime_org_id),
     version: row.version,
     artifact_sha256: row.artifact_sha256,
-    artifact_s3_prefix: `${base}/api/v1/org/${row.owner_key}/capabilities/${row.capability_name}/${row.version}/files/`,
+    artifact_s3_prefix: `/api/v1/org/${row.owner_key}/capabilities/${row.capability_name}/${row.version}/files/`,
     flags: overrides,
     effective_flags: effectiveFlags(parseJsonObject<DeclaredFlags>(row.declared_flags), overrides),
     runtime_digest: row.runtime_digest,
@@ -145,9 +144,4 @@ function toResolvedEntry(row: BindingJoinedRow, base: string): ResolvedEntry {
 function etagMatches(header: string, etag: string): boolean {
   if (header.trim() === "*") return true;
   return header.split(",").some((candidate) => candidate.trim().replace(/^W\//, "") === etag);
-}
-
-/** The same base as signed download URLs (CAPSTAN_PUBLIC_URL, else the listen address). */
-function publicBaseUrl(deps: ServiceDeps): string {
-  return deps.config.publicUrl ?? `http://${deps.config.host}:${deps.config.port}`;
 }

@@ -95,10 +95,10 @@ describe("bindings to published versions", () => {
     await bind(t, runtimeId, { name: "demo", version: "1.0.0" });
     const token = await mintRuntimeToken(t, runtimeId);
     const [item] = (await readResolved(t, runtimeId, token)).capabilities;
-    const prefix = new URL(item.artifact_s3_prefix);
+    assert.equal(item.artifact_s3_prefix, "/api/v1/org/default/capabilities/demo/1.0.0/files/");
     const res = await t.app.inject({
       method: "GET",
-      url: `${prefix.pathname}capability.yaml`,
+      url: `${item.artifact_s3_prefix}capability.yaml`,
       headers: bearer(token),
     });
     assert.equal(res.statusCode, 200, res.body);

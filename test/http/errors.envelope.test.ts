@@ -242,7 +242,17 @@ describe("error envelope (SPEC §2.4)", () => {
     });
   }
 
-  test("a 5xx detail names the request id, which the log has too", async () => {
+  test("an upper-case UUID finds the resource, which is returned with its id in lower case", async () => {
+    const res = await t.app.inject({
+      method: "GET",
+      url: `${RUNTIMES}/${t.runtimeId.toUpperCase()}`,
+      headers: bearer(t.adminKey),
+    });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().id, t.runtimeId);
+  });
+
+  test("a 5xx detail names the request id sent in X-Request-Id", async () => {
     const res = await t.app.inject({
       method: "GET",
       url: "/test/crash",

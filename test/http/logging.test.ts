@@ -65,6 +65,21 @@ describe("logs", () => {
     assert.equal(created.statusCode, 201, "POST /user/api-keys minted a key to check as well");
   });
 
+  test("record a crash with its cause under the request id the client was given", async () => {
+    const res = await t.app.inject({
+      method: "GET",
+      url: "/test/crash",
+      headers: { ...bearer(t.adminKey), "x-request-id": "crash-log-1" },
+    });
+    assert.equal(res.statusCode, 500);
+    const record = logs.text
+      .split("\n")
+      .filter((line) => line.includes('"reqId":"crash-log-1"'))
+      .find((line) => line.includes('"msg":"unhandled error"'));
+    assert.ok(record, "the crash is logged with the request id");
+    assert.match(record, /"message":"boom"/, "the cause is in the log, not in the response");
+  });
+
   test("redact the key headers when code logs request headers", () => {
     const before = logs.text.length;
     t.deps.logger.info(

@@ -88,16 +88,13 @@ describe("GET RT/capabilities/resolved", () => {
     ]);
     assert.equal(item.version, "1.0.0");
     assert.equal(item.artifact_digest, `sha256:${version.artifact_sha256}`);
-    assert.equal(
-      item.artifact_s3_prefix,
-      "http://capstan.test/api/v1/org/default/capabilities/alpha/1.0.0/files/",
-    );
+    assert.equal(item.artifact_s3_prefix, "/api/v1/org/default/capabilities/alpha/1.0.0/files/");
     assert.deepEqual(item.flags, { verbose: true });
     assert.deepEqual(item.effective_flags, { readonly: true, verbose: true });
     assert.equal(item.runtime_digest, version.runtime_digest);
     assert.equal(
       resolved.capabilities[0].artifact_s3_prefix,
-      "http://capstan.test/api/v1/org/acme/capabilities/scanner/1.0.0/files/",
+      "/api/v1/org/acme/capabilities/scanner/1.0.0/files/",
     );
     assert.deepEqual(resolved.capabilities[0].effective_flags, { deep: true });
   });

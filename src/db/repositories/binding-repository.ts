@@ -132,10 +132,6 @@ export async function findBinding(
     .executeTakeFirst();
 }
 
-export async function listRuntimeBindings(db: Db, runtimeId: string): Promise<Row<"bindings">[]> {
-  return db.selectFrom("bindings").selectAll().where("runtime_id", "=", runtimeId).execute();
-}
-
 /** A capability by its owner org's key and name, whatever its visibility (the caller decides). */
 export async function findCapabilityByOwner(
   db: Db,
@@ -175,11 +171,6 @@ export async function findVersion(
 
 export async function findVersionById(db: Db, versionId: string): Promise<VersionRow | undefined> {
   return db.selectFrom("capability_versions").selectAll().where("id", "=", versionId).executeTakeFirst();
-}
-
-export async function findVersionsById(db: Db, versionIds: string[]): Promise<VersionRow[]> {
-  if (versionIds.length === 0) return [];
-  return db.selectFrom("capability_versions").selectAll().where("id", "in", versionIds).execute();
 }
 
 /** Inserts a binding; the runtime already binding that capability is 409 already_exists_error. */
