@@ -3,7 +3,9 @@
 // globs itself, so the files are listed here. Extra arguments narrow the run to matching paths:
 //   npm test -- bindings        (only files whose path contains "bindings")
 // The suite runs on SQLite always, and once more on PostgreSQL when CAPSTAN_TEST_DATABASE_URL
-// is set (each test app then gets a fresh database there, see test/helpers/database.ts).
+// is set (each test app then gets a fresh database there, see test/helpers/database.ts). The
+// PostgreSQL pass runs the suites that touch the database; pure code (test/unit) and the CLI
+// (which drives its own SQLite-backed server) do not depend on the dialect.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import path from "node:path";
@@ -29,11 +31,17 @@ if (files.length === 0) {
   console.error("no test files matched");
   process.exit(1);
 }
+const DIALECT_INDEPENDENT = [`test${path.sep}unit${path.sep}`, `test${path.sep}cli${path.sep}`];
+
 function runSuite(dialect) {
+  const suite =
+    dialect === "sqlite"
+      ? files
+      : files.filter((file) => !DIALECT_INDEPENDENT.some((dir) => file.startsWith(dir)));
   console.log(`\n# Capstan test suite on ${dialect}\n`);
   const result = spawnSync(
     process.execPath,
-    ["--import", "tsx", "--expose-gc", "--test", "--test-concurrency=2", "--test-timeout=120000", ...files],
+    ["--import", "tsx", "--expose-gc", "--test", "--test-concurrency=2", "--test-timeout=120000", ...suite],
     {
       stdio: "inherit",
       env: {
