@@ -4,6 +4,7 @@ import { type Expression, type Kysely, type SqlBool, sql, type Transaction } fro
 import { AppError } from "../../http/errors.js";
 import type { Dialect } from "../connect.js";
 import type { Database, NewRow, Row } from "../schema.js";
+import { isUniqueViolation } from "../unique-violation.js";
 
 export type Executor = Kysely<Database> | Transaction<Database>;
 export type CapabilityRow = Row<"capabilities">;
@@ -12,12 +13,6 @@ export type VersionStatusValue = VersionRow["status"];
 
 /** A version that can be "latest" (SPEC §5): active or deprecated. */
 export const RELEASED_STATUSES: VersionStatusValue[] = ["active", "deprecated"];
-
-/** SQLite reports `SQLITE_CONSTRAINT_UNIQUE` / `_PRIMARYKEY`; PostgreSQL `23505`. */
-export function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
-}
 
 export function findCapability(
   db: Executor,
