@@ -17,7 +17,7 @@ import {
 import { errorResponses, NoContent, RuntimeParams } from "../contract/common.js";
 import { BindingService, type RuntimePath } from "../services/binding-service.js";
 import { OrgRoleCache } from "../services/org-role-cache.js";
-import { ResolvedService } from "../services/resolved-service.js";
+import { type ResolvedResponse, ResolvedService } from "../services/resolved-service.js";
 import { createRuntimeToken } from "../services/runtime-token-service.js";
 import { type RouteApp, scopeOf } from "./route-app.js";
 
@@ -33,9 +33,18 @@ function runtimePath(params: { org: string; workspace: string; runtime_id: strin
 
 const etagOf = (binding: { revision: number }): string => `"${binding.revision}"`;
 
-/** A 304 carries no body: `send()` without a payload, or Fastify would write `null` and its length. */
-function notModified(reply: FastifyReply): FastifyReply {
-  return reply.code(304).send();
+// These send and return nothing: a handler that is not async must not hand the reply back to Fastify.
+
+/** Sends an already serialized JSON body as is. */
+function sendJson(reply: FastifyReply, body: string): void {
+  reply.type(JSON_UTF8).send(body);
+}
+
+function sendResolved(reply: FastifyReply, result: ResolvedResponse): void {
+  reply.header("etag", result.etag).header("cache-control", "private, no-cache");
+  // A 304 carries no body: `send()` without a payload, or Fastify would write `null` and its length.
+  if (result.body === null) reply.code(304).send();
+  else sendJson(reply, result.body);
 }
 
 export default async function bindingRoutes(app: RouteApp): Promise<void> {
@@ -54,9 +63,11 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
         response: { 200: BindingList, ...errorResponses },
       },
     },
-    async (request, reply) => {
-      const body = await bindings.listBody(scopeOf(request).actor, runtimePath(request.params));
-      return reply.type(JSON_UTF8).send(body);
+    // Not async: a list served from memory is sent without a promise (see BindingService.listBody).
+    (request, reply) => {
+      const body = bindings.listBody(scopeOf(request).actor, runtimePath(request.params));
+      if (typeof body !== "string") return body.then((text) => sendJson(reply, text));
+      sendJson(reply, body);
     },
   );
 
@@ -72,12 +83,11 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
         response: { 200: ResolvedSet, 304: Type.Null({ description: "Not modified" }), ...errorResponses },
       },
     },
-    async (request, reply) => {
+    (request, reply) => {
       const ifNoneMatch = request.headers["if-none-match"];
-      const result = await resolved.resolve(scopeOf(request).actor, runtimePath(request.params), ifNoneMatch);
-      reply.header("etag", result.etag).header("cache-control", "private, no-cache");
-      if (result.body === null) return notModified(reply);
-      return reply.type(JSON_UTF8).send(result.body);
+      const result = resolved.resolve(scopeOf(request).actor, runtimePath(request.params), ifNoneMatch);
+      if (result instanceof Promise) return result.then((answer) => sendResolved(reply, answer));
+      sendResolved(reply, result);
     },
   );
 

@@ -40,14 +40,19 @@ export class RuntimeViewCache<V extends RuntimeView> {
 
   /** The cached view, or the one `load` reads (concurrent misses share one read). */
   get(runtimeId: string, load: () => Promise<V>): Promise<V> {
-    const cached = this.entries.get(runtimeId);
-    if (cached) {
-      // Re-inserting keeps the Map in least-recently-used order, so eviction drops cold runtimes.
-      this.entries.delete(runtimeId);
-      this.entries.set(runtimeId, cached);
-      return Promise.resolve(cached);
-    }
+    const cached = this.peek(runtimeId);
+    if (cached) return Promise.resolve(cached);
     return this.fills.get(runtimeId)?.promise ?? this.fill(runtimeId, load);
+  }
+
+  /** The cached view without waiting, or undefined. */
+  peek(runtimeId: string): V | undefined {
+    const cached = this.entries.get(runtimeId);
+    if (!cached) return undefined;
+    // Re-inserting keeps the Map in least-recently-used order, so eviction drops cold runtimes.
+    this.entries.delete(runtimeId);
+    this.entries.set(runtimeId, cached);
+    return cached;
   }
 
   private fill(runtimeId: string, load: () => Promise<V>): Promise<V> {

@@ -26,22 +26,32 @@ export class OrgRoleCache {
 
   /** As requireOrgRole: 404 for a non-member or unknown org (never cached), 403 below `minimum`. */
   async require(actor: Actor, orgKey: string, minimum: Role): Promise<CachedOrgRole> {
-    const key = `${actor.userId}\u0000${orgKey}`;
-    const now = Date.now();
-    let entry = this.entries.get(key);
-    if (!entry || now - entry.fetchedAt >= ROLE_TTL_MS) {
-      const access = await requireOrgRole(this.deps, actor, orgKey, "reader");
-      entry = { orgId: access.org.id, role: access.role, fetchedAt: now };
-      if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-      this.entries.set(key, entry);
-    }
-    if (!roleAtLeast(entry.role, minimum)) {
-      throw new AppError("forbidden_error", `This action needs the ${minimum} role in '${orgKey}'`);
-    }
-    return entry;
+    const cached = this.peek(actor, orgKey, minimum);
+    if (cached) return cached;
+    const access = await requireOrgRole(this.deps, actor, orgKey, "reader");
+    const entry = { orgId: access.org.id, role: access.role, fetchedAt: Date.now() };
+    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
+    this.entries.set(keyOf(actor, orgKey), entry);
+    return checked(entry, orgKey, minimum);
+  }
+
+  /** The role from memory, without waiting: undefined when it must be read with `require`. */
+  peek(actor: Actor, orgKey: string, minimum: Role): CachedOrgRole | undefined {
+    const entry = this.entries.get(keyOf(actor, orgKey));
+    if (!entry || Date.now() - entry.fetchedAt >= ROLE_TTL_MS) return undefined;
+    return checked(entry, orgKey, minimum);
   }
 
   private evictOrg(orgId: string): void {
     for (const [key, entry] of this.entries) if (entry.orgId === orgId) this.entries.delete(key);
   }
+}
+
+const keyOf = (actor: Actor, orgKey: string): string => `${actor.userId}\u0000${orgKey}`;
+
+function checked(entry: CachedOrgRole, orgKey: string, minimum: Role): CachedOrgRole {
+  if (!roleAtLeast(entry.role, minimum)) {
+    throw new AppError("forbidden_error", `This action needs the ${minimum} role in '${orgKey}'`);
+  }
+  return entry;
 }

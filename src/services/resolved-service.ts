@@ -62,16 +62,44 @@ export class ResolvedService {
     this.views = new RuntimeViewCache(deps.changes);
   }
 
-  /** The resolved set, or `body: null` when `If-None-Match` already names its digest (→ 304). */
-  async resolve(actor: Actor, path: RuntimePath, ifNoneMatch: string | undefined): Promise<ResolvedResponse> {
+  /**
+   * The resolved set, or `body: null` when `If-None-Match` already names its digest (→ 304).
+   * Synchronous when the caller's role and the set are in memory and its URLs are fresh.
+   */
+  resolve(
+    actor: Actor,
+    path: RuntimePath,
+    ifNoneMatch: string | undefined,
+  ): ResolvedResponse | Promise<ResolvedResponse> {
     assertRuntimeTokenScope(actor, path.runtimeId);
+    const role = this.roles.peek(actor, path.org, "reader");
+    const view = role && this.views.peek(path.runtimeId);
+    if (!role || !view) return this.readResolved(actor, path, ifNoneMatch);
+    assertViewAt(view, role.orgId, path.workspace);
+    return this.answer(view, ifNoneMatch) ?? this.resignAndAnswer(view);
+  }
+
+  private async readResolved(
+    actor: Actor,
+    path: RuntimePath,
+    ifNoneMatch: string | undefined,
+  ): Promise<ResolvedResponse> {
     const { orgId } = await this.roles.require(actor, path.org, "reader");
     const view = await this.views.get(path.runtimeId, () => this.load(path.runtimeId));
     assertViewAt(view, orgId, path.workspace);
+    return this.answer(view, ifNoneMatch) ?? this.resignAndAnswer(view);
+  }
+
+  /** The answer from the view as it is; null when its signed URLs must be renewed first. */
+  private answer(view: ResolvedView, ifNoneMatch: string | undefined): ResolvedResponse | null {
     if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, view.etag))
       return { etag: view.etag, body: null };
-    if (this.deps.now().getTime() >= view.resignAt)
-      Object.assign(view, await this.sign(view.entries, view.digest));
+    if (this.deps.now().getTime() >= view.resignAt) return null;
+    return { etag: view.etag, body: view.body };
+  }
+
+  private async resignAndAnswer(view: ResolvedView): Promise<ResolvedResponse> {
+    Object.assign(view, await this.sign(view.entries, view.digest));
     return { etag: view.etag, body: view.body };
   }
 

@@ -102,11 +102,11 @@ describe("GET RT/capabilities", () => {
   });
 
   test("flips upgrade_available on the next read after a new version is published", async () => {
-    const beta = await seedCapability(t.deps, { name: "gamma", versions: ["1.0.0"] });
+    const gamma = await seedCapability(t.deps, { name: "gamma", versions: ["1.0.0"] });
     const runtime = await newRuntime(t, "upgrades");
     await bind(t, runtime, { name: "gamma" });
     assert.equal((await listBindings(t, runtime))[0].upgrade_available, false);
-    await seedVersion(t.deps, beta, "1.1.0");
+    await seedVersion(t.deps, gamma, "1.1.0");
     const [item] = await listBindings(t, runtime);
     assert.equal(item.latest_version, "1.1.0");
     assert.equal(item.upgrade_available, true);
