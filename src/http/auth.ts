@@ -1,7 +1,9 @@
 // Authentication: resolves the credential of every non-public request to an Actor, once, before
-// the body is read. Keys are cached briefly by hash so hot reads do not hit the database; a
-// revocation on this instance evicts at once, and the short TTL bounds staleness across instances.
-import type { FastifyInstance, FastifyRequest } from "fastify";
+// the body is read. Keys are cached briefly so hot reads neither hit the database nor hash the key
+// again; a revocation on this instance evicts at once, and the short TTL (plus the change feed in
+// scale mode) bounds staleness across instances. A cache hit is answered synchronously: the hot
+// path (a runtime polling its bindings) then costs no promise and no SHA-256.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hashApiKey, parseApiKey } from "../lib/api-key-format.js";
 import type { Actor, ServiceDeps } from "../services/deps.js";
 import { checkClientVersion } from "./client-version.js";
@@ -35,7 +37,11 @@ interface CachedKey {
 }
 
 export class KeyCache {
-  private readonly byHash = new Map<string, CachedKey>();
+  /**
+   * Keyed by the presented credential itself, so a hit needs no hashing. The credential is in this
+   * process's memory for every request anyway; only its SHA-256 is ever stored or logged.
+   */
+  private readonly byCredential = new Map<string, CachedKey>();
   private readonly lastUsedWrites = new Map<string, number>();
 
   constructor(private readonly deps: ServiceDeps) {
@@ -45,17 +51,22 @@ export class KeyCache {
     });
   }
 
-  async lookup(hash: string): Promise<CachedKey | null> {
-    const now = Date.now();
-    const cached = this.byHash.get(hash);
-    if (cached && now - cached.fetchedAt < KEY_CACHE_TTL_MS) return cached;
+  /** The cached key when it is fresh enough to trust, without waiting. */
+  peek(credential: string): CachedKey | undefined {
+    const cached = this.byCredential.get(credential);
+    return cached && Date.now() - cached.fetchedAt < KEY_CACHE_TTL_MS ? cached : undefined;
+  }
+
+  async lookup(credential: string): Promise<CachedKey | null> {
+    const cached = this.peek(credential);
+    if (cached) return cached;
     const row = await this.deps.db
       .selectFrom("api_keys")
       .select(["id", "user_id", "read_only", "runtime_id", "expires_at", "revoked_at"])
-      .where("key_hash", "=", hash)
+      .where("key_hash", "=", hashApiKey(credential))
       .executeTakeFirst();
     if (!row) {
-      this.byHash.delete(hash);
+      this.byCredential.delete(credential);
       return null;
     }
     const entry: CachedKey = {
@@ -65,20 +76,22 @@ export class KeyCache {
       runtimeId: row.runtime_id,
       expiresAt: row.expires_at,
       revoked: row.revoked_at !== null,
-      fetchedAt: now,
+      fetchedAt: Date.now(),
     };
-    if (this.byHash.size > 10_000) this.byHash.clear();
-    this.byHash.set(hash, entry);
+    if (this.byCredential.size > 10_000) this.byCredential.clear();
+    this.byCredential.set(credential, entry);
     return entry;
   }
 
   /** Drops a key from the cache (after revocation, or when another instance says so). */
   evictKeyId(keyId: string): void {
-    for (const [hash, entry] of this.byHash) if (entry.id === keyId) this.byHash.delete(hash);
+    for (const [credential, entry] of this.byCredential) {
+      if (entry.id === keyId) this.byCredential.delete(credential);
+    }
   }
 
   clear(): void {
-    this.byHash.clear();
+    this.byCredential.clear();
   }
 
   /** `last_used_at` is written at most once a minute per key, never on every request. */
@@ -108,17 +121,17 @@ function credentialOf(request: FastifyRequest): string | null {
   return null;
 }
 
-export async function authenticate(
-  request: FastifyRequest,
-  deps: ServiceDeps,
-  keys: KeyCache,
-): Promise<Actor> {
+/** The well-formed credential of a request; throws when it is missing or not in the key format. */
+function requireCredential(request: FastifyRequest): string {
   const credential = credentialOf(request);
   if (credential === null) throw new AppError("authentication_error", "An API key is required");
   if (parseApiKey(credential) === null) {
     throw new AppError("token_error", "The credential is not a Capstan API key (cst_<prefix>_<secret>)");
   }
-  const key = await keys.lookup(hashApiKey(credential));
+  return credential;
+}
+
+function actorFromKey(key: CachedKey | null, deps: ServiceDeps, keys: KeyCache): Actor {
   if (!key || key.revoked) throw new AppError("authentication_error", "Unknown or revoked API key");
   if (key.expiresAt !== null && key.expiresAt <= deps.now().toISOString()) {
     throw new AppError("expired_token_error", "The API key has expired");
@@ -127,9 +140,18 @@ export async function authenticate(
   return { userId: key.userId, apiKeyId: key.id, readOnly: key.readOnly, runtimeId: key.runtimeId };
 }
 
+export async function authenticate(
+  request: FastifyRequest,
+  deps: ServiceDeps,
+  keys: KeyCache,
+): Promise<Actor> {
+  return actorFromKey(await keys.lookup(requireCredential(request)), deps, keys);
+}
+
 /**
  * The guards every request passes before its body is read: client version, credential, rate
- * limit, then the credential's own restrictions (runtime tokens, read-only keys).
+ * limit, then the credential's own restrictions (runtime tokens, read-only keys). Written as a
+ * callback hook with a synchronous path for cached keys: it runs on every request.
  */
 export function registerRequestGuards(
   app: FastifyInstance,
@@ -138,25 +160,64 @@ export function registerRequestGuards(
   limiter: RateLimiter,
 ): void {
   app.decorateRequest("actor", null);
-  app.addHook("onRequest", async (request, reply) => {
-    checkClientVersion(request, deps.config.minClientVersion);
-    const config = request.routeOptions.config;
-    // Unknown routes have no url; the not-found handler answers them without a key.
-    if (config?.public || request.routeOptions.url === undefined) return;
-    let actor: Actor;
-    try {
-      actor = await authenticate(request, deps, keys);
-    } catch (error) {
-      limiter.consumeAnonymous(request.ip, reply);
-      throw error;
-    }
+
+  const admit = (request: FastifyRequest, reply: FastifyReply, actor: Actor): void => {
     request.actor = actor;
     const mutating = MUTATING.has(request.method);
     limiter.consumeKey(actor.apiKeyId, mutating, reply);
-    if (actor.runtimeId !== null && !config?.runtimeToken) {
+    if (actor.runtimeId !== null && !request.routeOptions.config?.runtimeToken) {
       throw new AppError("forbidden_error", "A runtime token can only read its own runtime's capabilities");
     }
     if (actor.readOnly && mutating) throw new AppError("forbidden_error", "This API key is read-only");
+  };
+  // Failed logins count against the caller's IP (SPEC §2.6); over that limit the 429 wins.
+  const refuse = (request: FastifyRequest, reply: FastifyReply, error: unknown): unknown => {
+    try {
+      limiter.consumeAnonymous(request.ip, reply);
+    } catch (limited) {
+      return limited;
+    }
+    return error;
+  };
+
+  const settle = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    key: CachedKey | null,
+    done: (error?: Error) => void,
+  ): void => {
+    let outcome: Error | undefined;
+    try {
+      const actor = actorFromKey(key, deps, keys);
+      try {
+        admit(request, reply, actor);
+      } catch (error) {
+        outcome = error as Error;
+      }
+    } catch (error) {
+      outcome = refuse(request, reply, error) as Error;
+    }
+    done(outcome);
+  };
+
+  app.addHook("onRequest", (request, reply, done) => {
+    let credential: string;
+    try {
+      checkClientVersion(request, deps.config.minClientVersion);
+      const options = request.routeOptions;
+      // Unknown routes have no url; the not-found handler answers them without a key.
+      if (options.config?.public || options.url === undefined) return done();
+      credential = requireCredential(request);
+    } catch (error) {
+      const upgradeRequired = error instanceof AppError && error.type === "upgrade_required_error";
+      return done((upgradeRequired ? error : refuse(request, reply, error)) as Error);
+    }
+    const cached = keys.peek(credential);
+    if (cached) return settle(request, reply, cached, done);
+    keys.lookup(credential).then(
+      (key) => settle(request, reply, key, done),
+      (error) => done(error),
+    );
   });
 }
 

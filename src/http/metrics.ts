@@ -26,14 +26,23 @@ export function registerMetrics(app: FastifyInstance): void {
     registers: [registry],
   });
   app.decorate("metrics", registry);
-  app.addHook("onResponse", async (request, reply) => {
+  // Labelled children are looked up once per (route, method, status), not on every response:
+  // resolving labels costs more than the increment itself on the hot path.
+  const children = new Map<string, { count: () => void; observe: (seconds: number) => void }>();
+  app.addHook("onResponse", (request, reply, done) => {
     // The route template, never the raw URL: ids in paths would explode the label space.
-    const labels = {
-      route: request.routeOptions.url ?? "unmatched",
-      method: request.method,
-      status: String(reply.statusCode),
-    };
-    requests.inc(labels);
-    latency.observe(labels, reply.elapsedTime / 1000);
+    const route = request.routeOptions.url ?? "unmatched";
+    const key = `${request.method} ${reply.statusCode} ${route}`;
+    let child = children.get(key);
+    if (!child) {
+      const labels = { route, method: request.method, status: String(reply.statusCode) };
+      const counter = requests.labels(labels);
+      const histogram = latency.labels(labels);
+      child = { count: () => counter.inc(), observe: (seconds) => histogram.observe(seconds) };
+      children.set(key, child);
+    }
+    child.count();
+    child.observe(reply.elapsedTime / 1000);
+    done();
   });
 }

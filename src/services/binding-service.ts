@@ -14,7 +14,6 @@ import {
   findCapabilityByOwner,
   findRuntimeInWorkspace,
   findRuntimeLocation,
-  findVersion,
   findVersionById,
   insertBinding,
   listJoinedBindings,
@@ -22,6 +21,7 @@ import {
   updateBindingAtRevision,
   type VersionRow,
 } from "../db/repositories/binding-repository.js";
+import { findVersion } from "../db/repositories/capability-repository.js";
 import type { Database, Row } from "../db/schema.js";
 import type { Issue } from "../domain/types.js";
 import { AppError, conflict, forbidden, notFound } from "../http/errors.js";

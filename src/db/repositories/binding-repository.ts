@@ -156,19 +156,6 @@ export async function findCapabilityById(db: Db, capabilityId: string): Promise<
     .executeTakeFirst();
 }
 
-export async function findVersion(
-  db: Db,
-  capabilityId: string,
-  version: string,
-): Promise<VersionRow | undefined> {
-  return db
-    .selectFrom("capability_versions")
-    .selectAll()
-    .where("capability_id", "=", capabilityId)
-    .where("version", "=", version)
-    .executeTakeFirst();
-}
-
 export async function findVersionById(db: Db, versionId: string): Promise<VersionRow | undefined> {
   return db.selectFrom("capability_versions").selectAll().where("id", "=", versionId).executeTakeFirst();
 }
