@@ -9,6 +9,7 @@ import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from
 import { registerMetrics } from "./http/metrics.js";
 import { RateLimiter } from "./http/rate-limit.js";
 import { newRequestId, registerRequestId } from "./http/request-id.js";
+import { lazyRequestLogger } from "./http/request-logger.js";
 import { serializerCompiler } from "./http/serialization.js";
 import { validatorCompiler } from "./http/validation.js";
 import { registerRoutes } from "./routes/index.js";
@@ -31,6 +32,7 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: JSON_BODY_LIMIT,
     genReqId: newRequestId,
+    childLoggerFactory: lazyRequestLogger,
     requestIdHeader: false,
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",

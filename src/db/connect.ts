@@ -30,6 +30,10 @@ export function connectDatabase(target: DatabaseTarget): DatabaseHandle {
   // bigint (int8) columns hold byte sizes well below 2^53: parse them as numbers.
   pg.types.setTypeParser(20, (value) => Number(value));
   const pool = new pg.Pool({ connectionString: target.url, max: 10 });
+  // An idle connection that the server drops (restart, failover, admin kill) emits 'error' on the
+  // pool; unhandled, that would crash the process. The pool discards the client and opens a new
+  // one on demand; queries in flight fail on their own and become database_error responses.
+  pool.on("error", () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: "postgres", close: () => db.destroy() };
 }

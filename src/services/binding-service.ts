@@ -86,6 +86,16 @@ export function assertViewAt(view: RuntimeView, orgId: string, workspaceKey: str
   if (view.orgId !== orgId || view.workspaceKey !== workspaceKey) throw notFound("Runtime");
 }
 
+/** Unconditional PATCHes that keep losing the race this often give up with 409 after all. */
+const UNCONDITIONAL_ATTEMPTS = 20;
+
+/** The binding's revision moved between reading and writing it (409 unless retried). */
+class ConcurrentChangeError extends AppError {
+  constructor() {
+    super("conflict_error", "The binding was changed concurrently; read it again and retry");
+  }
+}
+
 export class BindingService {
   private readonly lists: RuntimeViewCache<BindingListView>;
 
@@ -190,9 +200,33 @@ export class BindingService {
   /**
    * `PATCH RT/capabilities/{id}`. The write is conditional on the revision read in the same
    * transaction, so of concurrent PATCHes each either applies to the latest state or gets 409.
-   * A PATCH that changes nothing keeps the revision (nothing to tell a runtime).
+   * Without `If-Match` the caller asked for no such condition: a PATCH that lost the race is
+   * planned again on the new state (PostgreSQL lets concurrent transactions read the same
+   * revision; SQLite serialises them). A PATCH that changes nothing keeps the revision.
    */
   async update(
+    scope: RequestScope,
+    path: RuntimePath,
+    bindingId: string,
+    body: BindingPatchBody,
+    ifMatch: string | undefined,
+  ): Promise<RuntimeCapabilityBinding> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.updateOnce(scope, path, bindingId, body, ifMatch);
+      } catch (error) {
+        if (
+          !(error instanceof ConcurrentChangeError) ||
+          ifMatch !== undefined ||
+          attempt >= UNCONDITIONAL_ATTEMPTS
+        ) {
+          throw error;
+        }
+      }
+    }
+  }
+
+  private async updateOnce(
     scope: RequestScope,
     path: RuntimePath,
     bindingId: string,
@@ -209,7 +243,7 @@ export class BindingService {
         return { item: await presentBinding(trx, runtime.id, binding.id), changed: false };
       }
       if (!(await updateBindingAtRevision(trx, binding.id, binding.revision, plan.changes, at))) {
-        throw conflict("The binding was changed concurrently; read it again and retry");
+        throw new ConcurrentChangeError();
       }
       await appendAudit(
         trx,
