@@ -2,7 +2,7 @@
 // child per request costs more (bindings serialized on every request) than a cached binding list
 // or a 304 costs to answer, and at the usual levels most requests log nothing themselves.
 import type { FastifyBaseLogger } from "fastify";
-import type { Bindings, ChildLoggerOptions, LogFn, Logger } from "pino";
+import type { Bindings, ChildLoggerOptions, Logger } from "pino";
 
 type Level = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
 
@@ -23,13 +23,26 @@ class LazyRequestLogger {
     this.resolve().level = level;
   }
 
-  readonly trace: LogFn = (...args: unknown[]) => this.write("trace", args);
-  readonly debug: LogFn = (...args: unknown[]) => this.write("debug", args);
-  readonly info: LogFn = (...args: unknown[]) => this.write("info", args);
-  readonly warn: LogFn = (...args: unknown[]) => this.write("warn", args);
-  readonly error: LogFn = (...args: unknown[]) => this.write("error", args);
-  readonly fatal: LogFn = (...args: unknown[]) => this.write("fatal", args);
-  readonly silent: LogFn = () => {};
+  // Prototype methods, not per-instance closures: one of these is made for every request.
+  trace(...args: unknown[]): void {
+    this.write("trace", args);
+  }
+  debug(...args: unknown[]): void {
+    this.write("debug", args);
+  }
+  info(...args: unknown[]): void {
+    this.write("info", args);
+  }
+  warn(...args: unknown[]): void {
+    this.write("warn", args);
+  }
+  error(...args: unknown[]): void {
+    this.write("error", args);
+  }
+  fatal(...args: unknown[]): void {
+    this.write("fatal", args);
+  }
+  silent(): void {}
 
   child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
     return this.resolve().child(bindings, options);
