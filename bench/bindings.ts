@@ -4,15 +4,23 @@
 // (A B A B …) by autocannon from this process, so neither shares its event loop with the load.
 //
 //   npm run bench:bindings            (BENCH_SECONDS=3 for a quick run)
+//   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:bindings
+//
+// By default each seeded shape is a SQLite file in a temporary data dir. With BENCH_DATABASE_URL
+// set to a PostgreSQL server (a role allowed to create databases), each shape gets a fresh database
+// capstan_bench_<random> there instead, migrated, bootstrapped and seeded through Kysely, and
+// dropped at the end, also when the run fails; blobs stay in the temporary dir.
 //
 // Targets: list ≥ 0.5× bare throughput with p99 ≤ 10 ms; 304 path ≥ 0.7× bare.
 import { type ChildProcess, fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
 import SqliteDatabase from "better-sqlite3";
+import pg from "pg";
 import pino from "pino";
 import { buildApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
@@ -34,13 +42,17 @@ const CAPABILITIES = 2_000;
 const VERSIONS_PER_CAPABILITY = 10;
 const BINDINGS_PER_RUNTIME = 20;
 const COLD_READS = 2_000;
+/** A PostgreSQL server URL: each seeded shape then gets a database of its own on it, dropped at the end. */
+const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL || undefined;
+if (BENCH_DATABASE_URL && !/^postgres(ql)?:\/\//.test(BENCH_DATABASE_URL)) {
+  throw new Error("BENCH_DATABASE_URL must be a postgres:// URL");
+}
 
 interface DatabaseShape {
   runtimes: number;
 }
 
-interface Seeded {
-  dataDir: string;
+interface Seeded extends Target {
   adminKey: string;
   runtimeId: string;
 }
@@ -63,8 +75,58 @@ function answerCpuQueries(): void {
 
 // ---- seeding -----------------------------------------------------------------------------------
 
-function silentDeps(dataDir: string, adminKey: string): { deps: ServiceDeps; close: () => Promise<void> } {
-  const config = loadConfig({}, { CAPSTAN_DATA_DIR: dataDir, CAPSTAN_BOOTSTRAP_TOKEN: adminKey });
+/** Where a seeded shape lives: its data dir (SQLite file or fs blobs) and, on PostgreSQL, its database. */
+interface Target {
+  dataDir: string;
+  /** CAPSTAN_DATABASE_URL for the server; undefined means the SQLite file in the data dir. */
+  databaseUrl?: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh data dir and, on PostgreSQL, a fresh database dropped with it, so runs never share rows. */
+async function createTarget(): Promise<Target> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "capstan-bench-"));
+  const removeDir = async () => rmSync(dataDir, { recursive: true, force: true });
+  if (!BENCH_DATABASE_URL) return { dataDir, drop: removeDir };
+  const name = `capstan_bench_${randomBytes(6).toString("hex")}`;
+  try {
+    await withAdmin((client) => client.query(`create database ${name}`));
+  } catch (error) {
+    await removeDir();
+    throw error;
+  }
+  const url = new URL(BENCH_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return {
+    dataDir,
+    databaseUrl: url.toString(),
+    drop: async () => {
+      // with (force): a server child that outlived a failure must not keep the database alive.
+      await withAdmin((client) => client.query(`drop database if exists ${name} with (force)`));
+      await removeDir();
+    },
+  };
+}
+
+async function withAdmin(work: (client: pg.Client) => Promise<unknown>): Promise<void> {
+  const client = new pg.Client({ connectionString: BENCH_DATABASE_URL });
+  await client.connect();
+  try {
+    await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+function silentDeps(target: Target, adminKey: string): { deps: ServiceDeps; close: () => Promise<void> } {
+  const config = loadConfig(
+    {},
+    {
+      CAPSTAN_DATA_DIR: target.dataDir,
+      CAPSTAN_DATABASE_URL: target.databaseUrl,
+      CAPSTAN_BOOTSTRAP_TOKEN: adminKey,
+    },
+  );
   const database = connectDatabase(config.database);
   const deps: ServiceDeps = {
     db: database.db,
@@ -80,42 +142,58 @@ function silentDeps(dataDir: string, adminKey: string): { deps: ServiceDeps; clo
 
 /** A fresh database: migrations, bootstrap, then the registry and bindings by bulk insert. */
 async function seedDatabase(shape: DatabaseShape): Promise<Seeded> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), "capstan-bench-"));
-  const adminKey = generateApiKey().key;
-  const { deps, close } = silentDeps(dataDir, adminKey);
-  await migrateToLatest(deps.db);
-  const boot = await bootstrapIfEmpty(deps);
-  if (!boot) throw new Error("bench database was not empty");
-  await close();
-  const started = performance.now();
-  const counts = bulkInsert(path.join(dataDir, "capstan.db"), boot.runtimeId, shape);
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(
-    `seeded ${counts.capabilities} capabilities, ${counts.versions} versions, ${counts.runtimes} runtimes, ` +
-      `${counts.bindings} bindings in ${seconds} s`,
-  );
-  return { dataDir, adminKey, runtimeId: boot.runtimeId };
+  const target = await createTarget();
+  try {
+    const adminKey = generateApiKey().key;
+    const { runtimeId, runtime } = await migrateAndBootstrap(target, adminKey);
+    const started = performance.now();
+    const rows = buildRows(runtime, runtimeId, shape);
+    if (target.databaseUrl) await insertPostgres(target.databaseUrl, rows);
+    else insertSqlite(path.join(target.dataDir, "capstan.db"), rows);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(
+      `seeded ${rows.capabilities.length} capabilities, ${rows.versions.length} versions, ` +
+        `${rows.runtimes.length + 1} runtimes, ${rows.bindings.length} bindings in ${seconds} s`,
+    );
+    return { ...target, adminKey, runtimeId };
+  } catch (error) {
+    await target.drop();
+    throw error;
+  }
 }
 
-/** `insert into <table> (<columns of row>) values (@<columns>)`, prepared once. */
-function insertStatement(sqlite: SqliteDatabase.Database, table: string, sample: object) {
-  const columns = Object.keys(sample);
-  return sqlite.prepare(
-    `insert into ${table} (${columns.join(", ")}) values (${columns.map((c) => `@${c}`).join(", ")})`,
-  );
+/** The schema and the bootstrap org, workspace, project and runtime, as a first boot creates them. */
+async function migrateAndBootstrap(target: Target, adminKey: string) {
+  const { deps, close } = silentDeps(target, adminKey);
+  try {
+    await migrateToLatest(deps.db);
+    const boot = await bootstrapIfEmpty(deps);
+    if (!boot) throw new Error("bench database was not empty");
+    const runtime = await deps.db
+      .selectFrom("runtimes")
+      .select(["org_id", "workspace_id", "project_id"])
+      .where("id", "=", boot.runtimeId)
+      .executeTakeFirstOrThrow();
+    return { runtimeId: boot.runtimeId, runtime };
+  } finally {
+    await close();
+  }
 }
 
-function bulkInsert(file: string, bootstrapRuntimeId: string, shape: DatabaseShape) {
-  const sqlite = new SqliteDatabase(file);
-  sqlite.pragma("journal_mode = WAL");
+interface SeedRows {
+  capabilities: Row<"capabilities">[];
+  versions: Row<"capability_versions">[];
+  /** The runtimes besides the bootstrap one, which already exists. */
+  runtimes: Row<"runtimes">[];
+  bindings: Row<"bindings">[];
+}
+
+function buildRows(
+  runtime: Pick<Row<"runtimes">, "org_id" | "workspace_id" | "project_id">,
+  bootstrapRuntimeId: string,
+  shape: DatabaseShape,
+): SeedRows {
   const at = new Date().toISOString();
-  const runtime = sqlite
-    .prepare("select org_id, workspace_id, project_id from runtimes where id = ?")
-    .get(bootstrapRuntimeId) as {
-    org_id: string;
-    workspace_id: string;
-    project_id: string;
-  };
   const versionsByCapability: Row<"capability_versions">[][] = [];
   const capabilities = Array.from({ length: CAPABILITIES }, (_, i) => {
     const capability = capabilityRow(runtime.org_id, `capability-${String(i).padStart(4, "0")}`, false, at);
@@ -167,33 +245,68 @@ function bulkInsert(file: string, bootstrapRuntimeId: string, shape: DatabaseSha
       };
     }),
   );
-  const insertCapability = insertStatement(sqlite, "capabilities", capabilities[0]);
-  const insertVersion = insertStatement(sqlite, "capability_versions", versionsByCapability[0][0]);
-  const insertRuntime = insertStatement(sqlite, "runtimes", runtimes[0]);
-  const insertBinding = insertStatement(sqlite, "bindings", bindings[0]);
+  return { capabilities, versions: versionsByCapability.flat(), runtimes, bindings };
+}
+
+/** `insert into <table> (<columns of row>) values (@<columns>)`, prepared once. */
+function insertStatement(sqlite: SqliteDatabase.Database, table: string, sample: object) {
+  const columns = Object.keys(sample);
+  return sqlite.prepare(
+    `insert into ${table} (${columns.join(", ")}) values (${columns.map((c) => `@${c}`).join(", ")})`,
+  );
+}
+
+/** SQLite: prepared statements on a connection of their own, several times faster than Kysely here. */
+function insertSqlite(file: string, rows: SeedRows): void {
+  const sqlite = new SqliteDatabase(file);
+  sqlite.pragma("journal_mode = WAL");
+  const insertCapability = insertStatement(sqlite, "capabilities", rows.capabilities[0]);
+  const insertVersion = insertStatement(sqlite, "capability_versions", rows.versions[0]);
+  const insertRuntime = insertStatement(sqlite, "runtimes", rows.runtimes[0]);
+  const insertBinding = insertStatement(sqlite, "bindings", rows.bindings[0]);
   sqlite.transaction(() => {
-    for (const capability of capabilities) insertCapability.run(capability);
-    for (const versions of versionsByCapability) for (const version of versions) insertVersion.run(version);
-    for (const row of runtimes) insertRuntime.run(row);
-    for (const row of bindings) insertBinding.run(row);
+    for (const row of rows.capabilities) insertCapability.run(row);
+    for (const row of rows.versions) insertVersion.run(row);
+    for (const row of rows.runtimes) insertRuntime.run(row);
+    for (const row of rows.bindings) insertBinding.run(row);
   })();
   sqlite.close();
-  return {
-    capabilities: capabilities.length,
-    versions: capabilities.length * VERSIONS_PER_CAPABILITY,
-    runtimes: runtimeIds.length,
-    bindings: bindings.length,
-  };
+}
+
+/**
+ * PostgreSQL: multi-row inserts in one transaction. Batches keep each statement well under the
+ * 65,535 bind parameters a statement may carry (a version row has 24 columns) while saving most of
+ * the round trips.
+ */
+async function insertPostgres(databaseUrl: string, rows: SeedRows): Promise<void> {
+  const database = connectDatabase({ dialect: "postgres", url: databaseUrl });
+  try {
+    await database.db.transaction().execute(async (trx) => {
+      for (const batch of batches(rows.capabilities))
+        await trx.insertInto("capabilities").values(batch).execute();
+      for (const batch of batches(rows.versions))
+        await trx.insertInto("capability_versions").values(batch).execute();
+      for (const batch of batches(rows.runtimes)) await trx.insertInto("runtimes").values(batch).execute();
+      for (const batch of batches(rows.bindings)) await trx.insertInto("bindings").values(batch).execute();
+    });
+  } finally {
+    await database.close();
+  }
+}
+
+function* batches<T>(rows: T[], size = 500): Generator<T[]> {
+  for (let i = 0; i < rows.length; i += size) yield rows.slice(i, i + size);
 }
 
 // ---- child processes -----------------------------------------------------------------------------
 
 /** The real server on a seeded data dir; also answers cold-read measurements over IPC. */
-async function serveCapstan(dataDir: string): Promise<void> {
+async function serveCapstan(dataDir: string, databaseUrl: string | undefined): Promise<void> {
   const config = loadConfig(
     {},
     {
       CAPSTAN_DATA_DIR: dataDir,
+      CAPSTAN_DATABASE_URL: databaseUrl,
       CAPSTAN_RATE_LIMIT_RPM: "0",
       CAPSTAN_RATE_LIMIT_WRITE_RPM: "0",
       CAPSTAN_LOG_LEVEL: "warn",
@@ -252,6 +365,11 @@ function serveBare(
     const port = typeof address === "object" && address ? address.port : 0;
     process.send?.({ type: "listening", url: `http://127.0.0.1:${port}` } satisfies Message);
   });
+}
+
+/** The arguments of a Capstan child serving `seeded`; see the role dispatch at the end of this file. */
+function capstanArgs(seeded: Seeded): string[] {
+  return ["--capstan", seeded.dataDir, ...(seeded.databaseUrl ? [seeded.databaseUrl] : [])];
 }
 
 function spawn(args: string[]): Promise<Server> {
@@ -387,7 +505,7 @@ async function fetchRecorded(url: string, headers: Record<string, string>) {
 }
 
 async function measureScaling(label: string, seeded: Seeded) {
-  const server = await spawn(["--capstan", seeded.dataDir]);
+  const server = await spawn(capstanArgs(seeded));
   try {
     const listPath = `/api/v1/org/default/ws/main/runtimes/${seeded.runtimeId}/capabilities`;
     const auth = { authorization: `Bearer ${seeded.adminKey}` };
@@ -410,16 +528,21 @@ async function measureScaling(label: string, seeded: Seeded) {
 
 async function main(): Promise<void> {
   console.log(
-    `Binding list benchmark: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s per server\n`,
+    `Binding list benchmark on ${BENCH_DATABASE_URL ? "PostgreSQL" : "SQLite"}: ${CONNECTIONS} connections, ` +
+      `${ROUNDS} rounds of ${SECONDS} s per server\n`,
   );
-  const large = await seedDatabase({ runtimes: 5_000 });
-  const small = await seedDatabase({ runtimes: 50 });
+  // Everything seeded is dropped in the finally below, whichever step fails.
+  const seeded: Seeded[] = [];
   try {
+    const large = await seedDatabase({ runtimes: 5_000 });
+    seeded.push(large);
+    const small = await seedDatabase({ runtimes: 50 });
+    seeded.push(small);
     const auth = { authorization: `Bearer ${large.adminKey}` };
     const listPath = `/api/v1/org/default/ws/main/runtimes/${large.runtimeId}/capabilities`;
     const resolvedPath = `${listPath}/resolved`;
 
-    const capstan = await spawn(["--capstan", large.dataDir]);
+    const capstan = await spawn(capstanArgs(large));
     const list = await fetchRecorded(`${capstan.url}${listPath}`, auth);
     const resolved = await fetchRecorded(`${capstan.url}${resolvedPath}`, auth);
     if (list.status !== 200 || JSON.parse(list.body).items.length !== BINDINGS_PER_RUNTIME)
@@ -466,14 +589,13 @@ async function main(): Promise<void> {
         `${smallResult.cold.p50.toFixed(2)} vs ${largeResult.cold.p50.toFixed(2)} ms on a cache miss`,
     );
   } finally {
-    rmSync(large.dataDir, { recursive: true, force: true });
-    rmSync(small.dataDir, { recursive: true, force: true });
+    for (const shape of seeded) await shape.drop();
   }
 }
 
-const [role, argument] = process.argv.slice(2);
+const [role, argument, databaseUrl] = process.argv.slice(2);
 if (role === "--capstan") {
-  await serveCapstan(argument);
+  await serveCapstan(argument, databaseUrl);
 } else if (role === "--bare") {
   serveBare(JSON.parse(argument));
 } else {

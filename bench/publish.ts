@@ -4,6 +4,7 @@
 // of archive processed. Target: median server time under 250 ms on a 2-core machine.
 //
 //   npm run bench:publish
+//   CAPSTAN_DATABASE_URL=postgres://…/<empty database> CAPSTAN_BLOB_STORE=postgres npm run bench:publish
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
