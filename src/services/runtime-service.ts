@@ -1,6 +1,7 @@
 // Runtimes (SPEC §6): workspace-scoped, created idempotently by key, configured declaratively.
 // Bindings are the truth for `config.capabilities`: the stored config never holds them, and the
 // config (and so `config_digest`) is assembled on read from the stored settings plus the bindings.
+
 import type { Kysely, Transaction } from "kysely";
 import type {
   CreateRuntimeInput,
@@ -12,7 +13,8 @@ import type {
 import type { Database, Row } from "../db/schema.js";
 import { isUniqueViolation } from "../db/unique-violation.js";
 import { canonicalDigest } from "../domain/digests.js";
-import { notFound, validationIssue } from "../http/errors.js";
+import { notFound } from "../http/errors.js";
+import { decodeIdCursor, encodeIdCursor } from "../lib/id-cursor.js";
 import { newId, UUID_PATTERN } from "../lib/ids.js";
 import { type Role, requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
@@ -69,7 +71,7 @@ export async function listRuntimes(
   options: RuntimeListOptions,
 ): Promise<RuntimePage> {
   const { workspace } = await locateWorkspace(deps, actor, ref, "reader");
-  const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+  const after = options.cursor === undefined ? undefined : decodeIdCursor(options.cursor);
   const rows = await selectRuntimes(deps.db)
     .where("runtimes.workspace_id", "=", workspace.id)
     .$if(options.projectId !== undefined, (q) =>
@@ -84,7 +86,7 @@ export async function listRuntimes(
   const capabilities = await configCapabilitiesOf(deps.db, page);
   return {
     items: page.map((row) => presentRuntime(row, capabilities.get(row.id) ?? [])),
-    next_cursor: rows.length > options.limit ? encodeCursor(page[page.length - 1].id) : null,
+    next_cursor: rows.length > options.limit ? encodeIdCursor(page[page.length - 1].id) : null,
   };
 }
 
@@ -426,16 +428,4 @@ function splitConfig(config: RuntimeConfigInputValue | undefined): {
   if (!config) return { capabilities: undefined, settings: { version: "v2" } };
   const { capabilities, ...settings } = config;
   return { capabilities, settings };
-}
-
-function encodeCursor(lastId: string): string {
-  return Buffer.from(lastId, "utf8").toString("base64url");
-}
-
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, "base64url").toString("utf8");
-  if (!UUID.test(id)) {
-    throw validationIssue(["query", "cursor"], "Not a cursor this API issued", "value_error.cursor");
-  }
-  return id.toLowerCase();
 }

@@ -8,24 +8,19 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { packBundle, readCapabilitySource } from "../../src/cli/bundle-pack.js";
 import { generateApiKey } from "../../src/lib/api-key-format.js";
+import {
+  type ServerProcess,
+  startServerProcess,
+  withoutCapstanVariables,
+} from "../helpers/server-process.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const BIN = path.join(ROOT, "bin", "capstan.mjs");
-const SERVER_START_TIMEOUT_MS = 90_000;
 
 interface Run {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-/** The parent's environment without any CAPSTAN_* variable, so nothing leaks into the children. */
-function cleanEnv(): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(process.env).filter(
-      (entry): entry is [string, string] => !entry[0].startsWith("CAPSTAN_") && entry[1] !== undefined,
-    ),
-  );
 }
 
 function collect(child: ChildProcess): Promise<Run> {
@@ -42,47 +37,13 @@ function collect(child: ChildProcess): Promise<Run> {
 interface Server {
   url: string;
   adminKey: string;
-  dataDir: string;
-  process: ChildProcess;
-  logs(): string;
+  process: ServerProcess;
 }
 
 async function startServer(dataDir: string): Promise<Server> {
   const adminKey = generateApiKey().key;
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: ROOT,
-    env: {
-      ...cleanEnv(),
-      CAPSTAN_PORT: "0",
-      CAPSTAN_DATA_DIR: dataDir,
-      CAPSTAN_BOOTSTRAP_TOKEN: adminKey,
-      CAPSTAN_RATE_LIMIT_RPM: "0",
-      CAPSTAN_LOG_LEVEL: "info",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let logs = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`server did not start:\n${logs}`)),
-      SERVER_START_TIMEOUT_MS,
-    );
-    const onData = (chunk: Buffer) => {
-      logs += chunk.toString();
-      const listening = /Capstan listening on (http:\/\/\S+?)"/.exec(logs);
-      if (listening) {
-        clearTimeout(timer);
-        resolve(listening[1]);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${logs}`));
-    });
-  });
-  return { url, adminKey, dataDir, process: child, logs: () => logs };
+  const started = await startServerProcess({ CAPSTAN_DATA_DIR: dataDir, CAPSTAN_BOOTSTRAP_TOKEN: adminKey });
+  return { url: started.url, adminKey, process: started };
 }
 
 describe("capstan end to end", () => {
@@ -94,7 +55,7 @@ describe("capstan end to end", () => {
   function capstan(args: string[], env: Record<string, string> = {}): Promise<Run> {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: scratch,
-      env: { ...cleanEnv(), CAPSTAN_CONFIG: configFile, NO_COLOR: "1", ...env },
+      env: { ...withoutCapstanVariables(), CAPSTAN_CONFIG: configFile, NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     return collect(child);
@@ -124,11 +85,7 @@ describe("capstan end to end", () => {
   });
 
   after(async () => {
-    if (server?.process.exitCode === null) {
-      const exited = new Promise((resolve) => server.process.once("exit", resolve));
-      server.process.kill("SIGTERM");
-      await exited;
-    }
+    await server?.process.stop();
     await rm(scratch, { recursive: true, force: true });
   });
 

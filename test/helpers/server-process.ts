@@ -14,6 +14,15 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/** The parent's environment without CAPSTAN_* variables: a child gets only the ones a test names. */
+export function withoutCapstanVariables(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] => !entry[0].startsWith("CAPSTAN_") && entry[1] !== undefined,
+    ),
+  );
+}
+
 export async function startServerProcess(
   env: Record<string, string>,
   timeoutMs = 90_000,
@@ -21,7 +30,7 @@ export async function startServerProcess(
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     cwd: ROOT,
     env: {
-      ...process.env,
+      ...withoutCapstanVariables(),
       CAPSTAN_PORT: "0",
       CAPSTAN_LOG_LEVEL: "info",
       CAPSTAN_RATE_LIMIT_RPM: "0",
