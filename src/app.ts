@@ -3,9 +3,11 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger } from "fastify";
+import type { Logger } from "pino";
 import { ErrorEnvelope } from "./contract/common.js";
 import { KeyCache, registerRequestGuards } from "./http/auth.js";
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from "./http/error-handler.js";
+import { FastLane } from "./http/fast-lane.js";
 import { registerMetrics } from "./http/metrics.js";
 import { RateLimiter } from "./http/rate-limit.js";
 import { newRequestId, registerRequestId } from "./http/request-id.js";
@@ -20,6 +22,7 @@ declare module "fastify" {
   interface FastifyInstance {
     deps: ServiceDeps;
     keyCache: KeyCache;
+    fastLane: FastLane;
   }
 }
 
@@ -28,7 +31,10 @@ export type App = RouteApp;
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
 export async function buildApp(deps: ServiceDeps): Promise<App> {
+  // Answers the hot runtime reads from memory in front of Fastify (see src/http/fast-lane.ts).
+  const fastLane = new FastLane();
   const app = Fastify({
+    serverFactory: fastLane.serverFactory,
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: JSON_BODY_LIMIT,
     genReqId: newRequestId,
@@ -56,13 +62,15 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
 
   registerErrorHandling(app);
   registerRequestId(app);
-  registerMetrics(app);
-  registerRequestGuards(
-    app,
-    deps,
-    keyCache,
-    new RateLimiter(deps.config.rateLimitRpm, deps.config.rateLimitWriteRpm),
-  );
+  const tallies = registerMetrics(app);
+  const limiter = new RateLimiter(deps.config.rateLimitRpm, deps.config.rateLimitWriteRpm);
+  registerRequestGuards(app, deps, keyCache, limiter);
+  fastLane.attach({ deps, keys: keyCache, limiter, tallies, log: app.log as Logger });
+  app.decorate("fastLane", fastLane);
+  app.addHook("preClose", (done) => {
+    fastLane.close();
+    done();
+  });
 
   await app.register(swagger, {
     openapi: {

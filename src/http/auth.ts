@@ -3,6 +3,7 @@
 // again; a revocation on this instance evicts at once, and the short TTL (plus the change feed in
 // scale mode) bounds staleness across instances. A cache hit is answered synchronously: the hot
 // path (a runtime polling its bindings) then costs no promise and no SHA-256.
+import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hashApiKey, parseApiKey } from "../lib/api-key-format.js";
 import type { Actor, ServiceDeps } from "../services/deps.js";
@@ -109,35 +110,59 @@ export class KeyCache {
   }
 }
 
-function credentialOf(request: FastifyRequest): string | null {
-  const authorization = request.headers.authorization;
+/**
+ * The credential the headers carry: `undefined` when there is none, `null` when Authorization is
+ * present but not a Bearer credential.
+ */
+export function credentialIn(headers: IncomingHttpHeaders): string | null | undefined {
+  const authorization = headers.authorization;
   if (typeof authorization === "string" && authorization.length > 0) {
     const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
-    if (!match) throw new AppError("authentication_error", "Authorization must use the Bearer scheme");
-    return match[1].trim();
+    return match ? match[1].trim() : null;
   }
-  const apiKey = request.headers["x-api-key"];
+  const apiKey = headers["x-api-key"];
   if (typeof apiKey === "string" && apiKey.length > 0) return apiKey.trim();
-  return null;
+  return undefined;
 }
 
 /** The well-formed credential of a request; throws when it is missing or not in the key format. */
 function requireCredential(request: FastifyRequest): string {
-  const credential = credentialOf(request);
-  if (credential === null) throw new AppError("authentication_error", "An API key is required");
+  const credential = credentialIn(request.headers);
+  if (credential === null)
+    throw new AppError("authentication_error", "Authorization must use the Bearer scheme");
+  if (credential === undefined) throw new AppError("authentication_error", "An API key is required");
   if (parseApiKey(credential) === null) {
     throw new AppError("token_error", "The credential is not a Capstan API key (cst_<prefix>_<secret>)");
   }
   return credential;
 }
 
+const isExpired = (key: CachedKey, deps: ServiceDeps): boolean =>
+  key.expiresAt !== null && key.expiresAt <= deps.now().toISOString();
+
+const actorOfKey = (key: CachedKey): Actor => ({
+  userId: key.userId,
+  apiKeyId: key.id,
+  readOnly: key.readOnly,
+  runtimeId: key.runtimeId,
+});
+
 function actorFromKey(key: CachedKey | null, deps: ServiceDeps, keys: KeyCache): Actor {
   if (!key || key.revoked) throw new AppError("authentication_error", "Unknown or revoked API key");
-  if (key.expiresAt !== null && key.expiresAt <= deps.now().toISOString()) {
-    throw new AppError("expired_token_error", "The API key has expired");
-  }
+  if (isExpired(key, deps)) throw new AppError("expired_token_error", "The API key has expired");
   keys.touch(key.id);
-  return { userId: key.userId, apiKeyId: key.id, readOnly: key.readOnly, runtimeId: key.runtimeId };
+  return actorOfKey(key);
+}
+
+/**
+ * The actor of a credential whose key is cached, fresh, unrevoked and unexpired, without waiting
+ * and without throwing; undefined for anything else (the full pipeline then decides, and refuses).
+ */
+export function cachedActor(credential: string, deps: ServiceDeps, keys: KeyCache): Actor | undefined {
+  const key = keys.peek(credential);
+  if (!key || key.revoked || isExpired(key, deps)) return undefined;
+  keys.touch(key.id);
+  return actorOfKey(key);
 }
 
 export async function authenticate(
@@ -203,7 +228,7 @@ export function registerRequestGuards(
   app.addHook("onRequest", (request, reply, done) => {
     let credential: string;
     try {
-      checkClientVersion(request, deps.config.minClientVersion);
+      checkClientVersion(request.headers, deps.config.minClientVersion);
       const options = request.routeOptions;
       // Unknown routes have no url; the not-found handler answers them without a key.
       if (options.config?.public || options.url === undefined) return done();

@@ -57,6 +57,21 @@ export class RateLimiter {
     if (mutating && this.writes) this.apply(this.writes, `w:${keyId}`, reply, false);
   }
 
+  /**
+   * consumeKey for the fast lane's reads: counts the read and adds the rate-limit headers to
+   * `headers`, or returns false, counting nothing, when the key is over its limit (the full
+   * pipeline then answers the 429).
+   */
+  admitRead(keyId: string, headers: Record<string, string>): boolean {
+    if (!this.all) return true;
+    const result = this.all.take(`k:${keyId}`);
+    if (result.retryAfter !== null) return false;
+    headers["ratelimit-limit"] = String(this.all.perMinute);
+    headers["ratelimit-remaining"] = String(result.remaining);
+    headers["ratelimit-reset"] = String(result.resetSeconds);
+    return true;
+  }
+
   /** Counts a request that carried no valid key (including failed logins). */
   consumeAnonymous(ip: string, reply: FastifyReply): void {
     if (this.anonymous) this.apply(this.anonymous, `ip:${ip}`, reply);

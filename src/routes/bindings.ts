@@ -15,6 +15,7 @@ import {
   UpgradePreviewQuery,
 } from "../contract/bindings.js";
 import { errorResponses, NoContent, RuntimeParams } from "../contract/common.js";
+import { JSON_UTF8, RESOLVED_CACHE_CONTROL } from "../http/fast-lane.js";
 import { BindingService, type RuntimePath } from "../services/binding-service.js";
 import { OrgRoleCache } from "../services/org-role-cache.js";
 import { type ResolvedResponse, ResolvedService } from "../services/resolved-service.js";
@@ -23,7 +24,6 @@ import { type RouteApp, scopeOf } from "./route-app.js";
 
 const RT = "/org/:org/ws/:workspace/runtimes/:runtime_id";
 const BINDING = `${RT}/capabilities/:binding_id`;
-const JSON_UTF8 = "application/json; charset=utf-8";
 const tags = ["bindings"];
 
 /** Path UUIDs arrive in any letter case (SPEC §2.1). */
@@ -41,7 +41,7 @@ function sendJson(reply: FastifyReply, body: string): void {
 }
 
 function sendResolved(reply: FastifyReply, result: ResolvedResponse): void {
-  reply.header("etag", result.etag).header("cache-control", "private, no-cache");
+  reply.header("etag", result.etag).header("cache-control", RESOLVED_CACHE_CONTROL);
   // A 304 carries no body: `send()` without a payload, or Fastify would write `null` and its length.
   if (result.body === null) reply.code(304).send();
   else sendJson(reply, result.body);
@@ -51,6 +51,12 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
   const roles = new OrgRoleCache(app.deps);
   const bindings = new BindingService(app.deps, roles);
   const resolved = new ResolvedService(app.deps, roles);
+  app.fastLane.serveRuntimeReads({
+    listRoute: `${app.prefix}${RT}/capabilities`,
+    resolvedRoute: `${app.prefix}${RT}/capabilities/resolved`,
+    cachedList: (actor, path) => bindings.cachedList(actor, path),
+    cachedResolved: (actor, path, ifNoneMatch) => resolved.cachedAnswer(actor, path, ifNoneMatch),
+  });
 
   app.get(
     `${RT}/capabilities`,

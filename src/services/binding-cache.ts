@@ -17,6 +17,17 @@ export interface RuntimeView {
   capabilityIds: readonly string[];
 }
 
+/** A response serialized once and sent as is: its text, and its length in bytes for Content-Length. */
+export interface SerializedBody {
+  body: string;
+  bodyBytes: number;
+}
+
+export function serialized(value: unknown): SerializedBody {
+  const body = JSON.stringify(value);
+  return { body, bodyBytes: Buffer.byteLength(body) };
+}
+
 interface Fill<V> {
   /** `stale` is set when a change arrives while the view is being read: its result must not be cached. */
   state: { stale: boolean };

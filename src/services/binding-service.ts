@@ -28,7 +28,7 @@ import { AppError, conflict, forbidden, notFound } from "../http/errors.js";
 import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
-import { type RuntimeView, RuntimeViewCache } from "./binding-cache.js";
+import { type RuntimeView, RuntimeViewCache, type SerializedBody, serialized } from "./binding-cache.js";
 import {
   byCapabilityName,
   type DeclaredFlags,
@@ -69,10 +69,8 @@ interface OrgRef {
   key: string;
 }
 
-interface BindingListView extends RuntimeView {
-  /** The serialized response: Fastify sends a string as is, joined to the headers in one write. */
-  body: string;
-}
+/** The serialized response: sent as is, joined to the headers in one write. */
+type BindingListView = RuntimeView & SerializedBody;
 
 /** A runtime token reads only the runtime it was minted for (SPEC §7.6). */
 export function assertRuntimeTokenScope(actor: Actor, runtimeId: string): void {
@@ -82,8 +80,11 @@ export function assertRuntimeTokenScope(actor: Actor, runtimeId: string): void {
 }
 
 /** A cached view answers only for the org and workspace its runtime lives in; elsewhere it is 404. */
+export const isViewAt = (view: RuntimeView, orgId: string, workspaceKey: string): boolean =>
+  view.orgId === orgId && view.workspaceKey === workspaceKey;
+
 export function assertViewAt(view: RuntimeView, orgId: string, workspaceKey: string): void {
-  if (view.orgId !== orgId || view.workspaceKey !== workspaceKey) throw notFound("Runtime");
+  if (!isViewAt(view, orgId, workspaceKey)) throw notFound("Runtime");
 }
 
 /** Unconditional PATCHes that keep losing the race this often give up with 409 after all. */
@@ -112,15 +113,24 @@ export class BindingService {
    * request allocates no promise and makes no query.
    */
   listBody(actor: Actor, path: RuntimePath): string | Promise<string> {
-    assertRuntimeTokenScope(actor, path.runtimeId);
+    return this.cachedList(actor, path)?.body ?? this.readListBody(actor, path);
+  }
+
+  /**
+   * The list from memory when the caller may read it and it is cached; undefined in every other
+   * case, errors included: the full read then decides (the fast lane relies on this never throwing).
+   */
+  cachedList(actor: Actor, path: RuntimePath): SerializedBody | undefined {
+    if (actor.runtimeId !== null && actor.runtimeId !== path.runtimeId) return undefined;
+    // Reader is the lowest role: peek answers a member or undefined, it never refuses.
     const role = this.roles.peek(actor, path.org, "reader");
     const view = role && this.lists.peek(path.runtimeId);
-    if (!role || !view) return this.readListBody(actor, path);
-    assertViewAt(view, role.orgId, path.workspace);
-    return view.body;
+    if (!view || !isViewAt(view, role.orgId, path.workspace)) return undefined;
+    return view;
   }
 
   private async readListBody(actor: Actor, path: RuntimePath): Promise<string> {
+    assertRuntimeTokenScope(actor, path.runtimeId);
     const { orgId } = await this.roles.require(actor, path.org, "reader");
     const view = await this.lists.get(path.runtimeId, () => this.loadList(path.runtimeId));
     assertViewAt(view, orgId, path.workspace);
@@ -136,7 +146,7 @@ export class BindingService {
       orgId: location.org_id,
       workspaceKey: location.workspace_key,
       capabilityIds: rows.map((row) => row.capability_id),
-      body: JSON.stringify({ items }),
+      ...serialized({ items }),
     };
   }
 

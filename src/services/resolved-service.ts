@@ -8,8 +8,8 @@ import {
 } from "../db/repositories/binding-repository.js";
 import { canonicalDigest } from "../domain/digests.js";
 import { notFound } from "../http/errors.js";
-import { type RuntimeView, RuntimeViewCache } from "./binding-cache.js";
-import { assertRuntimeTokenScope, assertViewAt, type RuntimePath } from "./binding-service.js";
+import { type RuntimeView, RuntimeViewCache, type SerializedBody, serialized } from "./binding-cache.js";
+import { assertRuntimeTokenScope, assertViewAt, isViewAt, type RuntimePath } from "./binding-service.js";
 import {
   type DeclaredFlags,
   displayName,
@@ -38,8 +38,7 @@ interface ResolvedEntry {
 }
 
 /** The serialized response with its signed URLs, and when to sign them again. */
-interface SignedBody {
-  body: string;
+interface SignedBody extends SerializedBody {
   resignAt: number;
 }
 
@@ -50,7 +49,7 @@ interface ResolvedView extends RuntimeView, SignedBody {
   entries: ResolvedEntry[];
 }
 
-export type ResolvedResponse = { etag: string; body: string } | { etag: string; body: null };
+export type ResolvedResponse = { etag: string } & (SerializedBody | { body: null });
 
 export class ResolvedService {
   private readonly views: RuntimeViewCache<ResolvedView>;
@@ -71,12 +70,24 @@ export class ResolvedService {
     path: RuntimePath,
     ifNoneMatch: string | undefined,
   ): ResolvedResponse | Promise<ResolvedResponse> {
-    assertRuntimeTokenScope(actor, path.runtimeId);
+    return this.cachedAnswer(actor, path, ifNoneMatch) ?? this.readResolved(actor, path, ifNoneMatch);
+  }
+
+  /**
+   * The answer from memory when the caller may read it, the set is cached and its URLs are fresh;
+   * undefined in every other case, errors included (the fast lane relies on this never throwing).
+   */
+  cachedAnswer(
+    actor: Actor,
+    path: RuntimePath,
+    ifNoneMatch: string | undefined,
+  ): ResolvedResponse | undefined {
+    if (actor.runtimeId !== null && actor.runtimeId !== path.runtimeId) return undefined;
+    // Reader is the lowest role: peek answers a member or undefined, it never refuses.
     const role = this.roles.peek(actor, path.org, "reader");
     const view = role && this.views.peek(path.runtimeId);
-    if (!role || !view) return this.readResolved(actor, path, ifNoneMatch);
-    assertViewAt(view, role.orgId, path.workspace);
-    return this.answer(view, ifNoneMatch) ?? this.resignAndAnswer(view);
+    if (!view || !isViewAt(view, role.orgId, path.workspace)) return undefined;
+    return this.answer(view, ifNoneMatch);
   }
 
   private async readResolved(
@@ -84,23 +95,24 @@ export class ResolvedService {
     path: RuntimePath,
     ifNoneMatch: string | undefined,
   ): Promise<ResolvedResponse> {
+    assertRuntimeTokenScope(actor, path.runtimeId);
     const { orgId } = await this.roles.require(actor, path.org, "reader");
     const view = await this.views.get(path.runtimeId, () => this.load(path.runtimeId));
     assertViewAt(view, orgId, path.workspace);
     return this.answer(view, ifNoneMatch) ?? this.resignAndAnswer(view);
   }
 
-  /** The answer from the view as it is; null when its signed URLs must be renewed first. */
-  private answer(view: ResolvedView, ifNoneMatch: string | undefined): ResolvedResponse | null {
+  /** The answer from the view as it is; undefined when its signed URLs must be renewed first. */
+  private answer(view: ResolvedView, ifNoneMatch: string | undefined): ResolvedResponse | undefined {
     if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, view.etag))
       return { etag: view.etag, body: null };
-    if (this.deps.now().getTime() >= view.resignAt) return null;
-    return { etag: view.etag, body: view.body };
+    if (this.deps.now().getTime() >= view.resignAt) return undefined;
+    return { etag: view.etag, body: view.body, bodyBytes: view.bodyBytes };
   }
 
   private async resignAndAnswer(view: ResolvedView): Promise<ResolvedResponse> {
     Object.assign(view, await this.sign(view.entries, view.digest));
-    return { etag: view.etag, body: view.body };
+    return { etag: view.etag, body: view.body, bodyBytes: view.bodyBytes };
   }
 
   private async load(runtimeId: string): Promise<ResolvedView> {
@@ -149,7 +161,7 @@ export class ResolvedService {
       });
     }
     return {
-      body: JSON.stringify({ capabilities, runtime_digest: digest }),
+      ...serialized({ capabilities, runtime_digest: digest }),
       resignAt: expiresAt - RESIGN_MARGIN_MS,
     };
   }

@@ -1,0 +1,411 @@
+// The fast lane (src/http/fast-lane.ts) answers the binding list and the resolved set from memory
+// in front of Fastify. These tests hold it to Fastify's answers over real HTTP: every request is
+// sent twice, once as is (the lane may answer) and once with a query string the routes ignore (the
+// lane never answers those, so Fastify does), and both answers must be the same. A spy on the lane
+// says which requests it answered, so a test also fails if the lane silently stops answering.
+import assert from "node:assert/strict";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Writable } from "node:stream";
+import { after, before, describe, test } from "node:test";
+import { callApi } from "../helpers/api.js";
+import {
+  bind,
+  bindingsUrl,
+  bindingUrl,
+  mintRuntimeToken,
+  newRuntime,
+  resolvedUrl,
+} from "../helpers/bindings.js";
+import { assertEnvelope } from "../helpers/envelope.js";
+import { newOrg, newUserKey, newWorkspace } from "../helpers/factories.js";
+import { seedCapability } from "../helpers/seed.js";
+import { buildTestApp, type TestApp, type TestAppOptions } from "../helpers/test-app.js";
+
+/** Set by the server on every response, so never compared. */
+const PER_RESPONSE = new Set(["date", "x-request-id", "ratelimit-remaining", "ratelimit-reset"]);
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** Whether the fast lane answered (rather than Fastify). */
+  fast: boolean;
+}
+
+interface LiveApp {
+  t: TestApp;
+  origin: string;
+  /** GET `path` with `headers`: the lane's answer and Fastify's, after checking they are the same. */
+  both(path: string, headers?: Record<string, string>): Promise<{ fast: Answer; full: Answer }>;
+  get(path: string, headers?: Record<string, string>, method?: string): Promise<Answer>;
+  close(): Promise<void>;
+}
+
+/** A test app listening on a real port, with a spy recording which requests the lane answered. */
+async function liveApp(options: TestAppOptions = {}): Promise<LiveApp> {
+  const t = await buildTestApp(options);
+  const lane = t.app.fastLane;
+  const answeredByLane = new WeakSet<IncomingMessage>();
+  const serve = lane.serve.bind(lane);
+  lane.serve = (request: IncomingMessage, response: ServerResponse) => {
+    const answered = serve(request, response);
+    if (answered) answeredByLane.add(request);
+    return answered;
+  };
+  let lastRequest: IncomingMessage | undefined;
+  t.app.server.prependListener("request", (request: IncomingMessage) => {
+    lastRequest = request;
+  });
+  const origin = await t.app.listen({ host: "127.0.0.1", port: 0 });
+
+  const get = async (path: string, headers: Record<string, string> = {}, method = "GET") => {
+    // One connection per request, so `lastRequest` is this request's.
+    const res = await fetch(`${origin}${path}`, { method, headers: { connection: "close", ...headers } });
+    const body = await res.text();
+    const answer: Answer = {
+      status: res.status,
+      headers: Object.fromEntries(res.headers),
+      body,
+      fast: lastRequest !== undefined && answeredByLane.has(lastRequest),
+    };
+    return answer;
+  };
+  const both = async (path: string, headers: Record<string, string> = {}) => {
+    const fast = await get(path, headers);
+    const full = await get(`${path}?via=fastify`, headers);
+    assert.equal(full.fast, false, "a request with a query string must not take the lane");
+    assertSameAnswer(fast, full);
+    return { fast, full };
+  };
+  return { t, origin, both, get, close: () => t.close() };
+}
+
+function assertSameAnswer(fast: Answer, full: Answer): void {
+  assert.equal(
+    fast.status,
+    full.status,
+    `lane ${fast.status} ${fast.body} vs Fastify ${full.status} ${full.body}`,
+  );
+  const comparable = (headers: Record<string, string>) =>
+    Object.fromEntries(Object.entries(headers).filter(([name]) => !PER_RESPONSE.has(name)));
+  assert.deepEqual(comparable(fast.headers), comparable(full.headers));
+  for (const name of PER_RESPONSE) {
+    assert.equal(name in fast.headers, name in full.headers, `header ${name} on one path only`);
+  }
+  if (fast.status >= 400) {
+    // Error envelopes carry the request id: equal but for it.
+    const withoutId = (body: string) => ({ ...JSON.parse(body), request_id: undefined });
+    assert.deepEqual(withoutId(fast.body), withoutId(full.body));
+  } else {
+    assert.equal(fast.body, full.body);
+  }
+}
+
+const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+const responseOf = (answer: Answer) => ({
+  statusCode: answer.status,
+  headers: answer.headers,
+  body: answer.body,
+});
+
+describe("the fast lane answers as Fastify does", () => {
+  let live: LiveApp;
+  let t: TestApp;
+  let runtimeId: string;
+  let etag: string;
+
+  before(async () => {
+    live = await liveApp();
+    t = live.t;
+    await seedCapability(t.deps, {
+      name: "alpha",
+      versions: [{ version: "1.0.0", flags: { readonly: { default: true }, verbose: {} } }, "2.0.0"],
+    });
+    await seedCapability(t.deps, { name: "beta", versions: ["1.0.0"] });
+    runtimeId = await newRuntime(t, "lane");
+    await bind(t, runtimeId, { name: "alpha", version: "1.0.0", flags: { verbose: true } });
+    await bind(t, runtimeId, { name: "beta", enabled: false });
+    // The first reads fill the caches (through Fastify); from then on the lane can answer.
+    const first = await live.get(resolvedUrl(runtimeId), auth(t.adminKey));
+    etag = first.headers.etag;
+    await live.get(bindingsUrl(runtimeId), auth(t.adminKey));
+  });
+  after(() => live.close());
+
+  test("the binding list, once its view is cached", async () => {
+    const { fast } = await live.both(bindingsUrl(runtimeId), auth(t.adminKey));
+    assert.equal(fast.status, 200);
+    assert.equal(fast.fast, true);
+    assert.deepEqual(
+      JSON.parse(fast.body).items.map((item: { capability_name: string }) => item.capability_name),
+      ["alpha", "beta"],
+    );
+    assert.equal(fast.headers["content-length"], String(Buffer.byteLength(fast.body)));
+  });
+
+  test("the resolved set, and its 304 for every If-None-Match form that names the digest", async () => {
+    const { fast } = await live.both(resolvedUrl(runtimeId), auth(t.adminKey));
+    assert.equal(fast.status, 200);
+    assert.equal(fast.fast, true);
+    assert.equal(fast.headers.etag, etag);
+    for (const ifNoneMatch of [etag, `W/${etag}`, `"sha256:other", ${etag}`, "*"]) {
+      const answers = await live.both(resolvedUrl(runtimeId), {
+        ...auth(t.adminKey),
+        "if-none-match": ifNoneMatch,
+      });
+      assert.equal(answers.fast.status, 304, ifNoneMatch);
+      assert.equal(answers.fast.fast, true, ifNoneMatch);
+      assert.equal(answers.fast.body, "");
+    }
+    const stale = await live.both(resolvedUrl(runtimeId), {
+      ...auth(t.adminKey),
+      "if-none-match": '"sha256:old"',
+    });
+    assert.equal(stale.fast.status, 200);
+  });
+
+  test("the key in X-API-Key, a runtime UUID in capitals, an incoming request id", async () => {
+    const viaHeader = await live.both(bindingsUrl(runtimeId), { "x-api-key": t.adminKey });
+    assert.equal(viaHeader.fast.fast, true);
+    const upper = await live.both(bindingsUrl(runtimeId.toUpperCase()), auth(t.adminKey));
+    assert.equal(upper.fast.status, 200);
+    assert.equal(upper.fast.fast, true);
+    const traced = await live.both(bindingsUrl(runtimeId), {
+      ...auth(t.adminKey),
+      "x-request-id": "trace-42",
+    });
+    assert.equal(traced.fast.headers["x-request-id"], "trace-42");
+    assert.equal(traced.full.headers["x-request-id"], "trace-42");
+    const malformed = await live.both(bindingsUrl(runtimeId), {
+      ...auth(t.adminKey),
+      "x-request-id": "bad id!",
+    });
+    assert.notEqual(malformed.fast.headers["x-request-id"], "bad id!");
+  });
+
+  test("a runtime token reads its own runtime in the lane, and is refused elsewhere as before", async () => {
+    const token = await mintRuntimeToken(t, runtimeId);
+    await live.get(bindingsUrl(runtimeId), auth(token)); // caches the token's key
+    const own = await live.both(bindingsUrl(runtimeId), auth(token));
+    assert.equal(own.fast.fast, true);
+    const otherRuntime = await newRuntime(t, "other-lane");
+    await live.get(bindingsUrl(otherRuntime), auth(t.adminKey)); // the other runtime's view is cached too
+    const elsewhere = await live.both(bindingsUrl(otherRuntime), auth(token));
+    assertEnvelope(responseOf(elsewhere.fast), 403, "forbidden_error");
+    assert.equal(elsewhere.fast.fast, false);
+  });
+
+  test("another org's or workspace's path to a cached runtime is 404 on both paths", async () => {
+    await newOrg(t, "lane-elsewhere");
+    await newWorkspace(t, "default", "lane-ws");
+    for (const path of [
+      bindingsUrl(runtimeId, "lane-elsewhere"),
+      bindingsUrl(runtimeId, "default", "lane-ws"),
+      bindingsUrl(runtimeId, "no-such-org"),
+      `${bindingsUrl(runtimeId, "lane-elsewhere")}/resolved`,
+    ]) {
+      await live.get(path, auth(t.adminKey)); // the caller's role there is cached from now on
+      const { fast } = await live.both(path, auth(t.adminKey));
+      assertEnvelope(responseOf(fast), 404, "not_found_error");
+      assert.equal(fast.fast, false, path);
+    }
+  });
+
+  test("requests the lane leaves to Fastify: no key, a bad key, HEAD, a trailing slash", async () => {
+    for (const headers of [{}, auth("not-a-key"), { authorization: `Basic ${t.adminKey}` }]) {
+      const { fast } = await live.both(bindingsUrl(runtimeId), headers);
+      assert.equal(fast.status === 401 || fast.status === 400, true, `${fast.status} ${fast.body}`);
+      assert.equal(fast.fast, false);
+    }
+    const head = await live.get(bindingsUrl(runtimeId), auth(t.adminKey), "HEAD");
+    assert.equal(head.status, 200);
+    assert.equal(head.fast, false);
+    const slash = await live.get(`${bindingsUrl(runtimeId)}/`, auth(t.adminKey));
+    assert.equal(slash.status, 200);
+    assert.equal(slash.fast, false);
+  });
+
+  test("a change is seen by the very next read in the lane", async () => {
+    const before = JSON.parse((await live.both(bindingsUrl(runtimeId), auth(t.adminKey))).fast.body);
+    const beta = before.items.find((item: { capability_name: string }) => item.capability_name === "beta");
+    const patched = await callApi(t, "PATCH", bindingUrl(runtimeId, beta.id), t.adminKey, { enabled: true });
+    assert.equal(patched.statusCode, 200, patched.body);
+    // The PATCH dropped the views: this read refills them through Fastify …
+    const refill = await live.get(resolvedUrl(runtimeId), auth(t.adminKey));
+    assert.notEqual(refill.headers.etag, etag, "beta enabled: the resolved content changed");
+    assert.equal(refill.fast, false);
+    // … and the lane answers the new state from then on.
+    const after = await live.both(resolvedUrl(runtimeId), { ...auth(t.adminKey), "if-none-match": etag });
+    assert.equal(after.fast.status, 200);
+    assert.equal(after.fast.fast, true);
+    assert.deepEqual(
+      JSON.parse(after.fast.body).capabilities.map((entry: { name: string }) => entry.name),
+      ["alpha", "beta"],
+    );
+    etag = after.fast.headers.etag;
+  });
+
+  test("a revoked key is refused on the next request, not served from the lane", async () => {
+    const reader = await newUserKey(t, { role: "reader" });
+    await live.get(bindingsUrl(runtimeId), auth(reader.key)); // caches the key and the role
+    const served = await live.both(bindingsUrl(runtimeId), auth(reader.key));
+    assert.equal(served.fast.status, 200);
+    assert.equal(served.fast.fast, true);
+    const keys = await callApi(t, "GET", "/api/v1/user/api-keys", reader.key);
+    const keyId = keys.json()[0].id;
+    const revoked = await callApi(t, "DELETE", `/api/v1/user/api-keys/${keyId}`, reader.key);
+    assert.equal(revoked.statusCode, 204, revoked.body);
+    const { fast } = await live.both(bindingsUrl(runtimeId), auth(reader.key));
+    assertEnvelope(responseOf(fast), 401, "authentication_error");
+    assert.equal(fast.fast, false);
+  });
+
+  test("a member who is removed loses the lane at once", async () => {
+    const reader = await newUserKey(t, { role: "reader" });
+    await live.get(bindingsUrl(runtimeId), auth(reader.key));
+    assert.equal((await live.both(bindingsUrl(runtimeId), auth(reader.key))).fast.fast, true);
+    const removed = await callApi(t, "DELETE", `/api/v1/org/default/members/${reader.userId}`, t.adminKey);
+    assert.equal(removed.statusCode, 204, removed.body);
+    const { fast } = await live.both(bindingsUrl(runtimeId), auth(reader.key));
+    assertEnvelope(responseOf(fast), 404, "not_found_error");
+    assert.equal(fast.fast, false);
+  });
+
+  test("an expired key, and a resolved set whose signed URLs are due, go to Fastify", async () => {
+    const expiring = await newUserKey(t, { role: "reader", expiresInDays: 1 });
+    await live.get(bindingsUrl(runtimeId), auth(expiring.key));
+    assert.equal((await live.both(bindingsUrl(runtimeId), auth(expiring.key))).fast.fast, true);
+    const before = JSON.parse((await live.both(resolvedUrl(runtimeId), auth(t.adminKey))).fast.body);
+    t.advanceClock(2 * 24 * 3600_000);
+    const expired = await live.both(bindingsUrl(runtimeId), auth(expiring.key));
+    assertEnvelope(responseOf(expired.fast), 401, "expired_token_error");
+    assert.equal(expired.fast.fast, false);
+    // Two days on, every URL of the cached body has expired: the set is signed again, not served stale.
+    const resigned = await live.get(resolvedUrl(runtimeId), auth(t.adminKey));
+    assert.equal(resigned.fast, false);
+    const after = JSON.parse(resigned.body);
+    assert.equal(after.runtime_digest, before.runtime_digest);
+    assert.notEqual(after.capabilities[0].download_url, before.capabilities[0].download_url);
+    assert.equal((await live.both(resolvedUrl(runtimeId), auth(t.adminKey))).fast.fast, true);
+  });
+
+  test("lane requests are counted in /metrics under their route, as Fastify counts them", async () => {
+    const count = async () => {
+      const text = (await live.get("/metrics")).body;
+      const line = text
+        .split("\n")
+        .find(
+          (l) =>
+            l.startsWith("capstan_http_requests_total{") &&
+            l.includes('route="/api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/capabilities"') &&
+            l.includes('status="200"'),
+        );
+      return Number(line?.split(" ").at(-1) ?? 0);
+    };
+    const before = await count();
+    const { fast } = await live.both(bindingsUrl(runtimeId), auth(t.adminKey));
+    assert.equal(fast.fast, true);
+    assert.equal(await count(), before + 2);
+  });
+
+  test("once the server starts closing, Fastify answers", () => {
+    // Checked on the lane itself: closing the app under test would end the suite's server.
+    const lane = new (t.app.fastLane.constructor as new () => typeof t.app.fastLane)();
+    lane.close();
+    const request = { method: "GET", url: bindingsUrl(runtimeId), headers: auth(t.adminKey) };
+    assert.equal(lane.serve(request as IncomingMessage, {} as ServerResponse), false);
+  });
+});
+
+describe("the fast lane keeps the guards' other duties", () => {
+  test("rate limits: one budget for both paths, and the 429 comes from Fastify", async () => {
+    const live = await liveApp({ env: { CAPSTAN_RATE_LIMIT_RPM: "6" } });
+    try {
+      const { t } = live;
+      const runtimeId = await newRuntime(t, "limited");
+      await live.get(bindingsUrl(runtimeId), auth(t.adminKey)); // fills the view: 2 of 6 used
+      const { fast, full } = await live.both(bindingsUrl(runtimeId), auth(t.adminKey)); // 4 of 6
+      assert.equal(fast.fast, true);
+      assert.equal(fast.headers["ratelimit-limit"], "6");
+      assert.equal(
+        Number(fast.headers["ratelimit-remaining"]),
+        Number(full.headers["ratelimit-remaining"]) + 1,
+      );
+      await live.get(bindingsUrl(runtimeId), auth(t.adminKey)); // 5
+      await live.get(bindingsUrl(runtimeId), auth(t.adminKey)); // 6
+      const limited = await live.get(bindingsUrl(runtimeId), auth(t.adminKey));
+      assertEnvelope(responseOf(limited), 429, "usage_limit_exceeded_error");
+      assert.equal(limited.fast, false);
+      assert.ok(Number(limited.headers["retry-after"]) >= 1);
+    } finally {
+      await live.close();
+    }
+  });
+
+  test("an outdated CLI gets its 426 from Fastify, a current one is served in the lane", async () => {
+    const live = await liveApp({ env: { CAPSTAN_MIN_CLIENT_VERSION: "2.0.0" } });
+    try {
+      const { t } = live;
+      const runtimeId = await newRuntime(t, "versions");
+      await live.get(bindingsUrl(runtimeId), auth(t.adminKey));
+      const old = await live.both(bindingsUrl(runtimeId), {
+        ...auth(t.adminKey),
+        "user-agent": "capstan-cli/1.9.0",
+      });
+      assertEnvelope(responseOf(old.fast), 426, "upgrade_required_error");
+      assert.equal(old.fast.fast, false);
+      const current = await live.both(bindingsUrl(runtimeId), {
+        ...auth(t.adminKey),
+        "user-agent": "capstan-cli/2.1.0",
+      });
+      assert.equal(current.fast.status, 200);
+      assert.equal(current.fast.fast, true);
+    } finally {
+      await live.close();
+    }
+  });
+
+  test("request logs: the same two lines, with the same fields, on both paths", async () => {
+    let text = "";
+    const logStream = new Writable({
+      write(chunk, _encoding, done) {
+        text += chunk.toString();
+        done();
+      },
+    });
+    const live = await liveApp({ logStream });
+    try {
+      const { t } = live;
+      const runtimeId = await newRuntime(t, "logged");
+      await live.get(bindingsUrl(runtimeId), auth(t.adminKey));
+      text = "";
+      const { fast, full } = await live.both(bindingsUrl(runtimeId), {
+        ...auth(t.adminKey),
+        "x-request-id": "log-check",
+      });
+      assert.equal(fast.fast, true);
+      assert.equal(full.fast, false);
+      const lines = text
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
+      const shape = (line: Record<string, unknown>) => ({
+        ...line,
+        time: undefined,
+        responseTime: typeof line.responseTime,
+        req: line.req && { ...(line.req as object), url: undefined, remotePort: undefined },
+      });
+      const [incomingFast, completedFast, incomingFull, completedFull] = lines;
+      assert.equal(lines.length, 4, text);
+      assert.equal(incomingFast.msg, "incoming request");
+      assert.equal(incomingFast.reqId, "log-check");
+      assert.equal(completedFast.msg, "request completed");
+      assert.deepEqual(shape(incomingFast), shape(incomingFull));
+      assert.deepEqual(shape(completedFast), shape(completedFull));
+      assert.ok(!text.includes(t.adminKey), "keys never reach the logs");
+    } finally {
+      await live.close();
+    }
+  });
+});
