@@ -1,9 +1,17 @@
 // The hot path, measured: GET RT/capabilities (the binding list) and GET RT/capabilities/resolved
 // with If-None-Match (the 304 a polling runtime gets), against a bare node:http server that
 // answers the same bytes. Both servers run in child processes and are driven alternately
-// (A B A B …) by autocannon from this process, so neither shares its event loop with the load.
+// (A B A B …), so neither shares its event loop with the load.
+//
+// The load comes from wrk (`wrk -t1 -c50 --latency`) when it is on PATH, in a process of its own;
+// otherwise from autocannon inside this process. With wrk, taskset on PATH and at least 2 CPUs, both
+// server children are pinned to CPU 0 and wrk to CPU 1, so the server measured and the load generator
+// never share a core. The header line tells which load generator ran and whether pinning was on.
+// wrk counts 2xx and 3xx alike as success, so every run is also checked against the status counts the
+// server child reports over IPC: a list run must have answered only 2xx, a 304 run only 304.
 //
 //   npm run bench:bindings            (BENCH_SECONDS=3 for a quick run)
+//   BENCH_LOAD=autocannon npm run bench:bindings     (autocannon even when wrk is installed; no pinning)
 //   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench:bindings
 //
 // By default each seeded shape is a SQLite file in a temporary data dir. With BENCH_DATABASE_URL
@@ -12,12 +20,13 @@
 // dropped at the end, also when the run fails; blobs stay in the temporary dir.
 //
 // Targets: list ≥ 0.5× bare throughput with p99 ≤ 10 ms; 304 path ≥ 0.7× bare.
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import autocannon from "autocannon";
 import SqliteDatabase from "better-sqlite3";
 import pg from "pg";
@@ -47,6 +56,29 @@ const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL || undefined;
 if (BENCH_DATABASE_URL && !/^postgres(ql)?:\/\//.test(BENCH_DATABASE_URL)) {
   throw new Error("BENCH_DATABASE_URL must be a postgres:// URL");
 }
+/** The load generator: BENCH_LOAD=wrk or =autocannon forces one; by default wrk when it is on PATH. */
+const BENCH_LOAD = process.env.BENCH_LOAD || undefined;
+if (BENCH_LOAD !== undefined && BENCH_LOAD !== "wrk" && BENCH_LOAD !== "autocannon") {
+  throw new Error("BENCH_LOAD must be wrk or autocannon");
+}
+const LOAD = (BENCH_LOAD ?? (onPath("wrk") ? "wrk" : "autocannon")) as "wrk" | "autocannon";
+if (LOAD === "wrk" && !onPath("wrk")) throw new Error("BENCH_LOAD=wrk but wrk is not on PATH");
+/** Servers on CPU 0, wrk on CPU 1. Never with autocannon, which runs in this unpinned process. */
+const PIN = LOAD === "wrk" && onPath("taskset") && availableParallelism() >= 2;
+const SERVER_CPU = "0";
+const LOAD_CPU = "1";
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? "").split(path.delimiter).some((dir) => {
+    if (!dir) return false;
+    try {
+      accessSync(path.join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
 
 interface DatabaseShape {
   runtimes: number;
@@ -61,15 +93,25 @@ type Message =
   | { type: "listening"; url: string }
   | { type: "cold"; runtimeId: string; path: string; key: string; reads: number }
   | { type: "cold-result"; p50: number; p99: number }
-  | { type: "cpu" }
-  | { type: "cpu-result"; micros: number };
+  | { type: "stats" }
+  | { type: "stats-result"; micros: number; statuses: StatusCounts };
 
-/** Both servers report the CPU time they used, so the cost per request is known even on a busy machine. */
-function answerCpuQueries(): void {
-  process.on("message", (message: Message) => {
-    if (message.type !== "cpu") return;
+/** Responses sent so far by status code ("200", "304", …). */
+type StatusCounts = Record<string, number>;
+
+/**
+ * Both servers report the CPU time they used, so the cost per request is known even on a busy
+ * machine, and the responses they sent by status, so a run's statuses are checked whatever drove it.
+ */
+function answerStatsQueries(statuses: () => StatusCounts | Promise<StatusCounts>): void {
+  process.on("message", async (message: Message) => {
+    if (message.type !== "stats") return;
     const { user, system } = process.cpuUsage();
-    process.send?.({ type: "cpu-result", micros: user + system } satisfies Message);
+    process.send?.({
+      type: "stats-result",
+      micros: user + system,
+      statuses: await statuses(),
+    } satisfies Message);
   });
 }
 
@@ -324,7 +366,17 @@ async function serveCapstan(dataDir: string, databaseUrl: string | undefined): P
   };
   const app = await buildApp(deps);
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
-  answerCpuQueries();
+  // The app's own request tallies (fast lane included), summed over route and method.
+  answerStatsQueries(async () => {
+    const metric = app.metrics.getSingleMetric("capstan_http_requests_total");
+    if (!metric) throw new Error("capstan_http_requests_total is not registered");
+    const statuses: StatusCounts = {};
+    for (const { labels, value } of (await metric.get()).values) {
+      const status = String(labels.status);
+      statuses[status] = (statuses[status] ?? 0) + value;
+    }
+    return statuses;
+  });
   process.on("message", async (message: Message) => {
     if (message.type !== "cold") return;
     // Every read after an eviction: the cost of filling the cache from the database.
@@ -351,15 +403,21 @@ async function serveCapstan(dataDir: string, databaseUrl: string | undefined): P
 function serveBare(
   responses: Record<string, { status: number; headers: Record<string, string>; body: string }>,
 ): void {
+  const statuses: StatusCounts = {};
+  const count = (status: number) => {
+    statuses[status] = (statuses[status] ?? 0) + 1;
+  };
   const server = createServer((request, response) => {
     const recorded = responses[request.url ?? ""];
     if (!recorded) {
       response.writeHead(404).end();
+      count(404);
       return;
     }
     response.writeHead(recorded.status, recorded.headers).end(recorded.body);
+    count(recorded.status);
   });
-  answerCpuQueries();
+  answerStatsQueries(() => statuses);
   server.listen(0, "127.0.0.1", () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : 0;
@@ -381,7 +439,11 @@ function spawn(args: string[]): Promise<Server> {
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`child exited with ${code}`)));
     child.on("message", (message: Message) => {
-      if (message.type === "listening") resolve({ child, url: message.url });
+      if (message.type !== "listening") return;
+      // Every thread the child has by now (-a); threads it starts later inherit the main thread's CPU.
+      if (PIN)
+        execFileSync("taskset", ["-a", "-p", "-c", SERVER_CPU, String(child.pid)], { stdio: "ignore" });
+      resolve({ child, url: message.url });
     });
   });
 }
@@ -418,35 +480,116 @@ interface Run {
   cpuMicros: number;
 }
 
-async function cpuMicros(server: Server): Promise<number> {
-  return (
-    await request<Extract<Message, { type: "cpu-result" }>>(server.child, { type: "cpu" }, "cpu-result")
-  ).micros;
+/** What a run expects the server to answer: any 2xx (the list), or exactly 304. */
+type Expect = "2xx" | "304";
+
+/** What the load generator saw; latencies in ms. */
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+}
+
+function stats(server: Server) {
+  return request<Extract<Message, { type: "stats-result" }>>(server.child, { type: "stats" }, "stats-result");
 }
 
 async function drive(
   server: Server,
   path: string,
   headers: Record<string, string>,
-  expectStatus: "2xx" | "3xx",
+  expect: Expect,
   seconds = SECONDS,
 ): Promise<Run> {
   const url = `${server.url}${path}`;
-  const cpuBefore = await cpuMicros(server);
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers });
-  const cpu = (await cpuMicros(server)) - cpuBefore;
-  const total = result["2xx"] + result["3xx"] + result["4xx"] + result["5xx"];
-  if (total === 0 || result.errors > 0 || result.timeouts > 0 || result[expectStatus] !== total) {
+  const before = await stats(server);
+  const load =
+    LOAD === "wrk" ? await wrk(url, headers, seconds) : await autocannonLoad(url, headers, expect, seconds);
+  const after = await stats(server);
+  // wrk takes 2xx and 3xx alike for success: the server's own counts tell a 200 from a 304.
+  const expected = (status: number) => (expect === "2xx" ? status >= 200 && status < 300 : status === 304);
+  let answered = 0;
+  const unexpected: string[] = [];
+  for (const [status, count] of Object.entries(after.statuses)) {
+    const sent = count - (before.statuses[status] ?? 0);
+    answered += sent;
+    if (sent > 0 && !expected(Number(status))) unexpected.push(`${sent} × ${status}`);
+  }
+  if (answered === 0 || unexpected.length > 0) {
     throw new Error(
-      `${url}: ${result.errors} errors, ${result.timeouts} timeouts, ${total - result[expectStatus]} unexpected statuses`,
+      `${url}: the server answered ${answered} requests, ${unexpected.join(", ") || "none"} unexpected (expected ${expect})`,
     );
   }
   return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    cpuMicros: cpu / total,
+    rps: load.rps,
+    p50: load.p50,
+    p99: load.p99,
+    cpuMicros: (after.micros - before.micros) / load.requests,
   };
+}
+
+/** autocannon in this process: the fallback when wrk is missing. */
+async function autocannonLoad(
+  url: string,
+  headers: Record<string, string>,
+  expect: Expect,
+  seconds: number,
+): Promise<Load> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds, headers });
+  const total = result["2xx"] + result["3xx"] + result["4xx"] + result["5xx"];
+  const good = result[expect === "2xx" ? "2xx" : "3xx"];
+  if (total === 0 || result.errors > 0 || result.timeouts > 0 || good !== total) {
+    throw new Error(
+      `${url}: ${result.errors} errors, ${result.timeouts} timeouts, ${total - good} unexpected statuses`,
+    );
+  }
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, requests: total };
+}
+
+const execFileAsync = promisify(execFile);
+
+/** wrk in a process of its own (on CPU 1 when pinning), its report parsed. */
+async function wrk(url: string, headers: Record<string, string>, seconds: number): Promise<Load> {
+  const args = [
+    "-t1",
+    `-c${CONNECTIONS}`,
+    `-d${seconds}s`,
+    "--latency",
+    ...Object.entries(headers).flatMap(([name, value]) => ["-H", `${name}: ${value}`]),
+    url,
+  ];
+  const { stdout } = PIN
+    ? await execFileAsync("taskset", ["-c", LOAD_CPU, "wrk", ...args])
+    : await execFileAsync("wrk", args);
+  return parseWrk(url, stdout);
+}
+
+const WRK_TIME_UNITS: Record<string, number> = { us: 0.001, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+function parseWrk(url: string, output: string): Load {
+  const match = (pattern: RegExp) => {
+    const found = pattern.exec(output);
+    if (!found) throw new Error(`${url}: no ${pattern} in wrk's output:\n${output}`);
+    return found;
+  };
+  // "     99%    1.23ms" in the --latency distribution; units us, ms, s, m or h.
+  const percentile = (p: number) => {
+    const [, value, unit] = match(new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s|m|h)\\s*$`, "m"));
+    return Math.round(Number(value) * WRK_TIME_UNITS[unit] * 1000) / 1000;
+  };
+  const requests = Number(match(/(\d+) requests in /)[1]);
+  const rps = Number(match(/^Requests\/sec:\s+([\d.]+)/m)[1]);
+  const non2xx3xx = /Non-2xx or 3xx responses: (\d+)/.exec(output);
+  // "Socket errors: connect 0, read 0, write 0, timeout 0", printed only when one is non-zero.
+  const socketErrors = /Socket errors: (connect \d+, read \d+, write \d+, timeout \d+)/.exec(output);
+  if (requests === 0 || non2xx3xx || (socketErrors && /[1-9]/.test(socketErrors[1]))) {
+    throw new Error(
+      `${url}: ${requests} requests, ${non2xx3xx?.[1] ?? 0} non-2xx or 3xx responses, ` +
+        `socket errors ${socketErrors?.[1] ?? "none"}`,
+    );
+  }
+  return { rps, p50: percentile(50), p99: percentile(99), requests };
 }
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
@@ -458,7 +601,7 @@ async function compare(
   bareServer: Server,
   path: string,
   headers: Record<string, string>,
-  expect: "2xx" | "3xx",
+  expect: Expect,
 ) {
   await drive(capstanServer, path, headers, expect, 2);
   await drive(bareServer, path, headers, expect, 2);
@@ -529,7 +672,10 @@ async function measureScaling(label: string, seeded: Seeded) {
 async function main(): Promise<void> {
   console.log(
     `Binding list benchmark on ${BENCH_DATABASE_URL ? "PostgreSQL" : "SQLite"}: ${CONNECTIONS} connections, ` +
-      `${ROUNDS} rounds of ${SECONDS} s per server\n`,
+      `${ROUNDS} rounds of ${SECONDS} s per server; load from ` +
+      (LOAD === "wrk" ? "wrk" : "autocannon in this process") +
+      (PIN ? `, pinned (servers on CPU ${SERVER_CPU}, wrk on CPU ${LOAD_CPU})` : ", not pinned") +
+      "\n",
   );
   // Everything seeded is dropped in the finally below, whichever step fails.
   const seeded: Seeded[] = [];
@@ -564,7 +710,7 @@ async function main(): Promise<void> {
       bare,
       resolvedPath,
       { ...auth, "if-none-match": etag },
-      "3xx",
+      "304",
     );
     stop(capstan.child);
     stop(bare.child);
@@ -594,6 +740,8 @@ async function main(): Promise<void> {
 }
 
 const [role, argument, databaseUrl] = process.argv.slice(2);
+// A server child ends with the bench, also when a failed run never got to stop it.
+if (role === "--capstan" || role === "--bare") process.once("disconnect", () => process.exit(0));
 if (role === "--capstan") {
   await serveCapstan(argument, databaseUrl);
 } else if (role === "--bare") {
