@@ -25,11 +25,26 @@ interface Tally {
 }
 
 export class RequestTallies {
-  private readonly tallies = new Map<string, Tally>();
+  /** All tallies, in the order they appeared (the order /metrics lists them). */
+  private readonly tallies: Tally[] = [];
+  /**
+   * route → method → status: lookups by strings the router and the parser reuse (their hashes are
+   * cached) and by a small integer, so counting a request builds no key.
+   */
+  private readonly index = new Map<string, Map<string, Map<number, Tally>>>();
 
   record(route: string, method: string, status: number, seconds: number): void {
-    const key = `${method} ${status} ${route}`;
-    let tally = this.tallies.get(key);
+    let byMethod = this.index.get(route);
+    if (!byMethod) {
+      byMethod = new Map();
+      this.index.set(route, byMethod);
+    }
+    let byStatus = byMethod.get(method);
+    if (!byStatus) {
+      byStatus = new Map();
+      byMethod.set(method, byStatus);
+    }
+    let tally = byStatus.get(status);
     if (!tally) {
       tally = {
         labels: { route, method, status: String(status) },
@@ -37,7 +52,8 @@ export class RequestTallies {
         sum: 0,
         buckets: new Array(LATENCY_BUCKETS.length + 1).fill(0),
       };
-      this.tallies.set(key, tally);
+      byStatus.set(status, tally);
+      this.tallies.push(tally);
     }
     tally.count++;
     tally.sum += seconds;
@@ -51,14 +67,14 @@ export class RequestTallies {
       "capstan_http_requests_total",
       "HTTP requests by route template, method and status",
       "counter",
-      () => [...this.tallies.values()].map((t) => ({ labels: t.labels, value: t.count })),
+      () => this.tallies.map((t) => ({ labels: t.labels, value: t.count })),
     );
   }
 
   histogram(): Metric {
     const name = "capstan_http_request_duration_seconds";
     return this.metric(name, "HTTP request latency by route template, method and status", "histogram", () =>
-      [...this.tallies.values()].flatMap((t) => {
+      this.tallies.flatMap((t) => {
         let cumulative = 0;
         const buckets = [...LATENCY_BUCKETS, "+Inf"].map((le, i) => {
           cumulative += t.buckets[i];

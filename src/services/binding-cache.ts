@@ -37,8 +37,15 @@ interface Fill<V> {
 /** A list of 20 bindings serializes to ~10 KB: 5,000 runtimes cost ~50 MB per cache at most. */
 const DEFAULT_MAX_ENTRIES = 5_000;
 
+interface Entry<V> {
+  view: V;
+  /** Read since eviction last passed it: it gets a second chance (the CLOCK policy). */
+  recent: boolean;
+}
+
 export class RuntimeViewCache<V extends RuntimeView> {
-  private readonly entries = new Map<string, V>();
+  /** In insertion order, which eviction walks from the oldest. */
+  private readonly entries = new Map<string, Entry<V>>();
   private readonly runtimesByCapability = new Map<string, Set<string>>();
   private readonly fills = new Map<string, Fill<V>>();
 
@@ -58,12 +65,12 @@ export class RuntimeViewCache<V extends RuntimeView> {
 
   /** The cached view without waiting, or undefined. */
   peek(runtimeId: string): V | undefined {
-    const cached = this.entries.get(runtimeId);
-    if (!cached) return undefined;
-    // Re-inserting keeps the Map in least-recently-used order, so eviction drops cold runtimes.
-    this.entries.delete(runtimeId);
-    this.entries.set(runtimeId, cached);
-    return cached;
+    const entry = this.entries.get(runtimeId);
+    if (!entry) return undefined;
+    // A flag, not a re-insertion: a hit on the hot path costs one lookup, and eviction still
+    // spares the runtimes that are being read.
+    entry.recent = true;
+    return entry.view;
   }
 
   private fill(runtimeId: string, load: () => Promise<V>): Promise<V> {
@@ -82,11 +89,8 @@ export class RuntimeViewCache<V extends RuntimeView> {
 
   private store(runtimeId: string, view: V): void {
     this.evictRuntime(runtimeId);
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.evictRuntime(oldest);
-    }
-    this.entries.set(runtimeId, view);
+    if (this.entries.size >= this.maxEntries) this.evictColdest();
+    this.entries.set(runtimeId, { view, recent: false });
     for (const capabilityId of view.capabilityIds) {
       let runtimes = this.runtimesByCapability.get(capabilityId);
       if (!runtimes) {
@@ -94,6 +98,22 @@ export class RuntimeViewCache<V extends RuntimeView> {
         this.runtimesByCapability.set(capabilityId, runtimes);
       }
       runtimes.add(runtimeId);
+    }
+  }
+
+  /**
+   * Second chance: from the oldest, a view read since the last pass moves to the back with its flag
+   * cleared; the first one not read is dropped. Every view is passed at most once, so this ends.
+   */
+  private evictColdest(): void {
+    for (const [runtimeId, entry] of this.entries) {
+      if (!entry.recent) {
+        this.evictRuntime(runtimeId);
+        return;
+      }
+      entry.recent = false;
+      this.entries.delete(runtimeId);
+      this.entries.set(runtimeId, entry);
     }
   }
 
@@ -105,10 +125,10 @@ export class RuntimeViewCache<V extends RuntimeView> {
 
   private evictRuntime(runtimeId: string): void {
     this.abandonFill(runtimeId);
-    const view = this.entries.get(runtimeId);
-    if (!view) return;
+    const entry = this.entries.get(runtimeId);
+    if (!entry) return;
     this.entries.delete(runtimeId);
-    for (const capabilityId of view.capabilityIds) {
+    for (const capabilityId of entry.view.capabilityIds) {
       const runtimes = this.runtimesByCapability.get(capabilityId);
       runtimes?.delete(runtimeId);
       if (runtimes?.size === 0) this.runtimesByCapability.delete(capabilityId);

@@ -15,12 +15,14 @@ export interface CachedOrgRole {
 }
 
 export class OrgRoleCache {
-  private readonly entries = new Map<string, CachedOrgRole>();
+  /** user id → org key → role: two lookups, and no key string built on every request. */
+  private readonly byUser = new Map<string, Map<string, CachedOrgRole>>();
+  private size = 0;
 
   constructor(private readonly deps: ServiceDeps) {
     deps.changes.subscribe((event) => {
       if (event.kind === "org") this.evictOrg(event.orgId);
-      else if (event.kind === "all") this.entries.clear();
+      else if (event.kind === "all") this.clear();
     });
   }
 
@@ -30,24 +32,40 @@ export class OrgRoleCache {
     if (cached) return cached;
     const access = await requireOrgRole(this.deps, actor, orgKey, "reader");
     const entry = { orgId: access.org.id, role: access.role, fetchedAt: Date.now() };
-    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
-    this.entries.set(keyOf(actor, orgKey), entry);
+    if (this.size >= MAX_ENTRIES) this.clear();
+    let roles = this.byUser.get(actor.userId);
+    if (!roles) {
+      roles = new Map();
+      this.byUser.set(actor.userId, roles);
+    }
+    if (!roles.has(orgKey)) this.size++;
+    roles.set(orgKey, entry);
     return checked(entry, orgKey, minimum);
   }
 
   /** The role from memory, without waiting: undefined when it must be read with `require`. */
   peek(actor: Actor, orgKey: string, minimum: Role): CachedOrgRole | undefined {
-    const entry = this.entries.get(keyOf(actor, orgKey));
+    const entry = this.byUser.get(actor.userId)?.get(orgKey);
     if (!entry || Date.now() - entry.fetchedAt >= ROLE_TTL_MS) return undefined;
     return checked(entry, orgKey, minimum);
   }
 
   private evictOrg(orgId: string): void {
-    for (const [key, entry] of this.entries) if (entry.orgId === orgId) this.entries.delete(key);
+    for (const [userId, roles] of this.byUser) {
+      for (const [orgKey, entry] of roles) {
+        if (entry.orgId !== orgId) continue;
+        roles.delete(orgKey);
+        this.size--;
+      }
+      if (roles.size === 0) this.byUser.delete(userId);
+    }
+  }
+
+  private clear(): void {
+    this.byUser.clear();
+    this.size = 0;
   }
 }
-
-const keyOf = (actor: Actor, orgKey: string): string => `${actor.userId}\u0000${orgKey}`;
 
 function checked(entry: CachedOrgRole, orgKey: string, minimum: Role): CachedOrgRole {
   if (!roleAtLeast(entry.role, minimum)) {
