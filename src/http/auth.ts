@@ -1,12 +1,13 @@
 // Authentication: resolves the credential of every non-public request to an Actor, once, before
 // the body is read. Keys are cached briefly so hot reads neither hit the database nor hash the key
-// again; a revocation on this instance evicts at once, and the short TTL (plus the change feed in
-// scale mode) bounds staleness across instances. A cache hit is answered synchronously: the hot
+// again, and refreshed in the background while in use; a revocation on this instance evicts at
+// once, and the short TTL (plus the change feed in scale mode) bounds staleness across instances. A cache hit is answered synchronously: the hot
 // path (a runtime polling its bindings) then costs no promise and no SHA-256.
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hashApiKey, parseApiKey } from "../lib/api-key-format.js";
 import type { Actor, ServiceDeps } from "../services/deps.js";
+import { RefreshAheadCache } from "../services/refresh-ahead-cache.js";
 import { checkClientVersion } from "./client-version.js";
 import { AppError } from "./errors.js";
 import type { RateLimiter } from "./rate-limit.js";
@@ -23,7 +24,11 @@ declare module "fastify" {
   }
 }
 
+/** How long a cached key is trusted without reading it again (the bound on cross-instance staleness). */
 const KEY_CACHE_TTL_MS = 2_000;
+/** A key in use is read again in the background once its cached copy is this old. */
+const KEY_REFRESH_AFTER_MS = 1_000;
+const MAX_CACHED_KEYS = 10_000;
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -34,7 +39,6 @@ interface CachedKey {
   runtimeId: string | null;
   expiresAt: string | null;
   revoked: boolean;
-  fetchedAt: number;
 }
 
 export class KeyCache {
@@ -42,10 +46,18 @@ export class KeyCache {
    * Keyed by the presented credential itself, so a hit needs no hashing. The credential is in this
    * process's memory for every request anyway; only its SHA-256 is ever stored or logged.
    */
-  private readonly byCredential = new Map<string, CachedKey>();
+  private readonly byCredential: RefreshAheadCache<CachedKey>;
   private readonly lastUsedWrites = new Map<string, number>();
 
   constructor(private readonly deps: ServiceDeps) {
+    this.byCredential = new RefreshAheadCache({
+      load: (credential) => this.read(credential),
+      ttlMs: KEY_CACHE_TTL_MS,
+      refreshAfterMs: KEY_REFRESH_AFTER_MS,
+      maxEntries: MAX_CACHED_KEYS,
+      now: () => deps.now().getTime(),
+      onRefreshError: (error) => deps.logger.warn({ err: error }, "could not refresh a cached API key"),
+    });
     deps.changes.subscribe((event) => {
       if (event.kind === "api_key") this.evictKeyId(event.keyId);
       else if (event.kind === "all") this.clear();
@@ -54,41 +66,33 @@ export class KeyCache {
 
   /** The cached key when it is fresh enough to trust, without waiting. */
   peek(credential: string): CachedKey | undefined {
-    const cached = this.byCredential.get(credential);
-    return cached && Date.now() - cached.fetchedAt < KEY_CACHE_TTL_MS ? cached : undefined;
+    return this.byCredential.peek(credential);
   }
 
   async lookup(credential: string): Promise<CachedKey | null> {
-    const cached = this.peek(credential);
-    if (cached) return cached;
+    return (await this.byCredential.get(credential)) ?? null;
+  }
+
+  private async read(credential: string): Promise<CachedKey | undefined> {
     const row = await this.deps.db
       .selectFrom("api_keys")
       .select(["id", "user_id", "read_only", "runtime_id", "expires_at", "revoked_at"])
       .where("key_hash", "=", hashApiKey(credential))
       .executeTakeFirst();
-    if (!row) {
-      this.byCredential.delete(credential);
-      return null;
-    }
-    const entry: CachedKey = {
+    if (!row) return undefined;
+    return {
       id: row.id,
       userId: row.user_id,
       readOnly: row.read_only === 1,
       runtimeId: row.runtime_id,
       expiresAt: row.expires_at,
       revoked: row.revoked_at !== null,
-      fetchedAt: Date.now(),
     };
-    if (this.byCredential.size > 10_000) this.byCredential.clear();
-    this.byCredential.set(credential, entry);
-    return entry;
   }
 
   /** Drops a key from the cache (after revocation, or when another instance says so). */
   evictKeyId(keyId: string): void {
-    for (const [credential, entry] of this.byCredential) {
-      if (entry.id === keyId) this.byCredential.delete(credential);
-    }
+    this.byCredential.evict((key) => key.id === keyId);
   }
 
   clear(): void {

@@ -290,6 +290,23 @@ describe("the fast lane answers as Fastify does", () => {
     assert.equal((await live.both(resolvedUrl(runtimeId), auth(t.adminKey))).fast.fast, true);
   });
 
+  test("a key and a role in steady use are refreshed behind the lane, never waited for", async () => {
+    const reader = await newUserKey(t, { role: "reader" });
+    await live.get(bindingsUrl(runtimeId), auth(reader.key)); // key and role read from the database
+    // 1.5 s on (past the refresh point, before the 2 s TTL): answered from memory, refreshed behind.
+    t.advanceClock(1_500);
+    assert.equal((await live.get(bindingsUrl(runtimeId), auth(reader.key))).fast, true);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // 2.5 s after the first read, 1 s after the refresh: still from memory, no request waited.
+    t.advanceClock(1_000);
+    assert.equal((await live.get(bindingsUrl(runtimeId), auth(reader.key))).fast, true);
+    // Left alone past the TTL, they are read again, by Fastify, on the next request.
+    t.advanceClock(2_500);
+    const idle = await live.get(bindingsUrl(runtimeId), auth(reader.key));
+    assert.equal(idle.status, 200);
+    assert.equal(idle.fast, false);
+  });
+
   test("lane requests are counted in /metrics under their route, as Fastify counts them", async () => {
     const count = async () => {
       const text = (await live.get("/metrics")).body;
@@ -303,6 +320,7 @@ describe("the fast lane answers as Fastify does", () => {
         );
       return Number(line?.split(" ").at(-1) ?? 0);
     };
+    await live.get(bindingsUrl(runtimeId), auth(t.adminKey)); // whatever the clock did before
     const before = await count();
     const { fast } = await live.both(bindingsUrl(runtimeId), auth(t.adminKey));
     assert.equal(fast.fast, true);
