@@ -17,6 +17,25 @@ export interface OrgAccess {
   role: Role;
 }
 
+/** The org named `orgKey` and `userId`'s role in it; undefined when either is missing. */
+export async function findOrgMembership(
+  db: ServiceDeps["db"],
+  userId: string,
+  orgKey: string,
+): Promise<OrgAccess | undefined> {
+  const row = await db
+    .selectFrom("orgs")
+    .innerJoin("memberships", "memberships.org_id", "orgs.id")
+    .selectAll("orgs")
+    .select("memberships.role")
+    .where("orgs.key", "=", orgKey)
+    .where("memberships.user_id", "=", userId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { role, ...org } = row;
+  return { org, role };
+}
+
 /**
  * The org named `orgKey` as seen by `actor`: 404 when it does not exist or the actor is not a
  * member (existence is not leaked), 403 when the actor's role is below `minimum`.
@@ -27,18 +46,10 @@ export async function requireOrgRole(
   orgKey: string,
   minimum: Role,
 ): Promise<OrgAccess> {
-  const row = await deps.db
-    .selectFrom("orgs")
-    .innerJoin("memberships", "memberships.org_id", "orgs.id")
-    .selectAll("orgs")
-    .select("memberships.role")
-    .where("orgs.key", "=", orgKey)
-    .where("memberships.user_id", "=", actor.userId)
-    .executeTakeFirst();
-  if (!row) throw new AppError("not_found_error", `Organization '${orgKey}' not found`);
-  const { role, ...org } = row;
-  if (!roleAtLeast(role, minimum)) {
+  const access = await findOrgMembership(deps.db, actor.userId, orgKey);
+  if (!access) throw new AppError("not_found_error", `Organization '${orgKey}' not found`);
+  if (!roleAtLeast(access.role, minimum)) {
     throw new AppError("forbidden_error", `This action needs the ${minimum} role in '${orgKey}'`);
   }
-  return { org, role };
+  return access;
 }

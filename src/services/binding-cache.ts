@@ -8,7 +8,11 @@
 //   latest version or a version's status, so every cached runtime that binds it is dropped (an index
 //   capability → runtimes makes that cheap);
 // - {kind: "all"}: missed notifications (scale mode), drop everything.
+import { forbidden, notFound } from "../http/errors.js";
+import type { RuntimePath } from "./binding-service.js";
 import type { ChangeEvent, ChangeFeed } from "./change-feed.js";
+import type { Actor } from "./deps.js";
+import type { OrgRoleCache } from "./org-role-cache.js";
 
 /** What every cached view records about its runtime, to answer for a path and to be invalidated. */
 export interface RuntimeView {
@@ -157,4 +161,45 @@ export class RuntimeViewCache<V extends RuntimeView> {
     fill.state.stale = true;
     this.fills.delete(runtimeId);
   }
+}
+
+// Who may read a runtime's view, the same for the binding list and the resolved set: a member of
+// the runtime's org (any role), at the path of its own org and workspace, and a runtime token only
+// for its own runtime (SPEC §7.6).
+
+const isViewAt = (view: RuntimeView, orgId: string, workspaceKey: string): boolean =>
+  view.orgId === orgId && view.workspaceKey === workspaceKey;
+
+/**
+ * The view from memory when `actor` may read it at `path`; undefined in every other case, errors
+ * included: `readViewFor` then decides (the fast lane relies on this never throwing).
+ */
+export function cachedViewFor<V extends RuntimeView>(
+  views: RuntimeViewCache<V>,
+  roles: OrgRoleCache,
+  actor: Actor,
+  path: RuntimePath,
+): V | undefined {
+  if (actor.runtimeId !== null && actor.runtimeId !== path.runtimeId) return undefined;
+  // Reader is the lowest role: peek answers a member or undefined, it never refuses.
+  const role = roles.peek(actor, path.org, "reader");
+  const view = role && views.peek(path.runtimeId);
+  return view && isViewAt(view, role.orgId, path.workspace) ? view : undefined;
+}
+
+/** The view, read if need be: 403 for another runtime's token, 404 for a non-member or another path. */
+export async function readViewFor<V extends RuntimeView>(
+  views: RuntimeViewCache<V>,
+  roles: OrgRoleCache,
+  actor: Actor,
+  path: RuntimePath,
+  load: () => Promise<V>,
+): Promise<V> {
+  if (actor.runtimeId !== null && actor.runtimeId !== path.runtimeId) {
+    throw forbidden("A runtime token can only read its own runtime's capabilities");
+  }
+  const { orgId } = await roles.require(actor, path.org, "reader");
+  const view = await views.get(path.runtimeId, load);
+  if (!isViewAt(view, orgId, path.workspace)) throw notFound("Runtime");
+  return view;
 }

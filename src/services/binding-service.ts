@@ -24,11 +24,18 @@ import {
 import { findVersion } from "../db/repositories/capability-repository.js";
 import type { Database, Row } from "../db/schema.js";
 import type { Issue } from "../domain/types.js";
-import { AppError, conflict, forbidden, notFound } from "../http/errors.js";
+import { AppError, conflict, notFound } from "../http/errors.js";
 import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
-import { type RuntimeView, RuntimeViewCache, type SerializedBody, serialized } from "./binding-cache.js";
+import {
+  cachedViewFor,
+  type RuntimeView,
+  RuntimeViewCache,
+  readViewFor,
+  type SerializedBody,
+  serialized,
+} from "./binding-cache.js";
 import {
   byCapabilityName,
   type DeclaredFlags,
@@ -72,21 +79,6 @@ interface OrgRef {
 /** The serialized response: sent as is, joined to the headers in one write. */
 type BindingListView = RuntimeView & SerializedBody;
 
-/** A runtime token reads only the runtime it was minted for (SPEC §7.6). */
-export function assertRuntimeTokenScope(actor: Actor, runtimeId: string): void {
-  if (actor.runtimeId !== null && actor.runtimeId !== runtimeId) {
-    throw forbidden("A runtime token can only read its own runtime's capabilities");
-  }
-}
-
-/** A cached view answers only for the org and workspace its runtime lives in; elsewhere it is 404. */
-export const isViewAt = (view: RuntimeView, orgId: string, workspaceKey: string): boolean =>
-  view.orgId === orgId && view.workspaceKey === workspaceKey;
-
-export function assertViewAt(view: RuntimeView, orgId: string, workspaceKey: string): void {
-  if (!isViewAt(view, orgId, workspaceKey)) throw notFound("Runtime");
-}
-
 /** Unconditional PATCHes that keep losing the race this often give up with 409 after all. */
 const UNCONDITIONAL_ATTEMPTS = 20;
 
@@ -116,24 +108,13 @@ export class BindingService {
     return this.cachedList(actor, path)?.body ?? this.readListBody(actor, path);
   }
 
-  /**
-   * The list from memory when the caller may read it and it is cached; undefined in every other
-   * case, errors included: the full read then decides (the fast lane relies on this never throwing).
-   */
+  /** The list from memory when the caller may read it and it is cached (see cachedViewFor). */
   cachedList(actor: Actor, path: RuntimePath): SerializedBody | undefined {
-    if (actor.runtimeId !== null && actor.runtimeId !== path.runtimeId) return undefined;
-    // Reader is the lowest role: peek answers a member or undefined, it never refuses.
-    const role = this.roles.peek(actor, path.org, "reader");
-    const view = role && this.lists.peek(path.runtimeId);
-    if (!view || !isViewAt(view, role.orgId, path.workspace)) return undefined;
-    return view;
+    return cachedViewFor(this.lists, this.roles, actor, path);
   }
 
   private async readListBody(actor: Actor, path: RuntimePath): Promise<string> {
-    assertRuntimeTokenScope(actor, path.runtimeId);
-    const { orgId } = await this.roles.require(actor, path.org, "reader");
-    const view = await this.lists.get(path.runtimeId, () => this.loadList(path.runtimeId));
-    assertViewAt(view, orgId, path.workspace);
+    const view = await readViewFor(this.lists, this.roles, actor, path, () => this.loadList(path.runtimeId));
     return view.body;
   }
 

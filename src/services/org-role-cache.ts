@@ -3,7 +3,7 @@
 // (see RefreshAheadCache). A role change evicts at once on this instance ({kind: "org"} on the
 // change feed); the TTL bounds staleness when a notification is missed.
 import { AppError } from "../http/errors.js";
-import { type Role, roleAtLeast } from "./access.js";
+import { findOrgMembership, type Role, roleAtLeast } from "./access.js";
 import type { Actor, ServiceDeps } from "./deps.js";
 import { RefreshAheadCache } from "./refresh-ahead-cache.js";
 
@@ -50,14 +50,8 @@ export class OrgRoleCache {
 
   private async read(key: string): Promise<CachedOrgRole | undefined> {
     const [userId, orgKey] = key.split(SEPARATOR);
-    const row = await this.deps.db
-      .selectFrom("orgs")
-      .innerJoin("memberships", "memberships.org_id", "orgs.id")
-      .select(["orgs.id as orgId", "memberships.role as role"])
-      .where("orgs.key", "=", orgKey)
-      .where("memberships.user_id", "=", userId)
-      .executeTakeFirst();
-    return row && { orgId: row.orgId, role: row.role as Role };
+    const access = await findOrgMembership(this.deps.db, userId, orgKey);
+    return access && { orgId: access.org.id, role: access.role };
   }
 }
 

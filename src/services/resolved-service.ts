@@ -8,8 +8,15 @@ import {
 } from "../db/repositories/binding-repository.js";
 import { canonicalDigest } from "../domain/digests.js";
 import { notFound } from "../http/errors.js";
-import { type RuntimeView, RuntimeViewCache, type SerializedBody, serialized } from "./binding-cache.js";
-import { assertRuntimeTokenScope, assertViewAt, isViewAt, type RuntimePath } from "./binding-service.js";
+import {
+  cachedViewFor,
+  type RuntimeView,
+  RuntimeViewCache,
+  readViewFor,
+  type SerializedBody,
+  serialized,
+} from "./binding-cache.js";
+import type { RuntimePath } from "./binding-service.js";
 import {
   type DeclaredFlags,
   displayName,
@@ -75,19 +82,15 @@ export class ResolvedService {
 
   /**
    * The answer from memory when the caller may read it, the set is cached and its URLs are fresh;
-   * undefined in every other case, errors included (the fast lane relies on this never throwing).
+   * undefined in every other case (see cachedViewFor).
    */
   cachedAnswer(
     actor: Actor,
     path: RuntimePath,
     ifNoneMatch: string | undefined,
   ): ResolvedResponse | undefined {
-    if (actor.runtimeId !== null && actor.runtimeId !== path.runtimeId) return undefined;
-    // Reader is the lowest role: peek answers a member or undefined, it never refuses.
-    const role = this.roles.peek(actor, path.org, "reader");
-    const view = role && this.views.peek(path.runtimeId);
-    if (!view || !isViewAt(view, role.orgId, path.workspace)) return undefined;
-    return this.answer(view, ifNoneMatch);
+    const view = cachedViewFor(this.views, this.roles, actor, path);
+    return view && this.answer(view, ifNoneMatch);
   }
 
   private async readResolved(
@@ -95,10 +98,7 @@ export class ResolvedService {
     path: RuntimePath,
     ifNoneMatch: string | undefined,
   ): Promise<ResolvedResponse> {
-    assertRuntimeTokenScope(actor, path.runtimeId);
-    const { orgId } = await this.roles.require(actor, path.org, "reader");
-    const view = await this.views.get(path.runtimeId, () => this.load(path.runtimeId));
-    assertViewAt(view, orgId, path.workspace);
+    const view = await readViewFor(this.views, this.roles, actor, path, () => this.load(path.runtimeId));
     return this.answer(view, ifNoneMatch) ?? this.resignAndAnswer(view);
   }
 

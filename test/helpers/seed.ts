@@ -13,6 +13,7 @@ import type {
   FileManifestEntry,
   FlagDefinition,
 } from "../../src/domain/types.js";
+import { generateApiKey } from "../../src/lib/api-key-format.js";
 import { newId } from "../../src/lib/ids.js";
 import type { ServiceDeps } from "../../src/services/deps.js";
 
@@ -271,4 +272,37 @@ export async function setVisibility(
     .where("id", "=", capability.id)
     .execute();
   deps.changes.publish({ kind: "capability", capabilityId: capability.id });
+}
+
+/**
+ * Another key for the bootstrap admin, inserted straight into the database (for tests that need a
+ * key the API would not mint them as easily); `runtimeId` makes it that runtime's read-only token.
+ */
+export async function insertAdminKey(
+  deps: ServiceDeps,
+  options: { name: string; runtimeId?: string },
+): Promise<string> {
+  const admin = await deps.db
+    .selectFrom("users")
+    .select("id")
+    .where("email", "=", "admin@localhost")
+    .executeTakeFirstOrThrow();
+  const key = generateApiKey();
+  await deps.db
+    .insertInto("api_keys")
+    .values({
+      id: newId(),
+      user_id: admin.id,
+      name: options.name,
+      prefix: key.prefix,
+      key_hash: key.hash,
+      read_only: options.runtimeId ? 1 : 0,
+      runtime_id: options.runtimeId ?? null,
+      expires_at: null,
+      revoked_at: null,
+      last_used_at: null,
+      created_at: deps.now().toISOString(),
+    })
+    .execute();
+  return key.key;
 }

@@ -1,41 +1,14 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { generateApiKey } from "../../src/lib/api-key-format.js";
 import { newId } from "../../src/lib/ids.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import { capabilityBundle, publishOk } from "../helpers/capability-bundles.js";
 import { newOrg, newStranger, newUserKey } from "../helpers/factories.js";
+import { insertAdminKey } from "../helpers/seed.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 const CAP = "/api/v1/org/default/capabilities";
-
-/** A runtime token of the bootstrap runtime, minted straight in the database. */
-async function runtimeToken(t: TestApp): Promise<string> {
-  const admin = await t.deps.db
-    .selectFrom("users")
-    .select("id")
-    .where("email", "=", "admin@localhost")
-    .executeTakeFirstOrThrow();
-  const key = generateApiKey();
-  await t.deps.db
-    .insertInto("api_keys")
-    .values({
-      id: newId(),
-      user_id: admin.id,
-      name: "runtime token",
-      prefix: key.prefix,
-      key_hash: key.hash,
-      read_only: 1,
-      runtime_id: t.runtimeId,
-      expires_at: null,
-      revoked_at: null,
-      last_used_at: null,
-      created_at: new Date().toISOString(),
-    })
-    .execute();
-  return key.key;
-}
 
 async function bindToDefaultRuntime(t: TestApp, versionId: string): Promise<void> {
   const version = await t.deps.db
@@ -92,7 +65,7 @@ describe("GET /api/v1/org/{org}/capabilities/{name}/{version}/bundle", () => {
   });
 
   test("lets a runtime token read a bound version's bundle and files, and nothing else", async () => {
-    const token = await runtimeToken(t);
+    const token = await insertAdminKey(t.deps, { name: "runtime token", runtimeId: t.runtimeId });
     expectError(await callApi(t, "GET", `${CAP}/pkg/1.0.0/bundle`, token), 403, "forbidden_error");
     await bindToDefaultRuntime(t, artifact.id);
     assert.equal((await callApi(t, "GET", `${CAP}/pkg/1.0.0/bundle`, token)).statusCode, 200);
@@ -112,7 +85,7 @@ describe("GET /api/v1/org/{org}/capabilities/{name}/{version}/bundle", () => {
   test("lets a runtime token read a bound public capability of another org under the owner's path", async () => {
     await newOrg(t, "acme");
     const shared = await publishOk(t, { name: "shared" }, { org: "acme", query: "public=true" });
-    const token = await runtimeToken(t);
+    const token = await insertAdminKey(t.deps, { name: "runtime token", runtimeId: t.runtimeId });
     const ownerPath = "/api/v1/org/acme/capabilities/shared/1.0.0";
     expectError(await callApi(t, "GET", `${ownerPath}/bundle`, token), 403, "forbidden_error");
     await bindToDefaultRuntime(t, shared.id);

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
-import { generateApiKey } from "../../src/lib/api-key-format.js";
-import { newId } from "../../src/lib/ids.js";
 import { assertEnvelope } from "../helpers/envelope.js";
+import { insertAdminKey } from "../helpers/seed.js";
 import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 const ME = "/api/v1/user/me";
@@ -12,33 +11,6 @@ const UNKNOWN_KEY = `cst_aaaaaaaaaaaa_${"B".repeat(40)}`;
 /** A mutating route that needs a key and does nothing else, so only the limiter is under test. */
 function writeRoute(app: TestApp["app"]): void {
   app.post(WRITE, async () => ({ ok: true }));
-}
-
-/** A second key for the bootstrap admin, straight into the database. */
-async function mintKey(t: TestApp): Promise<string> {
-  const admin = await t.deps.db
-    .selectFrom("users")
-    .select("id")
-    .where("email", "=", "admin@localhost")
-    .executeTakeFirstOrThrow();
-  const key = generateApiKey();
-  await t.deps.db
-    .insertInto("api_keys")
-    .values({
-      id: newId(),
-      user_id: admin.id,
-      name: "second",
-      prefix: key.prefix,
-      key_hash: key.hash,
-      read_only: 0,
-      runtime_id: null,
-      expires_at: null,
-      revoked_at: null,
-      last_used_at: null,
-      created_at: t.deps.now().toISOString(),
-    })
-    .execute();
-  return key.key;
 }
 
 describe("rate limits (SPEC §2.6)", () => {
@@ -73,7 +45,7 @@ describe("rate limits (SPEC §2.6)", () => {
 
   test("the limit is per key: another key of the same user is unaffected", async () => {
     await start({ CAPSTAN_RATE_LIMIT_RPM: "2" });
-    const second = await mintKey(t);
+    const second = await insertAdminKey(t.deps, { name: "second" });
     for (let i = 0; i < 3; i++) await t.app.inject({ method: "GET", url: ME, headers: bearer(t.adminKey) });
     const exhausted = await t.app.inject({ method: "GET", url: ME, headers: bearer(t.adminKey) });
     assertEnvelope(exhausted, 429, "usage_limit_exceeded_error");
