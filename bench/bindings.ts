@@ -1,7 +1,8 @@
 // The hot path, measured: GET RT/capabilities (the binding list) and GET RT/capabilities/resolved
 // with If-None-Match (the 304 a polling runtime gets), against a bare node:http server that
 // answers the same bytes. Both servers run in child processes and are driven alternately
-// (A B A B …), so neither shares its event loop with the load.
+// (A B A B …), so neither shares its event loop with the load. The children (bench/servers.ts) are
+// compiled with the app first and run by plain `node`, as `npm start` runs the server.
 //
 // The load comes from wrk (`wrk -t1 -c50 --latency`) when it is on PATH, in a process of its own;
 // otherwise from autocannon inside this process. With wrk, taskset on PATH and at least 2 CPUs, both
@@ -23,15 +24,14 @@
 import { type ChildProcess, execFile, execFileSync, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import autocannon from "autocannon";
 import SqliteDatabase from "better-sqlite3";
 import pg from "pg";
 import pino from "pino";
-import { buildApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { connectDatabase } from "../src/db/connect.js";
 import { migrateToLatest } from "../src/db/migrate.js";
@@ -43,6 +43,7 @@ import { LocalChangeFeed } from "../src/services/change-feed.js";
 import type { ServiceDeps } from "../src/services/deps.js";
 import { createBlobStore } from "../src/storage/index.js";
 import { capabilityRow, latestOf, versionRow } from "../test/helpers/seed.js";
+import type { Message, RecordedResponse } from "./servers.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = 3;
@@ -87,32 +88,6 @@ interface DatabaseShape {
 interface Seeded extends Target {
   adminKey: string;
   runtimeId: string;
-}
-
-type Message =
-  | { type: "listening"; url: string }
-  | { type: "cold"; runtimeId: string; path: string; key: string; reads: number }
-  | { type: "cold-result"; p50: number; p99: number }
-  | { type: "stats" }
-  | { type: "stats-result"; micros: number; statuses: StatusCounts };
-
-/** Responses sent so far by status code ("200", "304", …). */
-type StatusCounts = Record<string, number>;
-
-/**
- * Both servers report the CPU time they used, so the cost per request is known even on a busy
- * machine, and the responses they sent by status, so a run's statuses are checked whatever drove it.
- */
-function answerStatsQueries(statuses: () => StatusCounts | Promise<StatusCounts>): void {
-  process.on("message", async (message: Message) => {
-    if (message.type !== "stats") return;
-    const { user, system } = process.cpuUsage();
-    process.send?.({
-      type: "stats-result",
-      micros: user + system,
-      statuses: await statuses(),
-    } satisfies Message);
-  });
 }
 
 // ---- seeding -----------------------------------------------------------------------------------
@@ -342,97 +317,32 @@ function* batches<T>(rows: T[], size = 500): Generator<T[]> {
 
 // ---- child processes -----------------------------------------------------------------------------
 
-/** The real server on a seeded data dir; also answers cold-read measurements over IPC. */
-async function serveCapstan(dataDir: string, databaseUrl: string | undefined): Promise<void> {
-  const config = loadConfig(
-    {},
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** The server children, compiled from bench/servers.ts with the app into dist/. */
+const SERVERS = path.join(ROOT, "dist", "bench", "servers.js");
+
+/** Compiles the app and the server children as `npm start` compiles the app (incrementally). */
+function buildServers(): void {
+  const started = performance.now();
+  execFileSync(
+    path.join(ROOT, "node_modules", ".bin", "tsc"),
+    ["-p", path.join(ROOT, "tsconfig.bench.json")],
     {
-      CAPSTAN_DATA_DIR: dataDir,
-      CAPSTAN_DATABASE_URL: databaseUrl,
-      CAPSTAN_RATE_LIMIT_RPM: "0",
-      CAPSTAN_RATE_LIMIT_WRITE_RPM: "0",
-      CAPSTAN_LOG_LEVEL: "warn",
+      stdio: "inherit",
     },
   );
-  const database = connectDatabase(config.database);
-  const deps: ServiceDeps = {
-    db: database.db,
-    dialect: database.dialect,
-    blobs: createBlobStore(config, database),
-    config,
-    logger: pino({ level: config.logLevel }),
-    now: () => new Date(),
-    changes: new LocalChangeFeed(),
-  };
-  const app = await buildApp(deps);
-  const url = await app.listen({ host: "127.0.0.1", port: 0 });
-  // The app's own request tallies (fast lane included), summed over route and method.
-  answerStatsQueries(async () => {
-    const metric = app.metrics.getSingleMetric("capstan_http_requests_total");
-    if (!metric) throw new Error("capstan_http_requests_total is not registered");
-    const statuses: StatusCounts = {};
-    for (const { labels, value } of (await metric.get()).values) {
-      const status = String(labels.status);
-      statuses[status] = (statuses[status] ?? 0) + value;
-    }
-    return statuses;
-  });
-  process.on("message", async (message: Message) => {
-    if (message.type !== "cold") return;
-    // Every read after an eviction: the cost of filling the cache from the database.
-    const latencies: number[] = [];
-    for (let i = 0; i < message.reads; i++) {
-      deps.changes.publish({ kind: "runtime", runtimeId: message.runtimeId });
-      const started = performance.now();
-      const res = await app.inject({
-        method: "GET",
-        url: message.path,
-        headers: { authorization: `Bearer ${message.key}` },
-      });
-      latencies.push(performance.now() - started);
-      if (res.statusCode !== 200) throw new Error(`cold read answered ${res.statusCode}`);
-    }
-    latencies.sort((a, b) => a - b);
-    const at = (q: number) => latencies[Math.floor(q * (latencies.length - 1))];
-    process.send?.({ type: "cold-result", p50: at(0.5), p99: at(0.99) } satisfies Message);
-  });
-  process.send?.({ type: "listening", url } satisfies Message);
+  console.log(`built the servers in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-/** A bare node:http server answering the recorded responses: the ceiling of this machine. */
-function serveBare(
-  responses: Record<string, { status: number; headers: Record<string, string>; body: string }>,
-): void {
-  const statuses: StatusCounts = {};
-  const count = (status: number) => {
-    statuses[status] = (statuses[status] ?? 0) + 1;
-  };
-  const server = createServer((request, response) => {
-    const recorded = responses[request.url ?? ""];
-    if (!recorded) {
-      response.writeHead(404).end();
-      count(404);
-      return;
-    }
-    response.writeHead(recorded.status, recorded.headers).end(recorded.body);
-    count(recorded.status);
-  });
-  answerStatsQueries(() => statuses);
-  server.listen(0, "127.0.0.1", () => {
-    const address = server.address();
-    const port = typeof address === "object" && address ? address.port : 0;
-    process.send?.({ type: "listening", url: `http://127.0.0.1:${port}` } satisfies Message);
-  });
-}
-
-/** The arguments of a Capstan child serving `seeded`; see the role dispatch at the end of this file. */
+/** The arguments of a Capstan child serving `seeded` (see bench/servers.ts). */
 function capstanArgs(seeded: Seeded): string[] {
   return ["--capstan", seeded.dataDir, ...(seeded.databaseUrl ? [seeded.databaseUrl] : [])];
 }
 
 function spawn(args: string[]): Promise<Server> {
-  const child = fork(process.argv[1], args, {
-    execArgv: process.execArgv,
+  const child = fork(SERVERS, args, {
+    // Plain node: none of the loader flags this process runs with.
+    execArgv: [],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   return new Promise((resolve, reject) => {
@@ -637,7 +547,7 @@ async function compare(
 /** Node adds these itself; every other header is replayed, so both servers send the same bytes. */
 const HOP_BY_HOP = new Set(["date", "connection", "keep-alive", "content-length", "transfer-encoding"]);
 
-async function fetchRecorded(url: string, headers: Record<string, string>) {
+async function fetchRecorded(url: string, headers: Record<string, string>): Promise<RecordedResponse> {
   const res = await fetch(url, { headers });
   const body = await res.text();
   const recorded: Record<string, string> = {};
@@ -677,6 +587,7 @@ async function main(): Promise<void> {
       (PIN ? `, pinned (servers on CPU ${SERVER_CPU}, wrk on CPU ${LOAD_CPU})` : ", not pinned") +
       "\n",
   );
+  buildServers();
   // Everything seeded is dropped in the finally below, whichever step fails.
   const seeded: Seeded[] = [];
   try {
@@ -739,14 +650,5 @@ async function main(): Promise<void> {
   }
 }
 
-const [role, argument, databaseUrl] = process.argv.slice(2);
-// A server child ends with the bench, also when a failed run never got to stop it.
-if (role === "--capstan" || role === "--bare") process.once("disconnect", () => process.exit(0));
-if (role === "--capstan") {
-  await serveCapstan(argument, databaseUrl);
-} else if (role === "--bare") {
-  serveBare(JSON.parse(argument));
-} else {
-  await main();
-  process.exit(0);
-}
+await main();
+process.exit(0);

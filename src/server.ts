@@ -4,6 +4,7 @@ import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
 import { connectDatabase } from "./db/connect.js";
 import { migrateToLatest, withBootLock } from "./db/migrate.js";
+import { tuneHeapForServing } from "./lib/heap-tuning.js";
 import { bootstrapIfEmpty } from "./services/bootstrap.js";
 import { type ChangeFeed, LocalChangeFeed } from "./services/change-feed.js";
 import { PgChangeFeed } from "./services/pg-change-feed.js";
@@ -24,6 +25,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 }
 
 export async function serve(config: Config): Promise<() => Promise<void>> {
+  tuneHeapForServing();
   const logger = createLogger(config.logLevel);
   const database = connectDatabase(config.database);
   let changes: ChangeFeed = new LocalChangeFeed();
