@@ -75,7 +75,7 @@ interface Answer {
   route: string;
   status: number;
   headers: Record<string, string>;
-  body: string | undefined;
+  body: Buffer | undefined;
 }
 
 export class FastLane {
@@ -185,7 +185,7 @@ export class FastLane {
     }
     if (content === undefined) return { route, status: 304, headers: outgoing, body: undefined };
     outgoing["content-type"] = JSON_UTF8;
-    outgoing["content-length"] = String(content.bodyBytes);
+    outgoing["content-length"] = content.contentLength;
     return { route, status: 200, headers: outgoing, body: content.body };
   }
 }

@@ -36,7 +36,7 @@ const etagOf = (binding: { revision: number }): string => `"${binding.revision}"
 // These send and return nothing: a handler that is not async must not hand the reply back to Fastify.
 
 /** Sends an already serialized JSON body as is. */
-function sendJson(reply: FastifyReply, body: string): void {
+function sendJson(reply: FastifyReply, body: Buffer): void {
   reply.type(JSON_UTF8).send(body);
 }
 
@@ -72,7 +72,7 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
     // Not async: a list served from memory is sent without a promise (see BindingService.listBody).
     (request, reply) => {
       const body = bindings.listBody(scopeOf(request).actor, runtimePath(request.params));
-      if (typeof body !== "string") return body.then((text) => sendJson(reply, text));
+      if (!Buffer.isBuffer(body)) return body.then((bytes) => sendJson(reply, bytes));
       sendJson(reply, body);
     },
   );

@@ -104,7 +104,7 @@ export class BindingService {
    * caller's role and the list are both in memory the answer is synchronous: the product's hottest
    * request allocates no promise and makes no query.
    */
-  listBody(actor: Actor, path: RuntimePath): string | Promise<string> {
+  listBody(actor: Actor, path: RuntimePath): Buffer | Promise<Buffer> {
     return this.cachedList(actor, path)?.body ?? this.readListBody(actor, path);
   }
 
@@ -113,7 +113,7 @@ export class BindingService {
     return cachedViewFor(this.lists, this.roles, actor, path);
   }
 
-  private async readListBody(actor: Actor, path: RuntimePath): Promise<string> {
+  private async readListBody(actor: Actor, path: RuntimePath): Promise<Buffer> {
     const view = await readViewFor(this.lists, this.roles, actor, path, () => this.loadList(path.runtimeId));
     return view.body;
   }

@@ -107,12 +107,12 @@ export class ResolvedService {
     if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, view.etag))
       return { etag: view.etag, body: null };
     if (this.deps.now().getTime() >= view.resignAt) return undefined;
-    return { etag: view.etag, body: view.body, bodyBytes: view.bodyBytes };
+    return { etag: view.etag, body: view.body, contentLength: view.contentLength };
   }
 
   private async resignAndAnswer(view: ResolvedView): Promise<ResolvedResponse> {
     Object.assign(view, await this.sign(view.entries, view.digest));
-    return { etag: view.etag, body: view.body, bodyBytes: view.bodyBytes };
+    return { etag: view.etag, body: view.body, contentLength: view.contentLength };
   }
 
   private async load(runtimeId: string): Promise<ResolvedView> {
