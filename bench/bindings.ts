@@ -504,22 +504,40 @@ function parseWrk(url: string, output: string): Load {
 
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 
-/** A B A B …: warm both up, then alternate so drift (thermal, other load) hits both alike. */
+/** Starts a server child; each round of a comparison starts its own. */
+interface ServerStarters {
+  capstan: () => Promise<Server>;
+  bare: () => Promise<Server>;
+}
+
+/**
+ * A B A B …, alternating so drift (other load on the machine) hits both alike, and each run on a
+ * server process of its own, warmed up first. A process's speed depends on what its JIT happened
+ * to optimise, and with what feedback, which differed by up to a third between two starts of the
+ * same server here: each round samples a new process of both, so no one lucky or unlucky start
+ * decides the ratio.
+ */
 async function compare(
   label: string,
-  capstanServer: Server,
-  bareServer: Server,
+  start: ServerStarters,
   path: string,
   headers: Record<string, string>,
   expect: Expect,
 ) {
-  await drive(capstanServer, path, headers, expect, 2);
-  await drive(bareServer, path, headers, expect, 2);
+  const measure = async (startServer: () => Promise<Server>) => {
+    const server = await startServer();
+    try {
+      await drive(server, path, headers, expect, 2);
+      return await drive(server, path, headers, expect);
+    } finally {
+      stop(server.child);
+    }
+  };
   const capstan: Run[] = [];
   const bare: Run[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    capstan.push(await drive(capstanServer, path, headers, expect));
-    bare.push(await drive(bareServer, path, headers, expect));
+    capstan.push(await measure(start.capstan));
+    bare.push(await measure(start.bare));
     const [a, b] = [capstan.at(-1), bare.at(-1)] as [Run, Run];
     console.log(
       `  ${label} round ${round}: capstan ${a.rps.toFixed(0)} req/s p50 ${a.p50} ms p99 ${a.p99} ms ` +
@@ -610,21 +628,23 @@ async function main(): Promise<void> {
       "if-none-match": etag,
     });
     if (notModified.status !== 304) throw new Error(`If-None-Match answered ${notModified.status}`);
-    const bare = await spawn(["--bare", JSON.stringify({ [listPath]: list, [resolvedPath]: notModified })]);
+    stop(capstan.child);
+    const recorded = JSON.stringify({ [listPath]: list, [resolvedPath]: notModified });
+    const start: ServerStarters = {
+      capstan: () => spawn(capstanArgs(large)),
+      bare: () => spawn(["--bare", recorded]),
+    };
 
     console.log(`\nlist: ${list.body.length} bytes, ${BINDINGS_PER_RUNTIME} bindings`);
-    const listResult = await compare("list", capstan, bare, listPath, auth, "2xx");
+    const listResult = await compare("list", start, listPath, auth, "2xx");
     console.log("\nresolved with If-None-Match (304)");
     const notModifiedResult = await compare(
       "304",
-      capstan,
-      bare,
+      start,
       resolvedPath,
       { ...auth, "if-none-match": etag },
       "304",
     );
-    stop(capstan.child);
-    stop(bare.child);
 
     console.log(`\nlist of a runtime with ${BINDINGS_PER_RUNTIME} bindings, by database size`);
     const smallResult = await measureScaling("  1,000 bindings", small);
