@@ -30,6 +30,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import autocannon from "autocannon";
 import SqliteDatabase from "better-sqlite3";
+import { sql } from "kysely";
 import pg from "pg";
 import pino from "pino";
 import { loadConfig } from "../src/config.js";
@@ -306,6 +307,9 @@ async function insertPostgres(databaseUrl: string, rows: SeedRows): Promise<void
       for (const batch of batches(rows.runtimes)) await trx.insertInto("runtimes").values(batch).execute();
       for (const batch of batches(rows.bindings)) await trx.insertInto("bindings").values(batch).execute();
     });
+    // Planner statistics, as autovacuum gathers them soon after a bulk load. Without them the
+    // binding query was planned for ~500 rows instead of 20: 2.4 ms instead of 0.9 ms on a miss.
+    await sql`analyze`.execute(database.db);
   } finally {
     await database.close();
   }
