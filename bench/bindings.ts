@@ -32,7 +32,6 @@ import autocannon from "autocannon";
 import SqliteDatabase from "better-sqlite3";
 import { sql } from "kysely";
 import pg from "pg";
-import pino from "pino";
 import { loadConfig } from "../src/config.js";
 import { connectDatabase } from "../src/db/connect.js";
 import { migrateToLatest } from "../src/db/migrate.js";
@@ -40,10 +39,9 @@ import type { Row } from "../src/db/schema.js";
 import { generateApiKey } from "../src/lib/api-key-format.js";
 import { newId } from "../src/lib/ids.js";
 import { bootstrapIfEmpty } from "../src/services/bootstrap.js";
-import { LocalChangeFeed } from "../src/services/change-feed.js";
 import type { ServiceDeps } from "../src/services/deps.js";
-import { createBlobStore } from "../src/storage/index.js";
 import { capabilityRow, latestOf, versionRow } from "../test/helpers/seed.js";
+import { localDeps } from "./local-deps.js";
 import type { Message, RecordedResponse } from "./servers.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -145,17 +143,7 @@ function silentDeps(target: Target, adminKey: string): { deps: ServiceDeps; clos
       CAPSTAN_BOOTSTRAP_TOKEN: adminKey,
     },
   );
-  const database = connectDatabase(config.database);
-  const deps: ServiceDeps = {
-    db: database.db,
-    dialect: database.dialect,
-    blobs: createBlobStore(config, database),
-    config,
-    logger: pino({ level: "silent" }),
-    now: () => new Date(),
-    changes: new LocalChangeFeed(),
-  };
-  return { deps, close: () => database.close() };
+  return localDeps(config, "silent");
 }
 
 /** A fresh database: migrations, bootstrap, then the registry and bindings by bulk insert. */

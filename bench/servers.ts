@@ -5,14 +5,10 @@
 // Compiled with the app (tsconfig.bench.json) and run by plain `node` with the server's V8 settings,
 // as `npm start` runs the server: not under the TypeScript loader the bench itself runs under.
 import { createServer } from "node:http";
-import pino from "pino";
 import { buildApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
-import { connectDatabase } from "../src/db/connect.js";
 import { tuneHeapForServing } from "../src/lib/heap-tuning.js";
-import { LocalChangeFeed } from "../src/services/change-feed.js";
-import type { ServiceDeps } from "../src/services/deps.js";
-import { createBlobStore } from "../src/storage/index.js";
+import { localDeps } from "./local-deps.js";
 
 /** Every message between the bench and a server child. */
 export type Message =
@@ -60,16 +56,7 @@ async function serveCapstan(dataDir: string, databaseUrl: string | undefined): P
       CAPSTAN_LOG_LEVEL: "warn",
     },
   );
-  const database = connectDatabase(config.database);
-  const deps: ServiceDeps = {
-    db: database.db,
-    dialect: database.dialect,
-    blobs: createBlobStore(config, database),
-    config,
-    logger: pino({ level: config.logLevel }),
-    now: () => new Date(),
-    changes: new LocalChangeFeed(),
-  };
+  const { deps } = localDeps(config, config.logLevel);
   const app = await buildApp(deps);
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   // The app's own request tallies (fast lane included), summed over route and method.
