@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger } from "fastify";
 import type { Logger } from "pino";
 import { ErrorEnvelope } from "./contract/common.js";
 import { KeyCache, registerRequestGuards } from "./http/auth.js";
+import { proxyTrust } from "./http/client-address.js";
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from "./http/error-handler.js";
 import { FastLane } from "./http/fast-lane.js";
 import { registerMetrics } from "./http/metrics.js";
@@ -33,6 +34,8 @@ export const JSON_BODY_LIMIT = 1024 * 1024;
 export async function buildApp(deps: ServiceDeps): Promise<App> {
   // Answers the hot runtime reads from memory in front of Fastify (see src/http/fast-lane.ts).
   const fastLane = new FastLane();
+  // Whose X-Forwarded-For counts (CAPSTAN_TRUST_PROXY): for request.ip, the per-IP rate limit and logs.
+  const trust = proxyTrust(deps.config.trustProxy);
   const app = Fastify({
     serverFactory: fastLane.serverFactory,
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -40,6 +43,7 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
     genReqId: newRequestId,
     childLoggerFactory: lazyRequestLogger,
     requestIdHeader: false,
+    trustProxy: trust,
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
@@ -65,7 +69,7 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
   const tallies = registerMetrics(app);
   const limiter = new RateLimiter(deps.config.rateLimitRpm, deps.config.rateLimitWriteRpm);
   registerRequestGuards(app, deps, keyCache, limiter);
-  fastLane.attach({ deps, keys: keyCache, limiter, tallies, log: app.log as Logger });
+  fastLane.attach({ deps, keys: keyCache, limiter, tallies, log: app.log as Logger, trust });
   app.decorate("fastLane", fastLane);
   app.addHook("preClose", (done) => {
     fastLane.close();

@@ -1,10 +1,13 @@
 // The only reader of process.env. Configuration is validated once at boot and frozen; a bad value
 // stops the process with a message naming the variable (SPEC §1).
 import path from "node:path";
+import proxyAddr from "@fastify/proxy-addr";
 import { parseSemver } from "./domain/semver.js";
 
 export type DatabaseTarget = { dialect: "sqlite"; path: string } | { dialect: "postgres"; url: string };
 export type BlobStoreTarget = { driver: "fs"; dir: string } | { driver: "postgres" };
+/** Which peers' X-Forwarded-* headers count: none, every peer, or these addresses and ranges. */
+export type TrustProxy = boolean | readonly string[];
 
 export interface Config {
   host: string;
@@ -20,6 +23,7 @@ export interface Config {
   rateLimitWriteRpm: number;
   maxBundleBytes: number;
   logLevel: string;
+  trustProxy: TrustProxy;
   /** How long an instance waits for another one's migrations (SPEC §1: 60 s). */
   migrationLockTimeoutMs: number;
 }
@@ -118,6 +122,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     rateLimitWriteRpm: readInteger(read, "CAPSTAN_RATE_LIMIT_WRITE_RPM", 120, 0, 10_000_000),
     maxBundleBytes: readInteger(read, "CAPSTAN_MAX_BUNDLE_BYTES", 52_428_800, 1024, 2 ** 31),
     logLevel,
+    trustProxy: parseTrustProxy(read("CAPSTAN_TRUST_PROXY")),
     migrationLockTimeoutMs: readInteger(read, "CAPSTAN_MIGRATION_LOCK_TIMEOUT_MS", 60_000, 100, 3_600_000),
   });
 }
@@ -135,6 +140,32 @@ function readInteger(
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be an integer between ${min} and ${max}`);
   return value;
+}
+
+/**
+ * Unset or `false`: the socket's peer is the client. `true`: every peer is a proxy (only for a server
+ * that nothing reaches but through its proxies). Otherwise a comma-separated list of the proxies'
+ * addresses and CIDR ranges, or `loopback`, `linklocal`, `uniquelocal`. Hop counts are not offered:
+ * they trust whoever connects directly, so any client could name its own address.
+ */
+function parseTrustProxy(raw: string | undefined): TrustProxy {
+  if (raw === undefined || raw === "false") return false;
+  if (raw === "true") return true;
+  const entries = raw.split(",").map((entry) => entry.trim());
+  const invalid =
+    "must be true, false, or a comma-separated list of proxy addresses and CIDR ranges " +
+    "(or loopback, linklocal, uniquelocal)";
+  if (entries.some((entry) => entry === "")) throw new ConfigError("CAPSTAN_TRUST_PROXY", invalid);
+  // The address parser would read `1` as 0.0.0.1: refuse what is surely meant as a hop count.
+  if (entries.some((entry) => /^\d+$/.test(entry))) {
+    throw new ConfigError("CAPSTAN_TRUST_PROXY", `${invalid}; a number of hops is not accepted`);
+  }
+  try {
+    proxyAddr.compile(entries);
+  } catch {
+    throw new ConfigError("CAPSTAN_TRUST_PROXY", invalid);
+  }
+  return Object.freeze(entries);
 }
 
 function parseDatabaseUrl(url: string): DatabaseTarget {

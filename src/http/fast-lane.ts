@@ -19,6 +19,7 @@ import type { RuntimePath } from "../services/binding-service.js";
 import type { Actor, ServiceDeps } from "../services/deps.js";
 import type { ResolvedResponse } from "../services/resolved-service.js";
 import { cachedActor, credentialIn, type KeyCache } from "./auth.js";
+import { clientOf, type ProxyTrust } from "./client-address.js";
 import { outdatedClientVersion } from "./client-version.js";
 import type { RequestTallies } from "./metrics.js";
 import type { RateLimiter } from "./rate-limit.js";
@@ -46,6 +47,8 @@ export interface LaneGuards {
   tallies: RequestTallies;
   /** Fastify's logger (the parent of every request's logger, with its serializers): a pino logger. */
   log: Logger;
+  /** The proxies whose X-Forwarded-* headers Fastify takes (CAPSTAN_TRUST_PROXY). */
+  trust: ProxyTrust | false;
 }
 
 const unanchored = (pattern: string): string => pattern.replace(/^\^/, "").replace(/\$$/, "");
@@ -136,7 +139,7 @@ export class FastLane {
       ? lazyRequestLogger(guards.log as FastifyBaseLogger, { reqId }, {})
       : undefined;
     // The same lines, with the same serializers, as Fastify's request logging.
-    log?.info({ req: fastifyLikeRequest(request) }, "incoming request");
+    log?.info({ req: fastifyLikeRequest(request, guards.trust) }, "incoming request");
     response.writeHead(answer.status, answer.headers).end(answer.body);
     const elapsedMs = performance.now() - started;
     guards.tallies.record(answer.route, "GET", answer.status, elapsedMs / 1000);
@@ -191,13 +194,14 @@ export class FastLane {
 }
 
 /** What Fastify's `req` log serializer reads off its request object. */
-function fastifyLikeRequest(request: IncomingMessage) {
+function fastifyLikeRequest(request: IncomingMessage, trust: ProxyTrust | false) {
+  const { ip, host } = clientOf(request, trust);
   return {
     method: request.method,
     url: request.url,
     headers: request.headers,
-    host: request.headers.host,
-    ip: request.socket.remoteAddress,
+    host,
+    ip,
     socket: request.socket,
   };
 }

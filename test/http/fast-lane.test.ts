@@ -386,7 +386,11 @@ describe("the fast lane keeps the guards' other duties", () => {
     }
   });
 
-  test("request logs: the same two lines, with the same fields, on both paths", async () => {
+  /**
+   * The lines each path logs for one list request with `headers` (after a first read that fills the
+   * caches), checked to be the same on both paths; returns the "incoming request" lines.
+   */
+  const logLinesOfBothPaths = async (options: TestAppOptions, headers: Record<string, string>) => {
     let text = "";
     const logStream = new Writable({
       write(chunk, _encoding, done) {
@@ -394,22 +398,26 @@ describe("the fast lane keeps the guards' other duties", () => {
         done();
       },
     });
-    const live = await liveApp({ logStream });
+    const live = await liveApp({ ...options, logStream });
     try {
       const { t } = live;
       const runtimeId = await newRuntime(t, "logged");
       await live.get(bindingsUrl(runtimeId), auth(t.adminKey));
       text = "";
+      // One request id for both, or the lines could not be the same.
       const { fast, full } = await live.both(bindingsUrl(runtimeId), {
         ...auth(t.adminKey),
         "x-request-id": "log-check",
+        ...headers,
       });
       assert.equal(fast.fast, true);
       assert.equal(full.fast, false);
+      assert.ok(!text.includes(t.adminKey), "keys never reach the logs");
       const lines = text
         .trim()
         .split("\n")
         .map((line) => JSON.parse(line));
+      assert.equal(lines.length, 4, text);
       const shape = (line: Record<string, unknown>) => ({
         ...line,
         time: undefined,
@@ -417,15 +425,29 @@ describe("the fast lane keeps the guards' other duties", () => {
         req: line.req && { ...(line.req as object), url: undefined, remotePort: undefined },
       });
       const [incomingFast, completedFast, incomingFull, completedFull] = lines;
-      assert.equal(lines.length, 4, text);
       assert.equal(incomingFast.msg, "incoming request");
-      assert.equal(incomingFast.reqId, "log-check");
       assert.equal(completedFast.msg, "request completed");
       assert.deepEqual(shape(incomingFast), shape(incomingFull));
       assert.deepEqual(shape(completedFast), shape(completedFull));
-      assert.ok(!text.includes(t.adminKey), "keys never reach the logs");
+      return { incomingFast, incomingFull };
     } finally {
       await live.close();
+    }
+  };
+
+  test("request logs: the same two lines, with the same fields, on both paths", async () => {
+    const { incomingFast } = await logLinesOfBothPaths({}, {});
+    assert.equal(incomingFast.reqId, "log-check");
+  });
+
+  test("request logs behind a trusted proxy: both paths log the forwarded client and host", async () => {
+    const { incomingFast, incomingFull } = await logLinesOfBothPaths(
+      { env: { CAPSTAN_TRUST_PROXY: "loopback" } },
+      { "x-forwarded-for": "203.0.113.7", "x-forwarded-host": "capstan.example.com" },
+    );
+    for (const line of [incomingFast, incomingFull]) {
+      assert.equal(line.req.remoteAddress, "203.0.113.7");
+      assert.equal(line.req.host, "capstan.example.com");
     }
   });
 });

@@ -92,6 +92,65 @@ describe("rate limits (SPEC §2.6)", () => {
     assert.equal(validFromSameIp.statusCode, 200, "a valid key is limited per key, not per IP");
   });
 
+  /** Spends the 60 failed logins of the client `forwardedFor` names, as seen from `peer`. */
+  const exhaustFailedLogins = async (peer: string, forwardedFor: string) => {
+    const request = {
+      remoteAddress: peer,
+      headers: { ...bearer(UNKNOWN_KEY), "x-forwarded-for": forwardedFor },
+    };
+    for (let i = 0; i < 60; i++) {
+      const res = await t.app.inject({ method: "GET", url: ME, ...request });
+      assert.equal(res.statusCode, 401, `failed login ${i + 1} of 60`);
+    }
+    const limited = await t.app.inject({ method: "GET", url: ME, ...request });
+    assertEnvelope(limited, 429, "usage_limit_exceeded_error");
+  };
+
+  test("behind a trusted proxy (CAPSTAN_TRUST_PROXY), each forwarded client has its own bucket", async () => {
+    await start({ CAPSTAN_RATE_LIMIT_RPM: "1000", CAPSTAN_TRUST_PROXY: "10.0.0.0/8" });
+    const proxy = "10.1.2.3";
+    await exhaustFailedLogins(proxy, "203.0.113.7");
+    const otherClient = await t.app.inject({
+      method: "GET",
+      url: ME,
+      remoteAddress: proxy,
+      headers: { ...bearer(UNKNOWN_KEY), "x-forwarded-for": "203.0.113.8" },
+    });
+    assertEnvelope(otherClient, 401, "authentication_error");
+    // A client may prepend anything; the proxy appends the address it saw, and that one counts.
+    const spoofed = await t.app.inject({
+      method: "GET",
+      url: ME,
+      remoteAddress: proxy,
+      headers: { ...bearer(UNKNOWN_KEY), "x-forwarded-for": "198.51.100.1, 203.0.113.7" },
+    });
+    assertEnvelope(spoofed, 429, "usage_limit_exceeded_error");
+  });
+
+  test("X-Forwarded-For from a peer that is not a trusted proxy is ignored", async () => {
+    await start({ CAPSTAN_RATE_LIMIT_RPM: "1000", CAPSTAN_TRUST_PROXY: "10.0.0.0/8" });
+    await exhaustFailedLogins("203.0.113.50", "203.0.113.7");
+    const newName = await t.app.inject({
+      method: "GET",
+      url: ME,
+      remoteAddress: "203.0.113.50",
+      headers: { ...bearer(UNKNOWN_KEY), "x-forwarded-for": "192.0.2.99" },
+    });
+    assertEnvelope(newName, 429, "usage_limit_exceeded_error");
+  });
+
+  test("without CAPSTAN_TRUST_PROXY, X-Forwarded-For changes nothing", async () => {
+    await start({ CAPSTAN_RATE_LIMIT_RPM: "1000" });
+    await exhaustFailedLogins("10.1.2.3", "203.0.113.7");
+    const newName = await t.app.inject({
+      method: "GET",
+      url: ME,
+      remoteAddress: "10.1.2.3",
+      headers: { ...bearer(UNKNOWN_KEY), "x-forwarded-for": "203.0.113.8" },
+    });
+    assertEnvelope(newName, 429, "usage_limit_exceeded_error");
+  });
+
   test("CAPSTAN_RATE_LIMIT_RPM=0 disables every limit, the per-IP one included", async () => {
     await start({ CAPSTAN_RATE_LIMIT_RPM: "0", CAPSTAN_RATE_LIMIT_WRITE_RPM: "1" });
     for (let i = 0; i < 70; i++) {

@@ -39,6 +39,7 @@ describe("loadConfig (SPEC §1)", () => {
     assert.equal(config.rateLimitWriteRpm, 120);
     assert.equal(config.maxBundleBytes, 52_428_800);
     assert.equal(config.logLevel, "info");
+    assert.equal(config.trustProxy, false, "the socket's peer is the client");
   });
 
   test("treats an empty variable as unset", () => {
@@ -188,6 +189,23 @@ describe("loadConfig (SPEC §1)", () => {
     test("rejects anything else", () => {
       for (const value of ["1.4", "v1.4.0", "latest", "01.4.0"]) {
         assertRejected({ CAPSTAN_MIN_CLIENT_VERSION: value }, "CAPSTAN_MIN_CLIENT_VERSION");
+      }
+    });
+  });
+
+  describe("CAPSTAN_TRUST_PROXY", () => {
+    test("accepts true, false and lists of addresses, CIDR ranges and named ranges", () => {
+      assert.equal(loadConfig({ CAPSTAN_TRUST_PROXY: "true" }).trustProxy, true);
+      assert.equal(loadConfig({ CAPSTAN_TRUST_PROXY: "false" }).trustProxy, false);
+      assert.deepEqual(loadConfig({ CAPSTAN_TRUST_PROXY: "loopback" }).trustProxy, ["loopback"]);
+      assert.deepEqual(
+        loadConfig({ CAPSTAN_TRUST_PROXY: "10.0.0.0/8, 192.168.1.7,fd00::/8 , uniquelocal" }).trustProxy,
+        ["10.0.0.0/8", "192.168.1.7", "fd00::/8", "uniquelocal"],
+      );
+    });
+    test("rejects hop counts, empty entries, bad addresses and bad ranges", () => {
+      for (const value of ["1", "2", "10.0.0.1,", "proxy.internal", "10.0.0.0/33", "::1/129", "yes"]) {
+        assertRejected({ CAPSTAN_TRUST_PROXY: value }, "CAPSTAN_TRUST_PROXY");
       }
     });
   });

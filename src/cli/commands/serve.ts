@@ -52,6 +52,14 @@ const SERVE_FLAGS: Record<string, { variable: string; option: OptionSpec }> = {
     variable: "CAPSTAN_MAX_BUNDLE_BYTES",
     option: { type: "string", value: "BYTES", description: "Largest accepted bundle (52428800)" },
   },
+  "trust-proxy": {
+    variable: "CAPSTAN_TRUST_PROXY",
+    option: {
+      type: "string",
+      value: "PROXIES",
+      description: "Proxies whose X-Forwarded-For counts: addresses, CIDRs, loopback, or true (none)",
+    },
+  },
   "log-level": {
     variable: "CAPSTAN_LOG_LEVEL",
     option: { type: "string", value: "LEVEL", description: "fatal … trace, or silent (info)" },
