@@ -67,7 +67,17 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
   registerErrorHandling(app);
   registerRequestId(app);
   const tallies = registerMetrics(app);
-  const limiter = new RateLimiter(deps.config.rateLimitRpm, deps.config.rateLimitWriteRpm);
+  // Shares its counts with the other instances when the change feed reaches them (scale mode).
+  const limiter = new RateLimiter(
+    deps.config.rateLimitRpm,
+    deps.config.rateLimitWriteRpm,
+    Date.now,
+    deps.changes,
+  );
+  app.addHook("onClose", (_instance, done) => {
+    limiter.close();
+    done();
+  });
   registerRequestGuards(app, deps, keyCache, limiter);
   fastLane.attach({ deps, keys: keyCache, limiter, tallies, log: app.log as Logger, trust });
   app.decorate("fastLane", fastLane);

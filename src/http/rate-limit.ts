@@ -1,10 +1,18 @@
 // Token buckets per API key (SPEC §2.6), and per client IP for requests without a valid key, so
-// failed logins are limited too. In memory per instance: a limit is a protection, not an invariant.
+// failed logins are limited too. Kept in memory, where counting a request costs next to nothing.
+// In scale mode each instance also reports what it counted to the others once a second (over the
+// change feed), and each takes the others' counts from its own buckets: a key gets its limit across
+// the fleet, overshooting it by at most what the other instances admit within one report interval.
 import type { FastifyReply } from "fastify";
+import type { ChangeEvent, ChangeFeed } from "../services/change-feed.js";
 import { AppError } from "./errors.js";
 
 /** Requests without a valid key get this many per minute per IP. */
 export const ANONYMOUS_RPM = 60;
+/** How often an instance tells the others what it counted (scale mode). */
+const USAGE_REPORT_INTERVAL_MS = 1_000;
+/** Buckets per report event: a PostgreSQL notification carries at most 8,000 bytes. */
+const BUCKETS_PER_REPORT = 100;
 
 interface Bucket {
   tokens: number;
@@ -21,13 +29,8 @@ class TokenBuckets {
 
   /** Takes one token; returns what is left, or the seconds to wait when there is none. */
   take(key: string): { remaining: number; resetSeconds: number; retryAfter: number | null } {
-    const now = this.clock();
     const ratePerMs = this.perMinute / 60_000;
-    const bucket = this.buckets.get(key) ?? { tokens: this.perMinute, updatedAt: now };
-    bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.updatedAt) * ratePerMs);
-    bucket.updatedAt = now;
-    if (this.buckets.size > 100_000) this.buckets.clear();
-    this.buckets.set(key, bucket);
+    const bucket = this.refilled(key);
     if (bucket.tokens < 1) {
       const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / ratePerMs / 1000));
       return { remaining: 0, resetSeconds: retryAfter, retryAfter };
@@ -36,18 +39,55 @@ class TokenBuckets {
     const resetSeconds = Math.ceil((this.perMinute - bucket.tokens) / ratePerMs / 1000);
     return { remaining: Math.floor(bucket.tokens), resetSeconds, retryAfter: null };
   }
+
+  /** Removes tokens other instances spent; never below empty (their overshoot is not owed). */
+  deduct(key: string, count: number): void {
+    const bucket = this.refilled(key);
+    bucket.tokens = Math.max(0, bucket.tokens - count);
+  }
+
+  /** The bucket of `key` (full when new), topped up for the time since it was last used. */
+  private refilled(key: string): Bucket {
+    const now = this.clock();
+    const bucket = this.buckets.get(key) ?? { tokens: this.perMinute, updatedAt: now };
+    bucket.tokens = Math.min(
+      this.perMinute,
+      bucket.tokens + ((now - bucket.updatedAt) * this.perMinute) / 60_000,
+    );
+    bucket.updatedAt = now;
+    if (this.buckets.size > 100_000) this.buckets.clear();
+    this.buckets.set(key, bucket);
+    return bucket;
+  }
 }
 
 export class RateLimiter {
   private readonly all: TokenBuckets | null;
   private readonly writes: TokenBuckets | null;
   private readonly anonymous: TokenBuckets | null;
+  /** Scale mode: the feed that reaches the other instances; null with one instance. */
+  private readonly peers: ChangeFeed | null = null;
+  /** Scale mode: tokens taken here since the last report to the other instances, by bucket. */
+  private readonly unreported = new Map<string, number>();
+  /** The reports this instance sent, which its own feed also hands back to it. */
+  private readonly ownReports = new WeakSet<ChangeEvent>();
+  private stopSharing: (() => void) | null = null;
 
-  constructor(rpm: number, writeRpm: number, clock: () => number = Date.now) {
+  constructor(rpm: number, writeRpm: number, clock: () => number = Date.now, peers?: ChangeFeed) {
     // 0 disables limiting altogether (SPEC §1), including the per-IP limit.
     this.all = rpm > 0 ? new TokenBuckets(rpm, clock) : null;
     this.writes = rpm > 0 && writeRpm > 0 ? new TokenBuckets(writeRpm, clock) : null;
     this.anonymous = rpm > 0 ? new TokenBuckets(Math.min(ANONYMOUS_RPM, rpm), clock) : null;
+    if (peers?.reachesOtherInstances && this.all) {
+      this.peers = peers;
+      this.stopSharing = this.shareUsage(peers);
+    }
+  }
+
+  /** Stops reporting to and hearing from the other instances. */
+  close(): void {
+    this.stopSharing?.();
+    this.stopSharing = null;
   }
 
   /** Counts a request of an authenticated key; throws 429 when over the limit. */
@@ -64,8 +104,10 @@ export class RateLimiter {
    */
   admitRead(keyId: string, headers: Record<string, string>): boolean {
     if (!this.all) return true;
-    const result = this.all.take(`k:${keyId}`);
+    const bucket = `k:${keyId}`;
+    const result = this.all.take(bucket);
     if (result.retryAfter !== null) return false;
+    this.counted(bucket);
     headers["ratelimit-limit"] = String(this.all.perMinute);
     headers["ratelimit-remaining"] = String(result.remaining);
     headers["ratelimit-reset"] = String(result.resetSeconds);
@@ -79,6 +121,7 @@ export class RateLimiter {
 
   private apply(buckets: TokenBuckets, key: string, reply: FastifyReply, setHeaders = true): void {
     const result = buckets.take(key);
+    if (result.retryAfter === null) this.counted(key);
     if (setHeaders || result.retryAfter !== null) {
       reply.header("RateLimit-Limit", String(buckets.perMinute));
       reply.header("RateLimit-Remaining", String(result.remaining));
@@ -89,5 +132,54 @@ export class RateLimiter {
         headers: { "Retry-After": String(result.retryAfter) },
       });
     }
+  }
+
+  /** A token taken here, for the next report to the other instances. */
+  private counted(bucket: string): void {
+    if (this.peers) this.unreported.set(bucket, (this.unreported.get(bucket) ?? 0) + 1);
+  }
+
+  /** Sends the counts since the last report to the other instances (each interval, in scale mode). */
+  reportUsage(): void {
+    const peers = this.peers;
+    if (!peers || this.unreported.size === 0) return;
+    const usage = [...this.unreported];
+    this.unreported.clear();
+    for (let start = 0; start < usage.length; start += BUCKETS_PER_REPORT) {
+      const event: ChangeEvent = {
+        kind: "rate_limit_usage",
+        usage: usage.slice(start, start + BUCKETS_PER_REPORT),
+      };
+      this.ownReports.add(event);
+      peers.publish(event);
+    }
+  }
+
+  /** Reports this instance's counts every interval, and takes the other instances' from its buckets. */
+  private shareUsage(peers: ChangeFeed): () => void {
+    const report = setInterval(() => this.reportUsage(), USAGE_REPORT_INTERVAL_MS);
+    report.unref();
+    const unsubscribe = peers.subscribe((event) => {
+      if (event.kind !== "rate_limit_usage" || this.ownReports.has(event) || !Array.isArray(event.usage))
+        return;
+      for (const entry of event.usage) {
+        if (!Array.isArray(entry)) continue;
+        const [bucket, count] = entry;
+        if (typeof bucket !== "string" || !Number.isSafeInteger(count) || count <= 0) continue;
+        this.bucketsOf(bucket)?.deduct(bucket, count);
+      }
+    });
+    return () => {
+      clearInterval(report);
+      unsubscribe();
+    };
+  }
+
+  /** The buckets a bucket key belongs to, by the prefix its counting method gave it. */
+  private bucketsOf(bucket: string): TokenBuckets | null {
+    if (bucket.startsWith("k:")) return this.all;
+    if (bucket.startsWith("w:")) return this.writes;
+    if (bucket.startsWith("ip:")) return this.anonymous;
+    return null;
   }
 }

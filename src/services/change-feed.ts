@@ -1,5 +1,6 @@
 // Tells in-memory caches that something they may hold has changed. Services publish after their
-// transaction commits. In-process for now; scale mode relays the same events between instances.
+// transaction commits. In-process with one instance; scale mode relays the same events between
+// instances, and the rate limiter uses that relay to share what it counted.
 export type ChangeEvent =
   /** A runtime's bindings, config or existence changed. */
   | { kind: "runtime"; runtimeId: string }
@@ -10,16 +11,21 @@ export type ChangeEvent =
   /** Memberships or roles in an org changed. */
   | { kind: "org"; orgId: string }
   /** Anything may have changed (e.g. missed notifications in scale mode): drop every cache. */
-  | { kind: "all" };
+  | { kind: "all" }
+  /** Requests an instance counted against rate limits since its last report: [bucket, count]. */
+  | { kind: "rate_limit_usage"; usage: [string, number][] };
 
 export type ChangeListener = (event: ChangeEvent) => void;
 
 export interface ChangeFeed {
+  /** Whether events reach other instances (scale mode), not only this one's listeners. */
+  readonly reachesOtherInstances: boolean;
   publish(event: ChangeEvent): void;
   subscribe(listener: ChangeListener): () => void;
 }
 
 export class LocalChangeFeed implements ChangeFeed {
+  readonly reachesOtherInstances = false;
   private readonly listeners = new Set<ChangeListener>();
 
   publish(event: ChangeEvent): void {

@@ -10,6 +10,7 @@ import type { ChangeEvent, ChangeFeed, ChangeListener } from "./change-feed.js";
 const CHANNEL = "capstan_changes";
 
 export class PgChangeFeed implements ChangeFeed {
+  readonly reachesOtherInstances = true;
   private readonly listeners = new Set<ChangeListener>();
   private readonly instanceId = randomUUID();
   private client: pg.Client | null = null;

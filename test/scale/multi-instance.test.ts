@@ -209,6 +209,61 @@ describe("two instances on one PostgreSQL database", { skip: testDialect() !== "
   });
 });
 
+describe("rate limits across two instances", { skip: testDialect() !== "postgres" }, () => {
+  test("a key's requests on one instance count against its limit on the other", async () => {
+    const adminKey = generateApiKey().key;
+    const dataDir = mkdtempSync(path.join(tmpdir(), "capstan-limits-"));
+    const database = await createTestDatabase(dataDir);
+    const env = {
+      CAPSTAN_DATABASE_URL: database.url,
+      CAPSTAN_BOOTSTRAP_TOKEN: adminKey,
+      CAPSTAN_RATE_LIMIT_RPM: "60",
+    };
+    const servers = await Promise.all([
+      startServerProcess({ ...env, CAPSTAN_DATA_DIR: path.join(dataDir, "c") }),
+      startServerProcess({ ...env, CAPSTAN_DATA_DIR: path.join(dataDir, "d") }),
+    ]);
+    const [c, d] = servers;
+    const me = async (server: ServerProcess) => {
+      const res = await fetch(`${server.url}/api/v1/user/me`, {
+        headers: { authorization: `Bearer ${adminKey}` },
+      });
+      await res.arrayBuffer();
+      return { status: res.status, remaining: Number(res.headers.get("ratelimit-remaining")) };
+    };
+    try {
+      let admitted = 0;
+      for (let i = 0; i < 30; i++) {
+        assert.equal((await me(c)).status, 200);
+        admitted++;
+      }
+      // Until D hears from C (a report a second), D counts only its own requests: 60 - n after its
+      // n-th. Each look costs D a token too, which is why C spends only half of the 60.
+      let onD = 0;
+      await waitFor("the other instance to count the first one's requests", async () => {
+        const res = await me(d);
+        assert.equal(res.status, 200);
+        admitted++;
+        onD++;
+        return res.remaining < 60 - onD - 15;
+      });
+      let refused = false;
+      for (let i = 0; i < 60 && !refused; i++) {
+        const res = await me(d);
+        if (res.status === 429) refused = true;
+        else admitted++;
+      }
+      assert.ok(refused, "the key is refused on D once its 60 are spent across both");
+      // A token comes back every second, and the test takes a few seconds.
+      assert.ok(admitted <= 65, `admitted ${admitted} requests of a limit of 60`);
+    } finally {
+      await Promise.all(servers.map((server) => server.stop()));
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("migration lock", { skip: testDialect() !== "postgres" }, () => {
   test("an instance that waits too long for the lock exits with migration_lock_timeout_error", async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), "capstan-lock-"));
