@@ -72,9 +72,6 @@ const filterQuery = {
   include_public: Type.Optional(Type.Boolean({ description: "Also list other orgs' public capabilities" })),
 };
 
-export const FacetQuery = Type.Object(filterQuery, strict);
-export type FacetQuery = Static<typeof FacetQuery>;
-
 export const ListQuery = Type.Object(
   {
     ...filterQuery,
@@ -85,6 +82,13 @@ export const ListQuery = Type.Object(
   strict,
 );
 export type ListQuery = Static<typeof ListQuery>;
+
+/**
+ * The list's own query, so a client can pass it on unchanged: the filters select what is counted;
+ * sorting and paging are accepted and change nothing (the counts cover every page).
+ */
+export const FacetQuery = ListQuery;
+export type FacetQuery = Static<typeof FacetQuery>;
 
 export const ComponentCounts = Type.Object({
   agents: Type.Integer(),

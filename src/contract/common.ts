@@ -57,8 +57,12 @@ export const CursorQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** The largest page number accepted (2^31 - 1); beyond the last page a list is simply empty. */
+export const MAX_PAGE = 2_147_483_647;
+
 export const PageQuery = {
-  page: Type.Optional(Type.Integer({ minimum: 1, default: 1 })),
+  // Bounded so that (page - 1) × limit stays an exact integer the databases accept as an offset.
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE, default: 1 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
 };

@@ -157,6 +157,23 @@ describe("GET /api/v1/org/{org}/capabilities and /facets", () => {
     });
   });
 
+  test("takes the list's own query for facets: sorting and paging change no count", async () => {
+    const filters = "keywords=web&include_public=true";
+    const plain = await callApi(t, "GET", `${CAP}/facets?${filters}`, t.adminKey);
+    const withListQuery = await callApi(
+      t,
+      "GET",
+      `${CAP}/facets?${filters}&sort_by=name&sort_dir=desc&page=2&limit=1`,
+      t.adminKey,
+    );
+    assert.equal(withListQuery.statusCode, 200, withListQuery.body);
+    assert.deepEqual(withListQuery.json(), plain.json());
+    expectError(await callApi(t, "GET", `${CAP}/facets?sort_by=stars`, t.adminKey), 422, "validation_error", [
+      "query",
+      "sort_by",
+    ]);
+  });
+
   test("lets a reader list", async () => {
     const reader = await newUserKey(t, { role: "reader" });
     assert.equal((await callApi(t, "GET", CAP, reader.key)).statusCode, 200);
@@ -194,5 +211,18 @@ describe("GET /api/v1/org/{org}/capabilities and /facets", () => {
       "query",
       "page",
     ]);
+  });
+
+  test("answers 422 for a page number past 2^31 - 1, and an empty page before it", async () => {
+    for (const page of ["2147483648", "9007199254740993", "9999999999999999999"]) {
+      expectError(await callApi(t, "GET", `${CAP}?page=${page}`, t.adminKey), 422, "validation_error", [
+        "query",
+        "page",
+      ]);
+    }
+    const last = await callApi(t, "GET", `${CAP}?page=2147483647&limit=100`, t.adminKey);
+    assert.equal(last.statusCode, 200, last.body);
+    assert.deepEqual(last.json().capabilities, []);
+    assert.equal(last.json().page, 2147483647);
   });
 });
