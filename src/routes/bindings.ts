@@ -117,6 +117,8 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
   app.get(
     BINDING,
     {
+      // One of the runtime's bindings: a runtime token may read it, as it reads the list.
+      config: { runtimeToken: true },
       schema: {
         tags,
         summary: "One binding (its revision is also the ETag)",

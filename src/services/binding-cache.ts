@@ -192,6 +192,13 @@ export function cachedViewFor<V extends RuntimeView>(
   return view && isViewAt(view, role.orgId, path.workspace) ? view : undefined;
 }
 
+/** 403 for a runtime token at another runtime's path; any other actor passes. */
+export function requireOwnRuntime(actor: Actor, path: RuntimePath): void {
+  if (actor.runtimeId !== null && actor.runtimeId !== path.runtimeId) {
+    throw forbidden("A runtime token can only read its own runtime's capabilities");
+  }
+}
+
 /** The view, read if need be: 403 for another runtime's token, 404 for a non-member or another path. */
 export async function readViewFor<V extends RuntimeView>(
   views: RuntimeViewCache<V>,
@@ -200,9 +207,7 @@ export async function readViewFor<V extends RuntimeView>(
   path: RuntimePath,
   load: () => Promise<V>,
 ): Promise<V> {
-  if (actor.runtimeId !== null && actor.runtimeId !== path.runtimeId) {
-    throw forbidden("A runtime token can only read its own runtime's capabilities");
-  }
+  requireOwnRuntime(actor, path);
   const { orgId } = await roles.require(actor, path.org, "reader");
   const view = await views.get(path.runtimeId, load);
   if (!isViewAt(view, orgId, path.workspace)) throw notFound("Runtime");

@@ -33,6 +33,7 @@ import {
   type RuntimeView,
   RuntimeViewCache,
   readViewFor,
+  requireOwnRuntime,
   type SerializedBody,
   serialized,
 } from "./binding-cache.js";
@@ -132,6 +133,7 @@ export class BindingService {
   }
 
   async get(actor: Actor, path: RuntimePath, bindingId: string): Promise<RuntimeCapabilityBinding> {
+    requireOwnRuntime(actor, path);
     const { org } = await requireOrgRole(this.deps, actor, path.org, "reader");
     const runtime = await requireRuntime(this.deps.db, org.id, path);
     return presentBinding(this.deps.db, runtime.id, bindingId);

@@ -78,6 +78,26 @@ describe("POST RT/tokens", () => {
     assert.equal((await readResolved(t, runtimeId, token)).capabilities.length, 1);
   });
 
+  test("reads one of its runtime's bindings, but not another runtime's nor its upgrade preview", async () => {
+    const token = (await callApi(t, "POST", tokensUrl(runtimeId), t.adminKey)).json().token;
+    const [binding] = await listBindings(t, runtimeId, t.adminKey);
+    const own = await callApi(t, "GET", `${bindingsUrl(runtimeId)}/${binding.id}`, token);
+    assert.equal(own.statusCode, 200, own.body);
+    assert.equal(own.json().id, binding.id);
+    assert.equal(own.headers.etag, `"${binding.revision}"`);
+    const other = await bind(t, t.runtimeId, { name: "alpha" });
+    expectError(
+      await callApi(t, "GET", `${bindingsUrl(t.runtimeId)}/${other.id}`, token),
+      403,
+      "forbidden_error",
+    );
+    expectError(
+      await callApi(t, "GET", `${bindingsUrl(runtimeId)}/${binding.id}/upgrade-preview`, token),
+      403,
+      "forbidden_error",
+    );
+  });
+
   test("is refused on another runtime, on any other route and on every mutation", async () => {
     const token = (await callApi(t, "POST", tokensUrl(runtimeId), t.adminKey)).json().token;
     expectError(await callApi(t, "GET", bindingsUrl(t.runtimeId), token), 403, "forbidden_error");
