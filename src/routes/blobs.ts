@@ -24,12 +24,17 @@ export default async function blobRoutes(app: RouteApp): Promise<void> {
     },
     async (request, reply) => {
       const { sha256 } = request.params;
-      const download = await openSignedBlob(app.deps, sha256, request.query, request.headers.range);
+      const etag = `"${sha256.toLowerCase()}"`;
+      // If-Range (RFC 9110 §13.1.5): a part only of the bytes the client already has a part of. Any
+      // other validator (another or a weak tag, a date: no Last-Modified is sent) gets the whole blob.
+      const ifRange = request.headers["if-range"];
+      const rangeHeader = ifRange === undefined || ifRange === etag ? request.headers.range : undefined;
+      const download = await openSignedBlob(app.deps, sha256, request.query, rangeHeader);
       const { range, size } = download;
       reply
         .type("application/gzip")
         .header("accept-ranges", "bytes")
-        .header("etag", `"${sha256.toLowerCase()}"`)
+        .header("etag", etag)
         // The content never changes, but the URL that reached it expires: no shared caching.
         .header("cache-control", "private, max-age=300");
       if (range === null) return reply.header("content-length", size).send(download.content);

@@ -59,6 +59,27 @@ describe("GET /api/v1/blobs/{sha256} (signed download)", () => {
     assert.deepEqual(suffix.rawPayload, bundle.subarray(bundle.length - 20));
   });
 
+  test("honours If-Range: the range for the blob's own ETag, the whole blob for any other validator", async () => {
+    const etag = `"${sha256}"`;
+    const same = await t.app.inject({
+      method: "GET",
+      url: path,
+      headers: { range: "bytes=10-99", "if-range": etag },
+    });
+    assert.equal(same.statusCode, 206);
+    assert.deepEqual(same.rawPayload, bundle.subarray(10, 100));
+    for (const validator of [`"${"0".repeat(64)}"`, `W/${etag}`, "Sat, 28 Nov 2026 10:00:00 GMT"]) {
+      const other = await t.app.inject({
+        method: "GET",
+        url: path,
+        headers: { range: "bytes=10-99", "if-range": validator },
+      });
+      assert.equal(other.statusCode, 200, validator);
+      assert.equal(other.headers["content-range"], undefined);
+      assert.deepEqual(other.rawPayload, bundle, validator);
+    }
+  });
+
   test("ignores a malformed Range and sends everything; refuses a range past the end with 400", async () => {
     const malformed = await t.app.inject({ method: "GET", url: path, headers: { range: "lines=1-2" } });
     assert.equal(malformed.statusCode, 200);
