@@ -1,6 +1,6 @@
 // capability.yaml: safe YAML parsing and the semantic rules of SPEC §4.2. Pure: existence of the
 // files a manifest points at is asked of the caller through callbacks.
-import { isAlias, isCollection, parseDocument, visit } from "yaml";
+import { type Document, isAlias, isCollection, isScalar, parseDocument, Scalar, visit } from "yaml";
 import { isRelease, parseSemver } from "./semver.js";
 import type { FlagDefinition, Issue } from "./types.js";
 
@@ -20,6 +20,8 @@ const NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 const FLAG_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const WORKER_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
+const INT_TAG = "tag:yaml.org,2002:int";
+const STR_TAG = "tag:yaml.org,2002:str";
 const CORE_TAGS = new Set(
   ["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`),
 );
@@ -162,14 +164,14 @@ export function parseManifest(source: string | Buffer, options: ParseManifestOpt
     options,
     declaredFlags: new Set(isMap(raw.flags) ? Object.keys(raw.flags) : []),
   };
-  const manifest = readManifest(raw, ctx);
+  const manifest = readManifest(raw, parsed.document, ctx);
   const warnings = Object.keys(raw)
     .filter((key) => !KNOWN_KEYS.has(key))
     .map((key) => manifestIssue("manifest.unknown_key", [key], `unknown top-level key "${key}" is ignored`));
   return { manifest: ctx.errors.length === 0 ? manifest : null, errors: ctx.errors, warnings };
 }
 
-export type SafeYamlResult = { ok: true; value: unknown } | { ok: false; error: string };
+export type SafeYamlResult = { ok: true; value: unknown; document: Document } | { ok: false; error: string };
 
 /**
  * YAML 1.2 core schema with the manifest's hardening: one document, unique scalar keys, only core
@@ -198,7 +200,7 @@ export function parseSafeYaml(text: string): SafeYamlResult {
     return { ok: false, error: `${aliases} aliases; at most ${MAX_ALIASES} are allowed` };
   try {
     // yaml counts the anchor itself in each anchor's expansion budget, hence the + 1.
-    return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIASES + 1 }) };
+    return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIASES + 1 }), document: doc };
   } catch (error) {
     return { ok: false, error: firstLine((error as Error).message) };
   }
@@ -224,9 +226,9 @@ export function normaliseBundlePath(path: string): { ok: true; path: string } | 
   return { ok: true, path: segments.join("/") };
 }
 
-function readManifest(raw: Json, ctx: Ctx): Manifest {
+function readManifest(raw: Json, document: Document, ctx: Ctx): Manifest {
   // Fields are read in the order of the SPEC table so that errors come out in a stable order.
-  checkSchema(raw.schema, ctx);
+  checkSchema(raw.schema, scalarTag(document, "schema"), ctx);
   const name = readName(raw.name, ctx) ?? "";
   const version = readVersion(raw.version, ctx) ?? "";
   const description = readDescription(raw.description, ctx) ?? "";
@@ -256,9 +258,11 @@ function readManifest(raw: Json, ctx: Ctx): Manifest {
 
 // --- identity --------------------------------------------------------------------------------------
 
-function checkSchema(value: unknown, ctx: Ctx): void {
+/** `tag` is the YAML one: `1.0` and `1e0` are floats that become the same JS number as `1`. */
+function checkSchema(value: unknown, tag: string | undefined, ctx: Ctx): void {
   if (isAbsent(value)) fail(ctx, "manifest.schema", ["schema"], "schema is required (use 1)");
-  else if (value !== 1) fail(ctx, "manifest.schema", ["schema"], "schema must be the integer 1");
+  else if (value !== 1 || tag !== INT_TAG)
+    fail(ctx, "manifest.schema", ["schema"], "schema must be the integer 1");
 }
 
 function readName(value: unknown, ctx: Ctx): string | undefined {
@@ -484,7 +488,9 @@ function readTimeout(value: unknown, loc: Loc, ctx: Ctx): number | undefined {
 
 function readFlags(value: unknown, ctx: Ctx): Record<string, FlagDefinition> {
   const flags: Record<string, FlagDefinition> = {};
-  if (isAbsent(value)) return flags;
+  // A bare `flags:` (null) is refused like `agents:` and `mcp:`: omitting the key or `{}` already
+  // says "no flags", so a key without a value is more likely a section left unfinished.
+  if (value === undefined) return flags;
   const type = "manifest.flags";
   if (!isMap(value)) {
     fail(ctx, type, ["flags"], "flags must be a map of name → {description, default?}");
@@ -502,11 +508,10 @@ function readFlags(value: unknown, ctx: Ctx): Record<string, FlagDefinition> {
 function readFlag(name: string, value: unknown, ctx: Ctx): FlagDefinition | undefined {
   const type = "manifest.flags";
   const loc = ["flags", name];
-  if (!FLAG_NAME_PATTERN.test(name)) {
-    return fail(ctx, type, loc, `flag name must match ${FLAG_NAME_PATTERN.source}`);
-  }
-  if (!isMap(value)) return fail(ctx, type, loc, "a flag must be a map {description, default?}");
   const errorsBefore = ctx.errors.length;
+  // A bad name does not stop the checks of the definition: each problem gets its own error item.
+  if (!FLAG_NAME_PATTERN.test(name)) fail(ctx, type, loc, `flag name must match ${FLAG_NAME_PATTERN.source}`);
+  if (!isMap(value)) return fail(ctx, type, loc, "a flag must be a map {description, default?}");
   rejectUnknownKeys(value, new Set(["description", "default"]), loc, type, ctx);
   const description = readNonEmptyString(value.description, [...loc, "description"], type, ctx);
   if (value.default !== undefined && typeof value.default !== "boolean") {
@@ -544,15 +549,15 @@ function readWorkers(value: unknown, ctx: Ctx): Record<string, Worker> | undefin
 function readWorker(name: string, value: unknown, ctx: Ctx): Worker | undefined {
   const type = "manifest.workers";
   const loc = ["workers", name];
-  if (!WORKER_NAME_PATTERN.test(name)) {
-    return fail(ctx, type, loc, `worker name must match ${WORKER_NAME_PATTERN.source}`);
-  }
+  const errorsBefore = ctx.errors.length;
+  // As with flags, a bad name does not stop the checks of the definition.
+  if (!WORKER_NAME_PATTERN.test(name))
+    fail(ctx, type, loc, `worker name must match ${WORKER_NAME_PATTERN.source}`);
   if (!isMap(value)) return fail(ctx, type, loc, "a worker must be a map");
   const hasPath = value.path !== undefined;
   if (hasPath === (value.command !== undefined)) {
     return fail(ctx, type, loc, "a worker needs exactly one of path (in-process) or command (subprocess)");
   }
-  const errorsBefore = ctx.errors.length;
   rejectUnknownKeys(value, WORKER_KEYS, loc, type, ctx);
   const when = readWhen(value.when, [...loc, "when"], type, ctx);
   const worker = hasPath ? readInProcessWorker(value, loc, ctx) : readSubprocessWorker(value, loc, ctx);
@@ -757,6 +762,25 @@ function isAbsent(value: unknown): value is null | undefined {
 
 function describe(loc: Loc): string {
   return loc.filter((part) => typeof part === "string").join(".");
+}
+
+/**
+ * The tag YAML resolved a top-level scalar to: explicit (`!!int 1`) or, for a plain scalar, the
+ * first default tag of the schema whose test matches its source, which is how yaml itself
+ * resolves it (the parsed node keeps only explicit tags). Undefined when the key is absent or
+ * not a scalar.
+ */
+function scalarTag(document: Document, key: string): string | undefined {
+  const found = document.get(key, true);
+  const node = isAlias(found) ? found.resolve(document) : found;
+  if (!isScalar(node)) return undefined;
+  if (node.tag) return node.tag;
+  if (node.type !== Scalar.PLAIN || node.source === undefined) return STR_TAG;
+  const source = node.source;
+  const tag = document.schema.tags.find(
+    (candidate) => candidate.default === true && candidate.test?.test(source),
+  );
+  return tag?.tag ?? STR_TAG;
 }
 
 function firstLine(message: string): string {

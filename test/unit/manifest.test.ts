@@ -127,6 +127,16 @@ describe("schema, name, version, description", () => {
   test("schema must be 1", () => assertRejected(parse({ schema: 2 }), "manifest.schema", "schema"));
   test("schema must be an integer, not a string", () =>
     assertRejected(parse({ schema: "1" }), "manifest.schema", "schema"));
+  // YAML floats equal to 1 become the JS number 1, so only the YAML node can tell them apart.
+  for (const schema of ["1.0", "1e0", "!!float 1.0"]) {
+    test(`schema must be an integer, not the float ${schema}`, () => {
+      const source = `${stringify({ ...BASE, schema: undefined })}schema: ${schema}\n`;
+      assertRejected(parseManifest(source), "manifest.schema", "schema");
+    });
+  }
+  test("schema may be an integer 1 reached through an alias", () => {
+    assertValid(parseManifest(`one: &one 1\n${stringify({ ...BASE, schema: undefined })}schema: *one\n`));
+  });
 
   for (const name of ["Demo", "-demo", "demo_cap", "demo.cap", "a".repeat(65), ""]) {
     test(`rejects name ${JSON.stringify(name.length > 10 ? `${name.slice(0, 5)}…` : name)}`, () => {
@@ -401,6 +411,9 @@ describe("flags", () => {
       assertRejected(parse({ flags: { [name]: { description: "d" } } }), "manifest.flags", "flags", name));
   }
   test("flags must be a map", () => assertRejected(parse({ flags: ["a"] }), "manifest.flags", "flags"));
+  test("flags: null is refused, like agents: and mcp:", () => {
+    assertRejected(parseManifest(`${stringify(BASE)}flags:\n`), "manifest.flags", "flags");
+  });
   test("a flag must be a map", () =>
     assertRejected(parse({ flags: { a: true } }), "manifest.flags", "flags", "a"));
   test("description is required", () =>
@@ -443,6 +456,22 @@ describe("flags", () => {
       "default",
     );
   });
+  test("a bad name does not hide the problems in its definition", () => {
+    const at = ["bundle", "capability.yaml", "flags", "X"];
+    assert.deepEqual(problems(parse({ flags: { X: { description: "" } } })), [
+      { type: "manifest.flags", loc: at },
+      { type: "manifest.flags", loc: [...at, "description"] },
+    ]);
+    assert.deepEqual(problems(parse({ flags: { X: { description: "d", default: "yes", hidden: 1 } } })), [
+      { type: "manifest.flags", loc: at },
+      { type: "manifest.flags", loc: [...at, "hidden"] },
+      { type: "manifest.flags", loc: [...at, "default"] },
+    ]);
+    assert.deepEqual(problems(parse({ flags: { X: true } })), [
+      { type: "manifest.flags", loc: at },
+      { type: "manifest.flags", loc: at },
+    ]);
+  });
   test("no other keys", () =>
     assertRejected(
       parse({ flags: { a: { description: "d", hidden: true } } }),
@@ -458,6 +487,18 @@ describe("workers", () => {
   const worker = (definition: unknown, options?: ParseManifestOptions) =>
     parse({ flags, workers: { w: definition } }, options);
   const at = ["workers", "w"];
+
+  test("a bad name does not hide the problems in its definition", () => {
+    const bad = ["bundle", "capability.yaml", "workers", "W"];
+    assert.deepEqual(problems(parse({ flags, workers: { W: { path: "x.py", command: "y" } } })), [
+      { type: "manifest.workers", loc: bad },
+      { type: "manifest.workers", loc: bad },
+    ]);
+    assert.deepEqual(problems(parse({ flags, workers: { W: { command: "y", when: ["nope"] } } })), [
+      { type: "manifest.workers", loc: bad },
+      { type: "manifest.workers", loc: [...bad, "when", 0] },
+    ]);
+  });
 
   test("types in-process and subprocess workers", () => {
     const manifest = assertValid(
