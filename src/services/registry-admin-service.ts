@@ -16,7 +16,7 @@ import {
 } from "../db/repositories/capability-repository.js";
 import type { Database } from "../db/schema.js";
 import { AppError } from "../http/errors.js";
-import { latestOf } from "./artifact-views.js";
+import { displayNameOf, latestOf } from "./artifact-views.js";
 import { appendAudit } from "./audit.js";
 import type { RequestScope, ServiceDeps } from "./deps.js";
 import { type CapabilityInOrg, loadDetail, resolveCapability, resolveVersion } from "./registry-service.js";
@@ -126,6 +126,7 @@ export async function deleteVersion(
     );
     await setVersionStatus(trx, version.id, "deleted", null, at);
     await refreshLatest(trx, target.capability.id, at);
+    const removed = bindings.map(({ id, runtime_id }) => ({ id, runtime_id }));
     await appendAudit(
       trx,
       scope,
@@ -134,10 +135,32 @@ export async function deleteVersion(
         action: "capability.version.deleted",
         targetType: "capability_version",
         targetId: version.id,
-        data: { name: target.capability.name, version: version.version, removed_bindings: bindings },
+        data: { name: target.capability.name, version: version.version, removed_bindings: removed },
       },
       at,
     );
+    // Each removed binding is also a change to its runtime, logged where that runtime's org reads
+    // it (another org's, for a public capability), as a removal through the binding routes is.
+    const { capability, ownerKey } = target;
+    for (const binding of bindings) {
+      await appendAudit(
+        trx,
+        scope,
+        {
+          orgId: binding.runtime_org_id,
+          action: "runtime.capability.removed",
+          targetType: "binding",
+          targetId: binding.id,
+          data: {
+            runtime_id: binding.runtime_id,
+            name: displayNameOf(capability, ownerKey, binding.runtime_org_id),
+            version: version.version,
+            reason: "version_deleted",
+          },
+        },
+        at,
+      );
+    }
     return new Set(bindings.map((binding) => binding.runtime_id));
   });
   deps.changes.publish({ kind: "capability", capabilityId: target.capability.id });

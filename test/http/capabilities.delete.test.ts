@@ -4,7 +4,8 @@ import { newId } from "../../src/lib/ids.js";
 import type { ChangeEvent } from "../../src/services/change-feed.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import { publishOk } from "../helpers/capability-bundles.js";
-import { newStranger, newUserKey } from "../helpers/factories.js";
+import { bind, newRuntime } from "../helpers/bindings.js";
+import { newOrg, newStranger, newUserKey } from "../helpers/factories.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 const CAP = "/api/v1/org/default/capabilities";
@@ -102,6 +103,54 @@ describe("DELETE /api/v1/org/{org}/capabilities/{name}/{version}", () => {
     assert.equal(binding, undefined);
     assert.ok(events.some((event) => event.kind === "runtime" && event.runtimeId === t.runtimeId));
     assert.ok(events.some((event) => event.kind === "capability"));
+  });
+
+  test("?force=true logs each removed binding in its runtime's org, another org's included", async () => {
+    await newOrg(t, "acme-del");
+    const artifact = await publishOk(t, { name: "scanner" }, { org: "acme-del", query: "public=true" });
+    const runtime = await newRuntime(t, "binds-acme");
+    const binding = await bind(t, runtime, { name: "acme-del/scanner" });
+    const res = await callApi(
+      t,
+      "DELETE",
+      `/api/v1/org/acme-del/capabilities/scanner/1.0.0?force=true`,
+      t.adminKey,
+    );
+    assert.equal(res.statusCode, 204, res.body);
+    const events = await t.deps.db
+      .selectFrom("audit_events")
+      .innerJoin("orgs", "orgs.id", "audit_events.org_id")
+      .select(["orgs.key as org", "action", "target_id", "data"])
+      .where("target_id", "in", [artifact.id, binding.id])
+      .where("action", "in", ["capability.version.deleted", "runtime.capability.removed"])
+      .orderBy("action")
+      .execute();
+    assert.deepEqual(
+      events.map((event) => ({ ...event, data: JSON.parse(event.data) })),
+      [
+        {
+          org: "acme-del",
+          action: "capability.version.deleted",
+          target_id: artifact.id,
+          data: {
+            name: "scanner",
+            version: "1.0.0",
+            removed_bindings: [{ id: binding.id, runtime_id: runtime }],
+          },
+        },
+        {
+          org: "default",
+          action: "runtime.capability.removed",
+          target_id: binding.id,
+          data: {
+            runtime_id: runtime,
+            name: "acme-del/scanner",
+            version: "1.0.0",
+            reason: "version_deleted",
+          },
+        },
+      ],
+    );
   });
 
   test("deleting the only version leaves no latest", async () => {

@@ -178,11 +178,13 @@ export function listLiveVersions(db: Executor, capabilityIds: string[]) {
     .execute();
 }
 
+/** The bindings of a version, with the org of each binding's runtime (another org's, for a public capability). */
 export function listBindingsOfVersion(trx: Executor, versionId: string) {
   return trx
     .selectFrom("bindings")
-    .select(["id", "runtime_id"])
-    .where("version_id", "=", versionId)
+    .innerJoin("runtimes", "runtimes.id", "bindings.runtime_id")
+    .select(["bindings.id as id", "bindings.runtime_id as runtime_id", "runtimes.org_id as runtime_org_id"])
+    .where("bindings.version_id", "=", versionId)
     .execute();
 }
 
