@@ -11,6 +11,7 @@ import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from
 import { FastLane } from "./http/fast-lane.js";
 import { registerMetrics } from "./http/metrics.js";
 import { RateLimiter } from "./http/rate-limit.js";
+import { joinOwnerAndName } from "./http/owner-name-path.js";
 import { newRequestId, registerRequestId } from "./http/request-id.js";
 import { lazyRequestLogger } from "./http/request-logger.js";
 import { serializerCompiler } from "./http/serialization.js";
@@ -47,6 +48,8 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
     onProtoPoisoning: "error",
     onConstructorPoisoning: "error",
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // `…/capabilities/owner/name` routed as `…/capabilities/owner%2Fname` (SPEC §5).
+    rewriteUrl: joinOwnerAndName,
     ajv: { customOptions: { strict: false } },
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,

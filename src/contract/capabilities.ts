@@ -4,11 +4,15 @@ import { ErrorItem, Nullable, PageQuery, pagedResponse, Slug, Timestamp, Uuid } 
 
 const strict = { additionalProperties: false } as const;
 
-/** `name`, or `owner/name` for another org's public capability (URL-encoded as `owner%2Fname`). */
+/**
+ * `name`, or `owner/name` for another org's public capability: URL-encoded as `owner%2Fname`, or,
+ * on reads, as two segments (src/http/owner-name-path.ts).
+ */
 export const CapabilityRef = Type.String({
   pattern: "^(?:[a-z0-9][a-z0-9-]{0,62}/)?[a-z0-9][a-z0-9-]*$",
   maxLength: 128,
-  description: "`name`, or `owner/name` (URL-encoded) for another org's public capability",
+  description:
+    "`name`, or `owner/name` for another org's public capability: `owner%2Fname`, or on reads also `owner/name`",
 });
 
 const ReleaseVersion = Type.String({

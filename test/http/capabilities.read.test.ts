@@ -129,6 +129,47 @@ describe("reading one capability: detail, versions, readme, files", () => {
     expectError(await callApi(t, "GET", `${CAP}/shared`, t.adminKey), 404, "not_found_error");
   });
 
+  test("takes owner/name unencoded, as two path segments, on every read", async () => {
+    const encoded = "acme%2Fshared";
+    for (const suffix of [
+      "",
+      "/",
+      "/versions",
+      "/readme",
+      "/1.0.0",
+      "/latest",
+      "/1.0.0/readme",
+      "/1.0.0/bundle",
+    ]) {
+      const plain = await callApi(t, "GET", `${CAP}/acme/shared${suffix}`, t.adminKey);
+      assert.equal(plain.statusCode, 200, `${suffix}: ${plain.body}`);
+      const reference = (await callApi(t, "GET", `${CAP}/${encoded}${suffix}`, t.adminKey)).json();
+      const answer = plain.json();
+      if (suffix.endsWith("/bundle")) {
+        // Signed again per request: the same blob, another expiry.
+        assert.equal(answer.digest, reference.digest);
+      } else {
+        assert.deepEqual(answer, reference, suffix);
+      }
+    }
+    const file = await callApi(t, "GET", `${CAP}/acme/shared/1.0.0/files/README.md`, t.adminKey);
+    assert.equal(file.body, "# shared");
+    expectError(await callApi(t, "GET", `${CAP}/acme/hidden`, t.adminKey), 404, "not_found_error");
+  });
+
+  test("keeps a version, latest and the sub-resources in the second segment for the path's own org", async () => {
+    assert.equal((await callApi(t, "GET", `${CAP}/reader/1.0.0`, t.adminKey)).json().name, "reader");
+    assert.equal((await callApi(t, "GET", `${CAP}/reader/latest`, t.adminKey)).json().name, "reader");
+    assert.equal((await callApi(t, "GET", `${CAP}/reader/versions`, t.adminKey)).statusCode, 200);
+    assert.equal((await callApi(t, "GET", `${CAP}/reader/readme`, t.adminKey)).statusCode, 200);
+    // Changes never take owner/name: a PATCH keeps `{name}/{version}` and checks the version.
+    expectError(
+      await callApi(t, "PATCH", `${CAP}/acme/shared`, t.adminKey, { status: "yanked" }),
+      422,
+      "validation_error",
+    );
+  });
+
   test("names a capability of the path's own org as owner/name too", async () => {
     const res = await callApi(t, "GET", `${CAP}/default%2Freader/1.0.0`, t.adminKey);
     assert.equal(res.statusCode, 200, res.body);
