@@ -3,7 +3,8 @@
 //
 //   capabilities:
 //     - name: web-search        # or owner/name for another org's public capability
-//       version: 1.2.0          # optional: x.y.z or latest (the default)
+//       version: 1.2.0          # optional: x.y.z or latest; left out, the server keeps the bound
+//                               # version, and installs latest only for a capability not bound yet
 //       enabled: false          # optional: true by default
 //     - summariser@2.0.0        # shorthand: NAME[@VERSION], enabled
 import { parseSafeYaml } from "../domain/manifest.js";

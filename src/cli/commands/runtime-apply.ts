@@ -19,9 +19,11 @@ export const applyCommand: CommandSpec = {
   details: `The file lists the capabilities the runtime should have; bindings not listed are removed.
   capabilities:
     - name: web-search      # or owner/name
-      version: 1.2.0        # optional: x.y.z or latest (default)
+      version: 1.2.0        # optional: x.y.z or latest
       enabled: false        # optional: true by default
-    - summariser@2.0.0      # shorthand`,
+    - summariser@2.0.0      # shorthand
+Without a version, a capability already bound keeps its version and a new one gets the latest;
+'latest' also moves a bound one to the latest version.`,
   async run(ctx, input) {
     const file = input.string("file");
     if (file === undefined) throw ctx.usageError("missing -f FILE");
