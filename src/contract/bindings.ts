@@ -1,6 +1,6 @@
 // Runtime capability bindings, the resolved set and runtime tokens (SPEC §7).
 import { type Static, Type } from "typebox";
-import { Nullable, Slug, Timestamp, Uuid } from "./common.js";
+import { KeyName, Nullable, Slug, Timestamp, Uuid } from "./common.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -123,7 +123,7 @@ export const IfNoneMatchHeaders = Type.Object({ "if-none-match": Type.Optional(T
 
 export const RuntimeTokenBody = Type.Object(
   {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    name: Type.Optional(KeyName),
     expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 365, description: "Default 30" })),
   },
   strict,

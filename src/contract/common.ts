@@ -6,6 +6,14 @@ import { SLUG_PATTERN, UUID_PATTERN } from "../lib/ids.js";
 
 export const Uuid = Type.String({ pattern: UUID_PATTERN, description: "UUID (any letter case in paths)" });
 export const Slug = Type.String({ pattern: SLUG_PATTERN });
+
+/** The pattern of a name that may not be blank: at least one character that is not white space. */
+export const NOT_BLANK = "\\S";
+/** The name of an org, workspace, project, runtime or member: free text, but never blank. */
+export const DisplayName = Type.String({ minLength: 1, maxLength: 200, pattern: NOT_BLANK });
+/** The name of an API key or runtime token. */
+export const KeyName = Type.String({ minLength: 1, maxLength: 100, pattern: NOT_BLANK });
+export const Description = Type.String({ maxLength: 4000 });
 export const Timestamp = Type.String({ description: "ISO 8601, UTC, millisecond precision" });
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 

@@ -1,11 +1,8 @@
 // Organizations and their members (SPEC §3).
 import { type Static, Type } from "typebox";
-import { Nullable, Slug, Timestamp, Uuid } from "./common.js";
+import { Description, DisplayName, Nullable, Slug, Timestamp, Uuid } from "./common.js";
 
 export const Role = Type.Union([Type.Literal("owner"), Type.Literal("contributor"), Type.Literal("reader")]);
-
-const Name = Type.String({ minLength: 1, maxLength: 200 });
-const Description = Type.String({ maxLength: 4000 });
 
 export const Org = Type.Object({
   id: Uuid,
@@ -19,13 +16,13 @@ export const Org = Type.Object({
 });
 
 export const OrgCreateBody = Type.Object(
-  { key: Slug, name: Name, description: Type.Optional(Nullable(Description)) },
+  { key: Slug, name: DisplayName, description: Type.Optional(Nullable(Description)) },
   { additionalProperties: false },
 );
 export type OrgCreateBody = Static<typeof OrgCreateBody>;
 
 export const OrgUpdateBody = Type.Object(
-  { name: Type.Optional(Name), description: Type.Optional(Nullable(Description)) },
+  { name: Type.Optional(DisplayName), description: Type.Optional(Nullable(Description)) },
   { additionalProperties: false, minProperties: 1 },
 );
 export type OrgUpdateBody = Static<typeof OrgUpdateBody>;
@@ -43,7 +40,7 @@ export const Member = Type.Object({
 const Email = Type.String({ pattern: "^[^\\s@]+@[^\\s@]+$", maxLength: 254 });
 
 export const MemberCreateBody = Type.Object(
-  { email: Email, role: Role, name: Type.Optional(Name) },
+  { email: Email, role: Role, name: Type.Optional(DisplayName) },
   { additionalProperties: false },
 );
 export type MemberCreateBody = Static<typeof MemberCreateBody>;

@@ -2,7 +2,7 @@
 // key in a declarative file must fail the apply, not be silently dropped.
 import { type Static, Type } from "typebox";
 import { SLUG_PATTERN, UUID_PATTERN } from "../lib/ids.js";
-import { CursorQuery, Nullable, Slug, Timestamp, Uuid } from "./common.js";
+import { CursorQuery, Description, DisplayName, Nullable, Slug, Timestamp, Uuid } from "./common.js";
 
 const strict = { additionalProperties: false } as const;
 const StringMap = Type.Record(Type.String(), Type.String());
@@ -14,7 +14,8 @@ const CapabilityName = Type.String({
 });
 const CapabilityVersion = Type.String({
   pattern: "^(?:latest|(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*))$",
-  description: "`x.y.z` or `latest` (the default)",
+  description:
+    "`x.y.z` or `latest`; when left out, a bound capability keeps its version and a new one is installed at latest",
 });
 
 export const DesiredCapability = Type.Object(
@@ -112,27 +113,24 @@ export const RuntimeListQuery = Type.Object(
   strict,
 );
 
-const RuntimeName = Type.String({ minLength: 1, maxLength: 200 });
-const RuntimeDescription = Type.String({ maxLength: 4000 });
-
 export const CreateRuntimeBody = Type.Object(
   {
     key: Slug,
-    name: RuntimeName,
+    name: DisplayName,
     project: Type.Optional(
       Type.String({
         pattern: `${SLUG_PATTERN}|${UUID_PATTERN}`,
         description: "Project key or id in this workspace (the default project when absent)",
       }),
     ),
-    description: Type.Optional(Nullable(RuntimeDescription)),
+    description: Type.Optional(Nullable(Description)),
     config: Type.Optional(RuntimeConfigInput),
   },
   strict,
 );
 
 export const UpdateRuntimeBody = Type.Object(
-  { name: Type.Optional(RuntimeName), description: Type.Optional(Nullable(RuntimeDescription)) },
+  { name: Type.Optional(DisplayName), description: Type.Optional(Nullable(Description)) },
   { ...strict, minProperties: 1 },
 );
 

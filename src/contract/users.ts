@@ -1,6 +1,6 @@
 // The caller's own account: profile and API keys (SPEC §3).
 import { type Static, Type } from "typebox";
-import { Nullable, Timestamp, Uuid } from "./common.js";
+import { KeyName, Nullable, Timestamp, Uuid } from "./common.js";
 
 export const User = Type.Object({
   id: Uuid,
@@ -11,7 +11,7 @@ export const User = Type.Object({
 
 export const ApiKeyCreateBody = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 100 }),
+    name: KeyName,
     expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
     read_only: Type.Optional(Type.Boolean()),
   },

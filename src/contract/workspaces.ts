@@ -1,9 +1,15 @@
 // Workspaces and their projects (SPEC §3).
 import { type Static, Type } from "typebox";
-import { Nullable, PageQuery, pagedResponse, Slug, Timestamp, Uuid } from "./common.js";
-
-const Name = Type.String({ minLength: 1, maxLength: 200 });
-const Description = Type.String({ maxLength: 4000 });
+import {
+  Description,
+  DisplayName,
+  Nullable,
+  PageQuery,
+  pagedResponse,
+  Slug,
+  Timestamp,
+  Uuid,
+} from "./common.js";
 
 export const Workspace = Type.Object({
   id: Uuid,
@@ -20,12 +26,12 @@ export const WorkspaceListQuery = Type.Object(PageQuery, { additionalProperties:
 export const WorkspacePage = pagedResponse("workspaces", Workspace);
 
 export const WorkspaceCreateBody = Type.Object(
-  { key: Slug, name: Name, description: Type.Optional(Nullable(Description)) },
+  { key: Slug, name: DisplayName, description: Type.Optional(Nullable(Description)) },
   { additionalProperties: false },
 );
 
 export const WorkspaceUpdateBody = Type.Object(
-  { name: Type.Optional(Name), description: Type.Optional(Nullable(Description)) },
+  { name: Type.Optional(DisplayName), description: Type.Optional(Nullable(Description)) },
   { additionalProperties: false, minProperties: 1 },
 );
 
@@ -42,7 +48,7 @@ export const Project = Type.Object({
 });
 
 export const ProjectCreateBody = Type.Object(
-  { key: Slug, name: Name, description: Type.Optional(Nullable(Description)) },
+  { key: Slug, name: DisplayName, description: Type.Optional(Nullable(Description)) },
   { additionalProperties: false },
 );
 

@@ -71,6 +71,11 @@ describe("POST /api/v1/user/api-keys", () => {
     expectError(res, 422, "validation_error", ["body", "readonly"]);
   });
 
+  test("rejects a blank name with 422 at body.name", async () => {
+    const res = await callApi(t, "POST", URL, t.adminKey, { name: "  " });
+    expectError(res, 422, "validation_error", ["body", "name"]);
+  });
+
   test("rejects a missing name with 422", async () => {
     expectError(await callApi(t, "POST", URL, t.adminKey, {}), 422, "validation_error", ["body", "name"]);
   });

@@ -3,8 +3,8 @@ import { after, before, describe, test } from "node:test";
 import { newId } from "../../src/lib/ids.js";
 import type { ChangeEvent } from "../../src/services/change-feed.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
-import { publishOk } from "../helpers/capability-bundles.js";
 import { bind, newRuntime } from "../helpers/bindings.js";
+import { publishOk } from "../helpers/capability-bundles.js";
 import { newOrg, newStranger, newUserKey } from "../helpers/factories.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
 

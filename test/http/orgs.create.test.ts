@@ -93,6 +93,15 @@ describe("POST /api/v1/orgs", () => {
     expectError(res, 422, "validation_error", ["body", "owner"]);
   });
 
+  test("rejects a blank name with 422, saying so", async () => {
+    for (const name of ["   ", "\t\n"]) {
+      const res = await callApi(t, "POST", URL, t.adminKey, { key: "blank", name });
+      expectError(res, 422, "validation_error", ["body", "name"]);
+      assert.equal(res.json().errors[0].msg, "must not be blank");
+    }
+    assert.equal((await callApi(t, "GET", "/api/v1/org/blank", t.adminKey)).statusCode, 404);
+  });
+
   test("rejects a missing or unknown key with 401", async () => {
     await expectUnauthenticated(t, "POST", URL, { key: "anon", name: "Anon" });
   });

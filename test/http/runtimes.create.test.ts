@@ -198,6 +198,11 @@ describe("POST /api/v1/org/{org}/ws/{workspace}/runtimes", () => {
     );
   });
 
+  test("rejects a blank name with 422 at body.name", async () => {
+    const res = await callApi(t, "POST", URL, t.adminKey, { key: "blank-name", name: " " });
+    expectError(res, 422, "validation_error", ["body", "name"]);
+  });
+
   test("rejects a missing or malformed key with 422 at body.key", async () => {
     expectError(await callApi(t, "POST", URL, t.adminKey, { name: "No key" }), 422, "validation_error", [
       "body",
