@@ -40,6 +40,12 @@ class TokenBuckets {
     return { remaining: Math.floor(bucket.tokens), resetSeconds, retryAfter: null };
   }
 
+  /** Returns the token `take` took for a request that was refused after all. */
+  giveBack(key: string): void {
+    const bucket = this.refilled(key);
+    bucket.tokens = Math.min(this.perMinute, bucket.tokens + 1);
+  }
+
   /** Removes tokens other instances spent; never below empty (their overshoot is not owed). */
   deduct(key: string, count: number): void {
     const bucket = this.refilled(key);
@@ -93,8 +99,17 @@ export class RateLimiter {
   /** Counts a request of an authenticated key; throws 429 when over the limit. */
   consumeKey(keyId: string, mutating: boolean, reply: FastifyReply): void {
     if (!this.all) return;
-    this.apply(this.all, `k:${keyId}`, reply);
-    if (mutating && this.writes) this.apply(this.writes, `w:${keyId}`, reply, false);
+    const bucket = `k:${keyId}`;
+    this.apply(this.all, bucket, reply);
+    if (!mutating || !this.writes) return;
+    try {
+      this.apply(this.writes, `w:${keyId}`, reply, false);
+    } catch (limited) {
+      // A refused request costs nothing: the general token it took is given back.
+      this.all.giveBack(bucket);
+      this.uncounted(bucket);
+      throw limited;
+    }
   }
 
   /**
@@ -137,6 +152,14 @@ export class RateLimiter {
   /** A token taken here, for the next report to the other instances. */
   private counted(bucket: string): void {
     if (this.peers) this.unreported.set(bucket, (this.unreported.get(bucket) ?? 0) + 1);
+  }
+
+  /** A token given back before it was reported. */
+  private uncounted(bucket: string): void {
+    const count = this.unreported.get(bucket);
+    if (count === undefined) return;
+    if (count > 1) this.unreported.set(bucket, count - 1);
+    else this.unreported.delete(bucket);
   }
 
   /** Sends the counts since the last report to the other instances (each interval, in scale mode). */

@@ -4,6 +4,7 @@
 // copy); test/scale/multi-instance.test.ts checks the same over PostgreSQL between two servers.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { FastifyReply } from "fastify";
 import { RateLimiter } from "../../src/http/rate-limit.js";
 import {
   type ChangeEvent,
@@ -47,6 +48,29 @@ function admittedUntilRefused(limiter: RateLimiter, keyId: string): number {
   for (let i = 0; i < 100; i++) if (!limiter.admitRead(keyId, {})) return i;
   return 100;
 }
+
+describe("RateLimiter", () => {
+  test("a write refused by the write limit gives back the general token it took", () => {
+    const limiter = new RateLimiter(10, 1, () => 1_000_000);
+    const headers: Record<string, string> = {};
+    // The headers a reply would carry; only they are read here.
+    const reply = {
+      header(name: string, value: string) {
+        headers[name.toLowerCase()] = value;
+        return this;
+      },
+    } as unknown as FastifyReply;
+    limiter.consumeKey("key-1", true, reply);
+    assert.throws(() => limiter.consumeKey("key-1", true, reply), /Rate limit exceeded/);
+    assert.equal(headers["ratelimit-limit"], "1", "the 429 names the write limit");
+    limiter.consumeKey("key-1", false, reply);
+    assert.equal(
+      headers["ratelimit-remaining"],
+      "8",
+      "10 - one write - one read; the refused write took nothing",
+    );
+  });
+});
 
 describe("RateLimiter across instances", () => {
   test("a key's reads on one instance are taken from its bucket on the other after a report", (t) => {
