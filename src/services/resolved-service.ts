@@ -180,10 +180,17 @@ function toResolvedEntry(row: BindingJoinedRow): ResolvedEntry {
   };
 }
 
-/** Weak comparison, as RFC 9110 asks of If-None-Match: `W/` is ignored, `*` matches anything. */
+/**
+ * Weak comparison, as RFC 9110 asks of If-None-Match: `W/` is ignored, `*` matches anything. The
+ * digest without its quotes matches too: SPEC §7.6 has clients send "it", the runtime_digest,
+ * and one read from the body arrives bare.
+ */
 function etagMatches(header: string, etag: string): boolean {
   // The common case, a runtime sending back exactly the ETag it got, needs no parsing.
   if (header === etag) return true;
   if (header.trim() === "*") return true;
-  return header.split(",").some((candidate) => candidate.trim().replace(/^W\//, "") === etag);
+  return header.split(",").some((candidate) => {
+    const tag = candidate.trim().replace(/^W\//, "");
+    return tag === etag || `"${tag}"` === etag;
+  });
 }

@@ -125,6 +125,8 @@ describe("GET RT/capabilities/resolved", () => {
       `"${runtime_digest}"`,
       `W/"${runtime_digest}"`,
       `"sha256:other", "${runtime_digest}"`,
+      // The digest as the body gives it, unquoted.
+      runtime_digest,
     ]) {
       const res = await t.app.inject({
         method: "GET",
@@ -145,6 +147,12 @@ describe("GET RT/capabilities/resolved", () => {
       headers: { ...bearer(t.adminKey), "if-none-match": '"sha256:stale"' },
     });
     assert.equal(res.statusCode, 200);
+    const bare = await t.app.inject({
+      method: "GET",
+      url: resolvedUrl(runtimeId),
+      headers: { ...bearer(t.adminKey), "if-none-match": "sha256:stale" },
+    });
+    assert.equal(bare.statusCode, 200);
   });
 
   test("keeps the digest when re-read, and when only the signed URLs are renewed", async () => {
