@@ -66,7 +66,7 @@ export const CursorQuery = Type.Object(
 );
 
 /** The largest page number accepted (2^31 - 1); beyond the last page a list is simply empty. */
-export const MAX_PAGE = 2_147_483_647;
+const MAX_PAGE = 2_147_483_647;
 
 export const PageQuery = {
   // Bounded so that (page - 1) × limit stays an exact integer the databases accept as an offset.

@@ -11,8 +11,13 @@ import { AppError } from "./errors.js";
 export const ANONYMOUS_RPM = 60;
 /** How often an instance tells the others what it counted (scale mode). */
 const USAGE_REPORT_INTERVAL_MS = 1_000;
-/** Buckets per report event: a PostgreSQL notification carries at most 8,000 bytes. */
-const BUCKETS_PER_REPORT = 100;
+/** Buckets per report event: a notification carries at most 8,000 bytes, and an entry ~80 at most. */
+const BUCKETS_PER_REPORT = 80;
+/**
+ * Longer bucket names are not reported: key ids and addresses are far shorter, and a client behind
+ * `CAPSTAN_TRUST_PROXY=true` can name any "address" (it can pick a fresh bucket anyway).
+ */
+const MAX_REPORTED_BUCKET_LENGTH = 64;
 
 interface Bucket {
   tokens: number;
@@ -166,7 +171,7 @@ export class RateLimiter {
   reportUsage(): void {
     const peers = this.peers;
     if (!peers || this.unreported.size === 0) return;
-    const usage = [...this.unreported];
+    const usage = [...this.unreported].filter(([bucket]) => bucket.length <= MAX_REPORTED_BUCKET_LENGTH);
     this.unreported.clear();
     for (let start = 0; start < usage.length; start += BUCKETS_PER_REPORT) {
       const event: ChangeEvent = {

@@ -130,6 +130,20 @@ describe("RateLimiter across instances", () => {
     assert.deepEqual(events, [{ kind: "rate_limit_usage", usage: [["k:key-1", 1]] }]);
   });
 
+  test("reports in messages of at most 80 buckets, and never a bucket with an overlong name", (t) => {
+    const feed = new LinkedFeed();
+    const events: ChangeEvent[] = [];
+    feed.subscribe((event) => events.push(event));
+    const limiter = new RateLimiter(10, 0, () => 0, feed);
+    t.after(() => limiter.close());
+    for (let i = 0; i < 170; i++) limiter.admitRead(`key-${i}`, {});
+    limiter.admitRead("x".repeat(100), {});
+    limiter.reportUsage();
+    const sizes = events.map((event) => (event.kind === "rate_limit_usage" ? event.usage.length : 0));
+    assert.deepEqual(sizes, [80, 80, 10]);
+    for (const event of events) assert.ok(JSON.stringify(event).length < 8_000);
+  });
+
   test("malformed reports from elsewhere are ignored", (t) => {
     const feed = new LinkedFeed();
     const limiter = new RateLimiter(10, 0, () => 0, feed);
