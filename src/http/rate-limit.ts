@@ -136,7 +136,9 @@ export class RateLimiter {
 
   /** Counts a request that carried no valid key (including failed logins). */
   consumeAnonymous(ip: string, reply: FastifyReply): void {
-    if (this.anonymous) this.apply(this.anonymous, `ip:${ip}`, reply);
+    // An address is at most 45 characters; behind CAPSTAN_TRUST_PROXY=true the client writes its own
+    // "address", which must not make the buckets hold kilobytes each.
+    if (this.anonymous) this.apply(this.anonymous, `ip:${ip.slice(0, 60)}`, reply);
   }
 
   private apply(buckets: TokenBuckets, key: string, reply: FastifyReply, setHeaders = true): void {
