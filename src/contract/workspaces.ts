@@ -1,5 +1,6 @@
 // Workspaces and their projects (SPEC §3).
 import { type Static, Type } from "typebox";
+import { SLUG_PATTERN, UUID_PATTERN } from "../lib/ids.js";
 import {
   Description,
   DisplayName,
@@ -49,6 +50,20 @@ export const Project = Type.Object({
 
 export const ProjectCreateBody = Type.Object(
   { key: Slug, name: DisplayName, description: Type.Optional(Nullable(Description)) },
+  { additionalProperties: false },
+);
+
+export const ProjectUpdateBody = Type.Object(
+  { name: Type.Optional(DisplayName), description: Type.Optional(Nullable(Description)) },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const ProjectParams = Type.Object(
+  {
+    org: Slug,
+    workspace: Slug,
+    project: Type.String({ pattern: `${SLUG_PATTERN}|${UUID_PATTERN}`, description: "Project key or id" }),
+  },
   { additionalProperties: false },
 );
 

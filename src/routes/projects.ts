@@ -1,8 +1,21 @@
-// Projects of a workspace (SPEC §3).
+// Projects of a workspace (SPEC §3; reading one, renaming and deleting as for workspaces).
 import { Type } from "typebox";
-import { errorResponses, WorkspaceParams } from "../contract/common.js";
-import { Project, ProjectCreateBody, type ProjectView } from "../contract/workspaces.js";
-import { createProject, listProjects, type ProjectWithCount } from "../services/project-service.js";
+import { errorResponses, NoContent, WorkspaceParams } from "../contract/common.js";
+import {
+  Project,
+  ProjectCreateBody,
+  ProjectParams,
+  ProjectUpdateBody,
+  type ProjectView,
+} from "../contract/workspaces.js";
+import {
+  createProject,
+  deleteProject,
+  getProject,
+  listProjects,
+  type ProjectWithCount,
+  updateProject,
+} from "../services/project-service.js";
 import { type RouteApp, scopeOf } from "./route-app.js";
 
 const tags = ["projects"];
@@ -53,6 +66,58 @@ export default async function projectRoutes(app: RouteApp): Promise<void> {
       const { org, workspace } = request.params;
       const project = await createProject(app.deps, scopeOf(request), org, workspace, request.body);
       return reply.code(201).send(presentProject(project));
+    },
+  );
+
+  app.get(
+    "/org/:org/ws/:workspace/projects/:project",
+    {
+      schema: {
+        tags,
+        summary: "A project, by key or id",
+        params: ProjectParams,
+        response: { 200: Project, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { org, workspace, project } = request.params;
+      return presentProject(await getProject(app.deps, scopeOf(request).actor, org, workspace, project));
+    },
+  );
+
+  app.patch(
+    "/org/:org/ws/:workspace/projects/:project",
+    {
+      schema: {
+        tags,
+        summary: "Update a project's name or description (contributor)",
+        params: ProjectParams,
+        body: ProjectUpdateBody,
+        response: { 200: Project, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { org, workspace, project } = request.params;
+      return presentProject(
+        await updateProject(app.deps, scopeOf(request), org, workspace, project, request.body),
+      );
+    },
+  );
+
+  app.delete(
+    "/org/:org/ws/:workspace/projects/:project",
+    {
+      schema: {
+        tags,
+        summary: "Delete a project without runtimes (contributor); not the default one",
+        params: ProjectParams,
+        response: { 204: NoContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { org, workspace, project } = request.params;
+      await deleteProject(app.deps, scopeOf(request), org, workspace, project);
+      return reply.code(204).send(null);
     },
   );
 }

@@ -1,8 +1,11 @@
-// Projects of a workspace (SPEC §3): listed with how many runtimes each holds, and created.
+// Projects of a workspace (SPEC §3): listed with how many runtimes each holds, created, read,
+// renamed and deleted. SPEC §3 routes only list and create; §2.3 lets contributors "create/update/
+// delete … projects", so the rest follows the workspace routes.
+import type { Executor } from "../db/repositories/capability-repository.js";
 import type { Row } from "../db/schema.js";
 import { isUniqueViolation } from "../db/unique-violation.js";
-import { alreadyExists } from "../http/errors.js";
-import { newId } from "../lib/ids.js";
+import { alreadyExists, conflict, notFound } from "../http/errors.js";
+import { newId, UUID_PATTERN } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
@@ -14,6 +17,40 @@ export interface ProjectInput {
   key: string;
   name: string;
   description?: string | null;
+}
+
+export interface ProjectPatch {
+  name?: string;
+  description?: string | null;
+}
+
+const UUID = new RegExp(UUID_PATTERN);
+
+/** A project of the workspace by key or id; a key may look like a UUID, and the id reading wins. */
+export async function findProject(
+  db: Executor,
+  workspaceId: string,
+  reference: string,
+): Promise<Row<"projects">> {
+  const byId = UUID.test(reference) ? reference.toLowerCase() : null;
+  const matches = await db
+    .selectFrom("projects")
+    .selectAll()
+    .where("workspace_id", "=", workspaceId)
+    .where((eb) => eb.or([eb("key", "=", reference), ...(byId ? [eb("id", "=", byId)] : [])]))
+    .execute();
+  const project = matches.find((p) => p.id === byId) ?? matches[0];
+  if (!project) throw notFound(`Project '${reference}'`);
+  return project;
+}
+
+async function withRuntimeCount(db: Executor, project: Row<"projects">): Promise<ProjectWithCount> {
+  const { count } = await db
+    .selectFrom("runtimes")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("project_id", "=", project.id)
+    .executeTakeFirstOrThrow();
+  return { ...project, runtime_count: Number(count) };
 }
 
 /** The workspace's projects by key, each with its runtime count from one grouped query. */
@@ -88,4 +125,101 @@ export async function createProject(
     throw error;
   }
   return { ...project, runtime_count: 0 };
+}
+
+export async function getProject(
+  deps: ServiceDeps,
+  actor: Actor,
+  orgKey: string,
+  workspaceKey: string,
+  reference: string,
+): Promise<ProjectWithCount> {
+  const { org } = await requireOrgRole(deps, actor, orgKey, "reader");
+  const workspace = await findWorkspace(deps.db, org.id, workspaceKey);
+  return withRuntimeCount(deps.db, await findProject(deps.db, workspace.id, reference));
+}
+
+export async function updateProject(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  workspaceKey: string,
+  reference: string,
+  patch: ProjectPatch,
+): Promise<ProjectWithCount> {
+  const { org } = await requireOrgRole(deps, scope.actor, orgKey, "contributor");
+  const at = deps.now().toISOString();
+  const changes = {
+    ...(patch.name !== undefined && { name: patch.name }),
+    ...(patch.description !== undefined && { description: patch.description }),
+  };
+  return deps.db.transaction().execute(async (trx) => {
+    const workspace = await findWorkspace(trx, org.id, workspaceKey);
+    const project = await findProject(trx, workspace.id, reference);
+    const updated = await trx
+      .updateTable("projects")
+      .set({ ...changes, updated_at: at })
+      .where("id", "=", project.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await appendAudit(
+      trx,
+      scope,
+      {
+        orgId: org.id,
+        action: "project.updated",
+        targetType: "project",
+        targetId: project.id,
+        data: { workspace: workspace.key, key: project.key, ...changes },
+      },
+      at,
+    );
+    return withRuntimeCount(trx, updated);
+  });
+}
+
+/**
+ * Deletes a project without runtimes. The default project stays: runtimes created without a
+ * project go there. On PostgreSQL the project row is locked first, so a runtime being created in
+ * it (whose foreign key check locks the same row) is either seen here or waits and then fails.
+ */
+export async function deleteProject(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  workspaceKey: string,
+  reference: string,
+): Promise<void> {
+  const { org } = await requireOrgRole(deps, scope.actor, orgKey, "contributor");
+  const at = deps.now().toISOString();
+  await deps.db.transaction().execute(async (trx) => {
+    const workspace = await findWorkspace(trx, org.id, workspaceKey);
+    const project = await findProject(trx, workspace.id, reference);
+    if (project.is_default === 1) {
+      throw conflict(`'${project.key}' is the workspace's default project and cannot be deleted`);
+    }
+    if (deps.config.database.dialect === "postgres") {
+      await trx.selectFrom("projects").select("id").where("id", "=", project.id).forUpdate().execute();
+    }
+    const runtime = await trx
+      .selectFrom("runtimes")
+      .select("id")
+      .where("project_id", "=", project.id)
+      .limit(1)
+      .executeTakeFirst();
+    if (runtime) throw conflict(`Project '${project.key}' still has runtimes; delete them first`);
+    await trx.deleteFrom("projects").where("id", "=", project.id).execute();
+    await appendAudit(
+      trx,
+      scope,
+      {
+        orgId: org.id,
+        action: "project.deleted",
+        targetType: "project",
+        targetId: project.id,
+        data: { workspace: workspace.key, key: project.key },
+      },
+      at,
+    );
+  });
 }

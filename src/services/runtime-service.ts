@@ -11,11 +11,11 @@ import type {
   UpdateRuntimeInput,
 } from "../contract/runtimes.js";
 import type { Database, Row } from "../db/schema.js";
-import { isUniqueViolation } from "../db/unique-violation.js";
+import { isForeignKeyViolation, isUniqueViolation } from "../db/unique-violation.js";
 import { canonicalDigest } from "../domain/digests.js";
 import { notFound } from "../http/errors.js";
 import { decodeIdCursor, encodeIdCursor } from "../lib/id-cursor.js";
-import { newId, UUID_PATTERN } from "../lib/ids.js";
+import { newId } from "../lib/ids.js";
 import { type Role, requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
 import {
@@ -26,6 +26,7 @@ import {
 } from "./binding-service.js";
 import { displayName } from "./binding-views.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import { findProject } from "./project-service.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -62,7 +63,6 @@ type RuntimeRow = Row<"runtimes"> & { capability_count: number | string | bigint
 
 const INITIAL_STATUS = "idle";
 const EMPTY_PLAN: ReconciliationPlan = { install: [], update: [], remove: [] };
-const UUID = new RegExp(UUID_PATTERN);
 
 export async function listRuntimes(
   deps: ServiceDeps,
@@ -143,6 +143,8 @@ export async function createRuntime(
       ? await findRuntimeByKey(deps.db, workspace.id, input.key)
       : undefined;
     if (raced) return { runtime: await getRuntimeView(deps.db, raced.id), created: false };
+    // The project (or workspace) was deleted between our read of it and the insert.
+    if (isForeignKeyViolation(error)) throw notFound(`Project '${input.project ?? "default"}'`);
     throw error;
   }
   deps.changes.publish({ kind: "runtime", runtimeId: row.id });
@@ -320,20 +322,15 @@ async function resolveProject(
   workspaceId: string,
   reference: string | undefined,
 ): Promise<Row<"projects">> {
-  const candidates = db.selectFrom("projects").selectAll().where("workspace_id", "=", workspaceId);
-  if (reference === undefined) {
-    const fallback = await candidates.where("is_default", "=", 1).executeTakeFirst();
-    if (!fallback) throw notFound("The workspace's default project");
-    return fallback;
-  }
-  const byId = UUID.test(reference) ? reference.toLowerCase() : null;
-  const matches = await candidates
-    .where((eb) => eb.or([eb("key", "=", reference), ...(byId ? [eb("id", "=", byId)] : [])]))
-    .execute();
-  // A key may look like a UUID; the id reading wins then.
-  const project = matches.find((p) => p.id === byId) ?? matches[0];
-  if (!project) throw notFound(`Project '${reference}'`);
-  return project;
+  if (reference !== undefined) return findProject(db, workspaceId, reference);
+  const fallback = await db
+    .selectFrom("projects")
+    .selectAll()
+    .where("workspace_id", "=", workspaceId)
+    .where("is_default", "=", 1)
+    .executeTakeFirst();
+  if (!fallback) throw notFound("The workspace's default project");
+  return fallback;
 }
 
 /** The runtime rows with their binding count, counted in the same query. */
