@@ -180,8 +180,8 @@ export async function updateProject(
 
 /**
  * Deletes a project without runtimes. The default project stays: runtimes created without a
- * project go there. On PostgreSQL the project row is locked first, so a runtime being created in
- * it (whose foreign key check locks the same row) is either seen here or waits and then fails.
+ * project go there. On PostgreSQL the project row is locked before the runtime check, as in
+ * deleteWorkspace.
  */
 export async function deleteProject(
   deps: ServiceDeps,

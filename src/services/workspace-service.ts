@@ -174,7 +174,9 @@ export async function updateWorkspace(
 
 /**
  * Deletes an empty workspace and its projects. The default workspace stays: it is where a new org
- * and the CLI's profiles start, so removing it would strand them.
+ * and the CLI's profiles start, so removing it would strand them. On PostgreSQL the workspace row
+ * is locked before the runtime check, so a runtime created at the same moment (whose foreign key
+ * check locks the same row) is either seen, or waits and fails, instead of being deleted with it.
  */
 export async function deleteWorkspace(
   deps: ServiceDeps,
@@ -188,6 +190,10 @@ export async function deleteWorkspace(
     const workspace = await findWorkspace(trx, org.id, workspaceKey);
     if (workspace.is_default === 1)
       throw conflict(`'${workspaceKey}' is the default workspace and cannot be deleted`);
+    // As for a project: a runtime being created in the workspace is either seen below or fails.
+    if (deps.config.database.dialect === "postgres") {
+      await trx.selectFrom("workspaces").select("id").where("id", "=", workspace.id).forUpdate().execute();
+    }
     const runtime = await trx
       .selectFrom("runtimes")
       .select("id")

@@ -57,6 +57,29 @@ describe("DELETE /api/v1/org/{org}/ws/{workspace}", () => {
     assert.equal((await callApi(t, "GET", url("busy"), t.adminKey)).statusCode, 200);
   });
 
+  test("a delete racing a runtime created in the workspace: one of them wins, never both, never a 500", async () => {
+    for (let i = 0; i < 10; i++) {
+      const key = `racing-${i}`;
+      await newWorkspace(t, "default", key);
+      const [deleted, created] = await Promise.all([
+        callApi(t, "DELETE", url(key), t.adminKey),
+        callApi(t, "POST", `${url(key)}/runtimes`, t.adminKey, { key: "racer", name: "R" }),
+      ]);
+      const outcome = `${deleted.statusCode}/${created.statusCode}`;
+      assert.ok(
+        outcome === "204/404" || outcome === "409/201",
+        `${outcome}: ${deleted.body} ${created.body}`,
+      );
+      const runtime = await t.deps.db
+        .selectFrom("runtimes")
+        .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
+        .select("runtimes.id")
+        .where("workspaces.key", "=", key)
+        .executeTakeFirst();
+      assert.equal(runtime !== undefined, created.statusCode === 201, outcome);
+    }
+  });
+
   test("refuses with 409 conflict_error to delete the default workspace", async () => {
     const res = await callApi(t, "DELETE", "/api/v1/org/default/ws/main", t.adminKey);
     expectError(res, 409, "conflict_error");
