@@ -41,6 +41,24 @@ describe("DELETE /api/v1/org/{org}/ws/{workspace}/runtimes/{runtime_id}", () => 
     assert.deepEqual(bindings, []);
   });
 
+  test("a delete racing an install on the runtime: never a 500, never a binding left behind", async () => {
+    for (let i = 0; i < 10; i++) {
+      const id = await newRuntime(`racing-${i}`);
+      const [deleted, installed] = await Promise.all([
+        callApi(t, "DELETE", `${URL}/${id}`, t.adminKey),
+        callApi(t, "POST", `${URL}/${id}/capabilities`, t.adminKey, { name: "search" }),
+      ]);
+      assert.equal(deleted.statusCode, 204, deleted.body);
+      assert.ok([201, 404].includes(installed.statusCode), `${installed.statusCode}: ${installed.body}`);
+      const bindings = await t.deps.db
+        .selectFrom("bindings")
+        .select("id")
+        .where("runtime_id", "=", id)
+        .execute();
+      assert.deepEqual(bindings, []);
+    }
+  });
+
   test("records runtime.deleted and tells caches the runtime changed", async () => {
     const id = await newRuntime("noted");
     const events: ChangeEvent[] = [];

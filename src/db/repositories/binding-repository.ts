@@ -1,9 +1,9 @@
 // Bindings and what they point at. Every read of a runtime's bindings is one indexed query
 // (bindings → capability_versions → capabilities → orgs): no per-item queries, no version scans.
 import type { Kysely, Transaction } from "kysely";
-import { alreadyExists } from "../../http/errors.js";
+import { alreadyExists, notFound } from "../../http/errors.js";
 import type { Database, Row } from "../schema.js";
-import { isUniqueViolation } from "../unique-violation.js";
+import { isForeignKeyViolation, isUniqueViolation } from "../unique-violation.js";
 
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -166,6 +166,8 @@ export async function insertBinding(db: Db, binding: Row<"bindings">, displayNam
     await db.insertInto("bindings").values(binding).execute();
   } catch (error) {
     if (isUniqueViolation(error)) throw alreadyExists(`The runtime already binds '${displayName}'`);
+    // The runtime was deleted after this transaction read it (PostgreSQL reads committed rows).
+    if (isForeignKeyViolation(error)) throw notFound("Runtime");
     throw error;
   }
 }
