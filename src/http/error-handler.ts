@@ -6,6 +6,7 @@ import type { Socket } from "node:net";
 import SqliteDatabase from "better-sqlite3";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import pg from "pg";
+import { isForeignKeyViolation } from "../db/unique-violation.js";
 import { AppError } from "./errors.js";
 import { validationIssues } from "./validation.js";
 
@@ -109,6 +110,19 @@ function fromDatabaseError(error: unknown, requestId: string): AppError | null {
   return null;
 }
 
+/**
+ * A foreign key that no longer holds: the row a write pointed at was deleted by another request
+ * after this one read it. Services turn the cases they expect into a precise 404; anything else is
+ * still the caller's race to retry, not a server fault.
+ */
+function fromVanishedParent(error: unknown): AppError | null {
+  if (!isForeignKeyViolation(error)) return null;
+  return new AppError(
+    "conflict_error",
+    "Something this request refers to was deleted while it ran; read it again and retry",
+  );
+}
+
 function send(reply: FastifyReply, error: AppError): FastifyReply {
   if (error.headers) reply.headers(error.headers);
   return reply.code(error.status).type("application/json; charset=utf-8").send(error.toEnvelope());
@@ -123,7 +137,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (request.routeOptions.url === undefined && !(raw instanceof AppError))
       return send(reply, routeNotFound(request));
     const known =
-      raw instanceof AppError ? raw : (fromFastifyError(raw) ?? fromDatabaseError(raw, request.id));
+      raw instanceof AppError
+        ? raw
+        : (fromFastifyError(raw) ?? fromDatabaseError(raw, request.id) ?? fromVanishedParent(raw));
     if (known) {
       if (known.status >= 500)
         request.log.error({ err: known.cause ?? known, type: known.type }, known.detail);

@@ -59,6 +59,24 @@ describe("DELETE /api/v1/org/{org}/ws/{workspace}/runtimes/{runtime_id}", () => 
     }
   });
 
+  test("a delete racing a runtime token for it: never a 500, never a token left behind", async () => {
+    for (let i = 0; i < 10; i++) {
+      const id = await newRuntime(`token-race-${i}`);
+      const [deleted, minted] = await Promise.all([
+        callApi(t, "DELETE", `${URL}/${id}`, t.adminKey),
+        callApi(t, "POST", `${URL}/${id}/tokens`, t.adminKey, {}),
+      ]);
+      assert.equal(deleted.statusCode, 204, deleted.body);
+      assert.ok([201, 404, 409].includes(minted.statusCode), `${minted.statusCode}: ${minted.body}`);
+      const tokens = await t.deps.db
+        .selectFrom("api_keys")
+        .select("id")
+        .where("runtime_id", "=", id)
+        .execute();
+      assert.deepEqual(tokens, []);
+    }
+  });
+
   test("records runtime.deleted and tells caches the runtime changed", async () => {
     const id = await newRuntime("noted");
     const events: ChangeEvent[] = [];
