@@ -144,7 +144,7 @@ export async function createRuntime(
       : undefined;
     if (raced) return { runtime: await getRuntimeView(deps.db, raced.id), created: false };
     // The project (or workspace) was deleted between our read of it and the insert.
-    if (isForeignKeyViolation(error)) throw notFound(`Project '${input.project ?? "default"}'`);
+    if (isForeignKeyViolation(error)) throw notFound(`Project '${project.key}' (or its workspace)`);
     throw error;
   }
   deps.changes.publish({ kind: "runtime", runtimeId: row.id });
