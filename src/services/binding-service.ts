@@ -3,6 +3,7 @@
 // publishes {kind: "runtime"} after commit so that cache, and other instances', drop the runtime.
 import type { Kysely, Transaction } from "kysely";
 import type { BindingCreateBody, BindingPatchBody, RuntimeCapabilityBinding } from "../contract/bindings.js";
+import type { Dialect } from "../db/connect.js";
 import {
   type BindingChanges,
   type BindingJoinedRow,
@@ -149,7 +150,13 @@ export class BindingService {
     const item = await this.deps.db.transaction().execute(async (trx) => {
       const runtime = await requireRuntime(trx, org.id, path);
       const capability = await resolveCapability(trx, org, body.name);
-      const version = await resolveVersion(trx, capability, body.version ?? "latest", body.name);
+      const version = await resolveVersion(
+        trx,
+        this.deps.dialect,
+        capability,
+        body.version ?? "latest",
+        body.name,
+      );
       const declared = parseJsonObject<DeclaredFlags>(version.flags);
       const overrides = mergeFlagChanges({}, body.flags ?? {}, declared, { allowRemoval: false });
       const name = nameFor(capability, org.id);
@@ -231,7 +238,7 @@ export class BindingService {
     const { item, changed } = await this.deps.db.transaction().execute(async (trx) => {
       const runtime = await requireRuntime(trx, org.id, path);
       const binding = await requireBinding(trx, runtime.id, bindingId, ifMatch);
-      const plan = await planBindingChange(trx, org, binding, body);
+      const plan = await planBindingChange(trx, this.deps.dialect, org, binding, body);
       if (Object.keys(plan.changes).length === 0) {
         return { item: await presentBinding(trx, runtime.id, binding.id), changed: false };
       }
@@ -298,7 +305,7 @@ export class BindingService {
     const runtime = await requireRuntime(db, org.id, path);
     const binding = await requireBinding(db, runtime.id, bindingId, undefined);
     const current = await requireVersionById(db, binding.version_id);
-    const target = await targetVersion(db, org, binding, current, selector);
+    const target = await targetVersion(db, this.deps.dialect, org, binding, current, selector);
     return previewUpgrade(current, target, parseJsonObject<FlagOverrides>(binding.flags));
   }
 }
@@ -375,18 +382,33 @@ async function resolveCapability(db: Db, runtimeOrg: OrgRef, reference: string):
   return capability;
 }
 
-/** `latest` or an exact version; deleted → 404, yanked → 409 (no new bindings to a yanked version). */
+/**
+ * `latest` or an exact version; deleted → 404, yanked → 409 (no new bindings to a yanked version).
+ * On PostgreSQL the capability row is first locked FOR SHARE until the transaction ends. A version
+ * delete, status change or publish locks it FOR UPDATE, so it either commits before the reads below
+ * (which then see its outcome) or waits for this binding to commit (and then sees the binding).
+ * Without it a binding could be written to a version deleted at the same moment.
+ */
 async function resolveVersion(
   db: Db,
+  dialect: Dialect,
   capability: CapabilityRef,
   selector: string,
   reference: string,
 ): Promise<VersionRow> {
+  let latestVersionId = capability.latest_version_id;
+  if (dialect === "postgres") {
+    const held = await db
+      .selectFrom("capabilities")
+      .select("latest_version_id")
+      .where("id", "=", capability.id)
+      .forShare()
+      .executeTakeFirst();
+    if (!held) throw notFound(`Capability '${reference}'`);
+    latestVersionId = held.latest_version_id;
+  }
   if (selector === "latest") {
-    const latest =
-      capability.latest_version_id === null
-        ? undefined
-        : await findVersionById(db, capability.latest_version_id);
+    const latest = latestVersionId === null ? undefined : await findVersionById(db, latestVersionId);
     if (!latest)
       throw new AppError("not_found_error", `Capability '${reference}' has no installable version`);
     return latest;
@@ -400,6 +422,7 @@ async function resolveVersion(
 /** The version a PATCH or preview points at; naming the bound version again is always allowed. */
 async function targetVersion(
   db: Db,
+  dialect: Dialect,
   runtimeOrg: OrgRef,
   binding: Row<"bindings">,
   current: VersionRow,
@@ -409,7 +432,7 @@ async function targetVersion(
   const capability = await findCapabilityById(db, binding.capability_id);
   const reference = capability ? nameFor(capability, runtimeOrg.id) : "capability";
   if (!capability || !isVisibleTo(capability, runtimeOrg.id)) throw notFound(`Capability '${reference}'`);
-  return resolveVersion(db, capability, selector, reference);
+  return resolveVersion(db, dialect, capability, selector, reference);
 }
 
 interface BindingChangePlan {
@@ -419,6 +442,7 @@ interface BindingChangePlan {
 
 async function planBindingChange(
   db: Db,
+  dialect: Dialect,
   runtimeOrg: OrgRef,
   binding: Row<"bindings">,
   body: BindingPatchBody,
@@ -427,7 +451,7 @@ async function planBindingChange(
   const target =
     body.version === undefined
       ? current
-      : await targetVersion(db, runtimeOrg, binding, current, body.version);
+      : await targetVersion(db, dialect, runtimeOrg, binding, current, body.version);
   const declared = parseJsonObject<DeclaredFlags>(target.flags);
   const overrides = parseJsonObject<FlagOverrides>(binding.flags);
   const kept = keepDeclared(overrides, declared);
@@ -466,7 +490,7 @@ export async function reconcileRuntimeBindings(
   scope: RequestScope,
   runtime: { id: string; org_id: string },
   desired: DesiredBinding[],
-  options: { dryRun: boolean; at?: string },
+  options: { dryRun: boolean; dialect: Dialect; at?: string },
 ): Promise<ReconciliationPlan> {
   const org = await trx
     .selectFrom("orgs")
@@ -477,6 +501,7 @@ export async function reconcileRuntimeBindings(
   const at = options.at ?? new Date().toISOString();
   const context: ReconcileContext = {
     trx,
+    dialect: options.dialect,
     org,
     runtimeId: runtime.id,
     at,
@@ -531,6 +556,7 @@ export async function reconcileRuntimeBindings(
 
 interface ReconcileContext {
   trx: Transaction<Database>;
+  dialect: Dialect;
   org: OrgRef;
   runtimeId: string;
   at: string;
@@ -552,7 +578,13 @@ async function planInstall(
   entry: DesiredBinding,
 ): Promise<PlanStep<ReconciliationPlan["install"][number]>> {
   const { trx, org, runtimeId, at } = context;
-  const version = await resolveVersion(trx, capability, entry.version ?? "latest", entry.name);
+  const version = await resolveVersion(
+    trx,
+    context.dialect,
+    capability,
+    entry.version ?? "latest",
+    entry.name,
+  );
   const name = nameFor(capability, org.id);
   const enabled = entry.enabled ?? true;
   const binding: Row<"bindings"> = {
@@ -591,7 +623,7 @@ async function planUpdate(
   const enabled = entry.enabled ?? true;
   const repoint = entry.version !== undefined && entry.version !== existing.version;
   const target = repoint
-    ? await resolveVersion(trx, capability, entry.version ?? "latest", entry.name)
+    ? await resolveVersion(trx, context.dialect, capability, entry.version ?? "latest", entry.name)
     : null;
   const versionChanged = target !== null && target.id !== existing.version_id;
   if (!versionChanged && enabled === (existing.enabled === 1)) return null;

@@ -161,7 +161,9 @@ export async function updateProject(
       .set({ ...changes, updated_at: at })
       .where("id", "=", project.id)
       .returningAll()
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    // Deleted by another request since it was read above.
+    if (!updated) throw notFound(`Project '${reference}'`);
     await appendAudit(
       trx,
       scope,

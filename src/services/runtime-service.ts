@@ -123,7 +123,12 @@ export async function createRuntime(
   try {
     await deps.db.transaction().execute(async (trx) => {
       await trx.insertInto("runtimes").values(row).execute();
-      if (capabilities) await reconcileRuntimeBindings(trx, scope, row, capabilities, { dryRun: false, at });
+      if (capabilities)
+        await reconcileRuntimeBindings(trx, scope, row, capabilities, {
+          dryRun: false,
+          dialect: deps.dialect,
+          at,
+        });
       await appendAudit(
         trx,
         scope,
@@ -239,7 +244,11 @@ export async function replaceRuntimeConfig(
       .where("id", "=", runtime.id)
       .execute();
     const applied = capabilities
-      ? await reconcileRuntimeBindings(trx, scope, runtime, capabilities, { dryRun: false, at })
+      ? await reconcileRuntimeBindings(trx, scope, runtime, capabilities, {
+          dryRun: false,
+          dialect: deps.dialect,
+          at,
+        })
       : EMPTY_PLAN;
     await appendAudit(
       trx,
@@ -275,7 +284,10 @@ export async function planRuntimeConfig(
   if (!capabilities) return EMPTY_PLAN;
   const trx = await deps.db.startTransaction().execute();
   try {
-    return await reconcileRuntimeBindings(trx, scope, runtime, capabilities, { dryRun: true });
+    return await reconcileRuntimeBindings(trx, scope, runtime, capabilities, {
+      dryRun: true,
+      dialect: deps.dialect,
+    });
   } finally {
     await trx.rollback().execute();
   }

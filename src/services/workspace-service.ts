@@ -155,7 +155,9 @@ export async function updateWorkspace(
       .set({ ...changes, updated_at: at })
       .where("id", "=", workspace.id)
       .returningAll()
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    // Deleted by another request since it was read above.
+    if (!updated) throw notFound(`Workspace '${workspaceKey}'`);
     await appendAudit(
       trx,
       scope,

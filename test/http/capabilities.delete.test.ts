@@ -153,6 +153,43 @@ describe("DELETE /api/v1/org/{org}/capabilities/{name}/{version}", () => {
     );
   });
 
+  test("a version deleted while runtimes install, re-point or apply it: never a binding to a deleted version, never a 500", async () => {
+    await publishOk(t, { name: "contested", version: "1.0.0" });
+    const runtime = await newRuntime(t, "contests");
+    const bindings = `/api/v1/org/default/ws/main/runtimes/${runtime}/capabilities`;
+    await bind(t, runtime, { name: "contested", version: "1.0.0" });
+    for (let i = 1; i <= 12; i++) {
+      const version = `2.0.${i}`;
+      await publishOk(t, { name: "contested", version });
+      const [current] = (await callApi(t, "GET", bindings, t.adminKey)).json().items;
+      const write =
+        i % 3 === 0
+          ? callApi(t, "PATCH", `${bindings}/${current.id}`, t.adminKey, { version })
+          : i % 3 === 1
+            ? callApi(t, "PUT", `/api/v1/org/default/ws/main/runtimes/${runtime}/config`, t.adminKey, {
+                config: { version: "v2", capabilities: [{ name: "contested", version }] },
+              })
+            : callApi(t, "POST", `${bindings}`, t.adminKey, { name: "contested", version });
+      const [deleted, written] = await Promise.all([
+        callApi(t, "DELETE", `${CAP}/contested/${version}?force=true`, t.adminKey),
+        write,
+      ]);
+      assert.equal(deleted.statusCode, 204, deleted.body);
+      assert.ok([200, 201, 404, 409].includes(written.statusCode), `${written.statusCode}: ${written.body}`);
+      const orphans = await t.deps.db
+        .selectFrom("bindings")
+        .innerJoin("capability_versions", "capability_versions.id", "bindings.version_id")
+        .select("bindings.id")
+        .where("capability_versions.status", "=", "deleted")
+        .execute();
+      assert.deepEqual(orphans, [], `round ${i}`);
+      // Put the runtime back on 1.0.0 for the next round, whatever this one did.
+      await callApi(t, "PUT", `/api/v1/org/default/ws/main/runtimes/${runtime}/config`, t.adminKey, {
+        config: { version: "v2", capabilities: [{ name: "contested", version: "1.0.0" }] },
+      });
+    }
+  });
+
   test("deleting the only version leaves no latest", async () => {
     await publishOk(t, { name: "single" });
     await callApi(t, "DELETE", `${CAP}/single/1.0.0`, t.adminKey);

@@ -138,6 +138,19 @@ describe("GET, PATCH, DELETE /api/v1/org/{org}/ws/{workspace}/projects/{project}
     }
   });
 
+  test("a PATCH racing the project's delete is 200 or 404, never a 500", async () => {
+    for (let i = 0; i < 10; i++) {
+      const key = `patch-race-${i}`;
+      await newProject(key);
+      const [deleted, patched] = await Promise.all([
+        callApi(t, "DELETE", `${PROJECTS}/${key}`, t.adminKey),
+        callApi(t, "PATCH", `${PROJECTS}/${key}`, t.adminKey, { name: "Renamed" }),
+      ]);
+      assert.equal(deleted.statusCode, 204, deleted.body);
+      assert.ok([200, 404].includes(patched.statusCode), `${patched.statusCode}: ${patched.body}`);
+    }
+  });
+
   test("a reader or read-only key → 403 on PATCH and DELETE", async () => {
     await newProject("guarded");
     const reader = await newUserKey(t, { role: "reader" });

@@ -80,6 +80,19 @@ describe("DELETE /api/v1/org/{org}/ws/{workspace}", () => {
     }
   });
 
+  test("a PATCH racing the workspace's delete is 200 or 404, never a 500", async () => {
+    for (let i = 0; i < 10; i++) {
+      const key = `patch-race-${i}`;
+      await newWorkspace(t, "default", key);
+      const [deleted, patched] = await Promise.all([
+        callApi(t, "DELETE", url(key), t.adminKey),
+        callApi(t, "PATCH", url(key), t.adminKey, { name: "Renamed" }),
+      ]);
+      assert.equal(deleted.statusCode, 204, deleted.body);
+      assert.ok([200, 404].includes(patched.statusCode), `${patched.statusCode}: ${patched.body}`);
+    }
+  });
+
   test("refuses with 409 conflict_error to delete the default workspace", async () => {
     const res = await callApi(t, "DELETE", "/api/v1/org/default/ws/main", t.adminKey);
     expectError(res, 409, "conflict_error");
