@@ -326,17 +326,41 @@ function findDuplicates(entries: ArchiveEntry[]): Issue[] {
     }
   }
   // A path used as a file cannot also be a directory: "a" and "a/b" cannot both be unpacked.
-  const filesByFoldedPath = new Map(
-    entries.filter((entry) => !entry.isDirectory).map((entry) => [entry.path.toLowerCase(), entry.path]),
-  );
-  for (const entry of entries) {
-    const ancestor = ancestorsOf(entry.path).find((path) => filesByFoldedPath.has(path.toLowerCase()));
-    if (ancestor !== undefined) {
-      const file = filesByFoldedPath.get(ancestor.toLowerCase());
-      issues.push(duplicateIssue(entry, `${quote(entry.path)} lies inside ${quote(file!)}, which is a file`));
-    }
+  for (const [entry, file] of entriesInsideFiles(entries)) {
+    issues.push(
+      duplicateIssue(entry, `${quote(entry.path)} lies inside ${quote(file.path)}, which is a file`),
+    );
   }
   return issues;
+}
+
+/**
+ * Each entry whose path goes on below a file's path (letter case ignored), with the outermost such
+ * file. Sorted, the entries below `f` directly follow `f/`, so each file costs one binary search
+ * plus the entries it holds, however deep the paths are.
+ */
+function entriesInsideFiles(entries: ArchiveEntry[]): Map<ArchiveEntry, ArchiveEntry> {
+  const sorted = entries
+    .map((entry) => ({ entry, folded: entry.path.toLowerCase() }))
+    .sort((a, b) => (a.folded < b.folded ? -1 : a.folded > b.folded ? 1 : 0));
+  const inside = new Map<ArchiveEntry, ArchiveEntry>();
+  // In sorted order an outer file comes before the files inside it, so the first one found stays.
+  for (const { entry: file, folded } of sorted) {
+    if (file.isDirectory) continue;
+    const prefix = `${folded}/`;
+    let low = 0;
+    let high = sorted.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (sorted[middle].folded < prefix) low = middle + 1;
+      else high = middle;
+    }
+    for (let i = low; i < sorted.length && sorted[i].folded.startsWith(prefix); i++) {
+      if (!inside.has(sorted[i].entry)) inside.set(sorted[i].entry, file);
+    }
+  }
+  // In the order the archive holds them, as the other problems are reported.
+  return new Map(entries.filter((entry) => inside.has(entry)).map((entry) => [entry, inside.get(entry)!]));
 }
 
 /** `dir/` when everything lives in one top-level directory holding the manifest, else "". */
@@ -375,6 +399,12 @@ function decodeEntryName(header: Header): EntryName {
 // C0 controls (NUL included), DEL and C1 controls.
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 const DRIVE_LETTER = /^[A-Za-z]:/;
+/**
+ * What a runtime can unpack: Linux's PATH_MAX and NAME_MAX, in bytes. Longer names could never be
+ * written to disk, and unbounded ones (a PAX record can be a megabyte) would cost the server.
+ */
+const MAX_PATH_BYTES = 4096;
+const MAX_NAME_BYTES = 255;
 
 /** Why the name is refused (completing "<name> …"), or null when it is acceptable. */
 function pathProblem(name: EntryName, isDirectory: boolean): string | null {
@@ -383,7 +413,12 @@ function pathProblem(name: EntryName, isDirectory: boolean): string | null {
   if (CONTROL_CHARACTER.test(text)) return "contains a NUL or control character";
   if (text.includes("\\")) return "contains a backslash";
   if (text.startsWith("/") || DRIVE_LETTER.test(text)) return "is an absolute path";
-  if (text.split("/").includes("..")) return "contains a '..' segment";
+  if (Buffer.byteLength(text) > MAX_PATH_BYTES) return `is longer than ${MAX_PATH_BYTES} bytes`;
+  const segments = text.split("/");
+  if (segments.includes("..")) return "contains a '..' segment";
+  if (segments.some((segment) => Buffer.byteLength(segment) > MAX_NAME_BYTES)) {
+    return `has a file or directory name longer than ${MAX_NAME_BYTES} bytes`;
+  }
   // "./" is how `tar -C dir .` names the root directory; only a file cannot be the root.
   if (normalisePath(text) === "" && !isDirectory) return "does not name a file";
   return null;
@@ -395,11 +430,6 @@ function normalisePath(name: string): string {
     .split("/")
     .filter((segment) => segment !== "" && segment !== ".")
     .join("/");
-}
-
-function ancestorsOf(path: string): string[] {
-  const segments = path.split("/");
-  return segments.slice(1).map((_, index) => segments.slice(0, index + 1).join("/"));
 }
 
 const REFUSED_TYPE_LABELS: Partial<Record<Header["type"], string>> = {
@@ -454,7 +484,7 @@ function roundUpToBlock(size: number): number {
 }
 
 function issue(type: string, where: string, msg: string): Issue {
-  return { loc: ["bundle", where], msg, type };
+  return { loc: ["bundle", shortened(where)], msg, type };
 }
 
 function duplicateIssue(entry: ArchiveEntry, msg: string): Issue {
@@ -462,7 +492,12 @@ function duplicateIssue(entry: ArchiveEntry, msg: string): Issue {
 }
 
 function quote(text: string): string {
-  return JSON.stringify(text);
+  return JSON.stringify(shortened(text));
+}
+
+/** An entry name as errors show it: a refused name may be megabytes long. */
+function shortened(text: string): string {
+  return text.length <= 300 ? text : `${text.slice(0, 300)}…`;
 }
 
 function tooLargeIssue(limits: BundleLimits): Issue {

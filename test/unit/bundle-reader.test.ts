@@ -182,6 +182,18 @@ describe("readBundle refuses hostile names (bundle.path)", () => {
       "invalid UTF-8 in a pax path",
       { name: "placeholder", pax: { path: Buffer.from([0xc3, 0x28]) }, content: "x" },
     ],
+    [
+      "a path over 4,096 bytes",
+      { name: "placeholder", pax: { path: `${"d/".repeat(2048)}x` }, content: "x" },
+    ],
+    [
+      "a name over 255 bytes",
+      { name: "placeholder", pax: { path: `skills/${"n".repeat(256)}.md` }, content: "x" },
+    ],
+    [
+      "a name over 255 bytes in UTF-8",
+      { name: "placeholder", pax: { path: `${"é".repeat(128)}.md` }, content: "x" },
+    ],
   ];
   for (const [label, entry] of cases) {
     test(`with ${label}`, async () => {
@@ -193,6 +205,37 @@ describe("readBundle refuses hostile names (bundle.path)", () => {
       assert.equal(issues[0].loc[0], "bundle");
     });
   }
+
+  test("a path 100,000 directories deep, in a 500-byte upload: refused, and shown shortened", async () => {
+    const deep = `${"a/".repeat(100_000)}x`;
+    const archive = buildTarGz([MANIFEST, { name: "placeholder", pax: { path: deep }, content: "x" }]);
+    assert.ok(archive.length < 2_000);
+    const issues = await issuesOf(archive);
+    assert.deepEqual(
+      issues.map((issue) => issue.type),
+      ["bundle.path"],
+    );
+    assert.ok(String(issues[0].loc[1]).length <= 301);
+    assert.ok(issues[0].msg.length < 400);
+  });
+
+  test("names at the limits are accepted: 4,096 bytes in all, 255 bytes a name", async () => {
+    const longName = `skills/${"n".repeat(252)}.md`;
+    const deepPath = `${"d/".repeat(2047)}xy`;
+    assert.equal(Buffer.byteLength(deepPath), 4096);
+    const bundle = await readBundle(
+      buildTarGz([
+        MANIFEST,
+        { name: "placeholder", pax: { path: longName }, content: "x" },
+        { name: "placeholder", pax: { path: deepPath }, content: "x" },
+      ]),
+      LIMITS,
+    );
+    assert.deepEqual(
+      bundle.files.map((file) => file.path).sort(),
+      [MANIFEST.name, deepPath, longName].sort(),
+    );
+  });
 
   test("locating the issue at the entry name as read", async () => {
     const issues = await issuesOf(buildTarGz([MANIFEST, { name: "../escape.txt", content: "x" }]));
@@ -244,6 +287,32 @@ describe("readBundle refuses duplicates (bundle.duplicate)", () => {
       assert.deepEqual(await typesOf(buildTarGz(entries)), ["bundle.duplicate"]);
     });
   }
+
+  test("every entry below a file, however deep, once, naming the outermost file, in archive order", async () => {
+    const deep = `${"d/".repeat(1500)}x.txt`;
+    const entries: TarEntry[] = [
+      MANIFEST,
+      { name: "placeholder", pax: { path: `tools/${deep}` }, content: "x" },
+      { name: "Tools" },
+      { name: "tools/inner" },
+      { name: "tools/inner/run.py" },
+      { name: "toolsets/ok.py" },
+      { name: "tools-b/ok.py" },
+    ];
+    const issues = await issuesOf(buildTarGz(entries));
+    assert.deepEqual(
+      issues.map((issue) => [
+        issue.type,
+        String(issue.loc[1]).slice(0, 12),
+        issue.msg.includes('inside "Tools"'),
+      ]),
+      [
+        ["bundle.duplicate", "tools/d/d/d/", true],
+        ["bundle.duplicate", "tools/inner", true],
+        ["bundle.duplicate", "tools/inner/", true],
+      ],
+    );
+  });
 });
 
 describe("readBundle refuses what is not a gzip-compressed tar (bundle.format)", () => {
