@@ -41,7 +41,10 @@ const configSettings = {
     Type.Object(
       {
         cpu_cores: Type.Optional(Type.Integer({ minimum: 1, maximum: 32 })),
-        memory_mb: Type.Optional(Type.Integer({ minimum: 1 })),
+        // Every integer has a maximum: JSON's 1e309 parses to Infinity, which `integer` lets through.
+        memory_mb: Type.Optional(
+          Type.Integer({ minimum: 1, maximum: 1_048_576, description: "At most 1 TiB" }),
+        ),
       },
       strict,
     ),
@@ -51,7 +54,9 @@ const configSettings = {
     Type.Object(
       {
         exposed_ports: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }))),
-        timeout_seconds: Type.Optional(Type.Integer({ minimum: 1 })),
+        timeout_seconds: Type.Optional(
+          Type.Integer({ minimum: 1, maximum: 2_592_000, description: "At most 30 days" }),
+        ),
         workspace_mount: Type.Optional(Type.String()),
       },
       strict,

@@ -5,7 +5,7 @@ import type { ChangeEvent } from "../../src/services/change-feed.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import { newStranger, newUserKey, newWorkspace } from "../helpers/factories.js";
 import { seedCapability } from "../helpers/seed.js";
-import { buildTestApp, type TestApp } from "../helpers/test-app.js";
+import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 const URL = "/api/v1/org/default/ws/main/runtimes";
 const MISSING_ID = "2489E9AD-2EE2-8E00-8EC9-32D5F69181C0";
@@ -265,6 +265,26 @@ describe("PUT /api/v1/org/{org}/ws/{workspace}/runtimes/{runtime_id}/config", ()
       "config",
       "version",
     ]);
+  });
+
+  test("rejects 1e309 (Infinity once parsed) and other out-of-range numbers with 422, changing nothing", async () => {
+    const before = (await callApi(t, "GET", `${URL}/${t.runtimeId}/config`, t.adminKey)).json();
+    for (const [settings, field] of [
+      ['"resources":{"memory_mb":1e309}', "resources"],
+      ['"resources":{"memory_mb":1048577}', "resources"],
+      ['"sandbox":{"timeout_seconds":1e309}', "sandbox"],
+      ['"sandbox":{"timeout_seconds":2592001}', "sandbox"],
+    ]) {
+      const res = await t.app.inject({
+        method: "PUT",
+        url: `${URL}/${t.runtimeId}/config`,
+        headers: { ...bearer(t.adminKey), "content-type": "application/json" },
+        payload: `{"config":{"version":"v2",${settings}}}`,
+      });
+      expectError(res, 422, "validation_error");
+      assert.deepEqual(res.json().errors[0].loc.slice(0, 3), ["body", "config", field], settings);
+    }
+    assert.deepEqual((await callApi(t, "GET", `${URL}/${t.runtimeId}/config`, t.adminKey)).json(), before);
   });
 
   test("rejects malformed capability entries with 422 at their place", async () => {
