@@ -138,7 +138,10 @@ class ArchiveStream {
     tar.on("error", (error) => fail(formatError("the archive is not a valid tar", error)));
 
     const pumping = Promise.all([
-      this.pumpCompressed(source, gunzip).catch(fail),
+      // The upload itself can fail too (a multipart body cut short): that is an unreadable archive.
+      this.pumpCompressed(source, gunzip).catch((error) =>
+        fail(formatError("the upload ended before the archive could be read", error)),
+      ),
       this.pumpDecompressed(gunzip, tar).catch((error) =>
         fail(formatError("the archive is not valid gzip", error)),
       ),

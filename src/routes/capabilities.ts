@@ -293,7 +293,19 @@ async function bundleUploadOf(request: FastifyRequest, maxBundleBytes: number): 
   const declaredLength = Number(request.headers["content-length"] ?? 0);
   if (request.isMultipart()) {
     if (declaredLength > maxBundleBytes + MULTIPART_OVERHEAD_BYTES) throw bundleTooLarge(maxBundleBytes);
-    const part = await request.file();
+    let part: Awaited<ReturnType<FastifyRequest["file"]>>;
+    try {
+      part = await request.file();
+    } catch (error) {
+      // Busboy's complaints about the framing (no boundary, a body cut short): the client's to fix.
+      throw new AppError("invalid_error", "The bundle was rejected", [
+        {
+          loc: ["bundle", "archive"],
+          msg: `the multipart body could not be read: ${(error as Error).message}`,
+          type: "bundle.format",
+        },
+      ]);
+    }
     if (part?.fieldname !== "bundle") {
       throw new AppError("validation_error", "The multipart body needs a file field `bundle`", [
         { loc: ["body", "bundle"], msg: "field required", type: "value_error.missing" },

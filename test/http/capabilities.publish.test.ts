@@ -126,6 +126,40 @@ describe("POST /api/v1/org/{org}/capabilities", () => {
     expectError(res, 422, "validation_error", ["body", "bundle"]);
   });
 
+  test("a multipart body that cannot be read is 400 bundle.format, and stores nothing", async () => {
+    const { body, contentType } = multipartBody("bundle", capabilityBundle({ name: "broken-multipart" }));
+    const cases: [string, string, Buffer][] = [
+      ["no boundary", "multipart/form-data", body],
+      ["another boundary", "multipart/form-data; boundary=not-the-one", body],
+      ["a boundary over 256 characters", `multipart/form-data; boundary=${"b".repeat(300)}`, body],
+      ["a body cut in the middle of the part", contentType, body.subarray(0, Math.floor(body.length / 2))],
+      ["a body cut right after the part headers", contentType, body.subarray(0, 150)],
+    ];
+    for (const [label, type, payload] of cases) {
+      const res = await t.app.inject({
+        method: "POST",
+        url: CAP,
+        headers: { ...bearer(t.adminKey), "content-type": type },
+        payload,
+      });
+      assert.equal(res.statusCode, 400, `${label}: ${res.body}`);
+      assert.deepEqual(
+        res.json().errors.map((error: { type: string }) => error.type),
+        ["bundle.format"],
+        label,
+      );
+    }
+    // An empty boundary finds no part at all: the field is missing.
+    const empty = await t.app.inject({
+      method: "POST",
+      url: CAP,
+      headers: { ...bearer(t.adminKey), "content-type": "multipart/form-data; boundary=" },
+      payload: body,
+    });
+    expectError(empty, 422, "validation_error", ["body", "bundle"]);
+    expectError(await callApi(t, "GET", `${CAP}/broken-multipart`, t.adminKey), 404, "not_found_error");
+  });
+
   test("rejects a JSON body with 400 invalid_error", async () => {
     expectError(await callApi(t, "POST", CAP, t.adminKey, { bundle: "nope" }), 400, "invalid_error");
   });
