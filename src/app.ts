@@ -8,6 +8,7 @@ import { ErrorEnvelope } from "./contract/common.js";
 import { KeyCache, registerRequestGuards } from "./http/auth.js";
 import { proxyTrust } from "./http/client-address.js";
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from "./http/error-handler.js";
+import { AppError } from "./http/errors.js";
 import { FastLane } from "./http/fast-lane.js";
 import { registerMetrics } from "./http/metrics.js";
 import { joinOwnerAndName } from "./http/owner-name-path.js";
@@ -123,6 +124,9 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
  * clients often send `Content-Type: application/json` on every request, so a bodiless DELETE with
  * that header is accepted; an empty JSON body anywhere else stays a 400.
  */
+/** `\u0000` as a JSON escape: after an even number of backslashes (an odd one escapes the `\`). */
+const ESCAPED_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+
 function registerJsonBodies(app: App): void {
   app.removeContentTypeParser("text/plain");
   const parseJson = app.getDefaultJsonParser("error", "error");
@@ -130,6 +134,10 @@ function registerJsonBodies(app: App): void {
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     const text = body.toString();
     if (text === "" && request.method === "DELETE") return done(null, undefined);
+    // PostgreSQL cannot store U+0000 in text; refused here, a body means the same on both databases.
+    if (ESCAPED_NUL.test(text)) {
+      return done(new AppError("invalid_error", "JSON strings must not contain the NUL character (\\u0000)"));
+    }
     parseJson(request, text, done);
   });
 }

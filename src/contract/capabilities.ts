@@ -1,6 +1,6 @@
 // The capability registry: artifacts, versions, downloads (SPEC §4, §5).
 import { type Static, Type } from "typebox";
-import { ErrorItem, Nullable, PageQuery, pagedResponse, Slug, Timestamp, Uuid } from "./common.js";
+import { ErrorItem, NO_NUL, Nullable, PageQuery, pagedResponse, Slug, Timestamp, Uuid } from "./common.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -53,7 +53,7 @@ export const DeleteQuery = Type.Object(
 );
 
 const repeatable = (description: string) =>
-  Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50, description }));
+  Type.Optional(Type.Array(Type.String({ maxLength: 200, pattern: NO_NUL }), { maxItems: 50, description }));
 
 export const SortBy = Type.Union([
   Type.Literal("name"),
@@ -68,7 +68,11 @@ const SortDir = Type.Union([Type.Literal("asc"), Type.Literal("desc")]);
 
 const filterQuery = {
   search: Type.Optional(
-    Type.String({ maxLength: 200, description: "Substring of name, description or keywords" }),
+    Type.String({
+      maxLength: 200,
+      pattern: NO_NUL,
+      description: "Substring of name, description or keywords",
+    }),
   ),
   keywords: repeatable("Any of these keywords"),
   author: repeatable("Any of these author names"),

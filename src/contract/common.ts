@@ -7,6 +7,8 @@ import { SLUG_PATTERN, UUID_PATTERN } from "../lib/ids.js";
 export const Uuid = Type.String({ pattern: UUID_PATTERN, description: "UUID (any letter case in paths)" });
 export const Slug = Type.String({ pattern: SLUG_PATTERN });
 
+/** Free text in a query: any character but NUL, which PostgreSQL cannot compare or store. */
+export const NO_NUL = "^[^\\u0000]*$";
 /** The pattern of a name that may not be blank: at least one character that is not white space. */
 export const NOT_BLANK = "\\S";
 /** The name of an org, workspace, project, runtime or member: free text, but never blank. */

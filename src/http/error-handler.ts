@@ -111,6 +111,15 @@ function fromDatabaseError(error: unknown, requestId: string): AppError | null {
 }
 
 /**
+ * Text PostgreSQL cannot store (SQLSTATE 22021 for a NUL, 22P05 for what the encoding lacks): it
+ * came from the client, in a bundle's manifest or a query, so it is refused, not a fault.
+ */
+function fromUnstorableText(error: unknown): AppError | null {
+  if (!(error instanceof pg.DatabaseError) || (error.code !== "22021" && error.code !== "22P05")) return null;
+  return new AppError("invalid_error", "The request holds text the database cannot store (a NUL character?)");
+}
+
+/**
  * A foreign key that no longer holds: the row a write pointed at was deleted by another request
  * after this one read it. Services turn the cases they expect into a precise 404; anything else is
  * still the caller's race to retry, not a server fault.
@@ -139,7 +148,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const known =
       raw instanceof AppError
         ? raw
-        : (fromFastifyError(raw) ?? fromDatabaseError(raw, request.id) ?? fromVanishedParent(raw));
+        : (fromFastifyError(raw) ??
+          fromDatabaseError(raw, request.id) ??
+          fromVanishedParent(raw) ??
+          fromUnstorableText(raw));
     if (known) {
       if (known.status >= 500)
         request.log.error({ err: known.cause ?? known, type: known.type }, known.detail);

@@ -4,7 +4,7 @@
 import { Ajv, type Options } from "ajv";
 import type { FastifySchemaCompiler } from "fastify";
 import type { FastifySchemaValidationError } from "fastify/types/schema.js";
-import { NOT_BLANK } from "../contract/common.js";
+import { NO_NUL, NOT_BLANK } from "../contract/common.js";
 import type { Issue } from "../domain/types.js";
 
 const common: Options = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false };
@@ -61,6 +61,8 @@ export function validationIssues(errors: FastifySchemaValidationError[], context
       type = `type_error.${String(params.type)}`;
     } else if (error.keyword === "pattern" && params.pattern === NOT_BLANK) {
       msg = "must not be blank";
+    } else if (error.keyword === "pattern" && params.pattern === NO_NUL) {
+      msg = "must not contain the NUL character";
     }
     // anyOf branches repeat the same location; one item per place is enough for a human.
     const key = `${loc.join("\u0000")}|${type}`;

@@ -13,6 +13,7 @@ import {
   publishBundle,
   publishOk,
 } from "../helpers/capability-bundles.js";
+import { testDialect } from "../helpers/database.js";
 import { newStranger, newUserKey } from "../helpers/factories.js";
 import { buildTarGz } from "../helpers/tar-builder.js";
 import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
@@ -158,6 +159,13 @@ describe("POST /api/v1/org/{org}/capabilities", () => {
     });
     expectError(empty, 422, "validation_error", ["body", "bundle"]);
     expectError(await callApi(t, "GET", `${CAP}/broken-multipart`, t.adminKey), 404, "not_found_error");
+  });
+
+  test("a NUL character in manifest text: stored on SQLite, refused with 400 by PostgreSQL, never a 500", async () => {
+    // JSON.stringify writes the character as \u0000, which YAML reads back as NUL.
+    const res = await publishBundle(t, capabilityBundle({ name: "nul-text", description: "a\u0000b" }));
+    if (testDialect() === "postgres") expectError(res, 400, "invalid_error");
+    else assert.equal(res.statusCode, 201, res.body);
   });
 
   test("rejects a JSON body with 400 invalid_error", async () => {

@@ -110,6 +110,34 @@ const cases: Case[] = [
     loc: ["body", "read_only"],
   },
   {
+    name: "a NUL character (\\u0000) in a JSON string is 400 invalid_error, on either database",
+    request: (t) => ({
+      method: "POST",
+      url: API_KEYS,
+      headers: json(t),
+      payload: String.raw`{"name":"ci\u0000"}`,
+    }),
+    status: 400,
+    type: "invalid_error",
+  },
+  {
+    name: "a NUL character in catalog search text is 422 at its place",
+    request: (t) => ({
+      method: "GET",
+      url: "/api/v1/org/default/capabilities?search=%00&keywords=a%00",
+      headers: bearer(t.adminKey),
+    }),
+    status: 422,
+    type: "validation_error",
+    loc: ["query", "search"],
+  },
+  {
+    name: "a PostgreSQL refusal of text it cannot store is 400 invalid_error",
+    request: () => ({ method: "GET", url: "/test/pg-nul" }),
+    status: 400,
+    type: "invalid_error",
+  },
+  {
     name: "a missing required field is 422 with its loc",
     request: (t) => ({ method: "POST", url: API_KEYS, headers: json(t), payload: {} }),
     status: 422,
@@ -214,6 +242,11 @@ function failingRoutes(app: TestApp["app"]): void {
     } finally {
       await pool.end();
     }
+  });
+  app.get("/test/pg-nul", open, async () => {
+    const error = new pg.DatabaseError('invalid byte sequence for encoding "UTF8": 0x00', 0, "error");
+    error.code = "22021";
+    throw error;
   });
   app.get("/test/pg-statement-timeout", open, async () => {
     const error = new pg.DatabaseError("canceling statement due to statement timeout", 0, "error");
