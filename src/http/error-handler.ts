@@ -2,6 +2,7 @@
 // failures, Fastify's own errors, database outages, crashes, unknown routes, malformed URLs and
 // unparseable HTTP — leaves here in the same shape.
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import SqliteDatabase from "better-sqlite3";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -202,17 +203,31 @@ export function clientErrorHandler(
       : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
         ? "The request was not received in time"
         : "Malformed HTTP request";
-  const body = JSON.stringify(new AppError("invalid_error", detail).toEnvelope());
   this.log.debug({ err: error }, "client error");
-  if (socket.writable) {
-    socket.write(
-      "HTTP/1.1 400 Bad Request\r\n" +
-        "Content-Type: application/json; charset=utf-8\r\n" +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        `X-Request-Id: ${randomUUID()}\r\n` +
-        "Connection: close\r\n\r\n" +
-        body,
-    );
-  }
+  answerOnSocket(socket, "400 Bad Request", new AppError("invalid_error", detail));
   socket.destroy(error);
+}
+
+/**
+ * `CONNECT host:port`: Node hands such a request to the server's `connect` event, not to the
+ * request handler, and closes the socket silently when nothing listens. No route takes CONNECT, so
+ * it gets the 404 any unknown method gets.
+ */
+export function answerConnect(request: IncomingMessage, socket: Socket): void {
+  answerOnSocket(socket, "404 Not Found", new AppError("not_found_error", `No route CONNECT ${request.url}`));
+  socket.destroy();
+}
+
+/** An envelope written straight to a socket that no response object owns, closing the connection. */
+function answerOnSocket(socket: Socket, statusLine: string, error: AppError): void {
+  if (!socket.writable) return;
+  const body = JSON.stringify(error.toEnvelope());
+  socket.write(
+    `HTTP/1.1 ${statusLine}\r\n` +
+      "Content-Type: application/json; charset=utf-8\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Request-Id: ${randomUUID()}\r\n` +
+      "Connection: close\r\n\r\n" +
+      body,
+  );
 }

@@ -21,6 +21,7 @@ import type { ResolvedResponse } from "../services/resolved-service.js";
 import { cachedActor, credentialIn, type KeyCache } from "./auth.js";
 import { clientOf, type ProxyTrust } from "./client-address.js";
 import { outdatedClientVersion } from "./client-version.js";
+import { answerConnect } from "./error-handler.js";
 import type { RequestTallies } from "./metrics.js";
 import type { RateLimiter } from "./rate-limit.js";
 import { newRequestId } from "./request-id.js";
@@ -108,9 +109,14 @@ export class FastLane {
    */
   readonly serverFactory: FastifyServerFactory<RawServerDefault> = (handler, options) => {
     const settings = options as unknown as ServerSettings;
-    const server = createServer(settings.http ?? {}, (request, response) => {
+    const onRequest = (request: IncomingMessage, response: ServerResponse) => {
       if (!this.serve(request, response)) handler(request, response);
-    });
+    };
+    const server = createServer(settings.http ?? {}, onRequest);
+    // An `Expect` other than 100-continue: Node would answer a bare 417, a status the contract does
+    // not have. RFC 9110 lets a server ignore the expectation; the request is answered as any other.
+    server.on("checkExpectation", onRequest);
+    server.on("connect", answerConnect);
     server.keepAliveTimeout = settings.keepAliveTimeout;
     server.requestTimeout = settings.requestTimeout;
     server.setTimeout(settings.connectionTimeout);

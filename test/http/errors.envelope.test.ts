@@ -305,17 +305,24 @@ describe("error envelope (SPEC §2.4)", () => {
     assertEnvelope(res, 404, "not_found_error");
   });
 
-  test("unparseable HTTP on a real socket gets a 400 envelope", async () => {
-    const url = new URL(await t.app.listen({ host: "127.0.0.1", port: 0 }));
+  /** Sends `text` on a raw socket to the listening app; the answer, split into status line, headers, body. */
+  let origin: string | undefined;
+  const overSocket = async (text: string) => {
+    origin ??= await t.app.listen({ host: "127.0.0.1", port: 0 });
+    const url = new URL(origin);
     const raw = await new Promise<string>((resolve, reject) => {
       const socket = connect(Number(url.port), url.hostname);
       let received = "";
       socket.on("data", (chunk) => {
         received += chunk;
+        // A keep-alive answer never closes the socket: stop once the whole body is in.
+        const [head, body = ""] = received.split("\r\n\r\n");
+        const length = /content-length: (\d+)/i.exec(head)?.[1];
+        if (length !== undefined && Buffer.byteLength(body) >= Number(length)) socket.destroy();
       });
       socket.on("close", () => resolve(received));
       socket.on("error", reject);
-      socket.write("NOT HTTP AT ALL\r\n\r\n");
+      socket.write(text);
     });
     const [head, body] = raw.split("\r\n\r\n");
     const headers = Object.fromEntries(
@@ -327,7 +334,29 @@ describe("error envelope (SPEC §2.4)", () => {
           line.slice(line.indexOf(":") + 1).trim(),
         ]),
     );
-    assert.match(head, /^HTTP\/1\.1 400 /);
+    return { statusLine: head.split("\r\n")[0], headers, body };
+  };
+
+  test("unparseable HTTP on a real socket gets a 400 envelope", async () => {
+    const { statusLine, headers, body } = await overSocket("NOT HTTP AT ALL\r\n\r\n");
+    assert.match(statusLine, /^HTTP\/1\.1 400 /);
     assertEnvelope({ statusCode: 400, headers, body }, 400, "invalid_error");
+  });
+
+  test("CONNECT on a real socket gets the 404 envelope of an unknown method", async () => {
+    const { statusLine, headers, body } = await overSocket(
+      "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n",
+    );
+    assert.match(statusLine, /^HTTP\/1\.1 404 /);
+    assertEnvelope({ statusCode: 404, headers, body }, 404, "not_found_error");
+  });
+
+  test("an Expect other than 100-continue is ignored: the request is answered as usual", async () => {
+    const { statusLine, headers, body } = await overSocket(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: garbage\r\nConnection: close\r\n\r\n",
+    );
+    assert.match(statusLine, /^HTTP\/1\.1 200 /);
+    assert.ok(headers["x-request-id"]);
+    assert.ok(body.length > 0);
   });
 });
