@@ -25,6 +25,7 @@ import { writeFileAtomically } from "../atomic-write.js";
 import { downloadVerified } from "../bundle-download.js";
 import { CliError } from "../cli-errors.js";
 import type { Progress } from "../progress.js";
+import { checkedResolvedSet } from "./resolved-check.js";
 import {
   capabilityDirectory,
   ENV_FILE,
@@ -94,7 +95,7 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
     signal: options.signal,
   });
   if (response.status === 304) return unchangedReport(previous);
-  const resolved = response.body;
+  const resolved = checkedResolvedSet(response.body);
   const etag = response.headers.get("etag") ?? `"${resolved.runtime_digest}"`;
 
   const reusable = await reusableCapabilities(dir, previous);

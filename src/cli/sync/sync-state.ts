@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Resolved } from "../api-types.js";
 import { fileSafeName } from "../capability-ref.js";
+import { isCapabilityName } from "./resolved-check.js";
 
 export const STATE_FILE = "resolved.json";
 export const ENV_FILE = "capabilities.env";
@@ -60,10 +61,14 @@ export function stateOf(runtimeId: string, etag: string, resolved: Resolved): Sy
 export async function readState(dir: string): Promise<SyncState | null> {
   try {
     const state = JSON.parse(await readFile(path.join(dir, STATE_FILE), "utf8")) as SyncState;
+    // Directories named here are replaced and removed: each must be a capability's own one, under DIR.
     const wellFormed =
       typeof state.runtime_id === "string" &&
       typeof state.etag === "string" &&
-      Array.isArray(state.capabilities);
+      Array.isArray(state.capabilities) &&
+      state.capabilities.every(
+        (item) => isCapabilityName(item?.name) && item.directory === capabilityDirectory(item.name),
+      );
     return wellFormed ? state : null;
   } catch {
     return null;
