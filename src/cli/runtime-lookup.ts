@@ -40,6 +40,7 @@ export async function resolveRuntime(scope: WorkspaceScope, ref: string): Promis
 /** Every runtime of the workspace, following the cursor. */
 export async function listRuntimes(scope: WorkspaceScope, keyForHint?: string): Promise<Runtime[]> {
   const runtimes: Runtime[] = [];
+  const seen = new Set<string>();
   let cursor: string | null = null;
   do {
     const page: RuntimePage = await scope.api
@@ -49,7 +50,12 @@ export async function listRuntimes(scope: WorkspaceScope, keyForHint?: string): 
         throw explainRuntimeTokenLimit(error, keyForHint);
       });
     runtimes.push(...page.items);
+    // A cursor seen before, or an empty page that points on, would go round forever.
+    if (page.next_cursor !== null && (seen.has(page.next_cursor) || page.items.length === 0)) {
+      throw new CliError("the server's runtime list does not advance; giving up");
+    }
     cursor = page.next_cursor;
+    if (cursor !== null) seen.add(cursor);
   } while (cursor !== null);
   return runtimes;
 }

@@ -1,7 +1,8 @@
-// `runtime sync` against a server that sends what Capstan never would: names that leave the sync
-// directory or collide with its own files, flag names that add lines to capabilities.env, values
-// that are not booleans, a malformed set. Each must be refused before anything touches the disk:
-// the directory and its parent stay exactly as they were.
+// The CLI against a server that sends what Capstan never would. For `runtime sync`: names that
+// leave the sync directory or collide with its own files, flag names that add lines to
+// capabilities.env, values that are not booleans, a malformed set; each must be refused before
+// anything touches the disk, so the directory and its parent stay exactly as they were. And a
+// runtime list whose cursor never advances.
 import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -11,6 +12,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ApiClient } from "../../src/cli/api-client.js";
 import { CliError } from "../../src/cli/cli-errors.js";
+import { listRuntimes } from "../../src/cli/runtime-lookup.js";
 import { syncRuntime } from "../../src/cli/sync/runtime-sync.js";
 import { readState, STATE_FILE } from "../../src/cli/sync/sync-state.js";
 
@@ -53,6 +55,13 @@ describe("runtime sync refuses a resolved set it cannot trust", () => {
   before(async () => {
     scratch = await mkdtemp(path.join(tmpdir(), "capstan-hostile-"));
     server = createServer((request, response) => {
+      if (request.url?.startsWith("/api/v1/org/default/ws/main/runtimes?")) {
+        // Every page points on to the same next page.
+        const runtime = { id: RUNTIME_ID, key: "looping" };
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify({ items: [runtime], next_cursor: "the-same-cursor" }));
+        return;
+      }
       if (request.url === `/api/v1${RUNTIME_PATH}/capabilities/resolved`) {
         response.writeHead(200, { "content-type": "application/json", etag: `"${DIGEST}"` });
         response.end(JSON.stringify(answer));
@@ -121,6 +130,13 @@ describe("runtime sync refuses a resolved set it cannot trust", () => {
       assert.deepEqual(await snapshot(parent), before);
     });
   }
+
+  test("a runtime list whose cursor does not advance ends with an error, not a loop", async () => {
+    await assert.rejects(
+      listRuntimes({ api, org: "default", workspace: "main" }),
+      /runtime list does not advance/,
+    );
+  });
 
   test("a state file naming a directory outside the sync directory is not trusted", async () => {
     const dir = await mkdtemp(path.join(scratch, "state-"));
