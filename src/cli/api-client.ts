@@ -1,5 +1,6 @@
 // The typed HTTP client every command talks through: base URL, key, User-Agent (SPEC §2.5), and
-// the error envelope (SPEC §2.4) turned into an ApiError.
+// the error envelope (SPEC §2.4) turned into an ApiError. The server may be broken or hostile: bodies
+// are read with a size cap and every request has a timeout.
 import type { ApiErrorItem, ErrorEnvelope } from "./api-types.js";
 
 export type QueryValue = string | number | boolean | undefined | null | readonly string[];
@@ -43,17 +44,44 @@ export class NetworkError extends Error {
 
 const UPLOAD_CHUNK_BYTES = 64 * 1024;
 
+/**
+ * The largest JSON answer read: the biggest legitimate ones (a page of at most 100 items, a
+ * runtime's resolved set) are well under 1 MiB, so 16 MiB leaves ample room while a broken or
+ * hostile server can no longer exhaust memory (a 2 GB body once took the CLI to 17 GB and a V8 crash).
+ */
+export const MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
+/** An error envelope is a few hundred bytes; past this, the rest is a proxy's page or garbage. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/**
+ * A JSON request's overall deadline, from the end of the request body to the end of the answer.
+ * undici's own timeouts restart with every chunk, so a server trickling a byte at a time, or never
+ * answering at all, held the CLI (and a runtime's sync) forever.
+ */
+export const REQUEST_TIMEOUT_MS = 60_000;
+/**
+ * Bundle transfers may legitimately take long on a slow link: they fail only when no byte has moved
+ * for this long, both while a download's body arrives and while an upload's body is being sent.
+ */
+export const IDLE_TIMEOUT_MS = 30_000;
+
 export interface ApiClientOptions {
   baseUrl: string;
   token: string | null;
   userAgent: string;
+  /** Defaults to REQUEST_TIMEOUT_MS and IDLE_TIMEOUT_MS; tests shorten them. */
+  requestTimeoutMs?: number;
+  idleTimeoutMs?: number;
 }
 
 export class ApiClient {
   readonly baseUrl: string;
+  private readonly requestTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
 
   constructor(private readonly options: ApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
   }
 
   get<T>(path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
@@ -85,34 +113,150 @@ export class ApiClient {
       ...options.headers,
     };
     if (this.options.token !== null) headers.authorization = `Bearer ${this.options.token}`;
+    const timer = new RequestTimer(options.signal);
+    const shown = withoutQuery(url);
+    const deadline = `no complete answer from ${shown} within ${seconds(this.requestTimeoutMs)}`;
+    const awaitAnswer = () => timer.start(this.requestTimeoutMs, deadline);
     let body: string | ReadableStream<Uint8Array> | undefined;
-    if (options.json !== undefined) {
-      headers["content-type"] = "application/json";
-      body = JSON.stringify(options.json);
-    } else if (options.raw !== undefined) {
+    if (options.raw !== undefined) {
       headers["content-type"] = options.raw.contentType;
       headers["content-length"] = String(options.raw.data.length);
-      body = uploadStream(options.raw.data, options.raw.onProgress);
+      // A large bundle on a slow link takes long to send: while it goes, only a stall fails it, and
+      // the deadline for the answer starts once the whole body has been handed over.
+      const stalled = `nothing could be sent to ${shown} for ${seconds(this.idleTimeoutMs)}`;
+      const keepSending = () => timer.start(this.idleTimeoutMs, stalled);
+      const { onProgress } = options.raw;
+      keepSending();
+      body = uploadStream(
+        options.raw.data,
+        (sent) => {
+          keepSending();
+          onProgress?.(sent);
+        },
+        awaitAnswer,
+      );
+    } else {
+      if (options.json !== undefined) {
+        headers["content-type"] = "application/json";
+        body = JSON.stringify(options.json);
+      }
+      awaitAnswer();
     }
-    const response = await send(url, { method, headers, body, signal: options.signal });
-    const accepted = response.ok || (options.accept ?? []).includes(response.status);
-    if (!accepted) throw await apiErrorOf(response);
-    return { status: response.status, headers: response.headers, body: (await readJson(response)) as T };
+    try {
+      const response = await send(url, { method, headers, body }, timer);
+      const accepted = response.ok || (options.accept ?? []).includes(response.status);
+      if (!accepted) throw await apiErrorOf(response);
+      const { text, complete } = await readBody(response, MAX_JSON_BODY_BYTES).catch((error) => {
+        throw timer.failure(error, (reason) => brokeOff(shown, reason));
+      });
+      if (!complete) {
+        throw new ApiError(
+          response.status,
+          "invalid_response",
+          `the answer from ${shown} is larger than ${MAX_JSON_BODY_BYTES} bytes`,
+        );
+      }
+      return { status: response.status, headers: response.headers, body: parseJson(response, text) as T };
+    } finally {
+      timer.end();
+    }
   }
 
-  /** A signed download URL: no key is sent, since the signature is the credential. */
+  /**
+   * A signed download URL: no key is sent, since the signature is the credential. The body fails
+   * with a NetworkError when nothing arrives for the idle timeout or the connection breaks.
+   */
   async download(url: string, signal?: AbortSignal): Promise<Response> {
     const absolute = new URL(url, `${this.baseUrl}/`).toString();
-    const response = await send(absolute, {
-      headers: { "user-agent": this.options.userAgent },
-      signal,
-    }).catch((error) => {
-      // The download URL's origin comes from the server's public URL, not from the profile.
-      if (error instanceof NetworkError) throw new NetworkError(`cannot download a bundle: ${error.message}`);
-      throw error;
+    const shown = withoutQuery(absolute);
+    const timer = new RequestTimer(signal);
+    const stalled = `nothing received from ${shown} for ${seconds(this.idleTimeoutMs)}`;
+    const waitForData = () => timer.start(this.idleTimeoutMs, stalled);
+    // The download URL's origin comes from the server's public URL, not from the profile.
+    const forDownload = (error: unknown) =>
+      error instanceof NetworkError ? new NetworkError(`cannot download a bundle: ${error.message}`) : error;
+    waitForData();
+    let response: Response;
+    try {
+      response = await send(absolute, { headers: { "user-agent": this.options.userAgent } }, timer);
+      if (!response.ok) throw await apiErrorOf(response);
+    } catch (error) {
+      timer.end();
+      throw forDownload(error);
+    }
+    if (response.body === null) {
+      timer.end();
+      return response;
+    }
+    const reader = response.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        waitForData();
+        try {
+          const { done, value } = await reader.read();
+          timer.pause();
+          if (done) {
+            timer.end();
+            controller.close();
+          } else {
+            controller.enqueue(value);
+          }
+        } catch (error) {
+          timer.end();
+          controller.error(forDownload(timer.failure(error, (reason) => brokeOff(shown, reason))));
+        }
+      },
+      cancel(reason) {
+        timer.end();
+        return reader.cancel(reason);
+      },
     });
-    if (!response.ok) throw await apiErrorOf(response);
-    return response;
+    return new Response(body, { status: response.status, headers: response.headers });
+  }
+}
+
+/** A request's timeout, combined with the caller's signal; `start` (re)arms it, `end` retires it. */
+class RequestTimer {
+  readonly signal: AbortSignal;
+  /** Set once the time ran out: the error the request fails with. */
+  private expired: NetworkError | null = null;
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private ended = false;
+
+  constructor(private readonly callerSignal: AbortSignal | undefined) {
+    this.signal =
+      callerSignal === undefined
+        ? this.controller.signal
+        : AbortSignal.any([callerSignal, this.controller.signal]);
+  }
+
+  /** After `ms`, the request is aborted and fails with `message`. */
+  start(ms: number, message: string): void {
+    // An upload's body may still be pulled after its answer arrived: that must not arm it again.
+    if (this.ended) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.expired = new NetworkError(message);
+      this.controller.abort(this.expired);
+    }, ms);
+  }
+
+  /** Until the next `start`: a download's reader may take its time between chunks. */
+  pause(): void {
+    clearTimeout(this.timer);
+  }
+
+  end(): void {
+    this.ended = true;
+    clearTimeout(this.timer);
+  }
+
+  /** What a failed fetch or body read is reported as; the caller's own abort passes through as is. */
+  failure(error: unknown, describe: (reason: string) => string): unknown {
+    if (this.expired !== null) return this.expired;
+    if (this.callerSignal?.aborted) return error;
+    return new NetworkError(describe(reasonOf(error)));
   }
 }
 
@@ -136,36 +280,61 @@ function queryString(query: Record<string, QueryValue> | undefined): string {
   return text === "" ? "" : `?${text}`;
 }
 
-async function send(url: string, init: RequestInit & { duplex?: "half" }): Promise<Response> {
+async function send(
+  url: string,
+  init: RequestInit & { duplex?: "half" },
+  timer: RequestTimer,
+): Promise<Response> {
   try {
     // A streamed request body needs half-duplex mode in Node's fetch.
-    return await fetch(url, init.body instanceof ReadableStream ? { ...init, duplex: "half" } : init);
+    const streamed = init.body instanceof ReadableStream;
+    return await fetch(url, { ...init, signal: timer.signal, ...(streamed ? { duplex: "half" } : {}) });
   } catch (error) {
-    if (init.signal?.aborted) throw error;
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const reason = cause?.code ?? cause?.message ?? (error as Error).message;
-    throw new NetworkError(`cannot reach ${new URL(url).origin}: ${reason}`);
+    throw timer.failure(error, (reason) => `cannot reach ${new URL(url).origin}: ${reason}`);
   }
 }
 
-function uploadStream(data: Buffer, onProgress?: (sentBytes: number) => void): ReadableStream<Uint8Array> {
+/** `onPull` runs as each chunk is asked for (the socket took the previous one), `onEnd` after the last. */
+function uploadStream(
+  data: Buffer,
+  onPull: (sentBytes: number) => void,
+  onEnd: () => void,
+): ReadableStream<Uint8Array> {
   let offset = 0;
   return new ReadableStream({
     pull(controller) {
       if (offset >= data.length) {
         controller.close();
+        onEnd();
         return;
       }
       const chunk = data.subarray(offset, offset + UPLOAD_CHUNK_BYTES);
       offset += chunk.length;
       controller.enqueue(chunk);
-      onProgress?.(offset);
+      onPull(offset);
     },
   });
 }
 
-async function readJson(response: Response): Promise<unknown> {
-  const text = await response.text();
+/** The body as text, read as it streams: past `limit` bytes, the rest is cancelled unread. */
+async function readBody(response: Response, limit: number): Promise<{ text: string; complete: boolean }> {
+  if (response.body === null) return { text: "", complete: true };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { text: new TextDecoder().decode(Buffer.concat(chunks)), complete: true };
+    chunks.push(value);
+    size += value.length;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      return { text: new TextDecoder().decode(Buffer.concat(chunks).subarray(0, limit)), complete: false };
+    }
+  }
+}
+
+function parseJson(response: Response, text: string): unknown {
   if (text === "") return null;
   try {
     return JSON.parse(text);
@@ -179,7 +348,8 @@ async function readJson(response: Response): Promise<unknown> {
 }
 
 async function apiErrorOf(response: Response): Promise<ApiError> {
-  const text = await response.text().catch(() => "");
+  // An envelope is small: a body that runs on is cut, and one that breaks off still leaves the status.
+  const { text } = await readBody(response, MAX_ERROR_BODY_BYTES).catch(() => ({ text: "" }));
   const envelope = parseEnvelope(text);
   if (envelope !== null) {
     return new ApiError(response.status, envelope.type, envelope.detail, envelope.errors ?? []);
@@ -198,6 +368,26 @@ function parseEnvelope(text: string): ErrorEnvelope | null {
   } catch {
     return null;
   }
+}
+
+/** Signed URLs are credentials until they expire, and queries may carry secrets: messages omit them. */
+export function withoutQuery(url: string): string {
+  return url.split("?")[0];
+}
+
+function seconds(ms: number): string {
+  return `${ms / 1000} s`;
+}
+
+function brokeOff(shown: string, reason: string): string {
+  return `the connection to ${shown} broke off before the whole answer arrived: ${reason}`;
+}
+
+/** undici's own codes (UND_ERR_SOCKET) say less than their messages ("other side closed"). */
+function reasonOf(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code !== undefined && !cause.code.startsWith("UND_ERR")) return cause.code;
+  return cause?.message ?? (error as Error).message;
 }
 
 function snippet(text: string): string {

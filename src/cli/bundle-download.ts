@@ -1,7 +1,7 @@
 // Fetches a bundle from its signed URL and checks it against the digest the API announced, before
 // anyone unpacks or saves it.
 import { createHash } from "node:crypto";
-import type { ApiClient } from "./api-client.js";
+import { type ApiClient, withoutQuery } from "./api-client.js";
 import { CliError } from "./cli-errors.js";
 
 /** The server's default CAPSTAN_MAX_BUNDLE_BYTES: what a client expects a bundle to stay under. */
@@ -21,6 +21,7 @@ export async function downloadVerified(
   expectedDigest: string,
   options: DownloadOptions,
 ): Promise<Buffer> {
+  // The body fails with a NetworkError when it stalls or breaks off (see ApiClient.download).
   const response = await api.download(url, options.signal);
   const declared = Number(response.headers.get("content-length"));
   const total = Number.isFinite(declared) && declared > 0 ? declared : null;
@@ -31,7 +32,7 @@ export async function downloadVerified(
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       received += chunk.length;
       if (received > options.maxBytes) {
-        throw new CliError(`the bundle at ${redact(url)} is larger than ${options.maxBytes} bytes`);
+        throw new CliError(`the bundle at ${withoutQuery(url)} is larger than ${options.maxBytes} bytes`);
       }
       hash.update(chunk);
       chunks.push(Buffer.from(chunk));
@@ -42,13 +43,8 @@ export async function downloadVerified(
   const expected = expectedDigest.replace(/^sha256:/, "").toLowerCase();
   if (actual !== expected) {
     throw new CliError(
-      `digest mismatch for ${redact(url)}: expected sha256:${expected}, got sha256:${actual}`,
+      `digest mismatch for ${withoutQuery(url)}: expected sha256:${expected}, got sha256:${actual}`,
     );
   }
   return Buffer.concat(chunks);
-}
-
-/** Signed URLs are credentials until they expire: messages show them without the signature. */
-function redact(url: string): string {
-  return url.split("?")[0];
 }
