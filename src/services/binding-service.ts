@@ -22,7 +22,7 @@ import {
   updateBindingAtRevision,
   type VersionRow,
 } from "../db/repositories/binding-repository.js";
-import { findVersion } from "../db/repositories/capability-repository.js";
+import { findVersion, holdCapability } from "../db/repositories/capability-repository.js";
 import type { Database, Row } from "../db/schema.js";
 import type { Issue } from "../domain/types.js";
 import { AppError, conflict, notFound } from "../http/errors.js";
@@ -396,17 +396,9 @@ async function resolveVersion(
   selector: string,
   reference: string,
 ): Promise<VersionRow> {
-  let latestVersionId = capability.latest_version_id;
-  if (dialect === "postgres") {
-    const held = await db
-      .selectFrom("capabilities")
-      .select("latest_version_id")
-      .where("id", "=", capability.id)
-      .forShare()
-      .executeTakeFirst();
-    if (!held) throw notFound(`Capability '${reference}'`);
-    latestVersionId = held.latest_version_id;
-  }
+  const held = await holdCapability(db, dialect, capability.id);
+  if (!held) throw notFound(`Capability '${reference}'`);
+  const latestVersionId = held.latest_version_id;
   if (selector === "latest") {
     const latest = latestVersionId === null ? undefined : await findVersionById(db, latestVersionId);
     if (!latest)

@@ -9,7 +9,7 @@ import { newId, UUID_PATTERN } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
-import { findWorkspace } from "./workspace-service.js";
+import { findWorkspace, refuseWhileRuntimes } from "./workspace-service.js";
 
 export type ProjectWithCount = Row<"projects"> & { runtime_count: number };
 
@@ -180,11 +180,7 @@ export async function updateProject(
   });
 }
 
-/**
- * Deletes a project without runtimes. The default project stays: runtimes created without a
- * project go there. On PostgreSQL the project row is locked before the runtime check, as in
- * deleteWorkspace.
- */
+/** Deletes a project without runtimes. The default project stays: runtimes created without a project go there. */
 export async function deleteProject(
   deps: ServiceDeps,
   scope: RequestScope,
@@ -200,16 +196,12 @@ export async function deleteProject(
     if (project.is_default === 1) {
       throw conflict(`'${project.key}' is the workspace's default project and cannot be deleted`);
     }
-    if (deps.config.database.dialect === "postgres") {
-      await trx.selectFrom("projects").select("id").where("id", "=", project.id).forUpdate().execute();
-    }
-    const runtime = await trx
-      .selectFrom("runtimes")
-      .select("id")
-      .where("project_id", "=", project.id)
-      .limit(1)
-      .executeTakeFirst();
-    if (runtime) throw conflict(`Project '${project.key}' still has runtimes; delete them first`);
+    await refuseWhileRuntimes(
+      trx,
+      deps.dialect,
+      { table: "projects", id: project.id },
+      `Project '${project.key}' still has runtimes; delete them first`,
+    );
     await trx.deleteFrom("projects").where("id", "=", project.id).execute();
     await appendAudit(
       trx,

@@ -1,6 +1,7 @@
 // Workspaces of an organization (SPEC §3). Each one is created with its default project `default`
 // in the same transaction, so a runtime always has a project to land in.
 import type { Transaction } from "kysely";
+import type { Dialect } from "../db/connect.js";
 import type { Database, Row } from "../db/schema.js";
 import { isUniqueViolation } from "../db/unique-violation.js";
 import { alreadyExists, conflict, notFound } from "../http/errors.js";
@@ -176,9 +177,7 @@ export async function updateWorkspace(
 
 /**
  * Deletes an empty workspace and its projects. The default workspace stays: it is where a new org
- * and the CLI's profiles start, so removing it would strand them. On PostgreSQL the workspace row
- * is locked before the runtime check, so a runtime created at the same moment (whose foreign key
- * check locks the same row) is either seen, or waits and fails, instead of being deleted with it.
+ * and the CLI's profiles start, so removing it would strand them.
  */
 export async function deleteWorkspace(
   deps: ServiceDeps,
@@ -192,17 +191,12 @@ export async function deleteWorkspace(
     const workspace = await findWorkspace(trx, org.id, workspaceKey);
     if (workspace.is_default === 1)
       throw conflict(`'${workspaceKey}' is the default workspace and cannot be deleted`);
-    // As for a project: a runtime being created in the workspace is either seen below or fails.
-    if (deps.config.database.dialect === "postgres") {
-      await trx.selectFrom("workspaces").select("id").where("id", "=", workspace.id).forUpdate().execute();
-    }
-    const runtime = await trx
-      .selectFrom("runtimes")
-      .select("id")
-      .where("workspace_id", "=", workspace.id)
-      .limit(1)
-      .executeTakeFirst();
-    if (runtime) throw conflict(`Workspace '${workspaceKey}' still has runtimes; delete them first`);
+    await refuseWhileRuntimes(
+      trx,
+      deps.dialect,
+      { table: "workspaces", id: workspace.id },
+      `Workspace '${workspaceKey}' still has runtimes; delete them first`,
+    );
     await trx.deleteFrom("projects").where("workspace_id", "=", workspace.id).execute();
     await trx.deleteFrom("workspaces").where("id", "=", workspace.id).execute();
     await appendAudit(
@@ -218,4 +212,28 @@ export async function deleteWorkspace(
       at,
     );
   });
+}
+
+/**
+ * 409 with `message` while runtimes live in the workspace or project. On PostgreSQL its row is
+ * locked first, so a runtime being created there at the same moment (whose foreign key check locks
+ * the same row) is either seen here, or waits and then fails, instead of being deleted with it.
+ */
+export async function refuseWhileRuntimes(
+  trx: Transaction<Database>,
+  dialect: Dialect,
+  parent: { table: "workspaces" | "projects"; id: string },
+  message: string,
+): Promise<void> {
+  if (dialect === "postgres") {
+    await trx.selectFrom(parent.table).select("id").where("id", "=", parent.id).forUpdate().execute();
+  }
+  const column = parent.table === "workspaces" ? "workspace_id" : "project_id";
+  const runtime = await trx
+    .selectFrom("runtimes")
+    .select("id")
+    .where(column, "=", parent.id)
+    .limit(1)
+    .executeTakeFirst();
+  if (runtime) throw conflict(message);
 }

@@ -72,6 +72,20 @@ export function lockCapability(trx: Transaction<Database>, dialect: Dialect, cap
   return (dialect === "postgres" ? query.forUpdate() : query).executeTakeFirst();
 }
 
+/**
+ * Holds a capability against version deletes, status changes and publishes (which lock it FOR
+ * UPDATE) until the transaction ends, and re-reads its latest version. Only PostgreSQL needs it:
+ * SQLite runs write transactions one at a time. Undefined when the capability is gone.
+ */
+export async function holdCapability(
+  trx: Executor,
+  dialect: Dialect,
+  capabilityId: string,
+): Promise<{ latest_version_id: string | null } | undefined> {
+  const query = trx.selectFrom("capabilities").select("latest_version_id").where("id", "=", capabilityId);
+  return (dialect === "postgres" ? query.forShare() : query).executeTakeFirst();
+}
+
 /** Any version row with that number, tombstones included. */
 export function findVersion(
   db: Executor,
