@@ -1,0 +1,670 @@
+// The authorization matrix (SPEC §2.2–§2.4): every route the app serves × every kind of caller,
+// each cell answered by a real request against real resources. The routes come from the app's
+// router, so a new route fails this suite until someone decides who may call it; the expected
+// answer of each cell comes from the route's rule below (public, who may call it, whether runtime
+// tokens may) and the caller's identity, never from a list of per-cell results.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { LightMyRequestResponse } from "fastify";
+import { callApi, type Method, UNKNOWN_KEY } from "../helpers/api.js";
+import { capabilityBundle } from "../helpers/capability-bundles.js";
+import { assertEnvelope, type EnvelopeType } from "../helpers/envelope.js";
+import { newOrg, newStranger, newUserKey, type Role } from "../helpers/factories.js";
+import { registeredRoutes } from "../helpers/route-table.js";
+import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const ORG = "matrix";
+const CAPABILITY = "matrix-cap";
+const MUTATING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const RANK: Record<Role, number> = { reader: 1, contributor: 2, owner: 3 };
+
+// ─── Identities ──────────────────────────────────────────────────────────────────────────────────
+
+type TokenScope = "own runtime" | "another runtime" | "another org" | "removed member";
+
+interface Identity {
+  name: string;
+  /** The request headers that carry the credential (none for the anonymous caller). */
+  headers: Record<string, string>;
+  /** Refused before any rule applies: the credential itself is no good. */
+  refused?: { status: 401; type: EnvelopeType };
+  /** Role in the matrix org; absent when not a member. */
+  role?: Role;
+  readOnly?: boolean;
+  /** A runtime token, and which runtime it belongs to relative to the one the request targets. */
+  token?: TokenScope;
+  /** A full key of the same user, for fixtures that must belong to the caller (a key to revoke). */
+  userKey: string;
+}
+
+// ─── Rules ───────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * public: no credential needed (a credential sent anyway is ignored); self: any signed-in user,
+ * about themselves; signup: any signed-in user (creating an org); a role: the least role in the
+ * org of the path (non-members 404).
+ */
+type Access = "public" | "self" | "signup" | Role;
+
+interface CellRequest {
+  /** Path values that differ from the shared fixtures'. */
+  params?: Record<string, string>;
+  query?: string;
+  payload?: unknown;
+  contentType?: string;
+}
+
+interface Cell {
+  world: World;
+  identity: Identity;
+  /** Unique per cell, for names and versions a cell creates. */
+  n: number;
+}
+
+interface Rule {
+  access: Access;
+  /** A runtime token of the runtime in the path may call it (SPEC §7.6). */
+  runtimeToken?: true;
+  ok: 200 | 201 | 204 | 302;
+  /** Tells apart two rules of one route (same route, different query). */
+  variant?: string;
+  /** The request of one cell; mutating routes build a fresh target per cell here. */
+  build?: (cell: Cell) => CellRequest | Promise<CellRequest>;
+}
+
+interface Outcome {
+  status: number;
+  type?: EnvelopeType;
+}
+
+const FORBIDDEN: Outcome = { status: 403, type: "forbidden_error" };
+const NOT_FOUND: Outcome = { status: 404, type: "not_found_error" };
+
+/** What a cell must answer, from the route's rule and the caller alone. */
+function expectedOutcome(method: string, rule: Rule, identity: Identity): Outcome {
+  const ok: Outcome = { status: rule.ok };
+  if (rule.access === "public") return ok;
+  if (identity.refused) return identity.refused;
+  if (identity.token) {
+    // Outside its own runtime a token is refused (403), absent or not, so it learns nothing
+    // beyond its bindings; once its creator has left the org it is a stranger there (404).
+    if (!rule.runtimeToken || identity.token === "another runtime" || identity.token === "another org") {
+      return FORBIDDEN;
+    }
+    return identity.token === "own runtime" ? ok : NOT_FOUND;
+  }
+  if (identity.readOnly && MUTATING.has(method)) return FORBIDDEN;
+  if (rule.access === "self" || rule.access === "signup") return ok;
+  if (identity.role === undefined) return NOT_FOUND;
+  return RANK[identity.role] >= RANK[rule.access] ? ok : FORBIDDEN;
+}
+
+// ─── The world every cell runs in ────────────────────────────────────────────────────────────────
+
+interface World {
+  t: TestApp;
+  owner: string;
+  /** The runtime the `own runtime` tokens belong to, with `matrix-cap@1.0.0` bound. */
+  home: string;
+  homeBinding: string;
+  /** The signed download of `matrix-cap@1.0.0`: its digest and query string. */
+  blob: { sha256: string; query: string };
+  /** A member of the matrix org other than the caller, for the member routes' reads. */
+  memberId: string;
+}
+
+let sequence = 0;
+const next = () => ++sequence;
+
+async function expectStatus(
+  world: World,
+  method: Method,
+  url: string,
+  status: number,
+  payload?: unknown,
+  key = world.owner,
+  // biome-ignore lint/suspicious/noExplicitAny: fixture responses are read field by field
+): Promise<any> {
+  const res = await callApi(world.t, method, url, key, payload);
+  assert.equal(res.statusCode, status, `fixture ${method} ${url}: ${res.body}`);
+  return res.statusCode === 204 ? null : res.json();
+}
+
+const orgUrl = `/api/v1/org/${ORG}`;
+const wsUrl = `${orgUrl}/ws/main`;
+const runtimeUrl = (id: string) => `${wsUrl}/runtimes/${id}`;
+
+async function freshRuntime(world: World, withBinding = false): Promise<string> {
+  const n = next();
+  const runtime = await expectStatus(world, "POST", `${wsUrl}/runtimes`, 201, {
+    key: `fresh-${n}`,
+    name: `Fresh ${n}`,
+    ...(withBinding && { config: { version: "v2", capabilities: [{ name: CAPABILITY, version: "1.0.0" }] } }),
+  });
+  return runtime.id;
+}
+
+/** The runtime a runtime-changing cell targets: a token's own runtime for tokens, else a fresh one. */
+async function runtimeFor(cell: Cell): Promise<string> {
+  const token = cell.identity.token;
+  if (token === "own runtime" || token === "removed member") return cell.world.home;
+  return freshRuntime(cell.world);
+}
+
+async function bindingFor(cell: Cell): Promise<Record<string, string>> {
+  const token = cell.identity.token;
+  if (token === "own runtime" || token === "removed member") return {};
+  const runtimeId = await freshRuntime(cell.world, true);
+  const list = await expectStatus(cell.world, "GET", `${runtimeUrl(runtimeId)}/capabilities`, 200);
+  return { runtime_id: runtimeId, binding_id: list.items[0].id };
+}
+
+async function freshMember(cell: Cell): Promise<Record<string, string>> {
+  const member = await expectStatus(cell.world, "POST", `${orgUrl}/members`, 201, {
+    email: `member-${next()}@example.test`,
+    role: "reader",
+  });
+  return { user_id: member.user_id };
+}
+
+async function freshVersion(cell: Cell, name: string): Promise<Record<string, string>> {
+  const version = `1.0.${next()}`;
+  await publishVersion(cell.world, name, version);
+  return { name, version };
+}
+
+async function publishVersion(world: World, name: string, version: string): Promise<void> {
+  const res = await world.t.app.inject({
+    method: "POST",
+    url: `${orgUrl}/capabilities`,
+    headers: { ...bearer(world.owner), "content-type": "application/gzip" },
+    payload: capabilityBundle({ name, version }),
+  });
+  assert.equal(res.statusCode, 201, `fixture publish ${name}@${version}: ${res.body}`);
+}
+
+const bundleOf = (name: string, n: number): CellRequest => ({
+  payload: capabilityBundle({ name, version: `1.0.${n}` }),
+  contentType: "application/gzip",
+});
+
+// ─── The rule table: one entry per route the app serves ─────────────────────────────────────────
+
+const RULES: Record<string, Rule | Rule[]> = {
+  "GET /healthz": { access: "public", ok: 200 },
+  "GET /readyz": { access: "public", ok: 200 },
+  "GET /metrics": { access: "public", ok: 200 },
+  "GET /openapi.json": { access: "public", ok: 200 },
+  "GET /docs": { access: "public", ok: 200 },
+  "GET /docs/json": { access: "public", ok: 200 },
+  "GET /docs/yaml": { access: "public", ok: 200 },
+  // swagger-ui sends its page's old address on to `/docs/`.
+  "GET /docs/static/index.html": { access: "public", ok: 302 },
+  "GET /docs/static/swagger-initializer.js": { access: "public", ok: 200 },
+  "GET /docs/static/*": { access: "public", ok: 200, build: () => ({ params: { "*": "swagger-ui.css" } }) },
+  // The signature is the credential: any caller holding the signed URL may download.
+  "GET /api/v1/blobs/:sha256": {
+    access: "public",
+    ok: 200,
+    build: ({ world }) => ({ params: { sha256: world.blob.sha256 }, query: world.blob.query }),
+  },
+
+  "GET /api/v1/user/me": { access: "self", ok: 200 },
+  "GET /api/v1/user/organizations": { access: "self", ok: 200 },
+  "GET /api/v1/user/api-keys": { access: "self", ok: 200 },
+  "POST /api/v1/user/api-keys": {
+    access: "self",
+    ok: 201,
+    build: ({ n }) => ({ payload: { name: `key ${n}` } }),
+  },
+  "DELETE /api/v1/user/api-keys/:key_id": {
+    access: "self",
+    ok: 204,
+    // A key of the caller's own user, so that a success is reachable.
+    build: async ({ world, identity, n }) => {
+      const key = await expectStatus(
+        world,
+        "POST",
+        "/api/v1/user/api-keys",
+        201,
+        { name: `doomed ${n}` },
+        identity.userKey,
+      );
+      return { params: { key_id: key.id } };
+    },
+  },
+  "POST /api/v1/orgs": {
+    access: "signup",
+    ok: 201,
+    build: ({ n }) => ({ payload: { key: `made-${n}`, name: `Made ${n}` } }),
+  },
+
+  "GET /api/v1/org/:org": { access: "reader", ok: 200 },
+  "PATCH /api/v1/org/:org": { access: "owner", ok: 200, build: () => ({ payload: { name: "Matrix" } }) },
+  "GET /api/v1/org/:org/audit": { access: "owner", ok: 200 },
+
+  "GET /api/v1/org/:org/members": { access: "reader", ok: 200 },
+  "POST /api/v1/org/:org/members": {
+    access: "owner",
+    ok: 201,
+    build: ({ n }) => ({ payload: { email: `invited-${n}@example.test`, role: "reader" } }),
+  },
+  "PUT /api/v1/org/:org/members/:user_id": {
+    access: "owner",
+    ok: 200,
+    build: async (cell) => ({ params: await freshMember(cell), payload: { role: "contributor" } }),
+  },
+  "DELETE /api/v1/org/:org/members/:user_id": {
+    access: "owner",
+    ok: 204,
+    build: async (cell) => ({ params: await freshMember(cell) }),
+  },
+  "POST /api/v1/org/:org/members/:user_id/api-keys": {
+    access: "owner",
+    ok: 201,
+    build: async (cell) => ({ params: await freshMember(cell), payload: { name: "minted" } }),
+  },
+
+  "GET /api/v1/org/:org/ws": { access: "reader", ok: 200 },
+  "POST /api/v1/org/:org/ws": {
+    access: "contributor",
+    ok: 201,
+    build: ({ n }) => ({ payload: { key: `ws-${n}`, name: `Workspace ${n}` } }),
+  },
+  "GET /api/v1/org/:org/ws/:workspace": { access: "reader", ok: 200 },
+  "PATCH /api/v1/org/:org/ws/:workspace": {
+    access: "contributor",
+    ok: 200,
+    build: () => ({ payload: { name: "Main" } }),
+  },
+  "DELETE /api/v1/org/:org/ws/:workspace": {
+    access: "contributor",
+    ok: 204,
+    build: async ({ world }) => {
+      const n = next();
+      await expectStatus(world, "POST", `${orgUrl}/ws`, 201, { key: `gone-${n}`, name: `Gone ${n}` });
+      return { params: { workspace: `gone-${n}` } };
+    },
+  },
+
+  "GET /api/v1/org/:org/ws/:workspace/projects": { access: "reader", ok: 200 },
+  "POST /api/v1/org/:org/ws/:workspace/projects": {
+    access: "contributor",
+    ok: 201,
+    build: ({ n }) => ({ payload: { key: `project-${n}`, name: `Project ${n}` } }),
+  },
+  "GET /api/v1/org/:org/ws/:workspace/projects/:project": { access: "reader", ok: 200 },
+  "PATCH /api/v1/org/:org/ws/:workspace/projects/:project": {
+    access: "contributor",
+    ok: 200,
+    build: () => ({ payload: { name: "Default" } }),
+  },
+  "DELETE /api/v1/org/:org/ws/:workspace/projects/:project": {
+    access: "contributor",
+    ok: 204,
+    build: async ({ world }) => {
+      const n = next();
+      await expectStatus(world, "POST", `${wsUrl}/projects`, 201, { key: `gone-${n}`, name: `Gone ${n}` });
+      return { params: { project: `gone-${n}` } };
+    },
+  },
+
+  "GET /api/v1/org/:org/ws/:workspace/runtimes": { access: "reader", ok: 200 },
+  "POST /api/v1/org/:org/ws/:workspace/runtimes": {
+    access: "contributor",
+    ok: 201,
+    build: ({ n }) => ({ payload: { key: `runtime-${n}`, name: `Runtime ${n}` } }),
+  },
+  "GET /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id": { access: "reader", ok: 200 },
+  "PATCH /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id": {
+    access: "contributor",
+    ok: 200,
+    build: async (cell) => ({ params: { runtime_id: await runtimeFor(cell) }, payload: { name: "Renamed" } }),
+  },
+  "DELETE /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id": {
+    access: "contributor",
+    ok: 204,
+    build: async (cell) => ({ params: { runtime_id: await runtimeFor(cell) } }),
+  },
+  "GET /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/config": { access: "reader", ok: 200 },
+  "PUT /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/config": {
+    access: "contributor",
+    ok: 200,
+    build: async (cell) => ({
+      params: { runtime_id: await runtimeFor(cell) },
+      payload: { config: { version: "v2", capabilities: [{ name: CAPABILITY, version: "1.1.0" }] } },
+    }),
+  },
+  "POST /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/tokens": {
+    access: "contributor",
+    ok: 201,
+    build: () => ({ payload: {} }),
+  },
+
+  "GET /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/capabilities": {
+    access: "reader",
+    runtimeToken: true,
+    ok: 200,
+  },
+  "GET /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/capabilities/resolved": {
+    access: "reader",
+    runtimeToken: true,
+    ok: 200,
+  },
+  "GET /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/capabilities/:binding_id": {
+    access: "reader",
+    runtimeToken: true,
+    ok: 200,
+  },
+  "GET /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/capabilities/:binding_id/upgrade-preview": {
+    access: "reader",
+    ok: 200,
+    build: () => ({ query: "version=latest" }),
+  },
+  "POST /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/capabilities": {
+    access: "contributor",
+    ok: 201,
+    build: async (cell) => ({
+      params: { runtime_id: await runtimeFor(cell) },
+      payload: { name: CAPABILITY, version: "1.0.0" },
+    }),
+  },
+  "PATCH /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/capabilities/:binding_id": {
+    access: "contributor",
+    ok: 200,
+    build: async (cell) => ({ params: await bindingFor(cell), payload: { enabled: false } }),
+  },
+  "DELETE /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/capabilities/:binding_id": {
+    access: "contributor",
+    ok: 204,
+    build: async (cell) => ({ params: await bindingFor(cell) }),
+  },
+
+  "GET /api/v1/org/:org/capabilities": { access: "reader", ok: 200 },
+  "GET /api/v1/org/:org/capabilities/facets": { access: "reader", ok: 200 },
+  "POST /api/v1/org/:org/capabilities": [
+    { access: "contributor", ok: 201, build: ({ n }) => bundleOf("matrix-published", n) },
+    {
+      // Visibility is the owner's to choose (SPEC §5); contributors were let through until the
+      // publish route checked it: this cell fails until that fix is merged.
+      variant: "public=true",
+      access: "owner",
+      ok: 201,
+      build: ({ n }) => ({ ...bundleOf(`matrix-public-${n}`, n), query: "public=true" }),
+    },
+  ],
+  "GET /api/v1/org/:org/capabilities/:name": { access: "reader", ok: 200 },
+  "GET /api/v1/org/:org/capabilities/:name/versions": { access: "reader", ok: 200 },
+  "GET /api/v1/org/:org/capabilities/:name/readme": { access: "reader", ok: 200 },
+  "PATCH /api/v1/org/:org/capabilities/:name/visibility": {
+    access: "owner",
+    ok: 200,
+    // Private stays private: a success changes nothing later cells rely on.
+    build: () => ({ payload: { is_public: false } }),
+  },
+  "GET /api/v1/org/:org/capabilities/:name/:version": { access: "reader", ok: 200 },
+  "PATCH /api/v1/org/:org/capabilities/:name/:version": {
+    access: "contributor",
+    ok: 200,
+    build: () => ({ payload: { status: "active" } }),
+  },
+  "DELETE /api/v1/org/:org/capabilities/:name/:version": {
+    access: "owner",
+    ok: 204,
+    build: async (cell) => ({ params: await freshVersion(cell, "matrix-doomed") }),
+  },
+  "GET /api/v1/org/:org/capabilities/:name/:version/readme": { access: "reader", ok: 200 },
+  // Bundles and files of the versions bound to a token's runtime are what it exists to fetch.
+  // A removed member's token still fetched them (200) while its binding list was already 404:
+  // the "removed member" cells of these two routes fail until the creator's membership is checked.
+  "GET /api/v1/org/:org/capabilities/:name/:version/bundle": {
+    access: "reader",
+    runtimeToken: true,
+    ok: 200,
+  },
+  "GET /api/v1/org/:org/capabilities/:name/:version/files/*": {
+    access: "reader",
+    runtimeToken: true,
+    ok: 200,
+  },
+};
+
+const rulesOf = (route: string): Rule[] => {
+  const rule = RULES[route];
+  return rule === undefined ? [] : Array.isArray(rule) ? rule : [rule];
+};
+
+// ─── Running a cell ──────────────────────────────────────────────────────────────────────────────
+
+function urlOf(template: string, world: World, request: CellRequest): string {
+  const values: Record<string, string> = {
+    org: ORG,
+    workspace: "main",
+    project: "default",
+    runtime_id: world.home,
+    binding_id: world.homeBinding,
+    user_id: world.memberId,
+    name: CAPABILITY,
+    version: "1.0.0",
+    "*": "capability.yaml",
+    ...request.params,
+  };
+  const path = template
+    .replace(/:(\w+)/g, (_, name: string) => {
+      const value = values[name];
+      if (value === undefined) throw new Error(`no value for :${name} in ${template}`);
+      return encodeURIComponent(value);
+    })
+    .replace(/\*$/, values["*"]);
+  return request.query ? `${path}?${request.query}` : path;
+}
+
+/** `200`, or `403 forbidden_error` once the body has passed as a SPEC §2.4 envelope. */
+function describeOutcome(res: LightMyRequestResponse): string {
+  if (res.statusCode < 400) return String(res.statusCode);
+  let type: string;
+  try {
+    type = JSON.parse(res.body).type;
+    assertEnvelope(res, res.statusCode, type as EnvelopeType);
+  } catch (error) {
+    return `${res.statusCode} without a valid envelope (${(error as Error).message.split("\n")[0]})`;
+  }
+  return `${res.statusCode} ${type}`;
+}
+
+const describeExpected = (outcome: Outcome): string =>
+  outcome.type ? `${outcome.status} ${outcome.type}` : String(outcome.status);
+
+async function runCell(world: World, method: string, url: string, rule: Rule, identity: Identity) {
+  const request = (await rule.build?.({ world, identity, n: next() })) ?? {};
+  const res = await world.t.app.inject({
+    method: method as Method,
+    url: urlOf(url, world, request),
+    headers: {
+      ...identity.headers,
+      ...(request.contentType && { "content-type": request.contentType }),
+    },
+    payload: request.payload as object | undefined,
+  });
+  return describeOutcome(res);
+}
+
+// ─── The suite ───────────────────────────────────────────────────────────────────────────────────
+
+describe("authorization matrix: every route × every kind of caller", () => {
+  let world: World;
+  let identities: Identity[];
+  let routes: { method: string; url: string }[];
+
+  before(async () => {
+    const t = await buildTestApp();
+    const adminId = (await callApi(t, "GET", "/api/v1/user/me", t.adminKey)).json().id;
+    await newOrg(t, ORG);
+    const owner = await newUserKey(t, { org: ORG, role: "owner" });
+    const contributor = await newUserKey(t, { org: ORG, role: "contributor" });
+    const reader = await newUserKey(t, { org: ORG, role: "reader" });
+    const leaver = await newUserKey(t, { org: ORG, role: "contributor" });
+    const partial = { t, owner: owner.key, memberId: reader.userId } as World;
+    // The bootstrap admin made the org; it leaves, so that only the identities below are members.
+    await expectStatus(partial, "DELETE", `${orgUrl}/members/${adminId}`, 204);
+
+    // The owner's own keys with one restriction each: the restriction, not the role, decides.
+    const mintOwnerKey = (payload: Record<string, unknown>) =>
+      expectStatus(partial, "POST", "/api/v1/user/api-keys", 201, payload);
+    const readOnly = await mintOwnerKey({ name: "read-only", read_only: true });
+    const revoked = await mintOwnerKey({ name: "revoked" });
+    await expectStatus(partial, "DELETE", `/api/v1/user/api-keys/${revoked.id}`, 204);
+    const expiring = await mintOwnerKey({ name: "expiring", expires_in_days: 1 });
+    // Time passes before anything else is made, so the expiring key alone has expired.
+    t.advanceClock(2 * DAY_MS);
+
+    for (const version of ["1.0.0", "1.1.0"]) await publishVersion(partial, CAPABILITY, version);
+    const home = await expectStatus(partial, "POST", `${wsUrl}/runtimes`, 201, {
+      key: "home",
+      name: "Home",
+      config: { version: "v2", capabilities: [{ name: CAPABILITY, version: "1.0.0" }] },
+    });
+    const other = await expectStatus(partial, "POST", `${wsUrl}/runtimes`, 201, {
+      key: "other",
+      name: "Other",
+    });
+    const homeBindings = await expectStatus(partial, "GET", `${runtimeUrl(home.id)}/capabilities`, 200);
+    const mintToken = (runtimePath: string, key: string) =>
+      expectStatus(partial, "POST", `${runtimePath}/tokens`, 201, {}, key);
+    const ownToken = await mintToken(runtimeUrl(home.id), owner.key);
+    const otherRuntimeToken = await mintToken(runtimeUrl(other.id), owner.key);
+    // A contributor's token, then the contributor leaves the org: the token must not outlive that.
+    const orphanedToken = await mintToken(runtimeUrl(home.id), leaver.key);
+    await expectStatus(partial, "DELETE", `${orgUrl}/members/${leaver.userId}`, 204);
+
+    const stranger = await newStranger(t);
+    const strangerRuntime = await expectStatus(
+      partial,
+      "POST",
+      `/api/v1/org/${stranger.org}/ws/main/runtimes`,
+      201,
+      { key: "theirs", name: "Theirs" },
+      stranger.key,
+    );
+    const foreignToken = await mintToken(
+      `/api/v1/org/${stranger.org}/ws/main/runtimes/${strangerRuntime.id}`,
+      stranger.key,
+    );
+
+    const link = await expectStatus(partial, "GET", `${orgUrl}/capabilities/${CAPABILITY}/1.0.0/bundle`, 200);
+    const download = new URL(link.download_url);
+    world = {
+      ...partial,
+      home: home.id,
+      homeBinding: homeBindings.items[0].id,
+      blob: { sha256: download.pathname.split("/").pop() as string, query: download.search.slice(1) },
+    };
+
+    const key = (credential: string) => bearer(credential);
+    identities = [
+      {
+        name: "anonymous",
+        headers: {},
+        refused: { status: 401, type: "authentication_error" },
+        userKey: owner.key,
+      },
+      {
+        name: "garbage credential",
+        headers: key(UNKNOWN_KEY),
+        refused: { status: 401, type: "authentication_error" },
+        userKey: owner.key,
+      },
+      {
+        name: "malformed credential",
+        headers: key("not-a-capstan-key"),
+        refused: { status: 401, type: "token_error" },
+        userKey: owner.key,
+      },
+      {
+        name: "expired key",
+        headers: key(expiring.key),
+        refused: { status: 401, type: "expired_token_error" },
+        userKey: owner.key,
+      },
+      {
+        name: "revoked key",
+        headers: key(revoked.key),
+        refused: { status: 401, type: "authentication_error" },
+        userKey: owner.key,
+      },
+      {
+        name: "read-only key",
+        headers: key(readOnly.key),
+        role: "owner",
+        readOnly: true,
+        userKey: owner.key,
+      },
+      { name: "non-member", headers: key(stranger.key), userKey: stranger.key },
+      { name: "reader", headers: key(reader.key), role: "reader", userKey: reader.key },
+      { name: "contributor", headers: key(contributor.key), role: "contributor", userKey: contributor.key },
+      { name: "owner", headers: key(owner.key), role: "owner", userKey: owner.key },
+      {
+        name: "runtime token, same runtime",
+        headers: key(ownToken.token),
+        token: "own runtime",
+        userKey: owner.key,
+      },
+      {
+        name: "runtime token, another runtime",
+        headers: key(otherRuntimeToken.token),
+        token: "another runtime",
+        userKey: owner.key,
+      },
+      {
+        name: "runtime token, another org",
+        headers: key(foreignToken.token),
+        token: "another org",
+        userKey: stranger.key,
+      },
+      {
+        name: "runtime token of a removed member",
+        headers: key(orphanedToken.token),
+        token: "removed member",
+        userKey: leaver.key,
+      },
+    ];
+
+    // Reads first, then changes: a change that wrongly succeeds cannot disturb a read's fixtures.
+    routes = registeredRoutes(t.app).sort(
+      (a, b) => Number(MUTATING.has(a.method)) - Number(MUTATING.has(b.method)),
+    );
+  });
+  after(() => world?.t.close());
+
+  test("has a rule for every route the app serves, and no rule for a route it does not", () => {
+    const served = new Set(routes.map(({ method, url }) => `${method} ${url}`));
+    assert.ok(served.has("GET /api/v1/user/me"), "the route table was read");
+    assert.deepEqual(
+      [...served].filter((route) => rulesOf(route).length === 0),
+      [],
+      "routes nobody has decided who may call: add them to RULES",
+    );
+    assert.deepEqual(
+      Object.keys(RULES).filter((route) => !served.has(route)),
+      [],
+      "rules for routes the app does not serve",
+    );
+  });
+
+  test("answers every cell as its rule says", async (s) => {
+    for (const { method, url } of routes) {
+      for (const rule of rulesOf(`${method} ${url}`)) {
+        await s.test(`${method} ${url}${rule.variant ? `?${rule.variant}` : ""}`, async () => {
+          const actual: Record<string, string> = {};
+          const expected: Record<string, string> = {};
+          for (const identity of identities) {
+            expected[identity.name] = describeExpected(expectedOutcome(method, rule, identity));
+            actual[identity.name] = await runCell(world, method, url, rule, identity);
+          }
+          assert.deepEqual(actual, expected);
+        });
+      }
+    }
+  });
+});
