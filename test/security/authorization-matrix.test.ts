@@ -476,8 +476,19 @@ function describeOutcome(res: LightMyRequestResponse): string {
 const describeExpected = (outcome: Outcome): string =>
   outcome.type ? `${outcome.status} ${outcome.type}` : String(outcome.status);
 
+/** Every mutation appends an audit event in its own transaction (SPEC §3): a refusal appends none. */
+async function auditCount(world: World): Promise<number> {
+  const row = await world.t.deps.db
+    .selectFrom("audit_events")
+    .select((eb) => eb.fn.countAll().as("n"))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 async function runCell(world: World, method: string, url: string, rule: Rule, identity: Identity) {
   const request = (await rule.build?.({ world, identity, n: next() })) ?? {};
+  const mutating = MUTATING.has(method);
+  const auditBefore = mutating ? await auditCount(world) : 0;
   const res = await world.t.app.inject({
     method: method as Method,
     url: urlOf(url, world, request),
@@ -487,7 +498,12 @@ async function runCell(world: World, method: string, url: string, rule: Rule, id
     },
     payload: request.payload as object | undefined,
   });
-  return describeOutcome(res);
+  const outcome = describeOutcome(res);
+  if (!mutating) return outcome;
+  const audited = (await auditCount(world)) - auditBefore;
+  if (res.statusCode >= 400 && audited !== 0) return `${outcome}, yet ${audited} audit event(s) written`;
+  if (res.statusCode < 400 && audited === 0) return `${outcome}, yet no audit event written`;
+  return outcome;
 }
 
 // ─── The suite ───────────────────────────────────────────────────────────────────────────────────
