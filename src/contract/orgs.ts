@@ -37,7 +37,7 @@ export const Member = Type.Object({
 });
 
 // Deliberately loose: `admin@localhost` (the bootstrap user) has no dot in its domain.
-const Email = Type.String({ pattern: "^[^\\s@]+@[^\\s@]+$", maxLength: 254 });
+export const Email = Type.String({ pattern: "^[^\\s@]+@[^\\s@]+$", maxLength: 254 });
 
 export const MemberCreateBody = Type.Object(
   { email: Email, role: Role, name: Type.Optional(DisplayName) },
@@ -48,3 +48,22 @@ export type MemberCreateBody = Static<typeof MemberCreateBody>;
 export const MemberUpdateBody = Type.Object({ role: Role }, { additionalProperties: false });
 
 export const MemberParams = Type.Object({ org: Slug, user_id: Uuid }, { additionalProperties: false });
+
+/** An automation user of one org alone (SPEC §3); also listed among the members. */
+export const ServiceAccount = Type.Object({
+  user_id: Uuid,
+  name: Type.String(),
+  role: Role,
+  created_at: Timestamp,
+});
+
+export const ServiceAccountCreateBody = Type.Object(
+  { name: DisplayName, role: Role },
+  { additionalProperties: false },
+);
+export type ServiceAccountCreateBody = Static<typeof ServiceAccountCreateBody>;
+
+export const ServiceAccountKeyParams = Type.Object(
+  { org: Slug, user_id: Uuid, key_id: Uuid },
+  { additionalProperties: false },
+);

@@ -1,6 +1,6 @@
 // Kysely table types. Portable column choices so one migration runs on SQLite and PostgreSQL:
 // timestamps are ISO-8601 text (they sort lexically), booleans are 0/1 integers, JSON is text.
-import type { Insertable, Selectable, Updateable } from "kysely";
+import type { Generated, Insertable, Selectable, Updateable } from "kysely";
 
 export type Flag = 0 | 1;
 
@@ -8,6 +8,10 @@ export interface UsersTable {
   id: string;
   email: string;
   name: string;
+  /** Instance admins manage users and give people their keys (SPEC §3). */
+  is_admin: Generated<Flag>;
+  /** Set for service accounts: the one org that created the user and that it belongs to. */
+  service_org_id: Generated<string | null>;
   created_at: string;
 }
 
@@ -21,6 +25,8 @@ export interface ApiKeysTable {
   read_only: Flag;
   /** Set for runtime tokens (SPEC §7.6): the key may only read this runtime. */
   runtime_id: string | null;
+  /** The org the key is limited to (always set for service accounts and runtime tokens). */
+  org_id: Generated<string | null>;
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;

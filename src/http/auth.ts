@@ -37,6 +37,7 @@ interface CachedKey {
   userId: string;
   readOnly: boolean;
   runtimeId: string | null;
+  orgId: string | null;
   expiresAt: string | null;
   revoked: boolean;
 }
@@ -76,7 +77,7 @@ export class KeyCache {
   private async read(credential: string): Promise<CachedKey | undefined> {
     const row = await this.deps.db
       .selectFrom("api_keys")
-      .select(["id", "user_id", "read_only", "runtime_id", "expires_at", "revoked_at"])
+      .select(["id", "user_id", "read_only", "runtime_id", "org_id", "expires_at", "revoked_at"])
       .where("key_hash", "=", hashApiKey(credential))
       .executeTakeFirst();
     if (!row) return undefined;
@@ -85,6 +86,7 @@ export class KeyCache {
       userId: row.user_id,
       readOnly: row.read_only === 1,
       runtimeId: row.runtime_id,
+      orgId: row.org_id,
       expiresAt: row.expires_at,
       revoked: row.revoked_at !== null,
     };
@@ -149,6 +151,7 @@ const actorOfKey = (key: CachedKey): Actor => ({
   apiKeyId: key.id,
   readOnly: key.readOnly,
   runtimeId: key.runtimeId,
+  keyOrgId: key.orgId,
 });
 
 function actorFromKey(key: CachedKey | null, deps: ServiceDeps, keys: KeyCache): Actor {

@@ -1,5 +1,6 @@
 // Every route module, registered under one app. One file per resource.
 import type { App } from "../app.js";
+import adminRoutes from "./admin.js";
 import auditRoutes from "./audit.js";
 import bindingRoutes from "./bindings.js";
 import blobRoutes from "./blobs.js";
@@ -9,6 +10,7 @@ import operationalRoutes from "./operational.js";
 import orgRoutes from "./orgs.js";
 import projectRoutes from "./projects.js";
 import runtimeRoutes from "./runtimes.js";
+import serviceAccountRoutes from "./service-accounts.js";
 import userRoutes from "./users.js";
 import workspaceRoutes from "./workspaces.js";
 
@@ -18,6 +20,8 @@ export async function registerRoutes(app: App): Promise<void> {
   await app.register(userRoutes, api);
   await app.register(orgRoutes, api);
   await app.register(memberRoutes, api);
+  await app.register(serviceAccountRoutes, api);
+  await app.register(adminRoutes, api);
   await app.register(workspaceRoutes, api);
   await app.register(projectRoutes, api);
   await app.register(auditRoutes, api);

@@ -1,12 +1,10 @@
-// Members of an organization and the keys an owner mints for them (SPEC §3).
+// Members of an organization (SPEC §3). Keys are never minted for a member: a person gets keys
+// from an instance admin or mints their own, an org's automation uses service accounts.
 import { Type } from "typebox";
 import { errorResponses, NoContent, OrgParams } from "../contract/common.js";
 import { Member, MemberCreateBody, MemberParams, MemberUpdateBody } from "../contract/orgs.js";
-import { ApiKeyCreateBody, ApiKeyCreated } from "../contract/users.js";
-import { createMemberApiKey } from "../services/api-key-service.js";
 import { addMember, listMembers, removeMember, updateMemberRole } from "../services/member-service.js";
 import { type RouteApp, scopeOf } from "./route-app.js";
-import { presentCreatedApiKey } from "./users.js";
 
 export default async function memberRoutes(app: RouteApp): Promise<void> {
   app.get(
@@ -78,29 +76,6 @@ export default async function memberRoutes(app: RouteApp): Promise<void> {
         request.params.user_id.toLowerCase(),
       );
       return reply.code(204).send(null);
-    },
-  );
-
-  app.post(
-    "/org/:org/members/:user_id/api-keys",
-    {
-      schema: {
-        tags: ["members"],
-        summary: "Mint an API key for a member, e.g. an automation user (owner)",
-        params: MemberParams,
-        body: ApiKeyCreateBody,
-        response: { 201: ApiKeyCreated, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      const minted = await createMemberApiKey(
-        app.deps,
-        scopeOf(request),
-        request.params.org,
-        request.params.user_id.toLowerCase(),
-        request.body,
-      );
-      return reply.code(201).send(presentCreatedApiKey(minted));
     },
   );
 }

@@ -28,13 +28,14 @@ export function presentCreatedApiKey({ row, plaintext }: MintedApiKey): Static<t
   };
 }
 
-function presentApiKey(row: Row<"api_keys">): Static<typeof ApiKeySummary> {
+export function presentApiKey(row: Row<"api_keys">): Static<typeof ApiKeySummary> {
   return {
     id: row.id,
     name: row.name,
     prefix: row.prefix,
     read_only: row.read_only === 1,
     runtime_id: row.runtime_id,
+    org_id: row.org_id,
     expires_at: row.expires_at,
     last_used_at: row.last_used_at,
     created_at: row.created_at,
@@ -63,6 +64,7 @@ export default async function userRoutes(app: RouteApp): Promise<void> {
       schema: {
         tags: ["users"],
         summary: "The organizations the caller belongs to, with the caller's role",
+        description: "With a key limited to one org, only that org.",
         response: { 200: Type.Array(Org), ...errorResponses },
       },
     },
@@ -75,6 +77,8 @@ export default async function userRoutes(app: RouteApp): Promise<void> {
       schema: {
         tags: ["users"],
         summary: "Create an API key for the caller; the key is shown only in this response",
+        description:
+          "With `org`, the key is limited to that org. A key minted with a limited key is limited to the same org.",
         body: ApiKeyCreateBody,
         response: { 201: ApiKeyCreated, ...errorResponses },
       },
@@ -91,6 +95,7 @@ export default async function userRoutes(app: RouteApp): Promise<void> {
       schema: {
         tags: ["users"],
         summary: "The caller's API keys that are not revoked (no secrets)",
+        description: "With a key limited to one org, only the keys limited to that org.",
         response: { 200: Type.Array(ApiKeySummary), ...errorResponses },
       },
     },

@@ -1,16 +1,18 @@
-// API keys of users (SPEC §2.2, §3): minted for oneself or, by an org owner, for a member; listed
-// without secrets; revoked at once. Only the SHA-256 of a key is stored.
+// API keys (SPEC §2.2, §3): minted for oneself, by an instance admin for a user, or by an org owner
+// for one of the org's service accounts, never for another person; listed without secrets;
+// revoked at once. Only the SHA-256 of a key is stored. A key may be limited to one org, and a key
+// minted by a limited key is limited to the same org, so a limited key can never widen itself.
 import type { Transaction } from "kysely";
 import type { ApiKeyCreateBody } from "../contract/users.js";
 import type { Database, Row } from "../db/schema.js";
-import { notFound } from "../http/errors.js";
+import { notFound, validationIssue } from "../http/errors.js";
 import { generateApiKey } from "../lib/api-key-format.js";
 import { newId } from "../lib/ids.js";
-import { requireOrgRole } from "./access.js";
+import { findOrgMembership, requireInstanceAdmin, requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
-import type { RequestScope, ServiceDeps } from "./deps.js";
+import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 
-/** The body of both key-minting routes: `{name, expires_in_days?, read_only?}`. */
+/** The body of every key-minting route: `{name, expires_in_days?, read_only?, org?}`. */
 export type ApiKeyInput = ApiKeyCreateBody;
 
 /** A freshly minted key: the stored row plus the plaintext, which is never available again. */
@@ -23,19 +25,21 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 async function insertApiKey(
   trx: Transaction<Database>,
-  userId: string,
+  scope: RequestScope,
+  target: { userId: string; orgId: string | null },
   input: ApiKeyInput,
   at: Date,
 ): Promise<MintedApiKey> {
   const generated = generateApiKey();
   const row: Row<"api_keys"> = {
     id: newId(),
-    user_id: userId,
+    user_id: target.userId,
     name: input.name,
     prefix: generated.prefix,
     key_hash: generated.hash,
     read_only: input.read_only ? 1 : 0,
     runtime_id: null,
+    org_id: target.orgId,
     expires_at: input.expires_in_days
       ? new Date(at.getTime() + input.expires_in_days * DAY_MS).toISOString()
       : null,
@@ -44,93 +48,89 @@ async function insertApiKey(
     created_at: at.toISOString(),
   };
   await trx.insertInto("api_keys").values(row).execute();
+  await appendAudit(
+    trx,
+    scope,
+    {
+      orgId: row.org_id,
+      action: "api_key.created",
+      targetType: "api_key",
+      targetId: row.id,
+      data: keyAuditData(row),
+    },
+    at.toISOString(),
+  );
   return { row, plaintext: generated.key };
 }
 
 function keyAuditData(row: Row<"api_keys">): Record<string, unknown> {
-  return { user_id: row.user_id, name: row.name, prefix: row.prefix, read_only: row.read_only === 1 };
+  return {
+    user_id: row.user_id,
+    name: row.name,
+    prefix: row.prefix,
+    read_only: row.read_only === 1,
+    org_id: row.org_id,
+  };
 }
 
-/** A key for the caller. Not tied to an org, so its audit event has no org. */
+const bodyOrgNotReachable = (orgKey: string) =>
+  validationIssue(["body", "org"], `The key's user is not a member of '${orgKey}'`, "value_error.org");
+
+/**
+ * A key for the caller, limited to `input.org` when given (the caller must be a member: 404
+ * otherwise, as for any org the caller cannot see) and always to the caller's own key's org.
+ */
 export async function createOwnApiKey(
   deps: ServiceDeps,
   scope: RequestScope,
   input: ApiKeyInput,
 ): Promise<MintedApiKey> {
+  const { actor } = scope;
+  const orgId =
+    input.org === undefined
+      ? actor.keyOrgId
+      : (await requireOrgRole(deps, actor, input.org, "reader")).org.id;
   const at = deps.now();
-  return deps.db.transaction().execute(async (trx) => {
-    const minted = await insertApiKey(trx, scope.actor.userId, input, at);
-    await appendAudit(
-      trx,
-      scope,
-      {
-        orgId: null,
-        action: "api_key.created",
-        targetType: "api_key",
-        targetId: minted.row.id,
-        data: keyAuditData(minted.row),
-      },
-      at.toISOString(),
-    );
-    return minted;
-  });
+  return deps.db
+    .transaction()
+    .execute((trx) => insertApiKey(trx, scope, { userId: actor.userId, orgId }, input, at));
 }
 
-/** An org owner mints a key for a member (automation users); 404 when the user is not a member. */
-export async function createMemberApiKey(
-  deps: ServiceDeps,
-  scope: RequestScope,
-  orgKey: string,
-  userId: string,
-  input: ApiKeyInput,
-): Promise<MintedApiKey> {
-  const { org } = await requireOrgRole(deps, scope.actor, orgKey, "owner");
-  const at = deps.now();
-  return deps.db.transaction().execute(async (trx) => {
-    const membership = await trx
-      .selectFrom("memberships")
-      .select("user_id")
-      .where("org_id", "=", org.id)
-      .where("user_id", "=", userId)
-      .executeTakeFirst();
-    if (!membership) throw notFound(`Member '${userId}'`);
-    const minted = await insertApiKey(trx, userId, input, at);
-    await appendAudit(
-      trx,
-      scope,
-      {
-        orgId: org.id,
-        action: "api_key.created",
-        targetType: "api_key",
-        targetId: minted.row.id,
-        data: keyAuditData(minted.row),
-      },
-      at.toISOString(),
-    );
-    return minted;
-  });
+/** The keys a caller's key may see: all the user's, or only those limited to the key's own org. */
+function ownKeys(db: ServiceDeps["db"] | Transaction<Database>, actor: Actor) {
+  let query = db.selectFrom("api_keys").where("user_id", "=", actor.userId).where("revoked_at", "is", null);
+  if (actor.keyOrgId !== null) query = query.where("org_id", "=", actor.keyOrgId);
+  return query;
 }
 
 /** The caller's keys that still exist: revoked keys are gone for good, so they are not listed. */
 export async function listOwnApiKeys(deps: ServiceDeps, scope: RequestScope): Promise<Row<"api_keys">[]> {
-  return deps.db
-    .selectFrom("api_keys")
-    .selectAll()
-    .where("user_id", "=", scope.actor.userId)
-    .where("revoked_at", "is", null)
-    .orderBy("id")
-    .execute();
+  return ownKeys(deps.db, scope.actor).selectAll().orderBy("id").execute();
 }
 
-/** Revokes one of the caller's own keys; anyone else's key (or an already revoked one) is 404. */
+/**
+ * Revokes one of the caller's own keys; anyone else's key (or an already revoked one) is 404, and
+ * so is a key outside the org the caller's key is limited to.
+ */
 export async function revokeOwnApiKey(deps: ServiceDeps, scope: RequestScope, keyId: string): Promise<void> {
+  const key = await ownKeys(deps.db, scope.actor).select("id").where("id", "=", keyId).executeTakeFirst();
+  if (!key) throw notFound(`API key '${keyId}'`);
+  await revokeKey(deps, scope, scope.actor.userId, keyId);
+}
+
+async function revokeKey(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  userId: string,
+  keyId: string,
+): Promise<void> {
   const at = deps.now().toISOString();
   await deps.db.transaction().execute(async (trx) => {
     const revoked = await trx
       .updateTable("api_keys")
       .set({ revoked_at: at })
       .where("id", "=", keyId)
-      .where("user_id", "=", scope.actor.userId)
+      .where("user_id", "=", userId)
       .where("revoked_at", "is", null)
       .returningAll()
       .executeTakeFirst();
@@ -139,7 +139,7 @@ export async function revokeOwnApiKey(deps: ServiceDeps, scope: RequestScope, ke
       trx,
       scope,
       {
-        orgId: null,
+        orgId: revoked.org_id,
         action: "api_key.revoked",
         targetType: "api_key",
         targetId: keyId,
@@ -149,4 +149,93 @@ export async function revokeOwnApiKey(deps: ServiceDeps, scope: RequestScope, ke
     );
   });
   deps.changes.publish({ kind: "api_key", keyId });
+}
+
+/**
+ * An instance admin gives a user a key (SPEC §3: how a new person gets their first key). A service
+ * account's key is always limited to its org; `input.org` must be an org the user belongs to.
+ */
+export async function createUserApiKeyAsAdmin(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  userId: string,
+  input: ApiKeyInput,
+): Promise<MintedApiKey> {
+  await requireInstanceAdmin(deps, scope.actor);
+  const user = await deps.db
+    .selectFrom("users")
+    .select(["id", "service_org_id"])
+    .where("id", "=", userId)
+    .executeTakeFirst();
+  if (!user) throw notFound(`User '${userId}'`);
+  let orgId = user.service_org_id;
+  if (input.org !== undefined) {
+    const access = await findOrgMembership(deps.db, user.id, input.org);
+    if (!access || (orgId !== null && access.org.id !== orgId)) throw bodyOrgNotReachable(input.org);
+    orgId = access.org.id;
+  }
+  const at = deps.now();
+  return deps.db
+    .transaction()
+    .execute((trx) => insertApiKey(trx, scope, { userId: user.id, orgId }, input, at));
+}
+
+/** The org (owner only) and one of its service accounts; 404 for anyone else, people included. */
+async function requireServiceAccount(
+  deps: ServiceDeps,
+  actor: Actor,
+  orgKey: string,
+  userId: string,
+): Promise<{ orgId: string; userId: string }> {
+  const { org } = await requireOrgRole(deps, actor, orgKey, "owner");
+  const account = await deps.db
+    .selectFrom("users")
+    .select("id")
+    .where("id", "=", userId)
+    .where("service_org_id", "=", org.id)
+    .executeTakeFirst();
+  if (!account) throw notFound(`Service account '${userId}'`);
+  return { orgId: org.id, userId: account.id };
+}
+
+/** An owner mints a key for one of the org's service accounts, limited to that org. */
+export async function createServiceAccountApiKey(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  userId: string,
+  input: ApiKeyInput,
+): Promise<MintedApiKey> {
+  const account = await requireServiceAccount(deps, scope.actor, orgKey, userId);
+  if (input.org !== undefined && input.org !== orgKey) throw bodyOrgNotReachable(input.org);
+  const at = deps.now();
+  return deps.db.transaction().execute((trx) => insertApiKey(trx, scope, account, input, at));
+}
+
+/** A service account's keys that are not revoked (its runtime tokens included). */
+export async function listServiceAccountApiKeys(
+  deps: ServiceDeps,
+  actor: Actor,
+  orgKey: string,
+  userId: string,
+): Promise<Row<"api_keys">[]> {
+  const account = await requireServiceAccount(deps, actor, orgKey, userId);
+  return deps.db
+    .selectFrom("api_keys")
+    .selectAll()
+    .where("user_id", "=", account.userId)
+    .where("revoked_at", "is", null)
+    .orderBy("id")
+    .execute();
+}
+
+export async function revokeServiceAccountApiKey(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  userId: string,
+  keyId: string,
+): Promise<void> {
+  const account = await requireServiceAccount(deps, scope.actor, orgKey, userId);
+  await revokeKey(deps, scope, account.userId, keyId);
 }

@@ -1,4 +1,4 @@
-// First start against an empty database (SPEC §1): admin, org `default`, workspace `main`, project
+// First start against an empty database (SPEC §1): admin (the first instance admin), org `default`, workspace `main`, project
 // `default`, runtime `default`, and the admin's API key. Never again once a user exists.
 import { generateApiKey, hashApiKey, parseApiKey } from "../lib/api-key-format.js";
 import { newId } from "../lib/ids.js";
@@ -30,7 +30,7 @@ export async function bootstrapIfEmpty(deps: ServiceDeps): Promise<BootstrapResu
 
     await trx
       .insertInto("users")
-      .values({ id: userId, email: "admin@localhost", name: "admin", created_at: at })
+      .values({ id: userId, email: "admin@localhost", name: "admin", is_admin: 1, created_at: at })
       .execute();
     await trx
       .insertInto("orgs")

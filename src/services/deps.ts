@@ -26,6 +26,8 @@ export interface Actor {
   readOnly: boolean;
   /** Set for runtime tokens: the only runtime this credential may read. */
   runtimeId: string | null;
+  /** The org the key is limited to: any other org answers 404, as to a non-member (SPEC §3). */
+  keyOrgId: string | null;
 }
 
 export interface RequestScope {

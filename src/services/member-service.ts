@@ -80,16 +80,13 @@ async function findOrCreateUser(
 ): Promise<Row<"users">> {
   await trx
     .insertInto("users")
-    .values({
-      id: newId(),
-      email: input.email,
-      name: input.name ?? input.email.split("@")[0],
-      created_at: at,
-    })
+    .values({ id: newId(), email: input.email, name: nameOf(input), created_at: at })
     .onConflict((oc) => oc.column("email").doNothing())
     .execute();
   return trx.selectFrom("users").selectAll().where("email", "=", input.email).executeTakeFirstOrThrow();
 }
+
+const nameOf = (input: MemberInput): string => input.name ?? input.email.split("@")[0];
 
 export async function addMember(
   deps: ServiceDeps,
@@ -106,6 +103,9 @@ export async function addMember(
   try {
     member = await deps.db.transaction().execute(async (trx) => {
       const user = await findOrCreateUser(trx, { ...input, email }, at);
+      if (user.service_org_id !== null && user.service_org_id !== org.id) {
+        throw conflict(`'${email}' is a service account of another organization`);
+      }
       const existing = await memberQuery(trx, org.id)
         .where("memberships.user_id", "=", user.id)
         .executeTakeFirst();
@@ -126,7 +126,9 @@ export async function addMember(
         },
         at,
       );
-      return { user_id: user.id, email: user.email, name: user.name, role: input.role, created_at: at };
+      // Only what the caller sent, plus the id: the same answer whether or not the user existed, so
+      // adding someone discloses nothing they stored themselves (their name).
+      return { user_id: user.id, email, name: nameOf(input), role: input.role, created_at: at };
     });
   } catch (error) {
     // Two concurrent adds of the same user: the loser hits the membership primary key.

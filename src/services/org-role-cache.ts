@@ -3,7 +3,7 @@
 // (see RefreshAheadCache). A role change evicts at once on this instance ({kind: "org"} on the
 // change feed); the TTL bounds staleness when a notification is missed.
 import { AppError } from "../http/errors.js";
-import { findOrgMembership, type Role, roleAtLeast } from "./access.js";
+import { findOrgMembership, keyReachesOrg, orgNotFound, type Role, roleAtLeast } from "./access.js";
 import type { Actor, ServiceDeps } from "./deps.js";
 import { RefreshAheadCache } from "./refresh-ahead-cache.js";
 
@@ -35,17 +35,21 @@ export class OrgRoleCache {
     });
   }
 
-  /** As requireOrgRole: 404 for a non-member or unknown org, 403 below `minimum`. */
+  /**
+   * As requireOrgRole: 404 for a non-member, an unknown org or an org the key is not limited to,
+   * 403 below `minimum`. Entries are per user; the key's limit is applied on every use.
+   */
   async require(actor: Actor, orgKey: string, minimum: Role): Promise<CachedOrgRole> {
     const entry = await this.roles.get(keyOf(actor, orgKey));
-    if (!entry) throw new AppError("not_found_error", `Organization '${orgKey}' not found`);
+    if (!entry || !keyReachesOrg(actor, entry.orgId)) throw orgNotFound(orgKey);
     return checked(entry, orgKey, minimum);
   }
 
   /** The role from memory, without waiting: undefined when it must be read with `require`. */
   peek(actor: Actor, orgKey: string, minimum: Role): CachedOrgRole | undefined {
     const entry = this.roles.peek(keyOf(actor, orgKey));
-    return entry && checked(entry, orgKey, minimum);
+    if (entry === undefined || !keyReachesOrg(actor, entry.orgId)) return undefined;
+    return checked(entry, orgKey, minimum);
   }
 
   private async read(key: string): Promise<CachedOrgRole | undefined> {

@@ -3,7 +3,7 @@ import type { Row } from "../db/schema.js";
 import { isUniqueViolation } from "../db/unique-violation.js";
 import { alreadyExists } from "../http/errors.js";
 import { newId } from "../lib/ids.js";
-import { type OrgAccess, requireOrgRole } from "./access.js";
+import { type OrgAccess, requireOrgRole, requireUnlimitedKey } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import { insertWorkspace } from "./workspace-service.js";
@@ -26,6 +26,8 @@ export interface OrgPatch {
 const DEFAULT_WORKSPACE = { key: "main", name: "Main", description: null, isDefault: true };
 
 export async function createOrg(deps: ServiceDeps, scope: RequestScope, input: OrgInput): Promise<OrgAccess> {
+  // The new org would be outside the key's limit; a service account belongs to its org alone.
+  requireUnlimitedKey(scope.actor, "create an organization");
   const at = deps.now().toISOString();
   const org: Row<"orgs"> = {
     id: newId(),
@@ -63,16 +65,16 @@ export async function createOrg(deps: ServiceDeps, scope: RequestScope, input: O
   return { org, role: "owner" };
 }
 
-/** The orgs the actor belongs to, with the actor's role in each, by key. */
+/** The orgs the actor belongs to, with the actor's role in each, by key; only its key's org if limited. */
 export async function listActorOrgs(deps: ServiceDeps, actor: Actor): Promise<OrgAccess[]> {
-  const rows = await deps.db
+  let query = deps.db
     .selectFrom("orgs")
     .innerJoin("memberships", "memberships.org_id", "orgs.id")
     .selectAll("orgs")
     .select("memberships.role")
-    .where("memberships.user_id", "=", actor.userId)
-    .orderBy("orgs.key")
-    .execute();
+    .where("memberships.user_id", "=", actor.userId);
+  if (actor.keyOrgId !== null) query = query.where("orgs.id", "=", actor.keyOrgId);
+  const rows = await query.orderBy("orgs.key").execute();
   return rows.map(({ role, ...org }) => ({ org, role }));
 }
 

@@ -39,7 +39,10 @@ interface JsonRequest {
 
 const unique = () => randomUUID().slice(0, 8);
 
-/** Adds a new user to an org with `role` and mints them an API key. */
+/**
+ * Adds a new person to an org with `role` (added by `ownerKey`) and gives them an API key, as an
+ * instance admin does (the bootstrap admin is the tests' instance admin).
+ */
 export async function newUserKey(t: TestApp, options: NewUserKeyOptions): Promise<UserKey> {
   const org = options.org ?? "default";
   const ownerKey = options.ownerKey ?? t.adminKey;
@@ -58,8 +61,8 @@ export async function newUserKey(t: TestApp, options: NewUserKeyOptions): Promis
     t,
     {
       method: "POST",
-      url: `/api/v1/org/${org}/members/${member.user_id}/api-keys`,
-      key: ownerKey,
+      url: `/api/v1/admin/users/${member.user_id}/api-keys`,
+      key: t.adminKey,
       payload: {
         name: `${options.role} key`,
         ...(options.readOnly !== undefined && { read_only: options.readOnly }),

@@ -29,6 +29,7 @@ describe("GET /api/v1/user/api-keys", () => {
       "id",
       "last_used_at",
       "name",
+      "org_id",
       "prefix",
       "read_only",
       "runtime_id",
@@ -36,6 +37,7 @@ describe("GET /api/v1/user/api-keys", () => {
     assert.equal(keys[1].id, second.id);
     assert.equal(keys[1].prefix, second.prefix);
     assert.equal(keys[1].read_only, true);
+    assert.equal(keys[1].org_id, null);
     assert.ok(!res.body.includes(user.key) && !res.body.includes(second.key));
   });
 

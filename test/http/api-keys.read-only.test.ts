@@ -43,7 +43,7 @@ describe("read-only API keys on the organization, member, key, workspace and pro
       ["POST", "/api/v1/org/default/members", { email: "x@example.test", role: "reader" }],
       ["PUT", `/api/v1/org/default/members/${readOnly.userId}`, { role: "reader" }],
       ["DELETE", `/api/v1/org/default/members/${readOnly.userId}`],
-      ["POST", `/api/v1/org/default/members/${readOnly.userId}/api-keys`, { name: "x" }],
+      ["POST", "/api/v1/org/default/service-accounts", { name: "bot", role: "reader" }],
       ["POST", "/api/v1/org/default/ws", { key: "ro-ws", name: "X" }],
       ["PATCH", "/api/v1/org/default/ws/spare", { name: "X" }],
       ["DELETE", "/api/v1/org/default/ws/spare"],

@@ -36,7 +36,7 @@ describe("POST /api/v1/org/{org}/members", () => {
     assert.equal(member.name, "grace");
   });
 
-  test("adds an existing user of another org as the same user, keeping their name", async () => {
+  test("adds an existing user of another org as the same user, disclosing nothing they stored", async () => {
     await newOrg(t, "other");
     const first = (
       await callApi(t, "POST", "/api/v1/org/other/members", t.adminKey, {
@@ -45,15 +45,53 @@ describe("POST /api/v1/org/{org}/members", () => {
         name: "Linus",
       })
     ).json();
-    const res = await callApi(t, "POST", URL, t.adminKey, {
+    const named = await callApi(t, "POST", URL, t.adminKey, {
       email: "Linus@Example.test",
       role: "owner",
-      name: "Ignored",
+      name: "Sent name",
     });
-    assert.equal(res.statusCode, 201, res.body);
-    assert.equal(res.json().user_id, first.user_id);
-    assert.equal(res.json().name, "Linus");
-    assert.equal(res.json().role, "owner");
+    assert.equal(named.statusCode, 201, named.body);
+    assert.equal(named.json().user_id, first.user_id);
+    assert.equal(named.json().name, "Sent name");
+    assert.equal(named.json().email, "linus@example.test");
+    assert.equal(named.json().role, "owner");
+    // The stored name stays the user's own.
+    const listed = (await callApi(t, "GET", URL, t.adminKey)).json();
+    assert.equal(listed.find((m: { user_id: string }) => m.user_id === first.user_id).name, "Linus");
+
+    // Without a name, the answer is the one an unknown user gets: the email's local part.
+    await newOrg(t, "third");
+    const unnamed = await callApi(t, "POST", "/api/v1/org/third/members", t.adminKey, {
+      email: "linus@example.test",
+      role: "reader",
+    });
+    assert.equal(unnamed.statusCode, 201, unnamed.body);
+    assert.deepEqual(
+      { ...unnamed.json(), created_at: undefined },
+      {
+        user_id: first.user_id,
+        email: "linus@example.test",
+        name: "linus",
+        role: "reader",
+        created_at: undefined,
+      },
+    );
+  });
+
+  test("refuses another org's service account with 409 and adds nothing", async () => {
+    await newOrg(t, "bots");
+    const bot = (
+      await callApi(t, "POST", "/api/v1/org/bots/service-accounts", t.adminKey, {
+        name: "ci",
+        role: "reader",
+      })
+    ).json();
+    const email = (await callApi(t, "GET", "/api/v1/org/bots/members", t.adminKey))
+      .json()
+      .find((m: { user_id: string }) => m.user_id === bot.user_id).email;
+    expectError(await callApi(t, "POST", URL, t.adminKey, { email, role: "owner" }), 409, "conflict_error");
+    const members = (await callApi(t, "GET", URL, t.adminKey)).json();
+    assert.ok(!members.some((m: { user_id: string }) => m.user_id === bot.user_id));
   });
 
   test("answers 409 member_exists_error when the user is already a member", async () => {

@@ -1,0 +1,124 @@
+// Instance administration (SPEC §3): the users of the instance and who administers it. Only
+// instance admins get here; an instance always keeps at least one admin.
+import type { Transaction } from "kysely";
+import type { Database, Row } from "../db/schema.js";
+import { isUniqueViolation } from "../db/unique-violation.js";
+import { alreadyExists, conflict, notFound } from "../http/errors.js";
+import { decodeIdCursor, encodeIdCursor } from "../lib/id-cursor.js";
+import { newId } from "../lib/ids.js";
+import { requireInstanceAdmin } from "./access.js";
+import { appendAudit } from "./audit.js";
+import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+
+export interface UserPage {
+  items: Row<"users">[];
+  nextCursor: string | null;
+}
+
+export async function createUser(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  input: { email: string; name: string },
+): Promise<Row<"users">> {
+  await requireInstanceAdmin(deps, scope.actor);
+  const at = deps.now().toISOString();
+  const email = input.email.trim().toLowerCase();
+  const user: Row<"users"> = {
+    id: newId(),
+    email,
+    name: input.name,
+    is_admin: 0,
+    service_org_id: null,
+    created_at: at,
+  };
+  try {
+    await deps.db.transaction().execute(async (trx) => {
+      await trx.insertInto("users").values(user).execute();
+      await appendAudit(
+        trx,
+        scope,
+        { orgId: null, action: "user.created", targetType: "user", targetId: user.id, data: { email } },
+        at,
+      );
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw alreadyExists(`A user with email '${email}' already exists`);
+    throw error;
+  }
+  return user;
+}
+
+/** Every user, service accounts included, oldest first (ids are UUIDv7). */
+export async function listUsers(
+  deps: ServiceDeps,
+  actor: Actor,
+  page: { limit: number; cursor?: string },
+): Promise<UserPage> {
+  const after = page.cursor === undefined ? null : decodeIdCursor(page.cursor);
+  await requireInstanceAdmin(deps, actor);
+  let query = deps.db.selectFrom("users").selectAll();
+  if (after !== null) query = query.where("id", ">", after);
+  const rows = await query
+    .orderBy("id")
+    .limit(page.limit + 1)
+    .execute();
+  const items = rows.slice(0, page.limit);
+  const hasMore = rows.length > page.limit;
+  return { items, nextCursor: hasMore ? encodeIdCursor(items[items.length - 1].id) : null };
+}
+
+/**
+ * Serialises admin-count checks. SQLite transactions are already serial; on PostgreSQL two admins
+ * removing each other at once could otherwise both see "another admin remains".
+ */
+async function lockAdmins(deps: ServiceDeps, trx: Transaction<Database>): Promise<void> {
+  if (deps.dialect !== "postgres") return;
+  await trx.selectFrom("users").select("id").where("is_admin", "=", 1).forUpdate().execute();
+}
+
+/** Grants or removes instance admin; 409 for the last admin and for service accounts. */
+export async function setUserAdmin(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  userId: string,
+  isAdmin: boolean,
+): Promise<Row<"users">> {
+  await requireInstanceAdmin(deps, scope.actor);
+  const at = deps.now().toISOString();
+  return deps.db.transaction().execute(async (trx) => {
+    await lockAdmins(deps, trx);
+    const user = await trx.selectFrom("users").selectAll().where("id", "=", userId).executeTakeFirst();
+    if (!user) throw notFound(`User '${userId}'`);
+    if ((user.is_admin === 1) === isAdmin) return user;
+    if (isAdmin && user.service_org_id !== null) {
+      throw conflict("A service account belongs to one organization and cannot administer the instance");
+    }
+    if (!isAdmin) {
+      const { admins } = await trx
+        .selectFrom("users")
+        .select((eb) => eb.fn.countAll<number>().as("admins"))
+        .where("is_admin", "=", 1)
+        .executeTakeFirstOrThrow();
+      if (Number(admins) <= 1) throw conflict("The last instance admin cannot be removed");
+    }
+    const updated = await trx
+      .updateTable("users")
+      .set({ is_admin: isAdmin ? 1 : 0 })
+      .where("id", "=", userId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await appendAudit(
+      trx,
+      scope,
+      {
+        orgId: null,
+        action: "user.updated",
+        targetType: "user",
+        targetId: userId,
+        data: { is_admin: isAdmin },
+      },
+      at,
+    );
+    return updated;
+  });
+}
