@@ -29,12 +29,19 @@ interface Identity {
   headers: Record<string, string>;
   /** Refused before any rule applies: the credential itself is no good. */
   refused?: { status: 401; type: EnvelopeType };
-  /** Role in the matrix org; absent when not a member. */
+  /** The role the key carries in the matrix org; absent for non-members and keys limited elsewhere. */
   role?: Role;
   readOnly?: boolean;
+  /** The key is limited to one org (SPEC §3), as service accounts' keys always are. */
+  limited?: true;
+  /** The user is an instance admin. */
+  admin?: true;
   /** A runtime token, and which runtime it belongs to relative to the one the request targets. */
   token?: TokenScope;
-  /** A full key of the same user, for fixtures that must belong to the caller (a key to revoke). */
+  /**
+   * A key of the same user, limited as the caller's is, for fixtures that must belong to the caller
+   * (a key of its own to revoke).
+   */
   userKey: string;
 }
 
@@ -42,10 +49,11 @@ interface Identity {
 
 /**
  * public: no credential needed (a credential sent anyway is ignored); self: any signed-in user,
- * about themselves; signup: any signed-in user (creating an org); a role: the least role in the
+ * about themselves; signup: any signed-in user whose key is not limited to one org (creating an
+ * org); admin: instance admins, with a key not limited to one org; a role: the least role in the
  * org of the path (non-members 404).
  */
-type Access = "public" | "self" | "signup" | Role;
+type Access = "public" | "self" | "signup" | "admin" | Role;
 
 interface CellRequest {
   /** Path values that differ from the shared fixtures'. */
@@ -95,7 +103,10 @@ function expectedOutcome(method: string, rule: Rule, identity: Identity): Outcom
     return identity.token === "own runtime" ? ok : NOT_FOUND;
   }
   if (identity.readOnly && MUTATING.has(method)) return FORBIDDEN;
-  if (rule.access === "self" || rule.access === "signup") return ok;
+  if (rule.access === "self") return ok;
+  // A limited key cannot reach beyond its org: not to a new org, not to the whole instance.
+  if (rule.access === "signup") return identity.limited ? FORBIDDEN : ok;
+  if (rule.access === "admin") return identity.admin && !identity.limited ? ok : FORBIDDEN;
   if (identity.role === undefined) return NOT_FOUND;
   return RANK[identity.role] >= RANK[rule.access] ? ok : FORBIDDEN;
 }
@@ -112,6 +123,8 @@ interface World {
   blob: { sha256: string; query: string };
   /** A member of the matrix org other than the caller, for the member routes' reads. */
   memberId: string;
+  /** A service account of the matrix org. */
+  serviceAccount: string;
 }
 
 let sequence = 0;
@@ -166,6 +179,20 @@ async function freshMember(cell: Cell): Promise<Record<string, string>> {
     role: "reader",
   });
   return { user_id: member.user_id };
+}
+
+/** A new person on the instance, made by the instance admin. */
+async function freshUser(cell: Cell): Promise<Record<string, string>> {
+  const n = next();
+  const user = await expectStatus(
+    cell.world,
+    "POST",
+    "/api/v1/admin/users",
+    201,
+    { email: `person-${n}@example.test`, name: `Person ${n}` },
+    cell.world.t.adminKey,
+  );
+  return { user_id: user.id };
 }
 
 async function freshVersion(cell: Cell, name: string): Promise<Record<string, string>> {
@@ -260,10 +287,51 @@ const RULES: Record<string, Rule | Rule[]> = {
     ok: 204,
     build: async (cell) => ({ params: await freshMember(cell) }),
   },
-  "POST /api/v1/org/:org/members/:user_id/api-keys": {
+
+  "GET /api/v1/org/:org/service-accounts": { access: "owner", ok: 200 },
+  "POST /api/v1/org/:org/service-accounts": {
     access: "owner",
     ok: 201,
-    build: async (cell) => ({ params: await freshMember(cell), payload: { name: "minted" } }),
+    build: ({ n }) => ({ payload: { name: `Bot ${n}`, role: "reader" } }),
+  },
+  "GET /api/v1/org/:org/service-accounts/:user_id/api-keys": {
+    access: "owner",
+    ok: 200,
+    build: ({ world }) => ({ params: { user_id: world.serviceAccount } }),
+  },
+  "POST /api/v1/org/:org/service-accounts/:user_id/api-keys": {
+    access: "owner",
+    ok: 201,
+    build: ({ world, n }) => ({
+      params: { user_id: world.serviceAccount },
+      payload: { name: `bot key ${n}` },
+    }),
+  },
+  "DELETE /api/v1/org/:org/service-accounts/:user_id/api-keys/:key_id": {
+    access: "owner",
+    ok: 204,
+    build: async ({ world, n }) => {
+      const url = `${orgUrl}/service-accounts/${world.serviceAccount}/api-keys`;
+      const key = await expectStatus(world, "POST", url, 201, { name: `doomed bot key ${n}` });
+      return { params: { user_id: world.serviceAccount, key_id: key.id } };
+    },
+  },
+
+  "GET /api/v1/admin/users": { access: "admin", ok: 200 },
+  "POST /api/v1/admin/users": {
+    access: "admin",
+    ok: 201,
+    build: ({ n }) => ({ payload: { email: `person-${n}@example.test`, name: `Person ${n}` } }),
+  },
+  "PUT /api/v1/admin/users/:user_id": {
+    access: "admin",
+    ok: 200,
+    build: async (cell) => ({ params: await freshUser(cell), payload: { is_admin: true } }),
+  },
+  "POST /api/v1/admin/users/:user_id/api-keys": {
+    access: "admin",
+    ok: 201,
+    build: async (cell) => ({ params: await freshUser(cell), payload: { name: "first key" } }),
   },
 
   "GET /api/v1/org/:org/ws": { access: "reader", ok: 200 },
@@ -567,6 +635,30 @@ describe("authorization matrix: every route × every kind of caller", () => {
       `/api/v1/org/${stranger.org}/ws/main/runtimes/${strangerRuntime.id}`,
       stranger.key,
     );
+    // Another org's automation user: its key is limited to that org.
+    const theirBot = await expectStatus(
+      partial,
+      "POST",
+      `/api/v1/org/${stranger.org}/service-accounts`,
+      201,
+      { name: "Their bot", role: "owner" },
+      stranger.key,
+    );
+    const theirBotKey = await expectStatus(
+      partial,
+      "POST",
+      `/api/v1/org/${stranger.org}/service-accounts/${theirBot.user_id}/api-keys`,
+      201,
+      { name: "their bot key" },
+      stranger.key,
+    );
+    // The owner of the matrix org also owns another org, and holds a key limited to that one.
+    await expectStatus(partial, "POST", "/api/v1/orgs", 201, { key: "elsewhere", name: "Elsewhere" });
+    const limitedElsewhere = await mintOwnerKey({ name: "limited elsewhere", org: "elsewhere" });
+    const ourBot = await expectStatus(partial, "POST", `${orgUrl}/service-accounts`, 201, {
+      name: "Our bot",
+      role: "reader",
+    });
 
     const link = await expectStatus(partial, "GET", `${orgUrl}/capabilities/${CAPABILITY}/1.0.0/bundle`, 200);
     const download = new URL(link.download_url);
@@ -574,6 +666,7 @@ describe("authorization matrix: every route × every kind of caller", () => {
       ...partial,
       home: home.id,
       homeBinding: homeBindings.items[0].id,
+      serviceAccount: ourBot.user_id,
       blob: { sha256: download.pathname.split("/").pop() as string, query: download.search.slice(1) },
     };
 
@@ -617,6 +710,19 @@ describe("authorization matrix: every route × every kind of caller", () => {
         userKey: owner.key,
       },
       { name: "non-member", headers: key(stranger.key), userKey: stranger.key },
+      {
+        name: "service-account key of another org",
+        headers: key(theirBotKey.key),
+        limited: true,
+        userKey: theirBotKey.key,
+      },
+      {
+        name: "owner's key limited to another org",
+        headers: key(limitedElsewhere.key),
+        limited: true,
+        userKey: limitedElsewhere.key,
+      },
+      { name: "instance admin, not a member", headers: key(t.adminKey), admin: true, userKey: t.adminKey },
       { name: "reader", headers: key(reader.key), role: "reader", userKey: reader.key },
       { name: "contributor", headers: key(contributor.key), role: "contributor", userKey: contributor.key },
       { name: "owner", headers: key(owner.key), role: "owner", userKey: owner.key },
