@@ -9,10 +9,10 @@ export interface RegisteredRoute {
 }
 
 /**
- * Every method and URL template in the router, HEAD left out (Fastify derives each HEAD route from
- * its GET route, with the same options and hooks).
+ * Every method and URL template in the router; HEAD only when asked for (Fastify derives each HEAD
+ * route from its GET route, with the same options and hooks).
  */
-export function registeredRoutes(app: TestApp["app"]): RegisteredRoute[] {
+export function registeredRoutes(app: TestApp["app"], options: { head?: boolean } = {}): RegisteredRoute[] {
   const routes: RegisteredRoute[] = [];
   const prefixes: string[] = [];
   // The radix-tree print: each line adds its segment to its parent's path.
@@ -23,7 +23,7 @@ export function registeredRoutes(app: TestApp["app"]): RegisteredRoute[] {
     const url = (depth === 0 ? "" : prefixes[depth - 1]) + match[2];
     prefixes[depth] = url;
     for (const method of (match[3] ?? "").split(", ").filter(Boolean)) {
-      if (method !== "HEAD") routes.push({ method, url });
+      if (method !== "HEAD" || options.head) routes.push({ method, url });
     }
   }
   return routes;
