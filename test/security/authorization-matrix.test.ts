@@ -35,7 +35,10 @@ interface Identity {
   limited?: true;
   /** The user is an instance admin. */
   admin?: true;
-  /** A runtime token, and which runtime it belongs to relative to the one the request targets. */
+  /**
+   * A runtime token: of the runtime the request targets, of another runtime or another org's, or of
+   * the targeted runtime but made by a member who has since left the org.
+   */
   token?: TokenScope;
   /**
    * A key of the same user, limited as the caller's is, for fixtures that must belong to the caller
@@ -125,8 +128,6 @@ interface World {
   homeBinding: string;
   /** The signed download of `matrix-cap@1.0.0`: its digest and query string. */
   blob: { sha256: string; query: string };
-  /** A member of the matrix org other than the caller, for the member routes' reads. */
-  memberId: string;
   /** A service account of the matrix org. */
   serviceAccount: string;
   /** The app listening on a real port, for the fast lane's cells. */
@@ -523,7 +524,6 @@ function urlOf(template: string, world: World, request: CellRequest): string {
     project: "default",
     runtime_id: world.home,
     binding_id: world.homeBinding,
-    user_id: world.memberId,
     name: CAPABILITY,
     version: "1.0.0",
     "*": "capability.yaml",
@@ -605,6 +605,195 @@ async function runCell(world: World, method: string, url: string, rule: Rule, id
   return outcome;
 }
 
+/**
+ * The matrix org and everything its cells read: members of each role, the owner's restricted keys,
+ * a published capability bound to a runtime, runtime tokens, another org with its service account,
+ * and the app listening on a port for the fast lane's cells.
+ */
+async function buildWorld(): Promise<{ world: World; identities: Identity[] }> {
+  const t = await buildTestApp();
+  const adminId = (await callApi(t, "GET", "/api/v1/user/me", t.adminKey)).json().id;
+  await newOrg(t, ORG);
+  const owner = await newUserKey(t, { org: ORG, role: "owner" });
+  const contributor = await newUserKey(t, { org: ORG, role: "contributor" });
+  const reader = await newUserKey(t, { org: ORG, role: "reader" });
+  const leaver = await newUserKey(t, { org: ORG, role: "contributor" });
+  const partial = { t, owner: owner.key } as World;
+  // The bootstrap admin made the org; it leaves, so that only the identities below are members.
+  await expectStatus(partial, "DELETE", `${orgUrl}/members/${adminId}`, 204);
+
+  // The owner's own keys with one restriction each: the restriction, not the role, decides.
+  const mintOwnerKey = (payload: Record<string, unknown>) =>
+    expectStatus(partial, "POST", "/api/v1/user/api-keys", 201, payload);
+  const readOnly = await mintOwnerKey({ name: "read-only", read_only: true });
+  const revoked = await mintOwnerKey({ name: "revoked" });
+  await expectStatus(partial, "DELETE", `/api/v1/user/api-keys/${revoked.id}`, 204);
+  const expiring = await mintOwnerKey({ name: "expiring", expires_in_days: 1 });
+  // Time passes before anything else is made, so the expiring key alone has expired.
+  t.advanceClock(2 * DAY_MS);
+
+  for (const version of ["1.0.0", "1.1.0"]) await publishVersion(partial, CAPABILITY, version);
+  const home = await expectStatus(partial, "POST", `${wsUrl}/runtimes`, 201, {
+    key: "home",
+    name: "Home",
+    config: { version: "v2", capabilities: [{ name: CAPABILITY, version: "1.0.0" }] },
+  });
+  const other = await expectStatus(partial, "POST", `${wsUrl}/runtimes`, 201, {
+    key: "other",
+    name: "Other",
+  });
+  const homeBindings = await expectStatus(partial, "GET", `${runtimeUrl(home.id)}/capabilities`, 200);
+  const mintToken = (runtimePath: string, key: string) =>
+    expectStatus(partial, "POST", `${runtimePath}/tokens`, 201, {}, key);
+  const ownToken = await mintToken(runtimeUrl(home.id), owner.key);
+  const otherRuntimeToken = await mintToken(runtimeUrl(other.id), owner.key);
+  // A contributor's token, then the contributor leaves the org: the token must not outlive that.
+  const orphanedToken = await mintToken(runtimeUrl(home.id), leaver.key);
+  await expectStatus(partial, "DELETE", `${orgUrl}/members/${leaver.userId}`, 204);
+
+  const stranger = await newStranger(t);
+  const strangerRuntime = await expectStatus(
+    partial,
+    "POST",
+    `/api/v1/org/${stranger.org}/ws/main/runtimes`,
+    201,
+    { key: "theirs", name: "Theirs" },
+    stranger.key,
+  );
+  const foreignToken = await mintToken(
+    `/api/v1/org/${stranger.org}/ws/main/runtimes/${strangerRuntime.id}`,
+    stranger.key,
+  );
+  // Another org's automation user: its key is limited to that org.
+  const theirBot = await expectStatus(
+    partial,
+    "POST",
+    `/api/v1/org/${stranger.org}/service-accounts`,
+    201,
+    { name: "Their bot", role: "owner" },
+    stranger.key,
+  );
+  const theirBotKey = await expectStatus(
+    partial,
+    "POST",
+    `/api/v1/org/${stranger.org}/service-accounts/${theirBot.user_id}/api-keys`,
+    201,
+    { name: "their bot key" },
+    stranger.key,
+  );
+  // The owner of the matrix org also owns another org, and holds a key limited to that one.
+  await expectStatus(partial, "POST", "/api/v1/orgs", 201, { key: "elsewhere", name: "Elsewhere" });
+  const limitedElsewhere = await mintOwnerKey({ name: "limited elsewhere", org: "elsewhere" });
+  const ourBot = await expectStatus(partial, "POST", `${orgUrl}/service-accounts`, 201, {
+    name: "Our bot",
+    role: "reader",
+  });
+
+  const link = await expectStatus(partial, "GET", `${orgUrl}/capabilities/${CAPABILITY}/1.0.0/bundle`, 200);
+  const download = new URL(link.download_url);
+  const world: World = {
+    ...partial,
+    home: home.id,
+    homeBinding: homeBindings.items[0].id,
+    serviceAccount: ourBot.user_id,
+    origin: "",
+    laneAnswers: 0,
+    blob: { sha256: download.pathname.split("/").pop() as string, query: download.search.slice(1) },
+  };
+  // Counts what the lane answers, so that its cells cannot pass without it.
+  const lane = t.app.fastLane;
+  const serve = lane.serve.bind(lane);
+  lane.serve = (request, response) => {
+    const answered = serve(request, response);
+    if (answered) world.laneAnswers++;
+    return answered;
+  };
+  world.origin = await t.app.listen({ host: "127.0.0.1", port: 0 });
+
+  const key = (credential: string) => bearer(credential);
+  const identities: Identity[] = [
+    {
+      name: "anonymous",
+      headers: {},
+      refused: { status: 401, type: "authentication_error" },
+      userKey: owner.key,
+    },
+    {
+      name: "garbage credential",
+      headers: key(UNKNOWN_KEY),
+      refused: { status: 401, type: "authentication_error" },
+      userKey: owner.key,
+    },
+    {
+      name: "malformed credential",
+      headers: key("not-a-capstan-key"),
+      refused: { status: 401, type: "token_error" },
+      userKey: owner.key,
+    },
+    {
+      name: "expired key",
+      headers: key(expiring.key),
+      refused: { status: 401, type: "expired_token_error" },
+      userKey: owner.key,
+    },
+    {
+      name: "revoked key",
+      headers: key(revoked.key),
+      refused: { status: 401, type: "authentication_error" },
+      userKey: owner.key,
+    },
+    {
+      name: "read-only key",
+      headers: key(readOnly.key),
+      role: "owner",
+      readOnly: true,
+      userKey: owner.key,
+    },
+    { name: "non-member", headers: key(stranger.key), userKey: stranger.key },
+    {
+      name: "service-account key of another org",
+      headers: key(theirBotKey.key),
+      limited: true,
+      userKey: theirBotKey.key,
+    },
+    {
+      name: "owner's key limited to another org",
+      headers: key(limitedElsewhere.key),
+      limited: true,
+      userKey: limitedElsewhere.key,
+    },
+    { name: "instance admin, not a member", headers: key(t.adminKey), admin: true, userKey: t.adminKey },
+    { name: "reader", headers: key(reader.key), role: "reader", userKey: reader.key },
+    { name: "contributor", headers: key(contributor.key), role: "contributor", userKey: contributor.key },
+    { name: "owner", headers: key(owner.key), role: "owner", userKey: owner.key },
+    {
+      name: "runtime token, same runtime",
+      headers: key(ownToken.token),
+      token: "own runtime",
+      userKey: owner.key,
+    },
+    {
+      name: "runtime token, another runtime",
+      headers: key(otherRuntimeToken.token),
+      token: "another runtime",
+      userKey: owner.key,
+    },
+    {
+      name: "runtime token, another org",
+      headers: key(foreignToken.token),
+      token: "another org",
+      userKey: stranger.key,
+    },
+    {
+      name: "runtime token of a removed member",
+      headers: key(orphanedToken.token),
+      token: "removed member",
+      userKey: leaver.key,
+    },
+  ];
+  return { world, identities };
+}
+
 // ─── The suite ───────────────────────────────────────────────────────────────────────────────────
 
 describe("authorization matrix: every route × every kind of caller", () => {
@@ -613,190 +802,9 @@ describe("authorization matrix: every route × every kind of caller", () => {
   let routes: { method: string; url: string }[];
 
   before(async () => {
-    const t = await buildTestApp();
-    const adminId = (await callApi(t, "GET", "/api/v1/user/me", t.adminKey)).json().id;
-    await newOrg(t, ORG);
-    const owner = await newUserKey(t, { org: ORG, role: "owner" });
-    const contributor = await newUserKey(t, { org: ORG, role: "contributor" });
-    const reader = await newUserKey(t, { org: ORG, role: "reader" });
-    const leaver = await newUserKey(t, { org: ORG, role: "contributor" });
-    const partial = { t, owner: owner.key, memberId: reader.userId } as World;
-    // The bootstrap admin made the org; it leaves, so that only the identities below are members.
-    await expectStatus(partial, "DELETE", `${orgUrl}/members/${adminId}`, 204);
-
-    // The owner's own keys with one restriction each: the restriction, not the role, decides.
-    const mintOwnerKey = (payload: Record<string, unknown>) =>
-      expectStatus(partial, "POST", "/api/v1/user/api-keys", 201, payload);
-    const readOnly = await mintOwnerKey({ name: "read-only", read_only: true });
-    const revoked = await mintOwnerKey({ name: "revoked" });
-    await expectStatus(partial, "DELETE", `/api/v1/user/api-keys/${revoked.id}`, 204);
-    const expiring = await mintOwnerKey({ name: "expiring", expires_in_days: 1 });
-    // Time passes before anything else is made, so the expiring key alone has expired.
-    t.advanceClock(2 * DAY_MS);
-
-    for (const version of ["1.0.0", "1.1.0"]) await publishVersion(partial, CAPABILITY, version);
-    const home = await expectStatus(partial, "POST", `${wsUrl}/runtimes`, 201, {
-      key: "home",
-      name: "Home",
-      config: { version: "v2", capabilities: [{ name: CAPABILITY, version: "1.0.0" }] },
-    });
-    const other = await expectStatus(partial, "POST", `${wsUrl}/runtimes`, 201, {
-      key: "other",
-      name: "Other",
-    });
-    const homeBindings = await expectStatus(partial, "GET", `${runtimeUrl(home.id)}/capabilities`, 200);
-    const mintToken = (runtimePath: string, key: string) =>
-      expectStatus(partial, "POST", `${runtimePath}/tokens`, 201, {}, key);
-    const ownToken = await mintToken(runtimeUrl(home.id), owner.key);
-    const otherRuntimeToken = await mintToken(runtimeUrl(other.id), owner.key);
-    // A contributor's token, then the contributor leaves the org: the token must not outlive that.
-    const orphanedToken = await mintToken(runtimeUrl(home.id), leaver.key);
-    await expectStatus(partial, "DELETE", `${orgUrl}/members/${leaver.userId}`, 204);
-
-    const stranger = await newStranger(t);
-    const strangerRuntime = await expectStatus(
-      partial,
-      "POST",
-      `/api/v1/org/${stranger.org}/ws/main/runtimes`,
-      201,
-      { key: "theirs", name: "Theirs" },
-      stranger.key,
-    );
-    const foreignToken = await mintToken(
-      `/api/v1/org/${stranger.org}/ws/main/runtimes/${strangerRuntime.id}`,
-      stranger.key,
-    );
-    // Another org's automation user: its key is limited to that org.
-    const theirBot = await expectStatus(
-      partial,
-      "POST",
-      `/api/v1/org/${stranger.org}/service-accounts`,
-      201,
-      { name: "Their bot", role: "owner" },
-      stranger.key,
-    );
-    const theirBotKey = await expectStatus(
-      partial,
-      "POST",
-      `/api/v1/org/${stranger.org}/service-accounts/${theirBot.user_id}/api-keys`,
-      201,
-      { name: "their bot key" },
-      stranger.key,
-    );
-    // The owner of the matrix org also owns another org, and holds a key limited to that one.
-    await expectStatus(partial, "POST", "/api/v1/orgs", 201, { key: "elsewhere", name: "Elsewhere" });
-    const limitedElsewhere = await mintOwnerKey({ name: "limited elsewhere", org: "elsewhere" });
-    const ourBot = await expectStatus(partial, "POST", `${orgUrl}/service-accounts`, 201, {
-      name: "Our bot",
-      role: "reader",
-    });
-
-    // Counts what the lane answers, so that its cells cannot pass without it.
-    const lane = t.app.fastLane;
-    const serve = lane.serve.bind(lane);
-    lane.serve = (request, response) => {
-      const answered = serve(request, response);
-      if (answered) world.laneAnswers++;
-      return answered;
-    };
-    const origin = await t.app.listen({ host: "127.0.0.1", port: 0 });
-
-    const link = await expectStatus(partial, "GET", `${orgUrl}/capabilities/${CAPABILITY}/1.0.0/bundle`, 200);
-    const download = new URL(link.download_url);
-    world = {
-      ...partial,
-      home: home.id,
-      homeBinding: homeBindings.items[0].id,
-      serviceAccount: ourBot.user_id,
-      origin,
-      laneAnswers: 0,
-      blob: { sha256: download.pathname.split("/").pop() as string, query: download.search.slice(1) },
-    };
-
-    const key = (credential: string) => bearer(credential);
-    identities = [
-      {
-        name: "anonymous",
-        headers: {},
-        refused: { status: 401, type: "authentication_error" },
-        userKey: owner.key,
-      },
-      {
-        name: "garbage credential",
-        headers: key(UNKNOWN_KEY),
-        refused: { status: 401, type: "authentication_error" },
-        userKey: owner.key,
-      },
-      {
-        name: "malformed credential",
-        headers: key("not-a-capstan-key"),
-        refused: { status: 401, type: "token_error" },
-        userKey: owner.key,
-      },
-      {
-        name: "expired key",
-        headers: key(expiring.key),
-        refused: { status: 401, type: "expired_token_error" },
-        userKey: owner.key,
-      },
-      {
-        name: "revoked key",
-        headers: key(revoked.key),
-        refused: { status: 401, type: "authentication_error" },
-        userKey: owner.key,
-      },
-      {
-        name: "read-only key",
-        headers: key(readOnly.key),
-        role: "owner",
-        readOnly: true,
-        userKey: owner.key,
-      },
-      { name: "non-member", headers: key(stranger.key), userKey: stranger.key },
-      {
-        name: "service-account key of another org",
-        headers: key(theirBotKey.key),
-        limited: true,
-        userKey: theirBotKey.key,
-      },
-      {
-        name: "owner's key limited to another org",
-        headers: key(limitedElsewhere.key),
-        limited: true,
-        userKey: limitedElsewhere.key,
-      },
-      { name: "instance admin, not a member", headers: key(t.adminKey), admin: true, userKey: t.adminKey },
-      { name: "reader", headers: key(reader.key), role: "reader", userKey: reader.key },
-      { name: "contributor", headers: key(contributor.key), role: "contributor", userKey: contributor.key },
-      { name: "owner", headers: key(owner.key), role: "owner", userKey: owner.key },
-      {
-        name: "runtime token, same runtime",
-        headers: key(ownToken.token),
-        token: "own runtime",
-        userKey: owner.key,
-      },
-      {
-        name: "runtime token, another runtime",
-        headers: key(otherRuntimeToken.token),
-        token: "another runtime",
-        userKey: owner.key,
-      },
-      {
-        name: "runtime token, another org",
-        headers: key(foreignToken.token),
-        token: "another org",
-        userKey: stranger.key,
-      },
-      {
-        name: "runtime token of a removed member",
-        headers: key(orphanedToken.token),
-        token: "removed member",
-        userKey: leaver.key,
-      },
-    ];
-
+    ({ world, identities } = await buildWorld());
     // Reads first, then changes: a change that wrongly succeeds cannot disturb a read's fixtures.
-    routes = registeredRoutes(t.app, { head: true }).sort(
+    routes = registeredRoutes(world.t.app, { head: true }).sort(
       (a, b) => Number(MUTATING.has(a.method)) - Number(MUTATING.has(b.method)),
     );
   });
