@@ -231,6 +231,7 @@ describe("migration 0003_add_admins_and_key_limits", () => {
       .execute();
     assert.equal(events.length, 4);
     const stolen = events.find((e) => e.target_id === keys.stolen);
+    assert.ok(stolen);
     assert.equal(stolen.org_id, ids.evilOrg);
     assert.equal(stolen.actor_user_id, null);
     assert.equal(JSON.parse(stolen.data).user_id, ids.victim);
