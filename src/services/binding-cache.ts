@@ -8,11 +8,12 @@
 //   latest version or a version's status, so every cached runtime that binds it is dropped (an index
 //   capability → runtimes makes that cheap);
 // - {kind: "all"}: missed notifications (scale mode), drop everything.
-import { forbidden, notFound } from "../http/errors.js";
+import { notFound } from "../http/errors.js";
 import type { RuntimePath } from "./binding-service.js";
 import type { ChangeEvent, ChangeFeed } from "./change-feed.js";
-import type { Actor } from "./deps.js";
+import type { Actor, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
+import { requireRuntimeTokenRead } from "./runtime-token-service.js";
 
 /** What every cached view records about its runtime, to answer for a path and to be invalidated. */
 export interface RuntimeView {
@@ -177,7 +178,10 @@ const isViewAt = (view: RuntimeView, orgId: string, workspaceKey: string): boole
 
 /**
  * The view from memory when `actor` may read it at `path`; undefined in every other case, errors
- * included: `readViewFor` then decides (the fast lane relies on this never throwing).
+ * included: `readViewFor` then decides (the fast lane relies on this never throwing). For a runtime
+ * token this is requireRuntimeTokenRead answered from memory: its own runtime, whose creator's role
+ * in the path's org is cached (roles are evicted when membership changes), and whose view lies in
+ * that org and workspace (views are evicted when the runtime is deleted).
  */
 export function cachedViewFor<V extends RuntimeView>(
   views: RuntimeViewCache<V>,
@@ -192,22 +196,16 @@ export function cachedViewFor<V extends RuntimeView>(
   return view && isViewAt(view, role.orgId, path.workspace) ? view : undefined;
 }
 
-/** 403 for a runtime token at another runtime's path; any other actor passes. */
-export function requireOwnRuntime(actor: Actor, path: RuntimePath): void {
-  if (actor.runtimeId !== null && actor.runtimeId !== path.runtimeId) {
-    throw forbidden("A runtime token can only read its own runtime's capabilities");
-  }
-}
-
 /** The view, read if need be: 403 for another runtime's token, 404 for a non-member or another path. */
 export async function readViewFor<V extends RuntimeView>(
+  deps: ServiceDeps,
   views: RuntimeViewCache<V>,
   roles: OrgRoleCache,
   actor: Actor,
   path: RuntimePath,
   load: () => Promise<V>,
 ): Promise<V> {
-  requireOwnRuntime(actor, path);
+  if (actor.runtimeId !== null) await requireRuntimeTokenRead(deps, actor, { runtime: path });
   const { orgId } = await roles.require(actor, path.org, "reader");
   const view = await views.get(path.runtimeId, load);
   if (!isViewAt(view, orgId, path.workspace)) throw notFound("Runtime");

@@ -34,7 +34,6 @@ import {
   type RuntimeView,
   RuntimeViewCache,
   readViewFor,
-  requireOwnRuntime,
   type SerializedBody,
   serialized,
 } from "./binding-cache.js";
@@ -52,6 +51,7 @@ import {
 } from "./binding-views.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
+import { requireRuntimeTokenRead } from "./runtime-token-service.js";
 import { previewUpgrade, type UpgradePreview } from "./upgrade-preview.js";
 
 /** Where a request points: `/org/{org}/ws/{workspace}/runtimes/{runtimeId}` (id lower-cased). */
@@ -116,7 +116,9 @@ export class BindingService {
   }
 
   private async readListBody(actor: Actor, path: RuntimePath): Promise<Buffer> {
-    const view = await readViewFor(this.lists, this.roles, actor, path, () => this.loadList(path.runtimeId));
+    const view = await readViewFor(this.deps, this.lists, this.roles, actor, path, () =>
+      this.loadList(path.runtimeId),
+    );
     return view.body;
   }
 
@@ -134,7 +136,7 @@ export class BindingService {
   }
 
   async get(actor: Actor, path: RuntimePath, bindingId: string): Promise<RuntimeCapabilityBinding> {
-    requireOwnRuntime(actor, path);
+    if (actor.runtimeId !== null) await requireRuntimeTokenRead(this.deps, actor, { runtime: path });
     const { org } = await requireOrgRole(this.deps, actor, path.org, "reader");
     const runtime = await requireRuntime(this.deps.db, org.id, path);
     return presentBinding(this.deps.db, runtime.id, bindingId);

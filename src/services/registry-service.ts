@@ -39,6 +39,7 @@ import {
   toVersionListItem,
 } from "./artifact-views.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import { requireRuntimeTokenRead } from "./runtime-token-service.js";
 import { signBlobUrl } from "./signed-urls.js";
 
 const DEFAULT_PAGE_SIZE = 20;
@@ -97,16 +98,6 @@ function findTargetVersion(db: Executor, capability: CapabilityRow, version: str
   if (version !== "latest") return findVersion(db, capability.id, version);
   if (capability.latest_version_id === null) return Promise.resolve(undefined);
   return findVersionById(db, capability.id, capability.latest_version_id);
-}
-
-/** A runtime token may read only the versions bound to its own runtime (SPEC §7.6). */
-export async function assertRuntimeTokenMayRead(
-  deps: ServiceDeps,
-  actor: Actor,
-  versionId: string,
-): Promise<void> {
-  if (actor.runtimeId === null) return;
-  if (!(await isVersionBoundToRuntime(deps.db, actor.runtimeId, versionId))) throw runtimeTokenRefused();
 }
 
 function runtimeTokenRefused(): AppError {
@@ -253,10 +244,11 @@ async function boundVersion(
   version: string,
 ): Promise<{ owner: CapabilityOwner; row: VersionRow }> {
   const [ownerKey, name] = splitRef(ref, orgKey);
+  const runtime = await requireRuntimeTokenRead(deps, actor, { capability: { org: orgKey, ownerKey } });
   const capability = await findCapabilityByOrgKey(deps.db, ownerKey, name, { publicOnly: false });
   const row = capability && (await findTargetVersion(deps.db, capability, version));
   if (!capability || !row || row.status === "deleted") throw runtimeTokenRefused();
-  await assertRuntimeTokenMayRead(deps, actor, row.id);
+  if (!(await isVersionBoundToRuntime(deps.db, runtime.id, row.id))) throw runtimeTokenRefused();
   return { owner: { capability, ownerKey, displayName: ref }, row };
 }
 

@@ -98,7 +98,9 @@ export class ResolvedService {
     path: RuntimePath,
     ifNoneMatch: string | undefined,
   ): Promise<ResolvedResponse> {
-    const view = await readViewFor(this.views, this.roles, actor, path, () => this.load(path.runtimeId));
+    const view = await readViewFor(this.deps, this.views, this.roles, actor, path, () =>
+      this.load(path.runtimeId),
+    );
     return this.answer(view, ifNoneMatch) ?? this.resignAndAnswer(view);
   }
 

@@ -1,14 +1,21 @@
 // Runtime tokens (SPEC §7.6): API keys bound to one runtime, read-only, that may call only the
-// routes marked `runtimeToken` (its binding list and resolved set) and fetch the bound versions'
-// bundles and files. They are ordinary api_keys rows, so listing and revoking keys covers them.
+// routes marked `runtimeToken` (its binding list, one binding, its resolved set) and fetch the bound
+// versions' bundles and files. They are ordinary api_keys rows of the user who minted them, limited
+// to the runtime's org, so listing and revoking keys covers them (a service account's tokens are
+// listed and revoked by the org's owners with its other keys).
+//
+// What a token may read is decided in one place, `requireRuntimeTokenRead`, which every route a
+// token may call goes through: a token reads only while its runtime exists and the user who minted
+// it may still read that runtime's org, and only at its own runtime's paths. The fast lane and the
+// cached views answer from memory only what this would allow (binding-cache.ts, cachedViewFor).
 import { findRuntimeInWorkspace } from "../db/repositories/binding-repository.js";
-import { notFound } from "../http/errors.js";
+import { type AppError, forbidden, notFound } from "../http/errors.js";
 import { generateApiKey } from "../lib/api-key-format.js";
 import { newId } from "../lib/ids.js";
-import { requireOrgRole } from "./access.js";
+import { keyReachesOrg, requireOrgRole, roleAtLeast } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { RuntimePath } from "./binding-service.js";
-import type { RequestScope, ServiceDeps } from "./deps.js";
+import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 
 export const DEFAULT_RUNTIME_TOKEN_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -52,6 +59,7 @@ export async function createRuntimeToken(
         key_hash: key.hash,
         read_only: 1,
         runtime_id: runtime.id,
+        org_id: runtime.org_id,
         expires_at: expiresAt,
         revoked_at: null,
         last_used_at: null,
@@ -73,3 +81,68 @@ export async function createRuntimeToken(
   });
   return { id, token: key.key, expires_at: expiresAt };
 }
+
+/** The runtime a token reads, where it lives. */
+export interface TokenRuntime {
+  id: string;
+  orgId: string;
+  orgKey: string;
+  workspaceKey: string;
+}
+
+/** What a token asks for: something at a runtime's path, or a capability version's files or bundle. */
+export type TokenTarget =
+  | { runtime: RuntimePath }
+  /** `org` from the path; `ownerKey` the capability's owner (`org` itself for a bare name). */
+  | { capability: { org: string; ownerKey: string } };
+
+/** The same answer as for a non-member: the token no longer reaches anything. */
+const tokenRuntimeGone = (): AppError => notFound("Runtime");
+
+/**
+ * 404 when the token's runtime is gone or the user who minted it may no longer read the runtime's
+ * org (removed, or a key limited elsewhere); 403 for a path outside its runtime. A bound public
+ * capability of another org is read under its owner's path (the resolved set's
+ * `artifact_s3_prefix`), so there the path's org may be the owner; whether the version is bound to
+ * the runtime is for the caller to check. Not cached: a removal takes effect on the next read.
+ */
+export async function requireRuntimeTokenRead(
+  deps: ServiceDeps,
+  actor: Actor,
+  target: TokenTarget,
+): Promise<TokenRuntime> {
+  if (actor.runtimeId === null)
+    throw new Error("requireRuntimeTokenRead called for a key that is not a runtime token");
+  const row = await deps.db
+    .selectFrom("runtimes")
+    .innerJoin("orgs", "orgs.id", "runtimes.org_id")
+    .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
+    .leftJoin("memberships", (join) =>
+      join.onRef("memberships.org_id", "=", "runtimes.org_id").on("memberships.user_id", "=", actor.userId),
+    )
+    .select([
+      "runtimes.id",
+      "runtimes.org_id",
+      "orgs.key as org_key",
+      "workspaces.key as workspace_key",
+      "memberships.role",
+    ])
+    .where("runtimes.id", "=", actor.runtimeId)
+    .executeTakeFirst();
+  if (!row || row.role === null || !roleAtLeast(row.role, "reader") || !keyReachesOrg(actor, row.org_id)) {
+    throw tokenRuntimeGone();
+  }
+  const runtime = { id: row.id, orgId: row.org_id, orgKey: row.org_key, workspaceKey: row.workspace_key };
+  if ("runtime" in target) {
+    const path = target.runtime;
+    if (path.runtimeId !== runtime.id) throw outsideItsRuntime();
+    if (path.org !== runtime.orgKey || path.workspace !== runtime.workspaceKey) throw notFound("Runtime");
+  } else {
+    const { org, ownerKey } = target.capability;
+    if (org !== runtime.orgKey && org !== ownerKey) throw outsideItsRuntime();
+  }
+  return runtime;
+}
+
+export const outsideItsRuntime = (): AppError =>
+  forbidden("A runtime token can only read its own runtime's capabilities");

@@ -272,6 +272,55 @@ describe("the fast lane answers as Fastify does", () => {
     assert.equal(fast.fast, false);
   });
 
+  test("a key limited to another org is refused, not served from its user's cached role", async () => {
+    const reader = await newUserKey(t, { role: "reader" });
+    await live.get(bindingsUrl(runtimeId), auth(reader.key)); // caches the user's role in `default`
+    assert.equal((await live.both(bindingsUrl(runtimeId), auth(reader.key))).fast.fast, true);
+    await newOrg(t, `elsewhere-${runtimeId.slice(-6)}`);
+    const elsewhere = `elsewhere-${runtimeId.slice(-6)}`;
+    const added = await callApi(t, "POST", `/api/v1/org/${elsewhere}/members`, t.adminKey, {
+      email: reader.email,
+      role: "reader",
+    });
+    assert.equal(added.statusCode, 201, added.body);
+    const minted = await callApi(t, "POST", "/api/v1/user/api-keys", reader.key, {
+      name: "x",
+      org: elsewhere,
+    });
+    assert.equal(minted.statusCode, 201, minted.body);
+    const limited = minted.json().key;
+    await live.get(bindingsUrl(runtimeId), auth(limited)); // caches the limited key
+    const { fast } = await live.both(bindingsUrl(runtimeId), auth(limited));
+    assertEnvelope(responseOf(fast), 404, "not_found_error");
+    assert.equal(fast.fast, false);
+  });
+
+  test("a runtime token whose creator is removed loses the lane at once", async () => {
+    const contributor = await newUserKey(t, { role: "contributor" });
+    const minted = await callApi(
+      t,
+      "POST",
+      `${bindingsUrl(runtimeId).replace(/\/capabilities$/, "")}/tokens`,
+      contributor.key,
+    );
+    assert.equal(minted.statusCode, 201, minted.body);
+    const token = minted.json().token;
+    await live.get(resolvedUrl(runtimeId), auth(token));
+    assert.equal((await live.both(resolvedUrl(runtimeId), auth(token))).fast.fast, true);
+    const removed = await callApi(
+      t,
+      "DELETE",
+      `/api/v1/org/default/members/${contributor.userId}`,
+      t.adminKey,
+    );
+    assert.equal(removed.statusCode, 204, removed.body);
+    for (const url of [bindingsUrl(runtimeId), resolvedUrl(runtimeId)]) {
+      const { fast } = await live.both(url, auth(token));
+      assertEnvelope(responseOf(fast), 404, "not_found_error");
+      assert.equal(fast.fast, false);
+    }
+  });
+
   test("an expired key, and a resolved set whose signed URLs are due, go to Fastify", async () => {
     const expiring = await newUserKey(t, { role: "reader", expiresInDays: 1 });
     await live.get(bindingsUrl(runtimeId), auth(expiring.key));
