@@ -767,6 +767,13 @@ async function buildWorld(): Promise<{ world: World; identities: Identity[] }> {
     { name: "reader", headers: key(reader.key), role: "reader", userKey: reader.key },
     { name: "contributor", headers: key(contributor.key), role: "contributor", userKey: contributor.key },
     { name: "owner", headers: key(owner.key), role: "owner", userKey: owner.key },
+    // The other header a key may come in (SPEC §2.2), on every route and in the fast lane alike.
+    {
+      name: "owner, X-API-Key header",
+      headers: { "x-api-key": owner.key },
+      role: "owner",
+      userKey: owner.key,
+    },
     {
       name: "runtime token, same runtime",
       headers: key(ownToken.token),
