@@ -494,9 +494,8 @@ const RULES: Record<string, Rule | Rule[]> = {
     build: async (cell) => ({ params: await freshVersion(cell, "matrix-doomed") }),
   },
   "GET /api/v1/org/:org/capabilities/:name/:version/readme": { access: "reader", ok: 200 },
-  // Bundles and files of the versions bound to a token's runtime are what it exists to fetch.
-  // A removed member's token still fetched them (200) while its binding list was already 404:
-  // the "removed member" cells of these two routes fail until the creator's membership is checked.
+  // Bundles and files of the versions bound to a token's runtime are what it exists to fetch; a
+  // removed member's token once still fetched them while its binding list already answered 404.
   "GET /api/v1/org/:org/capabilities/:name/:version/bundle": {
     access: "reader",
     runtimeToken: true,
