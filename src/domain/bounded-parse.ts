@@ -113,8 +113,9 @@ export function parseBoundedYaml(
     tokens += 1;
     if (tokens > limits.maxTokens) return overLimit(`more than ${limits.maxTokens} YAML tokens`);
     for (const token of parser.next(lexeme)) cst.push(token);
-    // The parser's stack holds the document and each collection open around the current token.
-    if (parser.stack.length > limits.maxDepth + 1) {
+    // The parser's stack holds the document, each collection open around the current token and
+    // at most one more token: a coarse bound here, the exact depth is checked on the value.
+    if (parser.stack.length > limits.maxDepth + 2) {
       return overLimit(`nested more than ${limits.maxDepth} levels deep`);
     }
   }
