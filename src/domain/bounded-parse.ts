@@ -31,19 +31,25 @@ export interface DocumentLimits {
   maxAliases: number;
 }
 
-/** Shared by all the documents of one capability, so that many small documents are bounded too. */
+/**
+ * Shared by all the documents of one capability, so that many small documents are bounded too.
+ * YAML and JSON are counted apart: a YAML token costs tens of times what a JSON one does.
+ */
 export class ParseBudget {
-  private spent = 0;
+  private spent = { yaml: 0, json: 0 };
 
-  constructor(readonly maxTokens: number) {}
+  constructor(
+    readonly maxYamlTokens: number,
+    readonly maxJsonTokens: number = maxYamlTokens,
+  ) {}
 
   get exhausted(): boolean {
-    return this.spent > this.maxTokens;
+    return this.spent.yaml > this.maxYamlTokens || this.spent.json > this.maxJsonTokens;
   }
 
   /** Records the tokens of one document; false once the budget is overdrawn. */
-  spend(tokens: number): boolean {
-    this.spent += tokens;
+  spend(kind: "yaml" | "json", tokens: number): boolean {
+    this.spent[kind] += tokens;
     return !this.exhausted;
   }
 }
@@ -62,7 +68,7 @@ const MiB = 1024 * KiB;
 /** capability.yaml: SPEC §4.2. */
 export const MANIFEST_LIMITS: DocumentLimits = {
   maxBytes: 256 * KiB,
-  maxTokens: 200_000,
+  maxTokens: 100_000,
   maxDepth: 64,
   maxAliases: 100,
 };
@@ -78,13 +84,17 @@ export const FRONTMATTER_LIMITS: DocumentLimits = {
 /** Tool-definition files and MCP files: SPEC §4.1. */
 export const DEFINITION_FILE_LIMITS: DocumentLimits = {
   maxBytes: 1 * MiB,
-  maxTokens: 200_000,
+  maxTokens: 100_000,
   maxDepth: 64,
   maxAliases: 100,
 };
 
-/** All documents of one capability together: about a second of parsing in the worst case. */
-export const CAPABILITY_PARSE_BUDGET_TOKENS = 1_000_000;
+/**
+ * All documents of one capability together, well beyond what 2,000 components with ordinary
+ * frontmatter need (about 100 tokens each): at most about half a second of parsing on an idle core.
+ */
+export const CAPABILITY_YAML_BUDGET_TOKENS = 300_000;
+export const CAPABILITY_JSON_BUDGET_TOKENS = 4_000_000;
 
 const CORE_TAGS = new Set(
   ["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`),
@@ -120,7 +130,7 @@ export function parseBoundedYaml(
     }
   }
   for (const token of parser.end()) cst.push(token);
-  if (budget && !budget.spend(tokens)) {
+  if (budget && !budget.spend("yaml", tokens)) {
     return overLimit(BUDGET_EXHAUSTED);
   }
 
@@ -209,7 +219,7 @@ export function parseBoundedJson(
   if (budget?.exhausted) return overLimit(BUDGET_EXHAUSTED);
   const shape = scanJson(text, limits);
   if (typeof shape === "string") return overLimit(shape);
-  if (budget && !budget.spend(shape)) {
+  if (budget && !budget.spend("json", shape)) {
     return overLimit(BUDGET_EXHAUSTED);
   }
   try {

@@ -4,7 +4,8 @@
 import {
   type BoundedParseResult,
   BUDGET_EXHAUSTED,
-  CAPABILITY_PARSE_BUDGET_TOKENS,
+  CAPABILITY_JSON_BUDGET_TOKENS,
+  CAPABILITY_YAML_BUDGET_TOKENS,
   DEFINITION_FILE_LIMITS,
   FRONTMATTER_LIMITS,
   ParseBudget,
@@ -61,7 +62,7 @@ export function discoverComponents(manifest: Manifest, files: Files): DiscoveryR
     files,
     errors: [],
     warnings: [],
-    budget: new ParseBudget(CAPABILITY_PARSE_BUDGET_TOKENS),
+    budget: new ParseBudget(CAPABILITY_YAML_BUDGET_TOKENS, CAPABILITY_JSON_BUDGET_TOKENS),
     components: 0,
     pythonBytesScanned: 0,
     pythonFilesSkipped: [],
