@@ -1,7 +1,7 @@
 // capability.yaml: safe YAML parsing and the semantic rules of SPEC §4.2. Pure: existence of the
 // files a manifest points at is asked of the caller through callbacks.
 import { type Document, isAlias, isScalar, Scalar } from "yaml";
-import { MANIFEST_LIMITS, parseBoundedYaml } from "./bounded-parse.js";
+import { type DocumentLimits, MANIFEST_LIMITS, parseBoundedYaml } from "./bounded-parse.js";
 import { isRelease, parseSemver } from "./semver.js";
 import type { FlagDefinition, Issue } from "./types.js";
 
@@ -151,7 +151,7 @@ export function parseManifest(source: string | Buffer, options: ParseManifestOpt
   }
   const text = typeof source === "string" ? source : decodeUtf8(source);
   if (text === null) return yamlFailure("capability.yaml is not valid UTF-8");
-  const parsed = parseSafeYaml(text);
+  const parsed = safeYaml(text, MANIFEST_LIMITS);
   if (!parsed.ok) return yamlFailure(parsed.error);
   if (!isMap(parsed.value)) return yamlFailure("capability.yaml must be a YAML mapping");
 
@@ -171,11 +171,16 @@ export function parseManifest(source: string | Buffer, options: ParseManifestOpt
 export type SafeYamlResult = { ok: true; value: unknown; document: Document } | { ok: false; error: string };
 
 /**
- * YAML 1.2 core schema with the manifest's hardening and caps (bounded-parse.ts): one document,
- * unique scalar keys, only core tags, at most 100 aliases, no alias-driven expansion.
+ * The manifest's YAML hardening (bounded-parse.ts: one document, unique scalar keys, only core tags,
+ * at most 100 aliases, no alias-driven expansion) for other YAML, such as the CLI's apply files.
+ * Their caps are those of a JSON request body (1 MiB), not capability.yaml's.
  */
 export function parseSafeYaml(text: string): SafeYamlResult {
-  const parsed = parseBoundedYaml(text, MANIFEST_LIMITS);
+  return safeYaml(text, { ...MANIFEST_LIMITS, maxBytes: 1024 * 1024, maxTokens: 1_000_000 });
+}
+
+function safeYaml(text: string, limits: DocumentLimits): SafeYamlResult {
+  const parsed = parseBoundedYaml(text, limits);
   if (!parsed.ok) return { ok: false, error: parsed.error };
   return { ok: true, value: parsed.value, document: parsed.document as Document };
 }
