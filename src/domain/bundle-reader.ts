@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { createGunzip, type Gunzip } from "node:zlib";
 import { extract as createTarExtract, type Extract, type Header } from "tar-stream";
 import { comparePathsBytewise } from "./digests.js";
+import { type AuditedEntry, TarAudit, TarAuditFailure, typeflagLabel } from "./tar-audit.js";
 import type { BundleFile, Issue } from "./types.js";
 
 export interface BundleLimits {
@@ -112,6 +113,8 @@ class ArchiveStream {
   private lastEntryEnd = 0;
   private readonly entries: ArchiveEntry[] = [];
   private readonly issues: Issue[] = [];
+  /** Reads the same tar bytes as tar-stream, strictly, as GNU tar and Python's tarfile do. */
+  private readonly audit = new TarAudit(this.issues);
   private failure: unknown = null;
 
   constructor(
@@ -174,6 +177,8 @@ class ArchiveStream {
       if (this.failure !== null) return;
       this.decompressedBytes += chunk.length;
       this.checkFraming();
+      // Before tar-stream sees the bytes: its entries are then checked against the audit's.
+      auditing(() => this.audit.write(chunk));
       if (!tar.write(chunk)) await drainedOrClosed(tar);
     }
     if (this.failure === null) tar.end(null);
@@ -208,7 +213,10 @@ class ArchiveStream {
     }
     this.lastEntryEnd = headerOffset + TAR_BLOCK_BYTES + roundUpToBlock(size);
 
-    const accepted = this.admitEntry(name, header.type);
+    const audited = this.audit.entryAt(headerOffset);
+    const accepted = this.readAlike(header, name, audited)
+      ? this.admitEntry(name, header.type, audited)
+      : null;
     const isFile = accepted !== null && !isDirectory;
     const hash = createHash("sha256");
     const chunks: Buffer[] = [];
@@ -230,14 +238,53 @@ class ArchiveStream {
     this.entries.push(accepted);
   }
 
+  /**
+   * Whether tar-stream read this entry as the audit did (name, size, kind); records an issue when
+   * not. They differ only on archives that tar programs themselves disagree about.
+   */
+  private readAlike(header: Header, name: EntryName, audited: AuditedEntry | undefined): boolean {
+    const where = name.asRead;
+    if (
+      audited === undefined ||
+      audited.name !== header.name ||
+      (header.type !== "directory" && audited.size !== header.size)
+    ) {
+      const msg = `${quote(where)} is read differently by different tar programs; repack the bundle`;
+      this.issues.push(issue("bundle.format", where, msg));
+      return false;
+    }
+    // GNU tar unpacks a regular file whose name ends in "/" as a directory, tarfile only when its
+    // typeflag is NUL, and tar-stream never (it meant to, but keeps the type it decoded first).
+    if (header.type === "file" && audited.name.endsWith("/")) {
+      const msg = `${quote(where)} is a regular file whose name ends in "/"`;
+      this.issues.push(issue("bundle.entry_type", where, msg));
+      return false;
+    }
+    // An extractor that ignores pax records or GNU long names unpacks the entry under this name.
+    const fallbackProblem = audited.fallbackName === null ? null : fallbackNameProblem(audited.fallbackName);
+    if (fallbackProblem !== null) {
+      const msg = `${quote(where)} is also stored under the name ${quote(audited.fallbackName!)}, which ${fallbackProblem}`;
+      this.issues.push(issue("bundle.path", where, msg));
+      return false;
+    }
+    return true;
+  }
+
   /** Records the entry's name and type problems; returns the entry when it has none. */
-  private admitEntry(name: EntryName, type: Header["type"] | null): ArchiveEntry | null {
+  private admitEntry(
+    name: EntryName,
+    type: Header["type"] | null,
+    audited: AuditedEntry | undefined,
+  ): ArchiveEntry | null {
     const isDirectory = type === "directory";
     const problem = pathProblem(name, isDirectory);
     if (problem !== null)
       this.issues.push(issue("bundle.path", name.asRead, `${quote(name.asRead)} ${problem}`));
     if (type !== "file" && !isDirectory) {
-      const label = (type !== null && REFUSED_TYPE_LABELS[type]) || "an entry of an unsupported type";
+      const label =
+        (type !== null && REFUSED_TYPE_LABELS[type]) ||
+        (audited && typeflagLabel(audited.typeflag)) ||
+        "an entry of an unsupported type";
       this.issues.push(
         issue(
           "bundle.entry_type",
@@ -283,6 +330,7 @@ class ArchiveStream {
   }
 
   private checkStreamEnds(gunzip: Gunzip) {
+    auditing(() => this.audit.finish());
     // Node's gunzip stops at a zero byte after a gzip member and ignores the rest. gzip(1) accepts
     // trailing zero padding too, but anything else after it is garbage.
     if (this.lastNonZeroCompressedOffset >= gunzip.bytesWritten) {
@@ -314,17 +362,25 @@ function findDuplicates(entries: ArchiveEntry[]): Issue[] {
   const byPath = new Map<string, ArchiveEntry>();
   const byFoldedPath = new Map<string, ArchiveEntry>();
   for (const entry of entries) {
-    const folded = entry.path.toLowerCase();
+    // macOS stores names decomposed (NFD) and compares them normalised: café.txt written twice,
+    // once with é and once with e + U+0301, would unpack onto one file there.
+    const normalised = entry.path.normalize("NFC");
+    const folded = foldedPath(entry.path);
+    const same = byPath.get(normalised);
     const other = byFoldedPath.get(folded);
-    if (byPath.has(entry.path)) {
-      issues.push(duplicateIssue(entry, `${quote(entry.path)} appears more than once`));
+    if (same !== undefined) {
+      const msg =
+        same.path === entry.path
+          ? `${quote(entry.path)} appears more than once`
+          : `${quote(entry.path)} is another Unicode spelling of ${quote(same.path)}`;
+      issues.push(duplicateIssue(entry, msg));
     } else if (other !== undefined) {
       // Case-insensitive file systems (macOS, Windows) would unpack both onto one file.
       issues.push(
         duplicateIssue(entry, `${quote(entry.path)} differs from ${quote(other.path)} only in letter case`),
       );
     } else {
-      byPath.set(entry.path, entry);
+      byPath.set(normalised, entry);
       byFoldedPath.set(folded, entry);
     }
   }
@@ -344,7 +400,7 @@ function findDuplicates(entries: ArchiveEntry[]): Issue[] {
  */
 function entriesInsideFiles(entries: ArchiveEntry[]): Map<ArchiveEntry, ArchiveEntry> {
   const sorted = entries
-    .map((entry) => ({ entry, folded: entry.path.toLowerCase() }))
+    .map((entry) => ({ entry, folded: foldedPath(entry.path) }))
     .sort((a, b) => (a.folded < b.folded ? -1 : a.folded > b.folded ? 1 : 0));
   const inside = new Map<ArchiveEntry, ArchiveEntry>();
   // In sorted order an outer file comes before the files inside it, so the first one found stays.
@@ -364,6 +420,11 @@ function entriesInsideFiles(entries: ArchiveEntry[]): Map<ArchiveEntry, ArchiveE
   }
   // In the order the archive holds them, as the other problems are reported.
   return new Map(entries.filter((entry) => inside.has(entry)).map((entry) => [entry, inside.get(entry)!]));
+}
+
+/** The form in which case-insensitive, normalising file systems compare names. */
+function foldedPath(path: string): string {
+  return path.normalize("NFC").toLowerCase().normalize("NFC");
 }
 
 /** `dir/` when everything lives in one top-level directory holding the manifest, else "". */
@@ -425,6 +486,29 @@ function pathProblem(name: EntryName, isDirectory: boolean): string | null {
   // "./" is how `tar -C dir .` names the root directory; only a file cannot be the root.
   if (normalisePath(text) === "" && !isDirectory) return "does not name a file";
   return null;
+}
+
+/**
+ * Why the ustar name stored beside a pax path or GNU long name would unpack outside the target, or
+ * null. Not a full pathProblem: writers cut that name at 100 bytes, even inside a UTF-8 character.
+ */
+function fallbackNameProblem(latin1Name: string): string | null {
+  if (/[\u0000-\u001f\u007f]/.test(latin1Name)) return "contains a NUL or control character";
+  if (latin1Name.includes("\\")) return "contains a backslash";
+  if (latin1Name.startsWith("/") || DRIVE_LETTER.test(latin1Name)) return "is an absolute path";
+  if (latin1Name.split("/").includes("..")) return "contains a '..' segment";
+  return null;
+}
+
+/** Runs a step of the tar audit, turning its failures into rejections. */
+function auditing(step: () => void): void {
+  try {
+    step();
+  } catch (error) {
+    if (error instanceof TarAuditFailure)
+      throw new BundleRejectedError([issue(error.issueType, ARCHIVE_LOC, error.message)]);
+    throw error;
+  }
 }
 
 /** Drops a leading `./` (and any `.` segment), repeated and trailing slashes. */

@@ -47,7 +47,7 @@ export function analyzeCapability(
   return {
     manifest: parsed.manifest,
     errors: [...parsed.errors, ...discovered.errors],
-    warnings: parsed.warnings,
+    warnings: [...parsed.warnings, ...discovered.warnings],
     componentCounts: discovered.counts,
     componentDetails: discovered.details,
     flags: parsed.manifest.flags,

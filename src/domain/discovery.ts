@@ -1,12 +1,50 @@
-// Component discovery, naming and counting (SPEC §4.3) over a bundle held in memory.
-import { MANIFEST_PATH, type Manifest, parseSafeYaml } from "./manifest.js";
+// Component discovery, naming and counting (SPEC §4.3) over a bundle held in memory. Everything
+// here reads untrusted files, so the work is bounded: documents through bounded-parse.ts, Python
+// sources by size, and discovery stops as soon as the capability has too many components.
+import {
+  type BoundedParseResult,
+  BUDGET_EXHAUSTED,
+  CAPABILITY_JSON_BUDGET_TOKENS,
+  CAPABILITY_YAML_BUDGET_TOKENS,
+  DEFINITION_FILE_LIMITS,
+  FRONTMATTER_LIMITS,
+  ParseBudget,
+  parseBoundedJson,
+  parseBoundedYaml,
+} from "./bounded-parse.js";
+import { MANIFEST_PATH, type Manifest } from "./manifest.js";
 import type { ComponentCounts, ComponentDetail, ComponentType, Issue } from "./types.js";
 
 export interface DiscoveryResult {
   counts: ComponentCounts;
   details: ComponentDetail[];
   errors: Issue[];
+  /** Things discovery could not look at (a Python file over the scan limit). */
+  warnings: Issue[];
 }
+
+/** SPEC §4.1: components of all kinds together. */
+export const MAX_COMPONENTS = 2000;
+/** Python sources larger than this are not scanned for tools (a warning says so). */
+export const MAX_PYTHON_SCAN_BYTES = 1024 * 1024;
+/** All Python sources of one capability scanned together. */
+export const MAX_PYTHON_SCAN_TOTAL_BYTES = 16 * 1024 * 1024;
+/** Of a logical Python line only the start is kept: decorators, `def` and docstrings begin there. */
+const MAX_LOGICAL_LINE_CHARS = 4096;
+
+interface Context {
+  files: Files;
+  errors: Issue[];
+  warnings: Issue[];
+  budget: ParseBudget;
+  components: number;
+  pythonBytesScanned: number;
+  pythonFilesSkipped: string[];
+  budgetReported: boolean;
+}
+
+/** Thrown to stop discovery once the capability is over MAX_COMPONENTS. */
+class TooManyComponents extends Error {}
 
 type Files = ReadonlyMap<string, Buffer>;
 type Json = Record<string, unknown>;
@@ -20,15 +58,35 @@ const DEFAULT_MCP_FILES = [".mcp.json", "mcp.json"];
  * manifest is assumed valid (its listed paths normalised and, where required, present).
  */
 export function discoverComponents(manifest: Manifest, files: Files): DiscoveryResult {
-  const errors: Issue[] = [];
-  const details = [
-    ...discoverAgents(manifest, files),
-    ...discoverTools(manifest, files),
-    ...discoverSkills(manifest, files),
-    ...discoverMcpServers(manifest, files, errors),
-    ...declaredWorkers(manifest),
-  ].sort(compareDetails);
-  errors.push(...duplicateNames(details, "agent"), ...duplicateNames(details, "skill"));
+  const ctx: Context = {
+    files,
+    errors: [],
+    warnings: [],
+    budget: new ParseBudget(CAPABILITY_YAML_BUDGET_TOKENS, CAPABILITY_JSON_BUDGET_TOKENS),
+    components: 0,
+    pythonBytesScanned: 0,
+    pythonFilesSkipped: [],
+    budgetReported: false,
+  };
+  let details: ComponentDetail[];
+  try {
+    // Workers and inline servers first: they cost nothing to count.
+    const declared = [...declaredWorkers(manifest, ctx)];
+    details = [
+      ...declared,
+      ...discoverMcpServers(manifest, ctx),
+      ...discoverAgents(manifest, ctx),
+      ...discoverSkills(manifest, ctx),
+      ...discoverTools(manifest, ctx),
+    ].sort(compareDetails);
+  } catch (error) {
+    if (!(error instanceof TooManyComponents)) throw error;
+    const msg = `the capability has more than ${MAX_COMPONENTS} components (agents, tools, skills, MCP servers and workers)`;
+    const errors = [{ loc: ["bundle", MANIFEST_PATH], msg, type: "manifest.limits" }];
+    return { counts: countComponents([]), details: [], errors, warnings: ctx.warnings };
+  }
+  reportSkippedPython(ctx);
+  const errors = [...ctx.errors, ...duplicateNames(details, "agent"), ...duplicateNames(details, "skill")];
   const counts = countComponents(details);
   const total = Object.values(counts).reduce((sum, count) => sum + count, 0) + (manifest.hooks?.length ?? 0);
   if (total === 0) {
@@ -38,7 +96,7 @@ export function discoverComponents(manifest: Manifest, files: Files): DiscoveryR
       type: "manifest.empty",
     });
   }
-  return { counts, details, errors };
+  return { counts, details, errors, warnings: ctx.warnings };
 }
 
 // --- where to look ---------------------------------------------------------------------------------
@@ -50,46 +108,83 @@ function componentRoots(listed: string[] | undefined, conventional: string): str
   return [...new Set([conventional, ...listed])];
 }
 
-/** Every file at or below the roots, once, in bundle order. A root may be a file or a directory. */
-function filesUnder(roots: string[], files: Files): string[] {
-  const found = new Set<string>();
-  for (const root of roots) {
-    if (files.has(root)) found.add(root);
-    for (const path of files.keys()) {
-      if (path.startsWith(`${root}/`)) found.add(path);
-    }
+/**
+ * Every file at or below the roots, once. A root may be a file or a directory. Roots inside other
+ * roots are dropped first and each remaining one is a range of the sorted paths, so a long list of
+ * roots costs no more than the files it names (a scan of every file per root did).
+ */
+function filesUnder(roots: string[], ctx: Context): string[] {
+  const kept = new Set<string>();
+  for (const root of [...roots].sort((a, b) => a.length - b.length)) {
+    const segments = root.split("/");
+    const insideKept = segments.some((_, end) => kept.has(segments.slice(0, end + 1).join("/")));
+    if (!insideKept) kept.add(root);
   }
-  return [...found];
+  const found: string[] = [];
+  for (const root of kept) {
+    if (ctx.files.has(root)) found.push(root);
+    found.push(...pathsBelow(root, ctx));
+  }
+  return found;
+}
+
+const sortedPathsCache = new WeakMap<Files, string[]>();
+
+/** The paths below `dir/`, found by binary search in the sorted paths. */
+function pathsBelow(dir: string, ctx: Context): string[] {
+  let sorted = sortedPathsCache.get(ctx.files);
+  if (sorted === undefined) {
+    sorted = [...ctx.files.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    sortedPathsCache.set(ctx.files, sorted);
+  }
+  const prefix = `${dir}/`;
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle] < prefix) low = middle + 1;
+    else high = middle;
+  }
+  const below: string[] = [];
+  for (let i = low; i < sorted.length && sorted[i].startsWith(prefix); i++) below.push(sorted[i]);
+  return below;
 }
 
 // --- agents ----------------------------------------------------------------------------------------
 
-function discoverAgents(manifest: Manifest, files: Files): ComponentDetail[] {
-  return filesUnder(componentRoots(manifest.agents, "agents"), files)
+function discoverAgents(manifest: Manifest, ctx: Context): ComponentDetail[] {
+  return filesUnder(componentRoots(manifest.agents, "agents"), ctx)
     .filter((path) => /\.(md|markdown)$/i.test(path))
     .map((path) => {
-      const { data, body } = splitFrontmatter(decode(files.get(path)!));
+      const { data, firstBodyLine } = readMarkdown(path, ctx.files.get(path)!, ctx);
       const model = nonEmptyString(data.model);
-      return detail(
-        "agent",
-        nonEmptyString(data.name) ?? stem(path),
-        path,
-        nonEmptyString(data.description) ?? firstBodyLine(body),
-        model === undefined ? undefined : { model },
+      return component(
+        ctx,
+        detail(
+          "agent",
+          nonEmptyString(data.name) ?? stem(path),
+          path,
+          nonEmptyString(data.description) ?? firstBodyLine,
+          model === undefined ? undefined : { model },
+        ),
       );
     });
 }
 
 // --- skills ----------------------------------------------------------------------------------------
 
-function discoverSkills(manifest: Manifest, files: Files): ComponentDetail[] {
-  return skillDirectories(manifest, files).map((dir) => {
-    const { data, body } = splitFrontmatter(decode(files.get(`${dir}/SKILL.md`)!));
-    return detail(
-      "skill",
-      nonEmptyString(data.name) ?? basename(dir),
-      dir,
-      nonEmptyString(data.description) ?? firstBodyLine(body),
+function discoverSkills(manifest: Manifest, ctx: Context): ComponentDetail[] {
+  return skillDirectories(manifest, ctx).map((dir) => {
+    const path = `${dir}/SKILL.md`;
+    const { data, firstBodyLine } = readMarkdown(path, ctx.files.get(path)!, ctx);
+    return component(
+      ctx,
+      detail(
+        "skill",
+        nonEmptyString(data.name) ?? basename(dir),
+        dir,
+        nonEmptyString(data.description) ?? firstBodyLine,
+      ),
     );
   });
 }
@@ -98,7 +193,8 @@ function discoverSkills(manifest: Manifest, files: Files): ComponentDetail[] {
  * Immediate sub-directories holding SKILL.md. A listed directory that holds SKILL.md itself is
  * one skill (so is a listed SKILL.md file); the conventional `skills/` never is.
  */
-function skillDirectories(manifest: Manifest, files: Files): string[] {
+function skillDirectories(manifest: Manifest, ctx: Context): string[] {
+  const files = ctx.files;
   const listed = new Set(manifest.skills ?? []);
   const dirs = new Set<string>();
   for (const root of componentRoots(manifest.skills, "skills")) {
@@ -107,8 +203,8 @@ function skillDirectories(manifest: Manifest, files: Files): string[] {
     } else if (listed.has(root) && basename(root) === "SKILL.md" && root.includes("/") && files.has(root)) {
       dirs.add(dirname(root));
     } else {
-      for (const path of files.keys()) {
-        const rest = path.startsWith(`${root}/`) ? path.slice(root.length + 1) : "";
+      for (const path of pathsBelow(root, ctx)) {
+        const rest = path.slice(root.length + 1);
         if (/^[^/]+\/SKILL\.md$/.test(rest)) dirs.add(dirname(path));
       }
     }
@@ -118,26 +214,109 @@ function skillDirectories(manifest: Manifest, files: Files): string[] {
 
 // --- tools -----------------------------------------------------------------------------------------
 
-function discoverTools(manifest: Manifest, files: Files): ComponentDetail[] {
-  return filesUnder(componentRoots(manifest.tools, "tools"), files).flatMap((path) => {
+function discoverTools(manifest: Manifest, ctx: Context): ComponentDetail[] {
+  return filesUnder(componentRoots(manifest.tools, "tools"), ctx).flatMap((path) => {
     const name = basename(path).toLowerCase();
-    if (name.endsWith(".py"))
-      return name === "__init__.py" ? [] : pythonTools(path, decode(files.get(path)!));
-    if (/\.(ya?ml|json)$/.test(name)) return definitionFileTools(path, decode(files.get(path)!));
+    const content = ctx.files.get(path)!;
+    if (name.endsWith(".py")) return name === "__init__.py" ? [] : pythonFileTools(path, content, ctx);
+    if (/\.(ya?ml|json)$/.test(name)) return definitionFileTools(path, content, ctx);
     return [];
   });
 }
 
-/** `{name, …}` or `{tools: [{name, …}]}`; any other file (config, fixtures, broken) is not ours. */
-function definitionFileTools(path: string, text: string): ComponentDetail[] {
-  const value = path.toLowerCase().endsWith(".json") ? parseJson(text) : parseYaml(text);
+/**
+ * `{name, …}` or `{tools: [{name, …}]}`; any other file (config, fixtures, broken) is not ours.
+ * A file over the limits of SPEC §4.1 is an error rather than ignored: whether it defines tools
+ * cannot be known without reading it.
+ */
+function definitionFileTools(path: string, content: Buffer, ctx: Context): ComponentDetail[] {
+  const parse = path.toLowerCase().endsWith(".json") ? parseBoundedJson : parseBoundedYaml;
+  const parsed = parseDocument(path, content, parse, ctx);
+  const value = parsed?.ok ? parsed.value : undefined;
   if (!isMap(value)) return [];
   const entries = Array.isArray(value.tools) ? value.tools : [value];
-  return entries.flatMap((entry) => {
+  const tools: ComponentDetail[] = [];
+  for (const entry of entries) {
     const name = isMap(entry) ? nonEmptyString(entry.name) : undefined;
-    if (name === undefined) return [];
+    if (name === undefined) continue;
     const description = nonEmptyString((entry as Json).description);
-    return [detail("tool", name, path, description === undefined ? undefined : firstLine(description))];
+    tools.push(
+      component(
+        ctx,
+        detail("tool", name, path, description === undefined ? undefined : firstLine(description)),
+      ),
+    );
+  }
+  return tools;
+}
+
+/** Parses a definition document within DEFINITION_FILE_LIMITS; null when over them (reported). */
+function parseDocument(
+  path: string,
+  content: Buffer,
+  parse: typeof parseBoundedJson,
+  ctx: Context,
+): BoundedParseResult | null {
+  if (content.length > DEFINITION_FILE_LIMITS.maxBytes) {
+    limitsError(
+      ctx,
+      path,
+      `${path} is ${content.length} bytes; at most ${DEFINITION_FILE_LIMITS.maxBytes} are read`,
+    );
+    return null;
+  }
+  const parsed = parse(decode(content), DEFINITION_FILE_LIMITS, ctx.budget);
+  if (!parsed.ok && parsed.overLimit) {
+    overLimitError(ctx, path, path, parsed.error);
+    return null;
+  }
+  return parsed;
+}
+
+function limitsError(ctx: Context, path: string, msg: string): void {
+  ctx.errors.push({ loc: ["bundle", path], msg, type: "manifest.limits" });
+}
+
+/** A document over its limits; once the capability's budget is spent, that is said only once. */
+function overLimitError(ctx: Context, path: string, what: string, error: string): void {
+  if (error === BUDGET_EXHAUSTED) {
+    if (ctx.budgetReported) return;
+    ctx.budgetReported = true;
+  }
+  limitsError(ctx, path, `${what} cannot be read: ${error}`);
+}
+
+/** Counts a component; past MAX_COMPONENTS discovery stops at once. */
+function component(ctx: Context, found: ComponentDetail): ComponentDetail {
+  ctx.components += 1;
+  if (ctx.components > MAX_COMPONENTS) throw new TooManyComponents();
+  return found;
+}
+
+function pythonFileTools(path: string, content: Buffer, ctx: Context): ComponentDetail[] {
+  if (
+    content.length > MAX_PYTHON_SCAN_BYTES ||
+    ctx.pythonBytesScanned + content.length > MAX_PYTHON_SCAN_TOTAL_BYTES
+  ) {
+    ctx.pythonFilesSkipped.push(path);
+    return [];
+  }
+  ctx.pythonBytesScanned += content.length;
+  return pythonTools(path, decode(content)).map((tool) => component(ctx, tool));
+}
+
+/** One warning, naming the first few files: a bundle can hold thousands. */
+function reportSkippedPython(ctx: Context): void {
+  const skipped = ctx.pythonFilesSkipped;
+  if (skipped.length === 0) return;
+  const named =
+    skipped.slice(0, 5).join(", ") + (skipped.length > 5 ? ` and ${skipped.length - 5} more` : "");
+  ctx.warnings.push({
+    loc: ["bundle", skipped[0]],
+    msg:
+      `not scanned for tools: ${named} (Python files are scanned up to ${MAX_PYTHON_SCAN_BYTES} bytes each ` +
+      `and ${MAX_PYTHON_SCAN_TOTAL_BYTES} bytes in all); tools defined there are not listed`,
+    type: "manifest.limits",
   });
 }
 
@@ -208,7 +387,9 @@ interface PythonLine {
 
 /**
  * Splits Python source into logical lines, so that multi-line decorator arguments, signatures
- * and strings count as one line, and a `@tool` inside a string or comment is never seen.
+ * and strings count as one line, and a `@tool` inside a string or comment is never seen. Linear in
+ * the size of the source: each character is looked at once, and only the first
+ * MAX_LOGICAL_LINE_CHARS characters of a logical line are kept.
  */
 function pythonLogicalLines(source: string): PythonLine[] {
   const src = source.replace(/\r\n?/g, "\n");
@@ -218,6 +399,10 @@ function pythonLogicalLines(source: string): PythonLine[] {
   let depth = 0;
   let atLineStart = true;
   let i = 0;
+  // A logical line can be megabytes long (one huge literal); what matters is at its start.
+  const append = (piece: string) => {
+    if (text.length < MAX_LOGICAL_LINE_CHARS) text += piece.slice(0, MAX_LOGICAL_LINE_CHARS - text.length);
+  };
   const endLine = () => {
     if (text.trim() !== "") lines.push({ indent, text: text.trim() });
     text = "";
@@ -234,24 +419,24 @@ function pythonLogicalLines(source: string): PythonLine[] {
     if (ch === "#") {
       while (i < src.length && src[i] !== "\n") i += 1;
     } else if (ch === "\\" && src[i + 1] === "\n") {
-      text += " ";
+      append(" ");
       i += 2;
     } else if (ch === "\n") {
       i += 1;
       if (depth > 0) {
-        text += " ";
+        append(" ");
       } else {
         endLine();
         atLineStart = true;
       }
     } else if (ch === "'" || ch === '"') {
       const end = stringLiteralEnd(src, i);
-      text += src.slice(i, end);
+      append(src.slice(i, Math.min(end, i + MAX_LOGICAL_LINE_CHARS)));
       i = end;
     } else {
       if ("([{".includes(ch)) depth += 1;
       else if (")]}".includes(ch)) depth = Math.max(0, depth - 1);
-      text += ch;
+      append(ch);
       i += 1;
     }
   }
@@ -276,29 +461,36 @@ function stringLiteralEnd(src: string, start: number): number {
 // --- MCP servers and workers -----------------------------------------------------------------------
 
 /** Files first (an earlier file wins a name over a later one), then inline servers, which win. */
-function discoverMcpServers(manifest: Manifest, files: Files, errors: Issue[]): ComponentDetail[] {
+function discoverMcpServers(manifest: Manifest, ctx: Context): ComponentDetail[] {
+  const files = ctx.files;
   const sources = manifest.mcp ? manifest.mcp.files : DEFAULT_MCP_FILES.filter((path) => files.has(path));
   const servers = new Map<string, ComponentDetail>();
+  const add = (name: string, server: ComponentDetail) => {
+    if (!servers.has(name)) component(ctx, server);
+    servers.set(name, server);
+  };
   for (const path of sources) {
     const content = files.get(path);
     // A listed file that is missing was already reported by parseManifest (fileExists).
     if (content === undefined) continue;
-    for (const [name, transport] of readMcpFile(path, decode(content), errors)) {
-      if (!servers.has(name)) servers.set(name, mcpServerDetail(name, path, transport, []));
+    for (const [name, transport] of readMcpFile(path, content, ctx)) {
+      if (!servers.has(name)) add(name, mcpServerDetail(name, path, transport, []));
     }
   }
   for (const [name, server] of Object.entries(manifest.mcp?.servers ?? {})) {
     const transport = "url" in server ? "http" : "stdio";
-    servers.set(name, mcpServerDetail(name, MANIFEST_PATH, transport, server.when ?? []));
+    add(name, mcpServerDetail(name, MANIFEST_PATH, transport, server.when ?? []));
   }
   return [...servers.values()];
 }
 
 /** The standard `{"mcpServers": {name: {command…} | {url…}}}` file of MCP clients. */
-function readMcpFile(path: string, text: string, errors: Issue[]): [string, Transport][] {
+function readMcpFile(path: string, content: Buffer, ctx: Context): [string, Transport][] {
   const problem = (msg: string, loc: (string | number)[] = []) =>
-    errors.push({ loc: ["bundle", path, ...loc], msg, type: "manifest.mcp" });
-  const value = parseJson(text);
+    ctx.errors.push({ loc: ["bundle", path, ...loc], msg, type: "manifest.mcp" });
+  const parsed = parseDocument(path, content, parseBoundedJson, ctx);
+  if (parsed === null) return [];
+  const value = parsed.ok ? parsed.value : undefined;
   if (!isMap(value) || !isMap(value.mcpServers)) {
     problem(`${path} must be a JSON object with an "mcpServers" object`);
     return [];
@@ -320,13 +512,16 @@ function mcpServerDetail(
   return detail("mcp_server", name, path, undefined, { transport, gated_by: gatedBy });
 }
 
-function declaredWorkers(manifest: Manifest): ComponentDetail[] {
+function declaredWorkers(manifest: Manifest, ctx: Context): ComponentDetail[] {
   return Object.entries(manifest.workers ?? {}).map(([name, worker]) => {
     const inProcess = "path" in worker;
-    return detail("worker", name, inProcess ? worker.path : MANIFEST_PATH, undefined, {
-      kind: inProcess ? "in_process" : "subprocess",
-      gated_by: worker.when ?? [],
-    });
+    return component(
+      ctx,
+      detail("worker", name, inProcess ? worker.path : MANIFEST_PATH, undefined, {
+        kind: inProcess ? "in_process" : "subprocess",
+        gated_by: worker.when ?? [],
+      }),
+    );
   });
 }
 
@@ -386,22 +581,46 @@ function duplicateNames(details: ComponentDetail[], type: "agent" | "skill"): Is
 // --- text helpers ----------------------------------------------------------------------------------
 
 /**
- * `---` YAML `---` at the top of a Markdown file. Frontmatter that is not a YAML map is treated
- * as absent: a prompt file with odd frontmatter still is a component, named after its file.
+ * How much of a Markdown file is read: frontmatter (SPEC §4.1: at most 64 KiB), its markers, and
+ * some body to find the first line of. The rest of a prompt can be megabytes that nobody needs here.
  */
-function splitFrontmatter(text: string): { data: Json; body: string } {
-  const lines = text.split(/\r?\n/);
-  if (lines[0].trimEnd() !== "---") return { data: {}, body: text };
+const MARKDOWN_HEAD_BYTES = FRONTMATTER_LIMITS.maxBytes + 16 * 1024;
+
+interface MarkdownHead {
+  data: Json;
+  firstBodyLine: string | undefined;
+}
+
+/**
+ * `---` YAML `---` at the top of a Markdown file. Frontmatter that is not a YAML map is treated
+ * as absent: a prompt file with odd frontmatter still is a component, named after its file. But
+ * frontmatter over the limits is an error: its name and description cannot be known.
+ */
+function readMarkdown(path: string, content: Buffer, ctx: Context): MarkdownHead {
+  const cut = content.length > MARKDOWN_HEAD_BYTES;
+  const lines = decode(content.subarray(0, MARKDOWN_HEAD_BYTES)).split(/\r?\n/);
+  // The last line of a cut head may end inside a character or a line.
+  if (cut) lines.pop();
+  if (lines[0]?.trimEnd() !== "---") return { data: {}, firstBodyLine: firstBodyLine(lines) };
   const close = lines.findIndex((line, index) => index > 0 && /^(---|\.\.\.)\s*$/.test(line));
-  if (close === -1) return { data: {}, body: text };
-  const parsed = parseYaml(lines.slice(1, close).join("\n"));
-  return { data: isMap(parsed) ? parsed : {}, body: lines.slice(close + 1).join("\n") };
+  if (close === -1) {
+    if (cut) {
+      const msg = `the frontmatter of ${path} is over ${FRONTMATTER_LIMITS.maxBytes} bytes`;
+      limitsError(ctx, path, msg);
+      return { data: {}, firstBodyLine: undefined };
+    }
+    return { data: {}, firstBodyLine: firstBodyLine(lines) };
+  }
+  const yaml = lines.slice(1, close).join("\n");
+  const parsed = parseBoundedYaml(yaml, FRONTMATTER_LIMITS, ctx.budget);
+  if (!parsed.ok && parsed.overLimit) overLimitError(ctx, path, `the frontmatter of ${path}`, parsed.error);
+  const data = parsed.ok && isMap(parsed.value) ? parsed.value : {};
+  return { data, firstBodyLine: firstBodyLine(lines.slice(close + 1)) };
 }
 
 /** The first non-empty line, without Markdown heading marks, cut to 120 characters. */
-function firstBodyLine(body: string): string | undefined {
-  const line = body
-    .split(/\r?\n/)
+function firstBodyLine(lines: string[]): string | undefined {
+  const line = lines
     .map((candidate) => candidate.trim().replace(/^#+\s*/, ""))
     .find((candidate) => candidate !== "");
   return line === undefined ? undefined : [...line].slice(0, MAX_FALLBACK_DESCRIPTION).join("").trimEnd();
@@ -412,19 +631,6 @@ function firstLine(text: string): string | undefined {
     .split(/\r?\n/)
     .map((line) => line.trim())
     .find((line) => line !== "");
-}
-
-function parseYaml(text: string): unknown {
-  const parsed = parseSafeYaml(text);
-  return parsed.ok ? parsed.value : undefined;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function decode(content: Buffer): string {

@@ -1,13 +1,13 @@
 // capability.yaml: safe YAML parsing and the semantic rules of SPEC §4.2. Pure: existence of the
 // files a manifest points at is asked of the caller through callbacks.
-import { type Document, isAlias, isCollection, isScalar, parseDocument, Scalar, visit } from "yaml";
+import { type Document, isAlias, isScalar, Scalar } from "yaml";
+import { type DocumentLimits, MANIFEST_LIMITS, parseBoundedYaml } from "./bounded-parse.js";
 import { isRelease, parseSemver } from "./semver.js";
 import type { FlagDefinition, Issue } from "./types.js";
 
 export const MANIFEST_PATH = "capability.yaml";
 
-const MAX_MANIFEST_BYTES = 256 * 1024;
-const MAX_ALIASES = 100;
+const MAX_MANIFEST_BYTES = MANIFEST_LIMITS.maxBytes;
 const MAX_FLAGS = 16;
 const MAX_KEYWORDS = 64;
 const MAX_KEYWORD_LENGTH = 64;
@@ -22,9 +22,6 @@ const WORKER_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 const INT_TAG = "tag:yaml.org,2002:int";
 const STR_TAG = "tag:yaml.org,2002:str";
-const CORE_TAGS = new Set(
-  ["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`),
-);
 const FORBIDDEN_WORKER_ENV = new Set([
   "DREADNODE_RUNTIME_URL",
   "DREADNODE_RUNTIME_TOKEN",
@@ -154,7 +151,7 @@ export function parseManifest(source: string | Buffer, options: ParseManifestOpt
   }
   const text = typeof source === "string" ? source : decodeUtf8(source);
   if (text === null) return yamlFailure("capability.yaml is not valid UTF-8");
-  const parsed = parseSafeYaml(text);
+  const parsed = safeYaml(text, MANIFEST_LIMITS);
   if (!parsed.ok) return yamlFailure(parsed.error);
   if (!isMap(parsed.value)) return yamlFailure("capability.yaml must be a YAML mapping");
 
@@ -174,36 +171,18 @@ export function parseManifest(source: string | Buffer, options: ParseManifestOpt
 export type SafeYamlResult = { ok: true; value: unknown; document: Document } | { ok: false; error: string };
 
 /**
- * YAML 1.2 core schema with the manifest's hardening: one document, unique scalar keys, only core
- * tags, at most 100 aliases and no alias-driven expansion (billion laughs). Also used for agent
- * and skill frontmatter and tool-definition files, which come from the same untrusted bundle.
+ * The manifest's YAML hardening (bounded-parse.ts: one document, unique scalar keys, only core tags,
+ * at most 100 aliases, no alias-driven expansion) for other YAML, such as the CLI's apply files.
+ * Their caps are those of a JSON request body (1 MiB), not capability.yaml's.
  */
 export function parseSafeYaml(text: string): SafeYamlResult {
-  const doc = parseDocument(text, { version: "1.2", schema: "core", uniqueKeys: true });
-  if (doc.errors.length > 0) return { ok: false, error: firstLine(doc.errors[0].message) };
-  let aliases = 0;
-  let problem: string | null = null;
-  visit(doc, {
-    Alias() {
-      aliases += 1;
-    },
-    Pair(_key, pair) {
-      // JS objects would stringify a collection key, silently merging distinct keys.
-      if (isCollection(pair.key) || isAlias(pair.key)) problem ??= "mapping keys must be plain scalars";
-    },
-    Node(_key, node) {
-      if (node.tag && !CORE_TAGS.has(node.tag)) problem ??= `tag ${node.tag} is not allowed`;
-    },
-  });
-  if (problem) return { ok: false, error: problem };
-  if (aliases > MAX_ALIASES)
-    return { ok: false, error: `${aliases} aliases; at most ${MAX_ALIASES} are allowed` };
-  try {
-    // yaml counts the anchor itself in each anchor's expansion budget, hence the + 1.
-    return { ok: true, value: doc.toJS({ maxAliasCount: MAX_ALIASES + 1 }), document: doc };
-  } catch (error) {
-    return { ok: false, error: firstLine((error as Error).message) };
-  }
+  return safeYaml(text, { ...MANIFEST_LIMITS, maxBytes: 1024 * 1024, maxTokens: 1_000_000 });
+}
+
+function safeYaml(text: string, limits: DocumentLimits): SafeYamlResult {
+  const parsed = parseBoundedYaml(text, limits);
+  if (!parsed.ok) return { ok: false, error: parsed.error };
+  return { ok: true, value: parsed.value, document: parsed.document as Document };
 }
 
 /**
@@ -781,10 +760,6 @@ function scalarTag(document: Document, key: string): string | undefined {
     (candidate) => candidate.default === true && candidate.test?.test(source),
   );
   return tag?.tag ?? STR_TAG;
-}
-
-function firstLine(message: string): string {
-  return message.split("\n", 1)[0].replace(/:$/, "");
 }
 
 function decodeUtf8(bytes: Buffer): string | null {

@@ -26,6 +26,16 @@ export interface TarEntry {
   declaredSize?: number;
   /** Records of a pax extended header written just before the entry, e.g. `{ path: "a\0b" }`. */
   pax?: Record<string, string | Buffer>;
+  /** A GNU long-name (`L`) record written just before the entry (after any pax header). */
+  gnuLongName?: string | Buffer;
+  /** Raw extended records written just before the entry, e.g. `{ typeflag: "K", data: "target" }`. */
+  extended?: { typeflag: string; data: string | Buffer }[];
+  /** Typeflag byte written as is, overriding `type` (e.g. "S", "V", "\0"). */
+  typeflag?: string;
+  /** Header magic: POSIX ustar (default) or GNU (`ustar  \0`). */
+  format?: "ustar" | "gnu";
+  /** The ustar prefix field (bytes 345–500). */
+  prefix?: string | Buffer;
 }
 
 export interface TarOptions {
@@ -35,6 +45,10 @@ export interface TarOptions {
   omitEndOfArchive?: boolean;
   /** Pax global header records written first. */
   globalPax?: Record<string, string | Buffer>;
+  /** Bytes written after the end-of-archive blocks. */
+  trailing?: Buffer;
+  /** zlib level for buildTarGz; 1 packs large test bundles several times faster. */
+  gzipLevel?: number;
 }
 
 const BLOCK = 512;
@@ -53,7 +67,7 @@ const TYPE_FLAGS: Record<TarEntryType | "pax" | "global-pax", string> = {
 };
 
 export function buildTarGz(entries: TarEntry[], opts: TarOptions = {}): Buffer {
-  return gzipSync(buildTar(entries, opts));
+  return gzipSync(buildTar(entries, opts), { level: opts.gzipLevel ?? constants.Z_DEFAULT_COMPRESSION });
 }
 
 export function buildTar(entries: TarEntry[], opts: TarOptions = {}): Buffer {
@@ -61,6 +75,7 @@ export function buildTar(entries: TarEntry[], opts: TarOptions = {}): Buffer {
   if (opts.globalPax) blocks.push(...paxBlocks("pax_global_header", opts.globalPax, "global-pax"));
   for (const entry of entries) blocks.push(...entryBlocks(entry, opts));
   if (!opts.omitEndOfArchive) blocks.push(Buffer.alloc(2 * BLOCK));
+  if (opts.trailing) blocks.push(opts.trailing);
   return Buffer.concat(blocks);
 }
 
@@ -70,13 +85,30 @@ function entryBlocks(entry: TarEntry, opts: TarOptions): Buffer[] {
   const pax = { ...entry.pax };
   if (name.length > 100 && pax.path === undefined) pax.path = name;
   const blocks = Object.keys(pax).length > 0 ? paxBlocks("pax_header", pax, "pax") : [];
+  if (entry.gnuLongName !== undefined) {
+    const data = Buffer.concat([Buffer.from(entry.gnuLongName), Buffer.alloc(1)]);
+    blocks.push(
+      tarHeader({ name: "././@LongLink", typeflag: "L", size: data.length, format: "gnu" }),
+      padToBlock(data),
+    );
+  }
+  for (const { typeflag, data } of entry.extended ?? []) {
+    const bytes = Buffer.from(data);
+    blocks.push(
+      tarHeader({ name: "././@Extended", typeflag, size: bytes.length, format: entry.format }),
+      padToBlock(bytes),
+    );
+  }
   const header = tarHeader({
     name: name.subarray(0, 100),
     type: entry.type ?? "file",
+    typeflag: entry.typeflag,
     size: entry.declaredSize ?? content.length,
     mode: entry.mode,
     mtime: entry.mtime ?? opts.mtime,
     linkname: entry.linkname,
+    format: entry.format,
+    prefix: entry.prefix,
   });
   return [...blocks, header, padToBlock(content)];
 }
@@ -88,9 +120,13 @@ export interface TarHeaderFields {
   mode?: number;
   mtime?: number;
   linkname?: string;
+  /** Raw typeflag byte, overriding `type`. */
+  typeflag?: string;
+  format?: "ustar" | "gnu";
+  prefix?: string | Buffer;
 }
 
-/** One 512-byte ustar header. */
+/** One 512-byte ustar (or GNU) header. */
 export function tarHeader(fields: TarHeaderFields): Buffer {
   const type = fields.type ?? "file";
   const header = Buffer.alloc(BLOCK);
@@ -100,9 +136,10 @@ export function tarHeader(fields: TarHeaderFields): Buffer {
   writeOctal(header, 116, 8, 0);
   writeSize(header, fields.size ?? 0);
   writeOctal(header, 136, 12, fields.mtime ?? 0);
-  header.write(TYPE_FLAGS[type], 156, "latin1");
+  header.write(fields.typeflag ?? TYPE_FLAGS[type], 156, "latin1");
   if (fields.linkname) header.write(fields.linkname, 157, 100, "utf8");
-  header.write("ustar\u000000", 257, "latin1");
+  header.write(fields.format === "gnu" ? "ustar  \u0000" : "ustar\u000000", 257, "latin1");
+  if (fields.prefix !== undefined) Buffer.from(fields.prefix).copy(header, 345, 0, 155);
   header.write("root", 265, "latin1");
   header.write("root", 297, "latin1");
   writeOctal(header, 329, 8, 0);

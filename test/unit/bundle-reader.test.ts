@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, test } from "node:test";
 import { gzipSync } from "node:zlib";
 import {
@@ -117,15 +121,12 @@ describe("readBundle accepts", () => {
     );
   });
 
-  test("pax headers, global pax headers and names longer than 100 bytes", async () => {
+  test("pax headers and names longer than 100 bytes", async () => {
     const longName = `${"deep/".repeat(30)}file.txt`;
-    const archive = buildTarGz(
-      [
-        { ...MANIFEST, pax: { mtime: "1700000000.5", "SCHILY.xattr.user.note": "kept as metadata" } },
-        { name: longName, content: "long" },
-      ],
-      { globalPax: { comment: "made by a test" } },
-    );
+    const archive = buildTarGz([
+      { ...MANIFEST, pax: { mtime: "1700000000.5", "SCHILY.xattr.user.note": "kept as metadata" } },
+      { name: longName, content: "long" },
+    ]);
     const bundle = await readBundle(archive, LIMITS);
     assert.deepEqual(
       bundle.files.map((file) => file.path),
@@ -525,4 +526,276 @@ describe("readBundle stops gzip bombs at the limit, in bounded memory", () => {
     assert.deepEqual(types, ["bundle.limits"]);
     assertBounded(growth);
   });
+});
+
+describe("readBundle accepts only what every tar program reads the same way", () => {
+  const FILE = (name: string, extra: Partial<TarEntry> = {}): TarEntry => ({
+    name,
+    content: "data",
+    ...extra,
+  });
+
+  test("GNU-format archives with GNU long names, as GNU tar and tarfile write them", async () => {
+    const longName = `${"deep/".repeat(30)}file.txt`;
+    const archive = buildTarGz([
+      { ...MANIFEST, format: "gnu" },
+      { name: longName.slice(0, 100), gnuLongName: longName, content: "long", format: "gnu" },
+    ]);
+    const bundle = await readBundle(archive, LIMITS);
+    assert.deepEqual(
+      bundle.files.map((file) => file.path),
+      ["capability.yaml", longName],
+    );
+  });
+
+  test("a ustar name split into prefix and name", async () => {
+    const archive = buildTarGz([MANIFEST, FILE("file.txt", { prefix: "some/dir" })]);
+    const bundle = await readBundle(archive, LIMITS);
+    assert.deepEqual(
+      bundle.files.map((file) => file.path),
+      ["capability.yaml", "some/dir/file.txt"],
+    );
+  });
+
+  test("an old-style regular file (typeflag NUL)", async () => {
+    const archive = buildTarGz([
+      MANIFEST,
+      { name: "dir", type: "directory" },
+      FILE("dir/a.txt", { typeflag: "\0" }),
+    ]);
+    const bundle = await readBundle(archive, LIMITS);
+    assert.deepEqual(
+      bundle.files.map((file) => file.path),
+      ["capability.yaml", "dir/a.txt"],
+    );
+  });
+
+  const refused: [string, TarEntry[], Parameters<typeof buildTarGz>[1], string][] = [
+    [
+      "a global pax header setting path=../../evil",
+      [MANIFEST],
+      { globalPax: { path: "../../evil" } },
+      "bundle.entry_type",
+    ],
+    [
+      "a harmless global pax header (a comment)",
+      [MANIFEST],
+      { globalPax: { comment: "x" } },
+      "bundle.entry_type",
+    ],
+    [
+      "a GNU long link name (K)",
+      [MANIFEST, FILE("a.txt", { extended: [{ typeflag: "K", data: "../../etc/passwd\0" }] })],
+      {},
+      "bundle.entry_type",
+    ],
+    [
+      "an old GNU long name (N), which tarfile unpacks as a file",
+      [MANIFEST, FILE("a.txt", { extended: [{ typeflag: "N", data: "../evil\0" }] })],
+      {},
+      "bundle.entry_type",
+    ],
+    [
+      "a GNU sparse file (S)",
+      [MANIFEST, FILE("sparse.bin", { typeflag: "S", format: "gnu" })],
+      {},
+      "bundle.entry_type",
+    ],
+    [
+      "a volume header (V)",
+      [MANIFEST, FILE("volume", { typeflag: "V", format: "gnu" })],
+      {},
+      "bundle.entry_type",
+    ],
+    [
+      "a multi-volume continuation (M)",
+      [MANIFEST, FILE("rest", { typeflag: "M", format: "gnu" })],
+      {},
+      "bundle.entry_type",
+    ],
+    ["a Solaris extended header (X)", [MANIFEST, FILE("x", { typeflag: "X" })], {}, "bundle.entry_type"],
+    ["a vendor typeflag (Q)", [MANIFEST, FILE("q", { typeflag: "Q" })], {}, "bundle.entry_type"],
+    [
+      "a pax header with GNU sparse records",
+      [MANIFEST, FILE("a.txt", { pax: { "GNU.sparse.major": "1", "GNU.sparse.name": "../evil" } })],
+      {},
+      "bundle.entry_type",
+    ],
+    [
+      "a pax hdrcharset record",
+      [MANIFEST, FILE("a.txt", { pax: { hdrcharset: "BINARY" } })],
+      {},
+      "bundle.entry_type",
+    ],
+    [
+      "a pax path whose ustar name climbs out",
+      [MANIFEST, FILE("../../evil.txt", { pax: { path: "fine.txt" } })],
+      {},
+      "bundle.path",
+    ],
+    [
+      "a GNU long name whose ustar name is absolute",
+      [MANIFEST, FILE("/etc/evil", { gnuLongName: "fine.txt", format: "gnu" })],
+      {},
+      "bundle.path",
+    ],
+    [
+      "a regular file (typeflag 0) whose name ends in /",
+      [MANIFEST, FILE("dir/", { content: "" })],
+      {},
+      "bundle.entry_type",
+    ],
+    [
+      "an old-style directory (typeflag NUL and a trailing slash), a file to tar-stream",
+      [MANIFEST, FILE("dir/", { content: "", typeflag: "\0" })],
+      {},
+      "bundle.entry_type",
+    ],
+    [
+      "a pax size that differs from the header",
+      [MANIFEST, FILE("a.txt", { pax: { size: "2" } })],
+      {},
+      "bundle.format",
+    ],
+    [
+      "a pax size parseInt would read (4x)",
+      [MANIFEST, FILE("a.txt", { pax: { size: "4x" } })],
+      {},
+      "bundle.format",
+    ],
+    [
+      "a pax header and a GNU long name for one entry",
+      [MANIFEST, FILE("a.txt", { pax: { path: "b.txt" }, gnuLongName: "c.txt" })],
+      {},
+      "bundle.format",
+    ],
+    [
+      "a malformed pax record (length off by one)",
+      [MANIFEST, FILE("a.txt", { extended: [{ typeflag: "x", data: "13 path=b.txt\n" }] })],
+      {},
+      "bundle.format",
+    ],
+    [
+      "a pax record given twice",
+      [MANIFEST, FILE("a.txt", { extended: [{ typeflag: "x", data: "13 path=b.txt\n13 path=c.txt\n" }] })],
+      {},
+      "bundle.format",
+    ],
+    ["an empty pax path", [MANIFEST, FILE("a.txt", { pax: { path: "" } })], {}, "bundle.format"],
+    [
+      "a GNU header whose incremental fields tarfile would read as a prefix",
+      [MANIFEST, FILE("a.txt", { format: "gnu", prefix: "../../evil" })],
+      {},
+      "bundle.format",
+    ],
+    [
+      "a directory entry that claims data",
+      [MANIFEST, { name: "dir", type: "directory", declaredSize: 512 }],
+      {},
+      "bundle.format",
+    ],
+    [
+      "an entry after the end-of-archive blocks",
+      [MANIFEST],
+      { trailing: buildTar([FILE("hidden.txt")]) },
+      "bundle.format",
+    ],
+  ];
+  for (const [label, entries, options, type] of refused) {
+    test(`refuses ${label} (${type})`, async () => {
+      const types = await typesOf(buildTarGz(entries, options));
+      assert.ok(types.includes(type), `expected ${type} among ${JSON.stringify(types)}`);
+    });
+  }
+
+  test("a size field with garbage that parseInt would read as a number (bundle.format)", async () => {
+    const header = tarHeader({ name: "capability.yaml", size: 4 });
+    header.write("0000000004x\0", 124, "latin1");
+    header.fill(" ", 148, 156);
+    let checksum = 0;
+    for (const byte of header) checksum += byte;
+    header.write(`${checksum.toString(8).padStart(6, "0")}\0 `, 148, "latin1");
+    const archive = gzipSync(Buffer.concat([header, Buffer.alloc(512), Buffer.alloc(1024)]));
+    assert.deepEqual(await typesOf(archive), ["bundle.format"]);
+  });
+});
+
+describe("readBundle refuses spellings of one path (bundle.duplicate)", () => {
+  test("NFC and NFD spellings of one name", async () => {
+    const nfc = "caf\u00e9.txt";
+    const nfd = "cafe\u0301.txt";
+    const issues = await issuesOf(
+      buildTarGz([MANIFEST, { name: nfc, content: "a" }, { name: nfd, content: "b" }]),
+    );
+    assert.deepEqual(
+      issues.map((issue) => issue.type),
+      ["bundle.duplicate"],
+    );
+  });
+
+  test("NFD and NFC spellings that also differ in case", async () => {
+    const types = await typesOf(
+      buildTarGz([MANIFEST, { name: "Cafe\u0301.txt" }, { name: "caf\u00e9.txt" }]),
+    );
+    assert.deepEqual(types, ["bundle.duplicate"]);
+  });
+
+  test("a file inside another file's NFD spelling", async () => {
+    const types = await typesOf(buildTarGz([MANIFEST, { name: "caf\u00e9" }, { name: "cafe\u0301/x.txt" }]));
+    assert.deepEqual(types, ["bundle.duplicate"]);
+  });
+});
+
+describe("readBundle accepts what real packers write", () => {
+  // Real GNU tar and Python tarfile output, when the machine has them: the strict reading above
+  // must never refuse an ordinary archive.
+  const longName = `${"nested-directory/".repeat(8)}a-file-with-a-long-name.txt`;
+  const files: Record<string, string> = {
+    "capability.yaml": "schema: 1\nname: demo\n",
+    "agents/helper.md": "hi",
+    [longName]: "long",
+    "docs/caf\u00e9 \u00fcber.md": "unicode",
+  };
+  function sourceDirectory(): string {
+    const dir = mkdtempSync(path.join(tmpdir(), "capstan-packers-"));
+    for (const [name, content] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+      writeFileSync(path.join(dir, name), content);
+    }
+    return dir;
+  }
+  const available = (command: string) => spawnSync(command, ["--version"]).status === 0;
+
+  for (const format of ["gnu", "posix", "oldgnu"]) {
+    test(`GNU tar --format=${format}`, { skip: !available("tar") && "tar is not installed" }, async () => {
+      const dir = sourceDirectory();
+      try {
+        const archive = spawnSync("tar", [`--format=${format}`, "-czf", "-", "-C", dir, "."], {
+          maxBuffer: 1e8,
+        });
+        assert.equal(archive.status, 0, String(archive.stderr));
+        const bundle = await readBundle(archive.stdout, LIMITS);
+        assert.deepEqual(bundle.files.map((file) => file.path).sort(), Object.keys(files).sort());
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  for (const format of ["PAX_FORMAT", "GNU_FORMAT"]) {
+    test(`Python tarfile ${format}`, {
+      skip: !available("python3") && "python3 is not installed",
+    }, async () => {
+      const dir = sourceDirectory();
+      try {
+        const script = `import sys, tarfile\nwith tarfile.open(fileobj=sys.stdout.buffer, mode="w|gz", format=tarfile.${format}) as t: t.add(sys.argv[1], arcname=".")`;
+        const archive = spawnSync("python3", ["-c", script, dir], { maxBuffer: 1e8 });
+        assert.equal(archive.status, 0, String(archive.stderr));
+        const bundle = await readBundle(archive.stdout, LIMITS);
+        assert.deepEqual(bundle.files.map((file) => file.path).sort(), Object.keys(files).sort());
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -7,6 +7,9 @@ import {
   buildFileManifest,
   canonicalDigest,
   canonicalJson,
+  JsonDepthError,
+  jsonDepthExceeds,
+  MAX_CANONICAL_JSON_DEPTH,
   runtimeDigestOf,
   sha256Hex,
 } from "../../src/domain/digests.js";
@@ -181,3 +184,32 @@ function reverseKeys(value: unknown): unknown {
       .map(([key, item]) => [key, reverseKeys(item)]),
   );
 }
+
+describe("deeply nested JSON", () => {
+  function nested(depth: number): unknown {
+    let value: unknown = 1;
+    for (let i = 0; i < depth; i++) value = i % 2 === 0 ? [value] : { a: value };
+    return value;
+  }
+
+  test("canonicalJson encodes values nested up to its limit", () => {
+    assert.equal(
+      canonicalJson(nested(MAX_CANONICAL_JSON_DEPTH)),
+      JSON.stringify(nested(MAX_CANONICAL_JSON_DEPTH)),
+    );
+  });
+
+  test("canonicalJson refuses deeper values with JsonDepthError, never a stack overflow", () => {
+    for (const depth of [MAX_CANONICAL_JSON_DEPTH + 1, 100_000]) {
+      assert.throws(() => canonicalJson(nested(depth)), JsonDepthError);
+    }
+  });
+
+  test("jsonDepthExceeds measures any depth JSON.parse can build", () => {
+    const deep = JSON.parse(`${"[".repeat(500_000)}${"]".repeat(500_000)}`);
+    assert.equal(jsonDepthExceeds(deep, 64), true);
+    assert.equal(jsonDepthExceeds(nested(64), 64), false);
+    assert.equal(jsonDepthExceeds(nested(65), 64), true);
+    assert.equal(jsonDepthExceeds("text", 0), false);
+  });
+});

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { stringify } from "yaml";
-import { type DiscoveryResult, discoverComponents } from "../../src/domain/discovery.js";
+import {
+  type DiscoveryResult,
+  discoverComponents,
+  MAX_COMPONENTS,
+  MAX_PYTHON_SCAN_BYTES,
+  MAX_PYTHON_SCAN_TOTAL_BYTES,
+} from "../../src/domain/discovery.js";
 import { parseManifest } from "../../src/domain/manifest.js";
 import type { ComponentType } from "../../src/domain/types.js";
 
@@ -496,5 +502,121 @@ describe("workers, ordering, counting", () => {
 
   test("hooks alone make a capability non-empty", () => {
     assert.deepEqual(discover({ hooks: ["hooks/h.py"] }, { "hooks/h.py": "" }).errors, []);
+  });
+});
+
+describe("bounds on the work of discovery (SPEC §4.1)", () => {
+  test(`more than ${MAX_COMPONENTS} components: one manifest.limits error, found without reading every file`, () => {
+    const tools = JSON.stringify({ tools: Array.from({ length: 30_000 }, (_, i) => ({ name: `t${i}` })) });
+    assert.ok(Buffer.byteLength(tools) < 1024 * 1024);
+    const agents = Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`agents/a${i}.md`, "x"]));
+    const cases: Record<string, string>[] = [
+      { "tools/defs.json": tools },
+      { ...agents, "tools/more.py": TOOL("t").repeat(600) },
+    ];
+    for (const files of cases) {
+      const result = discover({}, files);
+      assert.deepEqual(
+        result.errors.map((issue) => issue.type),
+        ["manifest.limits"],
+      );
+      assert.deepEqual(result.details, []);
+    }
+  });
+
+  test(`exactly ${MAX_COMPONENTS} components are accepted`, () => {
+    const tools = JSON.stringify({
+      tools: Array.from({ length: MAX_COMPONENTS }, (_, i) => ({ name: `t${i}` })),
+    });
+    const result = discover({}, { "tools/defs.json": tools });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.counts.tools, MAX_COMPONENTS);
+  });
+
+  test("a tool-definition or MCP file over 1 MiB is a manifest.limits error, not silently skipped", () => {
+    const big = JSON.stringify({ name: "t", description: "x".repeat(1024 * 1024) });
+    for (const path of ["tools/defs.json", "tools/defs.yaml", ".mcp.json"]) {
+      const result = discover({}, { [path]: big, "agents/a.md": "A" });
+      assert.deepEqual(
+        result.errors.map((issue) => [issue.type, issue.loc]),
+        [["manifest.limits", ["bundle", path]]],
+      );
+    }
+  });
+
+  test("a YAML tool file of half a million items is refused at its token cap", () => {
+    const flow = `tools: [${"0,".repeat(499_999)}0]`;
+    const result = discover({}, { "tools/defs.yaml": flow, "agents/a.md": "A" });
+    assert.deepEqual(
+      result.errors.map((issue) => issue.type),
+      ["manifest.limits"],
+    );
+  });
+
+  test("frontmatter over 64 KiB, or over its token cap, is a manifest.limits error", () => {
+    const huge = `---\nname: a\nnote: "${"x".repeat(70 * 1024)}"\n---\nBody\n`;
+    const wide = `---\nlist: [${"0,".repeat(30_000)}0]\n---\nBody\n`;
+    for (const text of [huge, wide]) {
+      const result = discover({}, { "agents/a.md": text });
+      assert.deepEqual(
+        result.errors.map((issue) => [issue.type, issue.loc]),
+        [["manifest.limits", ["bundle", "agents/a.md"]]],
+      );
+    }
+  });
+
+  test("a large Markdown body after small frontmatter is read only as far as needed", () => {
+    const text = `---\nname: big\n---\n\n\nFirst line\n${"more text\n".repeat(3_000_000)}`;
+    const result = discover({}, { "agents/a.md": text });
+    assert.deepEqual(result.errors, []);
+    assert.equal(find(result, "agent", "big").description, "First line");
+  });
+
+  test("the capability's parse budget is reported once, however many documents exceed it", () => {
+    const doc = `---\nlist: [${"0,".repeat(10_000)}0]\n---\nBody\n`;
+    const files = Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`agents/a${i}.md`, doc]));
+    const result = discover({}, files);
+    assert.deepEqual(
+      result.errors.map((issue) => issue.type),
+      ["manifest.limits"],
+    );
+    assert.match(result.errors[0].msg, /too large in total/);
+  });
+
+  test("a Python file over the scan limit is not scanned, and a warning names it", () => {
+    const big = `${TOOL("first")}${"# padding\n".repeat(MAX_PYTHON_SCAN_BYTES / 10)}`;
+    const result = discover({}, { "tools/big.py": big, "tools/small.py": TOOL("small") });
+    assert.deepEqual(names(result, "tool"), ["small"]);
+    assert.deepEqual(
+      result.warnings.map((issue) => [issue.type, issue.loc]),
+      [["manifest.limits", ["bundle", "tools/big.py"]]],
+    );
+    assert.match(result.warnings[0].msg, /tools\/big\.py/);
+  });
+
+  test("Python files beyond the total scan budget are named in one warning", () => {
+    const file = `${TOOL("x")}${"#".repeat(MAX_PYTHON_SCAN_BYTES - 200)}\n`;
+    const count = MAX_PYTHON_SCAN_TOTAL_BYTES / MAX_PYTHON_SCAN_BYTES + 3;
+    const files = Object.fromEntries(Array.from({ length: count }, (_, i) => [`tools/m${i}.py`, file]));
+    const result = discover({}, files);
+    assert.equal(result.warnings.length, 1);
+    assert.match(result.warnings[0].msg, /not scanned for tools/);
+    assert.ok(result.counts.tools > 0);
+  });
+
+  test("a single-line Python file of megabytes is scanned in linear time", () => {
+    // 24 MB on one line blocked the loop for 6.6 s; under the size limit the cost is linear, so
+    // a 1 MiB line must take about a 24th of that.
+    const line = `x = [${"1, ".repeat((MAX_PYTHON_SCAN_BYTES - 100) / 3)}]\n`;
+    const start = performance.now();
+    const result = discover({}, { "tools/one-line.py": `${line}${TOOL("after")}` });
+    const ms = performance.now() - start;
+    assert.deepEqual(names(result, "tool"), ["after"]);
+    assert.ok(ms < 5_000, `${ms} ms`);
+  });
+
+  test("a decorator on a logical line longer than the part kept is still recognised", () => {
+    const source = `@tool(description="${"d".repeat(10_000)}")\ndef long_one() -> None:\n    pass\n`;
+    assert.deepEqual(names(discover({}, { "tools/t.py": source }), "tool"), ["long_one"]);
   });
 });
