@@ -38,12 +38,13 @@ function bundle(name: string, version: string): Buffer {
   ]);
 }
 
-function temporaryFiles(dataDir: string): string[] {
-  const found: string[] = [];
-  for (const dir of [path.join(dataDir, "tmp"), path.join(dataDir, "blobs", ".tmp")]) {
-    if (existsSync(dir)) found.push(...readdirSync(dir).map((name) => path.join(dir, name)));
-  }
-  return found;
+/** Every `*.tmp` file anywhere under the data directory, wherever a writer put it. */
+function temporaryFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return temporaryFiles(full);
+    return entry.name.endsWith(".tmp") ? [full] : [];
+  });
 }
 
 async function until(check: () => boolean, timeoutMs: number): Promise<boolean> {
