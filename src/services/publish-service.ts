@@ -181,9 +181,15 @@ async function writeCounted(
         if (received > maxBundleBytes) throw bundleTooLarge(maxBundleBytes);
         written();
         if (!out.write(next.value)) {
-          await new Promise<void>((resolve) =>
-            out.once("drain", () => resolve()).once("close", () => resolve()),
-          );
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              out.off("drain", done);
+              out.off("close", done);
+              resolve();
+            };
+            out.once("drain", done);
+            out.once("close", done);
+          });
         }
       }
     } catch (error) {
