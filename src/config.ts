@@ -22,6 +22,9 @@ export interface Config {
   rateLimitRpm: number;
   rateLimitWriteRpm: number;
   maxBundleBytes: number;
+  /** Bundles inspected at once (worker threads), and publishes that may wait for one beyond that. */
+  publishConcurrency: number;
+  publishQueue: number;
   logLevel: string;
   trustProxy: TrustProxy;
   /** How long an instance waits for another one's migrations (SPEC §1: 60 s). */
@@ -121,6 +124,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     rateLimitRpm: readInteger(read, "CAPSTAN_RATE_LIMIT_RPM", 1200, 0, 10_000_000),
     rateLimitWriteRpm: readInteger(read, "CAPSTAN_RATE_LIMIT_WRITE_RPM", 120, 0, 10_000_000),
     maxBundleBytes: readInteger(read, "CAPSTAN_MAX_BUNDLE_BYTES", 52_428_800, 1024, 2 ** 31),
+    publishConcurrency: readInteger(read, "CAPSTAN_PUBLISH_CONCURRENCY", 2, 1, 64),
+    publishQueue: readInteger(read, "CAPSTAN_PUBLISH_QUEUE", 8, 0, 10_000),
     logLevel,
     trustProxy: parseTrustProxy(read("CAPSTAN_TRUST_PROXY")),
     migrationLockTimeoutMs: readInteger(read, "CAPSTAN_MIGRATION_LOCK_TIMEOUT_MS", 60_000, 100, 3_600_000),

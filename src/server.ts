@@ -5,6 +5,7 @@ import type { Config } from "./config.js";
 import { connectDatabase } from "./db/connect.js";
 import { migrateToLatest, withBootLock } from "./db/migrate.js";
 import { tuneHeapForServing } from "./lib/heap-tuning.js";
+import { startBlobCollector, sweepTemporaryFiles } from "./services/blob-collector.js";
 import { bootstrapIfEmpty } from "./services/bootstrap.js";
 import { type ChangeFeed, LocalChangeFeed } from "./services/change-feed.js";
 import { PgChangeFeed } from "./services/pg-change-feed.js";
@@ -59,17 +60,21 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
       `\nCapstan bootstrap API key for admin@localhost (shown once, store it now):\n\n  ${boot.generatedKey}\n\n`,
     );
   }
+  // Before the first request: what a killed process was writing is of no use to anyone now.
+  await sweepTemporaryFiles(deps, { atBoot: true, nowMs: Date.now() });
   const app = await buildApp(deps);
   const url = await app.listen({ host: config.host, port: config.port });
   // CAPSTAN_PUBLIC_URL defaults to where the server listens, which with CAPSTAN_PORT=0 is known only
   // now: signed download URLs must point at the real port, not at port 0.
   if (config.publicUrl === null) deps.config = Object.freeze({ ...config, publicUrl: url });
   logger.info({ url, database: database.dialect }, `Capstan listening on ${url}`);
+  const stopCollector = startBlobCollector(deps, logger);
 
   let closing: Promise<void> | null = null;
   return () => {
     closing ??= (async () => {
       await app.close();
+      await stopCollector();
       if (changes instanceof PgChangeFeed) await changes.close();
       await database.close();
     })();

@@ -1,6 +1,10 @@
 // Publishing a capability version (SPEC §4, §5 `POST CAP`). The slow work — reading the archive,
 // validating it, hashing, storing blobs — happens before the transaction; the transaction only
 // holds the invariants: immutable versions, numbers never reused, one "latest".
+import { createWriteStream } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Config } from "../config.js";
 import type { ArtifactDetail } from "../contract/capabilities.js";
 import {
   findCapability,
@@ -10,15 +14,13 @@ import {
   lockCapabilityForPublish,
   type VersionRow,
 } from "../db/repositories/capability-repository.js";
-import { BundleRejectedError, bundleLimitsFor, readBundle } from "../domain/bundle-reader.js";
-import { analyzeCapability, type CapabilityAnalysis } from "../domain/capability-analysis.js";
-import { buildFileManifest, runtimeDigestOf } from "../domain/digests.js";
-import type { Manifest } from "../domain/manifest.js";
-import type { BundleFile, FileManifestEntry, Issue } from "../domain/types.js";
 import { AppError } from "../http/errors.js";
 import { newId } from "../lib/ids.js";
+import { tempFileName } from "../storage/temp-files.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
+import type { InspectedBundle } from "./bundle-worker.js";
+import { BundleWorkerPool } from "./bundle-worker-pool.js";
 import type { RequestScope, ServiceDeps } from "./deps.js";
 import { refreshLatest } from "./registry-admin-service.js";
 import { loadDetail } from "./registry-service.js";
@@ -33,89 +35,190 @@ export interface PublishResult {
 
 /** Parallel blob writes: enough to hide file-system latency, few enough not to flood it. */
 const BLOB_WRITE_CONCURRENCY = 8;
+/**
+ * A safety net, not a budget: a valid 50 MiB bundle is inspected in seconds. Past this the worker
+ * is stopped and the bundle refused, whatever in it made the inspection slow.
+ */
+const BUNDLE_JOB_TIMEOUT_MS = 120_000;
+/** What a refused publish is told to wait: about one inspection of a large bundle. */
+const PUBLISH_RETRY_AFTER_SECONDS = 5;
 
-/** A bundle that passed every check, with what the version row needs. */
-interface ValidatedBundle {
-  manifest: Manifest;
-  analysis: CapabilityAnalysis;
-  files: BundleFile[];
-  fileManifest: FileManifestEntry[];
-  archive: Buffer;
-  archiveSha256: string;
-  runtimeDigest: string;
+/** Where uploads are spooled while they are inspected, under the data directory. */
+export function uploadSpoolDir(config: Config): string {
+  return path.join(config.dataDir, "tmp");
+}
+
+/**
+ * The publishes of one server: at most `publishConcurrency` bundles are inspected at once, each in
+ * a worker thread, and at most `publishQueue` more wait for a worker (their uploads already on
+ * disk, not in memory). Past that a publish is refused with 429 before its body is read.
+ */
+export class PublishPipeline {
+  private readonly pool: BundleWorkerPool;
+  private readonly limit: number;
+  private inFlight = 0;
+
+  constructor(
+    private readonly config: Config,
+    jobTimeoutMs = BUNDLE_JOB_TIMEOUT_MS,
+  ) {
+    this.pool = new BundleWorkerPool(config.publishConcurrency, jobTimeoutMs);
+    this.limit = config.publishConcurrency + config.publishQueue;
+  }
+
+  /** Runs `work` holding a place, or refuses at once when every place is taken. */
+  async admit<T>(work: () => Promise<T>): Promise<T> {
+    if (this.inFlight >= this.limit) {
+      throw new AppError(
+        "usage_limit_exceeded_error",
+        `The server is processing ${this.inFlight} publishes; retry in a few seconds`,
+        undefined,
+        { headers: { "Retry-After": String(PUBLISH_RETRY_AFTER_SECONDS) } },
+      );
+    }
+    this.inFlight += 1;
+    try {
+      return await work();
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  async inspect(archivePath: string): Promise<InspectedBundle> {
+    const result = await this.pool.run({ archivePath, maxBundleBytes: this.config.maxBundleBytes });
+    if (!result.ok) throw new AppError(result.type, result.detail, result.issues);
+    return result.bundle;
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
 }
 
 export async function publishCapability(
   deps: ServiceDeps,
+  pipeline: PublishPipeline,
   scope: RequestScope,
   orgKey: string,
   openUpload: () => Promise<BundleUpload>,
   options: { isPublic: boolean },
 ): Promise<PublishResult> {
   // Access first: a caller who may not publish gets 404/403 before a byte of the bundle is read.
-  const { org } = await requireOrgRole(deps, scope.actor, orgKey, "contributor");
-  const bundle = await validateBundle(await openUpload(), deps.config.maxBundleBytes);
-  const name = bundle.manifest.name;
+  // Making a name public is the owner's call (SPEC §2.3), here as on PATCH visibility.
+  const { org } = await requireOrgRole(deps, scope.actor, orgKey, options.isPublic ? "owner" : "contributor");
+  return pipeline.admit(async () => {
+    const archivePath = await spoolUpload(await openUpload(), deps.config);
+    try {
+      const bundle = await pipeline.inspect(archivePath);
+      const name = bundle.name;
 
-  // Most re-publishes are identical (CI retries): answer them without touching the blob store.
-  const existing = await findPublishedVersion(deps, org.id, bundle);
-  if (existing) return { artifact: await detailOf(deps, org, name, existing.id), created: false };
+      // Most re-publishes are identical (CI retries): answer them without touching the blob store.
+      const existing = await findPublishedVersion(deps, org.id, bundle);
+      if (existing) return { artifact: await detailOf(deps, org, name, existing.id), created: false };
 
-  await storeBlobs(deps, bundle);
-  let outcome: { versionId: string; created: boolean };
-  try {
-    outcome = await insertPublishedVersion(deps, scope, org.id, bundle, options);
-  } catch (error) {
-    // A concurrent publish of the same number won the insert: identical content is still a 200.
-    const raced = error instanceof AppError && error.type === "already_exists_error";
-    const winner = raced ? await findPublishedVersion(deps, org.id, bundle) : undefined;
-    if (!winner) throw error;
-    outcome = { versionId: winner.id, created: false };
-  }
-  return { artifact: await detailOf(deps, org, name, outcome.versionId), created: outcome.created };
-}
-
-async function validateBundle(upload: BundleUpload, maxBundleBytes: number): Promise<ValidatedBundle> {
-  const chunks: Buffer[] = [];
-  const source = Buffer.isBuffer(upload) ? upload : recordChunks(upload, chunks);
-  const read = await readBundle(source, bundleLimitsFor(maxBundleBytes)).catch((error: unknown) => {
-    if (error instanceof BundleRejectedError) throw bundleRejected(error.issues);
-    throw error;
+      await storeBlobs(deps, bundle, archivePath);
+      let outcome: { versionId: string; created: boolean };
+      try {
+        outcome = await insertPublishedVersion(deps, scope, org.id, bundle, options);
+      } catch (error) {
+        // A concurrent publish of the same number won the insert: identical content is still a 200.
+        const raced = error instanceof AppError && error.type === "already_exists_error";
+        const winner = raced ? await findPublishedVersion(deps, org.id, bundle) : undefined;
+        if (!winner) throw error;
+        outcome = { versionId: winner.id, created: false };
+      }
+      return { artifact: await detailOf(deps, org, name, outcome.versionId), created: outcome.created };
+    } finally {
+      await rm(archivePath, { force: true });
+    }
   });
-  const analysis = analyzeCapability(new Map(read.files.map((file) => [file.path, file.content])));
-  if (analysis.errors.some((issue) => issue.type.startsWith("bundle.")))
-    throw bundleRejected(analysis.errors);
-  if (analysis.errors.length > 0 || analysis.manifest === null) {
-    throw new AppError("validation_error", "capability.yaml is invalid", analysis.errors);
-  }
-  const fileManifest = buildFileManifest(read.files);
-  return {
-    manifest: analysis.manifest,
-    analysis,
-    files: read.files,
-    fileManifest,
-    archive: Buffer.isBuffer(upload) ? upload : Buffer.concat(chunks),
-    archiveSha256: read.archiveSha256,
-    runtimeDigest: runtimeDigestOf(fileManifest),
-  };
 }
 
-/** Keeps the archive bytes as they stream into the reader: they are stored as the bundle blob. */
-async function* recordChunks(
+/**
+ * Writes the upload to a temporary file, counting bytes: over the limit it stops at once. The
+ * compressed archive never sits in memory whole, and the worker reads it from disk.
+ */
+async function spoolUpload(upload: BundleUpload, config: Config): Promise<string> {
+  const dir = uploadSpoolDir(config);
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, tempFileName("upload"));
+  try {
+    if (Buffer.isBuffer(upload)) {
+      if (upload.length > config.maxBundleBytes) throw bundleTooLarge(config.maxBundleBytes);
+      await writeFile(file, upload);
+      return file;
+    }
+    await writeCounted(upload, file, config.maxBundleBytes);
+    return file;
+  } catch (error) {
+    await rm(file, { force: true });
+    throw error;
+  }
+}
+
+async function writeCounted(
   upload: AsyncIterable<Buffer | Uint8Array>,
-  chunks: Buffer[],
-): AsyncIterable<Buffer> {
-  for await (const chunk of upload) {
-    const buffer = Buffer.isBuffer(chunk)
-      ? chunk
-      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    chunks.push(buffer);
-    yield buffer;
+  file: string,
+  maxBundleBytes: number,
+): Promise<void> {
+  const out = createWriteStream(file);
+  let diskError: Error | null = null;
+  out.on("error", (error) => {
+    diskError ??= error;
+  });
+  const written = () => {
+    if (diskError)
+      throw new AppError("server_error", "The upload could not be stored", undefined, { cause: diskError });
+  };
+  try {
+    let received = 0;
+    try {
+      // Iterated by hand: leaving a for-await early would destroy the request stream, and the
+      // client would see its connection cut instead of reading the 400.
+      const chunks = upload[Symbol.asyncIterator]();
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+        received += next.value.length;
+        if (received > maxBundleBytes) throw bundleTooLarge(maxBundleBytes);
+        written();
+        if (!out.write(next.value)) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              out.off("drain", done);
+              out.off("close", done);
+              resolve();
+            };
+            out.once("drain", done);
+            out.once("close", done);
+          });
+        }
+      }
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      // The upload itself failed (a multipart body cut short): that is an unreadable archive.
+      const reason = error instanceof Error ? `: ${error.message}` : "";
+      throw new AppError("invalid_error", "The bundle was rejected", [
+        {
+          loc: ["bundle", "archive"],
+          msg: `the upload ended before the archive could be read${reason}`,
+          type: "bundle.format",
+        },
+      ]);
+    }
+    await new Promise<void>((resolve) => out.end(resolve));
+    written();
+  } finally {
+    out.destroy();
   }
 }
 
-function bundleRejected(issues: Issue[]): AppError {
-  return new AppError("invalid_error", "The bundle was rejected", issues);
+function bundleTooLarge(maxBundleBytes: number): AppError {
+  return new AppError("invalid_error", "The bundle was rejected", [
+    {
+      loc: ["bundle", "archive"],
+      msg: `the archive is larger than ${maxBundleBytes} bytes`,
+      type: "bundle.too_large",
+    },
+  ]);
 }
 
 /**
@@ -125,9 +228,9 @@ function bundleRejected(issues: Issue[]): AppError {
 async function findPublishedVersion(
   deps: ServiceDeps,
   orgId: string,
-  bundle: ValidatedBundle,
+  bundle: InspectedBundle,
 ): Promise<VersionRow | undefined> {
-  const { name, version } = bundle.manifest;
+  const { name, version } = bundle;
   const capability = await findCapability(deps.db, orgId, name);
   const row = capability && (await findVersion(deps.db, capability.id, version));
   if (row) assertSameContent(row, name, bundle.runtimeDigest);
@@ -150,13 +253,15 @@ function assertSameContent(row: VersionRow, name: string, runtimeDigest: string)
 }
 
 /** Every file and the archive itself, before any row names them. */
-async function storeBlobs(deps: ServiceDeps, bundle: ValidatedBundle): Promise<void> {
-  const blobs = new Map<string, Buffer>(bundle.files.map((file) => [file.sha256, file.content]));
-  blobs.set(bundle.archiveSha256, bundle.archive);
-  const queue = [...blobs];
+async function storeBlobs(deps: ServiceDeps, bundle: InspectedBundle, archivePath: string): Promise<void> {
+  const queue: (() => Promise<void>)[] = bundle.blobs.map(
+    ({ sha256, offset, length }) =>
+      () =>
+        deps.blobs.put(sha256, Buffer.from(bundle.contents, offset, length)),
+  );
+  queue.push(() => deps.blobs.putFile(bundle.archiveSha256, archivePath));
   const worker = async () => {
-    for (let next = queue.pop(); next !== undefined; next = queue.pop())
-      await deps.blobs.put(next[0], next[1]);
+    for (let next = queue.pop(); next !== undefined; next = queue.pop()) await next();
   };
   await Promise.all(Array.from({ length: BLOB_WRITE_CONCURRENCY }, worker));
 }
@@ -166,25 +271,24 @@ async function insertPublishedVersion(
   deps: ServiceDeps,
   scope: RequestScope,
   orgId: string,
-  bundle: ValidatedBundle,
+  bundle: InspectedBundle,
   options: { isPublic: boolean },
 ): Promise<{ versionId: string; created: boolean }> {
-  const { manifest, analysis } = bundle;
   const outcome = await deps.db.transaction().execute(async (trx) => {
     const at = deps.now().toISOString();
     const capability = await lockCapabilityForPublish(trx, deps.dialect, {
       id: newId(),
       org_id: orgId,
-      name: manifest.name,
+      name: bundle.name,
       is_public: options.isPublic ? 1 : 0,
       latest_version_id: null,
       latest_version: null,
       created_at: at,
       updated_at: at,
     });
-    const existing = await findVersion(trx, capability.id, manifest.version);
+    const existing = await findVersion(trx, capability.id, bundle.version);
     if (existing) {
-      assertSameContent(existing, manifest.name, bundle.runtimeDigest);
+      assertSameContent(existing, bundle.name, bundle.runtimeDigest);
       return { capabilityId: capability.id, versionId: existing.id, created: false };
     }
     const versionId = newId();
@@ -192,23 +296,23 @@ async function insertPublishedVersion(
       id: versionId,
       capability_id: capability.id,
       org_id: orgId,
-      version: manifest.version,
+      version: bundle.version,
       status: "active",
       deprecation_message: null,
-      description: manifest.description,
-      author_name: manifest.author_name,
-      license: manifest.license,
-      keywords: JSON.stringify(manifest.keywords),
-      manifest: JSON.stringify(manifest.raw),
-      component_counts: JSON.stringify(analysis.componentCounts),
-      component_details: JSON.stringify(analysis.componentDetails),
-      flags: JSON.stringify(analysis.flags),
-      warnings: JSON.stringify(analysis.warnings),
-      file_manifest: JSON.stringify(bundle.fileManifest),
-      readme_path: analysis.readme?.path ?? null,
+      description: bundle.description,
+      author_name: bundle.authorName,
+      license: bundle.license,
+      keywords: bundle.keywordsJson,
+      manifest: bundle.manifestJson,
+      component_counts: bundle.componentCountsJson,
+      component_details: bundle.componentDetailsJson,
+      flags: bundle.flagsJson,
+      warnings: bundle.warningsJson,
+      file_manifest: bundle.fileManifestJson,
+      readme_path: bundle.readmePath,
       artifact_sha256: bundle.archiveSha256,
       runtime_digest: bundle.runtimeDigest,
-      size_bytes: bundle.archive.length,
+      size_bytes: bundle.sizeBytes,
       published_by: scope.actor.userId,
       created_at: at,
       updated_at: at,
@@ -223,8 +327,8 @@ async function insertPublishedVersion(
         targetType: "capability_version",
         targetId: versionId,
         data: {
-          name: manifest.name,
-          version: manifest.version,
+          name: bundle.name,
+          version: bundle.version,
           runtime_digest: bundle.runtimeDigest,
           artifact_sha256: bundle.archiveSha256,
         },

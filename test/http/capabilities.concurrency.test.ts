@@ -9,7 +9,8 @@ const CAP = "/api/v1/org/default/capabilities";
 describe("concurrent publishes", () => {
   let t: TestApp;
   before(async () => {
-    t = await buildTestApp();
+    // Room for all 20 at once: the default publish queue would turn some away with 429.
+    t = await buildTestApp({ env: { CAPSTAN_PUBLISH_QUEUE: "32" } });
   });
   after(() => t.close());
 

@@ -1,0 +1,121 @@
+// The CPU-heavy half of a publish, run in a worker thread (bundle-worker-pool.ts) so that inflating,
+// hashing and analysing a bundle never holds the server's event loop: the archive is read from the
+// spooled upload on disk, and what comes back is already in the shape the version row stores.
+import { createReadStream } from "node:fs";
+import { isMainThread, parentPort } from "node:worker_threads";
+import { BundleRejectedError, bundleLimitsFor, readBundle } from "../domain/bundle-reader.js";
+import { analyzeCapability } from "../domain/capability-analysis.js";
+import { buildFileManifest, runtimeDigestOf } from "../domain/digests.js";
+import type { Issue } from "../domain/types.js";
+
+export interface BundleJob {
+  archivePath: string;
+  maxBundleBytes: number;
+}
+
+/** Everything the version row needs, the large parts already serialised. */
+export interface InspectedBundle {
+  name: string;
+  version: string;
+  description: string;
+  authorName: string | null;
+  license: string | null;
+  keywordsJson: string;
+  manifestJson: string;
+  componentCountsJson: string;
+  componentDetailsJson: string;
+  flagsJson: string;
+  warningsJson: string;
+  fileManifestJson: string;
+  readmePath: string | null;
+  archiveSha256: string;
+  runtimeDigest: string;
+  sizeBytes: number;
+  /** Each distinct file content once, packed into `contents` (transferred, not copied). */
+  blobs: { sha256: string; offset: number; length: number }[];
+  contents: ArrayBuffer;
+}
+
+export type BundleJobResult =
+  | { ok: true; bundle: InspectedBundle }
+  | { ok: false; type: "invalid_error" | "validation_error"; detail: string; issues: Issue[] };
+
+export async function inspectBundle(job: BundleJob): Promise<BundleJobResult> {
+  let read: Awaited<ReturnType<typeof readBundle>>;
+  try {
+    read = await readBundle(
+      createReadStream(job.archivePath, { highWaterMark: 64 * 1024 }),
+      bundleLimitsFor(job.maxBundleBytes),
+    );
+  } catch (error) {
+    if (error instanceof BundleRejectedError) return rejected(error.issues);
+    throw error;
+  }
+  const analysis = analyzeCapability(new Map(read.files.map((file) => [file.path, file.content])));
+  if (analysis.errors.some((issue) => issue.type.startsWith("bundle."))) return rejected(analysis.errors);
+  const manifest = analysis.manifest;
+  if (analysis.errors.length > 0 || manifest === null) {
+    return {
+      ok: false,
+      type: "validation_error",
+      detail: "capability.yaml is invalid",
+      issues: analysis.errors,
+    };
+  }
+  const fileManifest = buildFileManifest(read.files);
+
+  const unique = new Map<string, Buffer>();
+  for (const file of read.files) unique.set(file.sha256, file.content);
+  let total = 0;
+  for (const content of unique.values()) total += content.length;
+  // One allocation that can be handed over whole: a pooled small Buffer cannot be transferred.
+  const contents = new ArrayBuffer(total);
+  const packed = Buffer.from(contents);
+  const blobs: InspectedBundle["blobs"] = [];
+  let offset = 0;
+  for (const [sha256, content] of unique) {
+    content.copy(packed, offset);
+    blobs.push({ sha256, offset, length: content.length });
+    offset += content.length;
+  }
+
+  return {
+    ok: true,
+    bundle: {
+      name: manifest.name,
+      version: manifest.version,
+      description: manifest.description,
+      authorName: manifest.author_name,
+      license: manifest.license,
+      keywordsJson: JSON.stringify(manifest.keywords),
+      manifestJson: JSON.stringify(manifest.raw),
+      componentCountsJson: JSON.stringify(analysis.componentCounts),
+      componentDetailsJson: JSON.stringify(analysis.componentDetails),
+      flagsJson: JSON.stringify(analysis.flags),
+      warningsJson: JSON.stringify(analysis.warnings),
+      fileManifestJson: JSON.stringify(fileManifest),
+      readmePath: analysis.readme?.path ?? null,
+      archiveSha256: read.archiveSha256,
+      runtimeDigest: runtimeDigestOf(fileManifest),
+      sizeBytes: read.sizeBytes,
+      blobs,
+      contents,
+    },
+  };
+}
+
+function rejected(issues: Issue[]): BundleJobResult {
+  return { ok: false, type: "invalid_error", detail: "The bundle was rejected", issues };
+}
+
+if (!isMainThread && parentPort) {
+  const port = parentPort;
+  port.on("message", (job: BundleJob) => {
+    inspectBundle(job).then(
+      (result) => port.postMessage(result, result.ok ? [result.bundle.contents] : []),
+      // Only the message crosses: a stack trace or a path must not reach a response.
+      (error: unknown) =>
+        port.postMessage({ crashed: error instanceof Error ? error.message : String(error) }),
+    );
+  });
+}
