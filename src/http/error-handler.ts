@@ -203,7 +203,9 @@ export function clientErrorHandler(
       : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
         ? "The request was not received in time"
         : "Malformed HTTP request";
-  this.log.debug({ err: error }, "client error");
+  // Only what went wrong: Node attaches the raw bytes it could not parse (`rawPacket`), and those
+  // hold whatever the client sent, its Authorization header included.
+  this.log.debug({ code: error.code, reason: error.message }, "client error");
   answerOnSocket(socket, "400 Bad Request", new AppError("invalid_error", detail));
   socket.destroy(error);
 }
