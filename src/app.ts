@@ -10,6 +10,7 @@ import { proxyTrust } from "./http/client-address.js";
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from "./http/error-handler.js";
 import { AppError } from "./http/errors.js";
 import { FastLane } from "./http/fast-lane.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "./http/json-body.js";
 import { registerMetrics } from "./http/metrics.js";
 import { joinOwnerAndName } from "./http/owner-name-path.js";
 import { RateLimiter } from "./http/rate-limit.js";
@@ -137,6 +138,11 @@ function registerJsonBodies(app: App): void {
     // PostgreSQL cannot store U+0000 in text; refused here, a body means the same on both databases.
     if (ESCAPED_NUL.test(text)) {
       return done(new AppError("invalid_error", "JSON strings must not contain the NUL character (\\u0000)"));
+    }
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      return done(
+        new AppError("invalid_error", `JSON bodies may nest at most ${MAX_JSON_DEPTH} levels deep`),
+      );
     }
     parseJson(request, text, done);
   });
