@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { ErrorEnvelope } from "./contract/common.js";
 import { KeyCache, registerRequestGuards } from "./http/auth.js";
 import { proxyTrust } from "./http/client-address.js";
+import { guardConnections } from "./http/connection-guard.js";
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from "./http/error-handler.js";
 import { AppError } from "./http/errors.js";
 import { FastLane } from "./http/fast-lane.js";
@@ -59,6 +60,14 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
     // `Connection: close`); the database is closed only after the last one has finished.
     return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Slow bodies and connection hoarding (src/http/connection-guard.ts); the multipart framing of a
+  // bundle upload is allowed on top of the bundle itself.
+  guardConnections(
+    app.server,
+    { ...deps.config, maxBodyBytes: Math.max(JSON_BODY_LIMIT, deps.config.maxBundleBytes) + JSON_BODY_LIMIT },
+    trust,
+    deps.logger,
+  );
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
