@@ -2,10 +2,11 @@
 // failed logins are limited too. Kept in memory, where counting a request costs next to nothing.
 // In scale mode each instance also reports what it counted to the others once a second (over the
 // change feed), and each takes the others' counts from its own buckets. Between two reports an
-// instance cannot know what the others admit, so it takes at most its share of a bucket (what the
-// bucket holds divided by the number of instances) until the next report: a burst arriving at every
-// instance at once gets the bucket once across the fleet, not once per instance (issue #12: 185 of
-// 300 writes were admitted in 1.4 s on two instances, against 120 a minute).
+// instance cannot know what the others admit, so per window it takes at most its share of a bucket
+// (what the bucket holds divided by the number of instances), and it opens the next window only
+// once every instance's report of the round is in: a burst arriving at every instance at once gets
+// the bucket once across the fleet, not once per instance (issue #12: 185 of 300 writes were
+// admitted in 1.4 s on two instances, against 120 a minute).
 import { randomUUID } from "node:crypto";
 import type { FastifyReply } from "fastify";
 import type { ChangeEvent, ChangeFeed } from "../services/change-feed.js";
@@ -22,6 +23,10 @@ const INSTANCE_SILENCE_MS = 3 * USAGE_REPORT_INTERVAL_MS;
  * (each reports once an interval): until then it takes only one interval's refill per window.
  */
 const REPORTS_BEFORE_SHARING = 2;
+/** Another instance's report heard this long before this one's own counts for the same round. */
+const SAME_ROUND_MS = USAGE_REPORT_INTERVAL_MS / 4;
+/** How long an instance waits for the others' reports of a round before it opens the next window. */
+const ROUND_WAIT_MS = USAGE_REPORT_INTERVAL_MS / 2;
 /** Buckets per report event: a notification carries at most 8,000 bytes, and an entry ~80 at most. */
 const BUCKETS_PER_REPORT = 80;
 /**
@@ -103,8 +108,13 @@ export class RateLimiter {
   private readonly instanceId = randomUUID();
   /** Scale mode: when each other instance was last heard from. */
   private readonly instancesHeard = new Map<string, number>();
-  /** Scale mode: how many tokens of each bucket this instance may take until its next report. */
+  /** Scale mode: how many tokens of each bucket this instance may take in the current window. */
   private readonly shares = new Map<string, number>();
+  /** Scale mode: how many it took in the current window. */
+  private readonly taken = new Map<string, number>();
+  /** Scale mode: since its last report, the instances whose report of the same round is awaited. */
+  private awaited = new Set<string>();
+  private awaitingSince: number | null = null;
   private reportsSent = 0;
 
   constructor(
@@ -185,17 +195,34 @@ export class RateLimiter {
   /** Takes a token of `key`, within this instance's share of it in scale mode, and counts it. */
   private take(buckets: TokenBuckets, key: string): ReturnType<TokenBuckets["take"]> {
     if (this.peers) {
+      // An instance that is late or gone does not hold the others' next window for long.
+      if (this.awaitingSince !== null && this.clock() - this.awaitingSince >= ROUND_WAIT_MS)
+        this.openWindow();
       let share = this.shares.get(key);
       if (share === undefined) {
         share = this.shareOf(buckets, key);
         this.shares.set(key, share);
       }
-      // Refused until the next report, at most an interval away; the bucket itself is untouched.
-      if ((this.unreported.get(key) ?? 0) >= share) return { remaining: 0, resetSeconds: 1, retryAfter: 1 };
+      // Refused until the next window, about an interval away; the bucket itself is untouched.
+      if ((this.taken.get(key) ?? 0) >= share) return { remaining: 0, resetSeconds: 1, retryAfter: 1 };
     }
     const result = buckets.take(key);
-    if (result.retryAfter === null) this.counted(key);
+    if (result.retryAfter === null) {
+      this.counted(key);
+      if (this.peers) this.taken.set(key, (this.taken.get(key) ?? 0) + 1);
+    }
     return result;
+  }
+
+  /**
+   * A new window of shares, once this instance has reported and heard every other one's report of
+   * the same round: every share is then worked out from what all instances took before.
+   */
+  private openWindow(): void {
+    this.shares.clear();
+    this.taken.clear();
+    this.awaited.clear();
+    this.awaitingSince = null;
   }
 
   /**
@@ -224,6 +251,8 @@ export class RateLimiter {
 
   /** A token given back before it was reported. */
   private uncounted(bucket: string): void {
+    const taken = this.taken.get(bucket);
+    if (taken !== undefined) this.taken.set(bucket, Math.max(0, taken - 1));
     const count = this.unreported.get(bucket);
     if (count === undefined) return;
     if (count > 1) this.unreported.set(bucket, count - 1);
@@ -240,18 +269,26 @@ export class RateLimiter {
     if (!peers) return;
     const usage = [...this.unreported].filter(([bucket]) => bucket.length <= MAX_REPORTED_BUCKET_LENGTH);
     this.unreported.clear();
-    this.shares.clear();
     this.reportsSent++;
+    // The next window opens once the others' reports of this round are in too.
+    const now = this.clock();
+    this.awaited = new Set();
+    for (const [instance, heardAt] of this.instancesHeard) {
+      if (now - heardAt > INSTANCE_SILENCE_MS) this.instancesHeard.delete(instance);
+      else if (now - heardAt > SAME_ROUND_MS) this.awaited.add(instance);
+    }
+    if (this.awaited.size === 0) this.openWindow();
+    else this.awaitingSince = now;
     let start = 0;
     do {
       const event: ChangeEvent = {
         kind: "rate_limit_usage",
         usage: usage.slice(start, start + BUCKETS_PER_REPORT),
-        from: this.instanceId,
       };
+      start += BUCKETS_PER_REPORT;
+      if (start >= usage.length) event.from = this.instanceId;
       this.ownReports.add(event);
       peers.publish(event);
-      start += BUCKETS_PER_REPORT;
     } while (start < usage.length);
   }
 
@@ -274,14 +311,16 @@ export class RateLimiter {
     const unsubscribe = peers.subscribe((event) => {
       if (event.kind !== "rate_limit_usage" || this.ownReports.has(event) || !Array.isArray(event.usage))
         return;
-      if (typeof event.from === "string" && event.from.length <= MAX_REPORTED_BUCKET_LENGTH) {
-        this.instancesHeard.set(event.from, this.clock());
-      }
       for (const entry of event.usage) {
         if (!Array.isArray(entry)) continue;
         const [bucket, count] = entry;
         if (typeof bucket !== "string" || !Number.isSafeInteger(count) || count <= 0) continue;
         this.bucketsOf(bucket)?.deduct(bucket, count);
+      }
+      // Only the last message of a report names its sender: the whole report has been taken then.
+      if (typeof event.from === "string" && event.from.length <= MAX_REPORTED_BUCKET_LENGTH) {
+        this.instancesHeard.set(event.from, this.clock());
+        if (this.awaited.delete(event.from) && this.awaited.size === 0) this.openWindow();
       }
     });
     return () => {
