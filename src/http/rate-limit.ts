@@ -226,13 +226,15 @@ export class RateLimiter {
   }
 
   /**
-   * What this instance may take of `key` until its next report: its equal part of what the bucket
+   * What this instance may take of `key` in this window: its equal part of what the bucket
    * holds, rounded up (so each instance can always take the last token; the fleet overshoots by at
    * most one per instance). Every instance works from the same level once the reports are in, so
    * together they take at most what the bucket holds.
    */
   private shareOf(buckets: TokenBuckets, key: string): number {
-    if (this.reportsSent < REPORTS_BEFORE_SHARING) {
+    // Not yet sure to know every instance, or still waiting for some of their counts: one second's
+    // refill, which is all the fleet can lose by it.
+    if (this.reportsSent < REPORTS_BEFORE_SHARING || this.awaitingSince !== null) {
       return Math.max(1, Math.ceil((buckets.perMinute * USAGE_REPORT_INTERVAL_MS) / 60_000));
     }
     const now = this.clock();
