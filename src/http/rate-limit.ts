@@ -20,7 +20,7 @@ const USAGE_REPORT_INTERVAL_MS = 1_000;
 const INSTANCE_SILENCE_MS = 3 * USAGE_REPORT_INTERVAL_MS;
 /**
  * An instance that has not yet sent this many reports may not have heard from every other one
- * (each reports once an interval): until then it takes only one interval's refill per window.
+ * (each reports once an interval): until then it counts at least two instances.
  */
 const REPORTS_BEFORE_SHARING = 2;
 /** Another instance's report heard this long before this one's own counts for the same round. */
@@ -232,9 +232,8 @@ export class RateLimiter {
    * together they take at most what the bucket holds.
    */
   private shareOf(buckets: TokenBuckets, key: string): number {
-    // Not yet sure to know every instance, or still waiting for some of their counts: one second's
-    // refill, which is all the fleet can lose by it.
-    if (this.reportsSent < REPORTS_BEFORE_SHARING || this.awaitingSince !== null) {
+    // Still waiting for some of the others' counts: one second's refill, all the fleet can lose by it.
+    if (this.awaitingSince !== null) {
       return Math.max(1, Math.ceil((buckets.perMinute * USAGE_REPORT_INTERVAL_MS) / 60_000));
     }
     const now = this.clock();
@@ -243,6 +242,9 @@ export class RateLimiter {
       if (now - heardAt <= INSTANCE_SILENCE_MS) instances++;
       else this.instancesHeard.delete(instance);
     }
+    // Just started: the others may not have been heard yet. Most restarts are a rolling deploy of a
+    // small fleet, where two is the truth; a bigger fleet overshoots by a little for two seconds.
+    if (this.reportsSent < REPORTS_BEFORE_SHARING) instances = Math.max(2, instances);
     return Math.ceil(Math.max(0, buckets.level(key)) / instances);
   }
 
