@@ -26,9 +26,11 @@ const SECRET_QUERY_NAME = /sig|token|key|secret|pass|auth|cred|code/i;
  * prefix is kept, since listings show it anyway and it tells keys apart when reading a log.
  */
 const KEY_LIKE = /(cst_[A-Za-z0-9-]{0,64}_)[A-Za-z0-9]{8,}/g;
-/** A credential-named query value inside any logged text (a JSON string: it ends at `"` or `\`). */
-const SECRET_QUERY_IN_TEXT =
-  /([?&;][^=&?#\s"\\]*(?:sig|token|key|secret|pass|auth|cred|code)[^=&?#\s"\\]*=)[^&#\s"\\]+/gi;
+/**
+ * A query parameter inside any logged text (a JSON string: it ends at `"` or `\`). The name is
+ * bounded, so a hostile URL of thousands of characters costs one pass, not one per character.
+ */
+const QUERY_PARAM_IN_TEXT = /([?&;])([^=&?#\s"\\]{1,64})=([^&#\s"\\]+)/g;
 
 /** `url` with the values of credential-named query parameters replaced (the path is kept as is). */
 export function redactUrl(url: string | undefined): string | undefined {
@@ -54,7 +56,11 @@ export function redactUrl(url: string | undefined): string | undefined {
 export function redactLine(line: string): string {
   let out = line;
   if (out.includes("cst_")) out = out.replace(KEY_LIKE, `$1${REDACTED}`);
-  if (out.includes("=")) out = out.replace(SECRET_QUERY_IN_TEXT, `$1${REDACTED}`);
+  if (out.includes("=")) {
+    out = out.replace(QUERY_PARAM_IN_TEXT, (param, separator: string, name: string) =>
+      SECRET_QUERY_NAME.test(name) ? `${separator}${name}=${REDACTED}` : param,
+    );
+  }
   return out;
 }
 
