@@ -89,9 +89,15 @@ function watchBodies(server: Server, limits: ConnectionLimits, log: Logger, cloc
   // Checked a few times per grace period, and at least once a second.
   const checkEveryMs = Math.min(1000, Math.max(10, Math.floor(limits.bodyTimeoutMs / 4)));
   let ticker: NodeJS.Timeout | null = null;
+  let lastTickAt = 0;
 
   const check = () => {
     const now = clock();
+    // A check far later than due means this process was not running (a long task, a GC pause, the
+    // machine overloaded): it read nothing meanwhile, through no fault of its clients.
+    const stalledMs =
+      lastTickAt > 0 && now - lastTickAt > 2 * checkEveryMs ? now - lastTickAt - checkEveryMs : 0;
+    lastTickAt = now;
     for (const body of watched) {
       if (body.request.complete || body.socket.destroyed) {
         watched.delete(body);
@@ -103,6 +109,7 @@ function watchBodies(server: Server, limits: ConnectionLimits, log: Logger, cloc
         body.serverMs += sinceLastCheck;
         continue;
       }
+      body.serverMs += Math.min(stalledMs, sinceLastCheck);
       const clientMs = now - body.startedAt - body.serverMs;
       const received = body.socket.bytesRead - body.startBytes;
       if (clientMs > limits.bodyTimeoutMs + received * msPerByte || clientMs > longestMs) {
@@ -134,6 +141,7 @@ function watchBodies(server: Server, limits: ConnectionLimits, log: Logger, cloc
       serverMs: 0,
     });
     if (ticker === null) {
+      lastTickAt = now;
       ticker = setInterval(check, checkEveryMs);
       ticker.unref();
     }

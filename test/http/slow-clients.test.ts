@@ -127,6 +127,8 @@ describe("slow request bodies", () => {
         `Content-Length: ${bundle.length}\r\n\r\n`,
     );
     // 2 KB every 30 ms: ~600 ms in all, three times the grace period, at 60 times the minimum rate.
+    // (This process sends and serves: when it stalls, the server does not count that against the
+    // client, which is what lets a stalled sender here keep within its grace period.)
     for (let offset = 0; offset < bundle.length; offset += 2048) {
       socket.write(bundle.subarray(offset, offset + 2048));
       await new Promise((resolve) => setTimeout(resolve, 30));
