@@ -7,9 +7,11 @@ import type { Logger } from "pino";
 import { ErrorEnvelope } from "./contract/common.js";
 import { KeyCache, registerRequestGuards } from "./http/auth.js";
 import { proxyTrust } from "./http/client-address.js";
+import { guardConnections } from "./http/connection-guard.js";
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from "./http/error-handler.js";
 import { AppError } from "./http/errors.js";
 import { FastLane } from "./http/fast-lane.js";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "./http/json-body.js";
 import { registerMetrics } from "./http/metrics.js";
 import { joinOwnerAndName } from "./http/owner-name-path.js";
 import { RateLimiter } from "./http/rate-limit.js";
@@ -58,6 +60,14 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
     // `Connection: close`); the database is closed only after the last one has finished.
     return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Slow bodies and connection hoarding (src/http/connection-guard.ts); the multipart framing of a
+  // bundle upload is allowed on top of the bundle itself.
+  guardConnections(
+    app.server,
+    { ...deps.config, maxBodyBytes: Math.max(JSON_BODY_LIMIT, deps.config.maxBundleBytes) + JSON_BODY_LIMIT },
+    trust,
+    deps.logger,
+  );
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -137,6 +147,11 @@ function registerJsonBodies(app: App): void {
     // PostgreSQL cannot store U+0000 in text; refused here, a body means the same on both databases.
     if (ESCAPED_NUL.test(text)) {
       return done(new AppError("invalid_error", "JSON strings must not contain the NUL character (\\u0000)"));
+    }
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      return done(
+        new AppError("invalid_error", `JSON bodies may nest at most ${MAX_JSON_DEPTH} levels deep`),
+      );
     }
     parseJson(request, text, done);
   });

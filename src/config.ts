@@ -29,6 +29,11 @@ export interface Config {
   trustProxy: TrustProxy;
   /** How long an instance waits for another one's migrations (SPEC §1: 60 s). */
   migrationLockTimeoutMs: number;
+  /** A request body's grace period, after which it must keep up `bodyMinBytesPerSecond`. */
+  bodyTimeoutMs: number;
+  bodyMinBytesPerSecond: number;
+  /** Open connections per client address (socket peer; trusted proxies exempt); 0 = no limit. */
+  maxConnectionsPerClient: number;
 }
 
 export class ConfigError extends Error {
@@ -129,6 +134,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     logLevel,
     trustProxy: parseTrustProxy(read("CAPSTAN_TRUST_PROXY")),
     migrationLockTimeoutMs: readInteger(read, "CAPSTAN_MIGRATION_LOCK_TIMEOUT_MS", 60_000, 100, 3_600_000),
+    bodyTimeoutMs: readInteger(read, "CAPSTAN_BODY_TIMEOUT_MS", 30_000, 1, 3_600_000),
+    bodyMinBytesPerSecond: readInteger(read, "CAPSTAN_BODY_MIN_BYTES_PER_SECOND", 16_384, 1, 2 ** 31),
+    maxConnectionsPerClient: readInteger(read, "CAPSTAN_MAX_CONNECTIONS_PER_CLIENT", 64, 0, 1_000_000),
   });
 }
 

@@ -4,6 +4,7 @@ import { buildApp } from "./app.js";
 import type { Config } from "./config.js";
 import { connectDatabase } from "./db/connect.js";
 import { migrateToLatest, withBootLock } from "./db/migrate.js";
+import { redactingLoggerOptions } from "./http/log-redaction.js";
 import { tuneHeapForServing } from "./lib/heap-tuning.js";
 import { startBlobCollector, sweepTemporaryFiles } from "./services/blob-collector.js";
 import { bootstrapIfEmpty } from "./services/bootstrap.js";
@@ -11,17 +12,12 @@ import { type ChangeFeed, LocalChangeFeed } from "./services/change-feed.js";
 import { PgChangeFeed } from "./services/pg-change-feed.js";
 import { createBlobStore } from "./storage/index.js";
 
-/** Keys must never reach the logs, whatever logs a request. */
-export const LOG_REDACT = [
-  "req.headers.authorization",
-  'req.headers["x-api-key"]',
-  "headers.authorization",
-  'headers["x-api-key"]',
-];
-
-/** The server's logger: JSON lines on stdout unless a destination is given (tests capture it). */
+/**
+ * The server's logger: JSON lines on stdout unless a destination is given (tests capture it).
+ * Credentials never reach it, whatever logs a request (src/http/log-redaction.ts).
+ */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  const options = { level, redact: LOG_REDACT };
+  const options = { level, ...redactingLoggerOptions };
   return destination ? pino(options, destination) : pino(options);
 }
 

@@ -203,7 +203,9 @@ export function clientErrorHandler(
       : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
         ? "The request was not received in time"
         : "Malformed HTTP request";
-  this.log.debug({ err: error }, "client error");
+  // Only what went wrong: Node attaches the raw bytes it could not parse (`rawPacket`), and those
+  // hold whatever the client sent, its Authorization header included.
+  this.log.debug({ code: error.code, reason: error.message }, "client error");
   answerOnSocket(socket, "400 Bad Request", new AppError("invalid_error", detail));
   socket.destroy(error);
 }
@@ -219,12 +221,20 @@ export function answerConnect(request: IncomingMessage, socket: Socket): void {
 }
 
 /** An envelope written straight to a socket that no response object owns, closing the connection. */
-function answerOnSocket(socket: Socket, statusLine: string, error: AppError): void {
+export function answerOnSocket(
+  socket: Socket,
+  statusLine: string,
+  error: AppError,
+  headers: Record<string, string> = {},
+): void {
   if (!socket.writable) return;
   const body = JSON.stringify(error.toEnvelope());
   socket.write(
     `HTTP/1.1 ${statusLine}\r\n` +
       "Content-Type: application/json; charset=utf-8\r\n" +
+      Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join("") +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Request-Id: ${randomUUID()}\r\n` +
       "Connection: close\r\n\r\n" +

@@ -13,7 +13,7 @@ export type ChangeEvent =
   /** Anything may have changed (e.g. missed notifications in scale mode): drop every cache. */
   | { kind: "all" }
   /** Requests an instance counted against rate limits since its last report: [bucket, count]. */
-  | { kind: "rate_limit_usage"; usage: [string, number][] };
+  | { kind: "rate_limit_usage"; usage: [string, number][]; from?: string };
 
 export type ChangeListener = (event: ChangeEvent) => void;
 

@@ -36,6 +36,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** A pino destination to capture logs (for the "keys never appear in logs" test). */
   logStream?: NodeJS.WritableStream;
+  /** The level of the captured logs (`info` unless set). */
+  logLevel?: string;
   /** Registers extra routes before the app is ready (tests of cross-cutting behaviour: crashes, …). */
   extraRoutes?: (app: App) => void | Promise<void>;
 }
@@ -59,7 +61,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   await migrateToLatest(database.db);
   let offset = 0;
   const logger = options.logStream
-    ? createLogger("info", options.logStream as pino.DestinationStream)
+    ? createLogger(options.logLevel ?? "info", options.logStream as pino.DestinationStream)
     : pino({ level: process.env.CAPSTAN_LOG_LEVEL ?? "silent" });
   const deps: ServiceDeps = {
     db: database.db,

@@ -30,11 +30,20 @@ class LinkedFeed implements ChangeFeed {
   }
 }
 
-function linkedLimiters(rpm: number, clock: () => number): [RateLimiter, RateLimiter] {
+/**
+ * Two limiters whose feeds reach each other, past their first reports: each has heard the other,
+ * so each takes half of what a bucket holds per window.
+ */
+function linkedLimiters(rpm: number, clock: () => number, writeRpm = 0): [RateLimiter, RateLimiter] {
   const [feedA, feedB] = [new LinkedFeed(), new LinkedFeed()];
   feedA.other = feedB;
   feedB.other = feedA;
-  return [new RateLimiter(rpm, 0, clock, feedA), new RateLimiter(rpm, 0, clock, feedB)];
+  const limiters: [RateLimiter, RateLimiter] = [
+    new RateLimiter(rpm, writeRpm, clock, feedA),
+    new RateLimiter(rpm, writeRpm, clock, feedB),
+  ];
+  for (let round = 0; round < 2; round++) for (const limiter of limiters) limiter.reportUsage();
+  return limiters;
 }
 
 /** Makes `count` reads of `keyId`, which must all be admitted. */
@@ -79,12 +88,12 @@ describe("RateLimiter across instances", () => {
       a.close();
       b.close();
     });
-    spend(a, "key-1", 6);
+    spend(a, "key-1", 4);
     a.reportUsage();
     const headers: Record<string, string> = {};
     assert.equal(b.admitRead("key-1", headers), true);
-    assert.equal(headers["ratelimit-remaining"], "3", "10 - 6 reads on A - 1 read on B");
-    assert.equal(admittedUntilRefused(b, "key-1"), 3, "B admits what is left of the key's 10");
+    assert.equal(headers["ratelimit-remaining"], "5", "10 - 4 reads on A - 1 read on B");
+    assert.equal(admittedUntilRefused(b, "key-1"), 2, "B admits its half of the 6 left until it reports");
     assert.equal(b.admitRead("key-2", {}), true, "other keys are untouched");
   });
 
@@ -103,7 +112,7 @@ describe("RateLimiter across instances", () => {
 
   test("reports refill like the bucket does, and never leave a bucket below empty", (t) => {
     let now = 1_000_000;
-    const [a, b] = linkedLimiters(60, () => now);
+    const [a, b] = linkedLimiters(120, () => now);
     t.after(() => {
       a.close();
       b.close();
@@ -114,10 +123,12 @@ describe("RateLimiter across instances", () => {
     b.reportUsage();
     assert.equal(b.admitRead("key-1", {}), false, "both buckets empty once they heard");
     now += 2_000;
-    assert.equal(admittedUntilRefused(b, "key-1"), 2, "one token per second again, not a debt of 60");
+    a.reportUsage();
+    b.reportUsage();
+    assert.equal(admittedUntilRefused(b, "key-1"), 2, "half of the 4 tokens refilled, not a debt");
   });
 
-  test("a report sent before any count, or with nothing new, publishes nothing", (t) => {
+  test("a report names its instance, and is sent with nothing counted too, so the others know it", (t) => {
     const feed = new LinkedFeed();
     const events: ChangeEvent[] = [];
     feed.subscribe((event) => events.push(event));
@@ -127,7 +138,13 @@ describe("RateLimiter across instances", () => {
     limiter.admitRead("key-1", {});
     limiter.reportUsage();
     limiter.reportUsage();
-    assert.deepEqual(events, [{ kind: "rate_limit_usage", usage: [["k:key-1", 1]] }]);
+    const from = events[0]?.kind === "rate_limit_usage" ? events[0].from : undefined;
+    assert.ok(from);
+    assert.deepEqual(events, [
+      { kind: "rate_limit_usage", usage: [], from },
+      { kind: "rate_limit_usage", usage: [["k:key-1", 1]], from },
+      { kind: "rate_limit_usage", usage: [], from },
+    ]);
   });
 
   test("reports in messages of at most 80 buckets, and never a bucket with an overlong name", (t) => {
@@ -167,5 +184,97 @@ describe("RateLimiter across instances", () => {
     limiter.admitRead("key-1", {});
     limiter.reportUsage();
     assert.deepEqual(events, []);
+  });
+});
+
+describe("RateLimiter: a key's write limit across two instances (issue #12)", () => {
+  const WRITE_RPM = 120;
+  /** The headers a reply would carry are not read here. */
+  const reply = { header: () => reply } as unknown as FastifyReply;
+
+  /** Whether a write of `keyId` on `limiter` is admitted. */
+  const write = (limiter: RateLimiter, keyId: string): boolean => {
+    try {
+      limiter.consumeKey(keyId, true, reply);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  /**
+   * `count` writes spread evenly over `durationMs`, alternating between the instances, each
+   * instance reporting at every whole second (`reportOffsetMs` later for B); how many were admitted.
+   */
+  const admittedWrites = (count: number, durationMs: number, reportOffsetMs = 0): number => {
+    let now = 1_000_000;
+    const [a, b] = linkedLimiters(100_000, () => now, WRITE_RPM);
+    try {
+      let admitted = 0;
+      const start = now;
+      for (let i = 0; i < count; i++) {
+        const next = start + (i * durationMs) / count;
+        // The reports due between the previous write and this one, in time order.
+        const due: [number, RateLimiter][] = [];
+        for (let at = Math.ceil(now / 1000) * 1000; at <= next; at += 1000) {
+          if (at > now || (at === now && i === 0)) due.push([at, a]);
+        }
+        for (
+          let at = Math.ceil((now - reportOffsetMs) / 1000) * 1000 + reportOffsetMs;
+          at <= next;
+          at += 1000
+        ) {
+          if (at > now) due.push([at, b]);
+        }
+        for (const [at, limiter] of due.sort((x, y) => x[0] - y[0])) {
+          now = at;
+          limiter.reportUsage();
+        }
+        now = next;
+        if (write(i % 2 === 0 ? a : b, "key-1")) admitted++;
+      }
+      return admitted;
+    } finally {
+      a.close();
+      b.close();
+    }
+  };
+
+  test("a burst on both instances at once gets the bucket once, not once per instance", () => {
+    // 300 writes in 1.4 s, as in the report: 120 + 1.4 s of refill at 2 a second, and at most one
+    // more per instance from rounding shares up.
+    const admitted = admittedWrites(300, 1_400);
+    assert.ok(admitted >= 120, `the fleet admits the burst: ${admitted}`);
+    assert.ok(admitted <= 120 + 3 + 2, `admitted ${admitted} of 300`);
+  });
+
+  test("sustained writes on both instances get the rate once across the fleet", () => {
+    // A minute and a half of 20 writes a second: the burst plus 90 s at 2 a second, plus rounding.
+    const admitted = admittedWrites(1_800, 90_000);
+    assert.ok(admitted <= 120 + 180 + 4, `admitted ${admitted} of 1,800`);
+  });
+
+  test("with clocks half a second apart, a window still opens only once the other's report is in", () => {
+    // Measured: 121; 175 before shares, and 153 with shares but without waiting for the others.
+    const admitted = admittedWrites(300, 1_400, 500);
+    assert.ok(admitted <= 120 + 3 + 2, `admitted ${admitted} of 300`);
+  });
+});
+
+describe("RateLimiter: windows of shares", () => {
+  test("an instance that stops reporting holds the others' next window for half an interval only", (t) => {
+    let now = 1_000_000;
+    const [a, b] = linkedLimiters(120, () => now);
+    t.after(() => a.close());
+    b.close();
+    assert.equal(admittedUntilRefused(a, "key-1"), 60, "half of the bucket while B was last heard");
+    now += 1_000;
+    a.reportUsage();
+    assert.equal(a.admitRead("key-1", {}), false, "the next window waits for B's report of the round");
+    now += 500;
+    assert.equal(admittedUntilRefused(a, "key-1"), 32, "then opens: half of the 63 left, rounded up");
+    now += 3_000;
+    a.reportUsage();
+    assert.equal(admittedUntilRefused(a, "key-1"), 37, "B silent for 3 s is gone: all of the bucket");
   });
 });
