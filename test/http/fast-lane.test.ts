@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
+import { backgroundRefreshesSettled } from "../../src/services/refresh-ahead-cache.js";
 import { callApi } from "../helpers/api.js";
 import {
   bind,
@@ -116,7 +117,8 @@ describe("the fast lane answers as Fastify does", () => {
   let etag: string;
 
   before(async () => {
-    live = await liveApp();
+    // TTLs of a second or two are under test: real time must not pass between two requests.
+    live = await liveApp({ frozenClock: true });
     t = live.t;
     await seedCapability(t.deps, {
       name: "alpha",
@@ -296,7 +298,7 @@ describe("the fast lane answers as Fastify does", () => {
     // 1.5 s on (past the refresh point, before the 2 s TTL): answered from memory, refreshed behind.
     t.advanceClock(1_500);
     assert.equal((await live.get(bindingsUrl(runtimeId), auth(reader.key))).fast, true);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the refresh is one indexed read
+    await backgroundRefreshesSettled();
     // 2.5 s after the first read, 1 s after the refresh: still from memory, no request waited.
     t.advanceClock(1_000);
     assert.equal((await live.get(bindingsUrl(runtimeId), auth(reader.key))).fast, true);
@@ -340,7 +342,8 @@ describe("the fast lane answers as Fastify does", () => {
 
 describe("the fast lane keeps the guards' other duties", () => {
   test("rate limits: one budget for both paths, and the 429 comes from Fastify", async () => {
-    const live = await liveApp({ env: { CAPSTAN_RATE_LIMIT_RPM: "6" } });
+    // A token comes back every 10 s of the app's clock, which only the test moves.
+    const live = await liveApp({ env: { CAPSTAN_RATE_LIMIT_RPM: "6" }, frozenClock: true });
     try {
       const { t } = live;
       const runtimeId = await newRuntime(t, "limited");
