@@ -54,7 +54,8 @@ function runSuite(dialect) {
       "--expose-gc",
       "--test",
       "--test-concurrency=2",
-      "--test-timeout=120000",
+      // A guard against a hang, not a speed limit: a loaded machine runs the CLI files many times slower.
+      "--test-timeout=900000",
       // What the runner would print by itself (CI reads its closing lines), and the file timings.
       `--test-reporter=${process.stdout.isTTY ? "spec" : "tap"}`,
       "--test-reporter-destination=stdout",

@@ -51,16 +51,22 @@ function startBusyLoop() {
   return spawn(process.execPath, ["-e", program], { stdio: "ignore" });
 }
 
+/** The suite running now, in a process group of its own so that an interrupt ends all of it. */
+let suite = null;
+
 function runSuite(runTests, filters, logFile) {
   return new Promise((resolve) => {
     const log = createWriteStream(logFile);
     const child = spawn(process.execPath, [runTests, ...filters], {
       stdio: ["ignore", "pipe", "pipe"],
       env: process.env,
+      detached: true,
     });
+    suite = child;
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
     child.on("close", (code, signal) => {
+      suite = null;
       log.end(() => resolve(code ?? (signal ? 128 : 1)));
     });
   });
@@ -86,6 +92,13 @@ process.on("exit", stopLoops);
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   process.on(signal, () => {
     stopLoops();
+    if (suite?.pid !== undefined) {
+      try {
+        process.kill(-suite.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
     process.exit(130);
   });
 }
