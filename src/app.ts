@@ -85,7 +85,7 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
   const limiter = new RateLimiter(
     deps.config.rateLimitRpm,
     deps.config.rateLimitWriteRpm,
-    Date.now,
+    () => deps.now().getTime(),
     deps.changes,
   );
   app.addHook("onClose", (_instance, done) => {

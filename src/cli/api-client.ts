@@ -64,6 +64,14 @@ export const REQUEST_TIMEOUT_MS = 60_000;
  */
 export const IDLE_TIMEOUT_MS = 30_000;
 
+/** Arms a timeout and returns what cancels it. */
+export type SetTimer = (callback: () => void, ms: number) => () => void;
+
+const realTimer: SetTimer = (callback, ms) => {
+  const timer = setTimeout(callback, ms);
+  return () => clearTimeout(timer);
+};
+
 export interface ApiClientOptions {
   baseUrl: string;
   token: string | null;
@@ -71,17 +79,24 @@ export interface ApiClientOptions {
   /** Defaults to REQUEST_TIMEOUT_MS and IDLE_TIMEOUT_MS; tests shorten them. */
   requestTimeoutMs?: number;
   idleTimeoutMs?: number;
+  /**
+   * Defaults to setTimeout. Whether a timeout must not fire while bytes keep moving cannot be shown
+   * with real timers without racing them against I/O, so tests substitute a clock they move by hand.
+   */
+  setTimer?: SetTimer;
 }
 
 export class ApiClient {
   readonly baseUrl: string;
   private readonly requestTimeoutMs: number;
   private readonly idleTimeoutMs: number;
+  private readonly setTimer: SetTimer;
 
   constructor(private readonly options: ApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     this.idleTimeoutMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    this.setTimer = options.setTimer ?? realTimer;
   }
 
   get<T>(path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
@@ -113,7 +128,7 @@ export class ApiClient {
       ...options.headers,
     };
     if (this.options.token !== null) headers.authorization = `Bearer ${this.options.token}`;
-    const timer = new RequestTimer(options.signal);
+    const timer = new RequestTimer(options.signal, this.setTimer);
     const shown = withoutQuery(url);
     const deadline = `no complete answer from ${shown} within ${seconds(this.requestTimeoutMs)}`;
     const awaitAnswer = () => timer.start(this.requestTimeoutMs, deadline);
@@ -169,7 +184,7 @@ export class ApiClient {
   async download(url: string, signal?: AbortSignal): Promise<Response> {
     const absolute = new URL(url, `${this.baseUrl}/`).toString();
     const shown = withoutQuery(absolute);
-    const timer = new RequestTimer(signal);
+    const timer = new RequestTimer(signal, this.setTimer);
     const stalled = `nothing received from ${shown} for ${seconds(this.idleTimeoutMs)}`;
     const waitForData = () => timer.start(this.idleTimeoutMs, stalled);
     // The download URL's origin comes from the server's public URL, not from the profile.
@@ -221,10 +236,13 @@ class RequestTimer {
   /** Set once the time ran out: the error the request fails with. */
   private expired: NetworkError | null = null;
   private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
+  private cancel: (() => void) | undefined;
   private ended = false;
 
-  constructor(private readonly callerSignal: AbortSignal | undefined) {
+  constructor(
+    private readonly callerSignal: AbortSignal | undefined,
+    private readonly setTimer: SetTimer,
+  ) {
     this.signal =
       callerSignal === undefined
         ? this.controller.signal
@@ -235,8 +253,8 @@ class RequestTimer {
   start(ms: number, message: string): void {
     // An upload's body may still be pulled after its answer arrived: that must not arm it again.
     if (this.ended) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.cancel?.();
+    this.cancel = this.setTimer(() => {
       this.expired = new NetworkError(message);
       this.controller.abort(this.expired);
     }, ms);
@@ -244,12 +262,13 @@ class RequestTimer {
 
   /** Until the next `start`: a download's reader may take its time between chunks. */
   pause(): void {
-    clearTimeout(this.timer);
+    this.cancel?.();
+    this.cancel = undefined;
   }
 
   end(): void {
     this.ended = true;
-    clearTimeout(this.timer);
+    this.pause();
   }
 
   /** What a failed fetch or body read is reported as; the caller's own abort passes through as is. */

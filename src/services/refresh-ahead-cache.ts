@@ -20,6 +20,17 @@ export interface RefreshAheadOptions<V> {
   onRefreshError(error: unknown): void;
 }
 
+/** The background refreshes running now, in every cache of the process. */
+const refreshesInFlight = new Set<Promise<unknown>>();
+
+/**
+ * Resolves once no background refresh is running. Tests wait on this instead of sleeping, since how
+ * long a refresh takes depends on the machine.
+ */
+export async function backgroundRefreshesSettled(): Promise<void> {
+  while (refreshesInFlight.size > 0) await Promise.allSettled([...refreshesInFlight]);
+}
+
 interface Entry<V> {
   value: V;
   readAt: number;
@@ -40,7 +51,10 @@ export class RefreshAheadCache<V> {
     const age = this.options.now() - entry.readAt;
     if (age >= this.options.ttlMs) return undefined;
     if (age >= this.options.refreshAfterMs && !this.reads.has(key)) {
-      this.read(key).catch((error) => this.options.onRefreshError(error));
+      const refresh = this.read(key)
+        .catch((error) => this.options.onRefreshError(error))
+        .finally(() => refreshesInFlight.delete(refresh));
+      refreshesInFlight.add(refresh);
     }
     return entry.value;
   }

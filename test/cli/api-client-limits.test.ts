@@ -1,6 +1,9 @@
 // The CLI's HTTP client against a local server that misbehaves on purpose: bodies that never end,
-// answers that trickle or never come, downloads cut short. Timeouts are shortened to a few hundred
-// milliseconds; the limits on body sizes are the real ones.
+// answers that trickle or never come, downloads cut short. The limits on body sizes are the real ones.
+// No outcome here may depend on the machine's speed (a loaded CI once let a 0.3 s deadline beat the
+// size limit): a test of a timeout shortens only that timeout, against a server that never does what
+// would beat it; every other timeout is out of reach; and where a timeout must not fire while bytes
+// keep moving, the client runs on a clock the test moves by hand.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -15,6 +18,7 @@ import {
   MAX_ERROR_BODY_BYTES,
   MAX_JSON_BODY_BYTES,
   NetworkError,
+  type SetTimer,
 } from "../../src/cli/api-client.js";
 import { downloadVerified } from "../../src/cli/bundle-download.js";
 import { reportFailure } from "../../src/cli/output.js";
@@ -25,11 +29,13 @@ const IN_FLIGHT_ALLOWANCE = 16 * 1024 * 1024;
 /** Where a pouring server gives up if the client never stops reading. */
 const POUR_LIMIT = 512 * 1024 * 1024;
 
-const REQUEST_TIMEOUT_MS = 300;
-const IDLE_TIMEOUT_MS = 300;
+/** The timeout a test is about; the server never does what could beat it. */
+const SHORT_TIMEOUT_MS = 300;
+/** A timeout the test is not about: the test runner's own timeout comes first. */
+const OUT_OF_REACH_MS = 10 * 60_000;
 const TRICKLE_INTERVAL_MS = 50;
-/** Longer than the request's deadline, shorter than the idle timeout of the upload test's client. */
-const UPLOAD_PAUSE_MS = 2 * REQUEST_TIMEOUT_MS;
+/** The upload test's server reads nothing for this long: past the request's deadline, had it been armed. */
+const UPLOAD_PAUSE_MS = 2 * SHORT_TIMEOUT_MS;
 
 const BUNDLE = Buffer.from("0123456789");
 const BUNDLE_DIGEST = `sha256:${createHash("sha256").update(BUNDLE).digest("hex")}`;
@@ -53,15 +59,54 @@ function pour(res: ServerResponse, chunk: Buffer): Promise<number> {
   });
 }
 
-/** Sends `data` one byte every TRICKLE_INTERVAL_MS, then ends (unless the client left first). */
-async function trickle(res: ServerResponse, data: Buffer): Promise<void> {
+/** Sends `prefix`, then a space every TRICKLE_INTERVAL_MS, one byte at a time, until the client leaves. */
+async function trickleForever(res: ServerResponse, prefix: string): Promise<void> {
   res.flushHeaders();
-  for (const byte of data) {
+  for (const byte of Buffer.from(prefix)) {
     await sleep(TRICKLE_INTERVAL_MS);
     if (res.destroyed) return;
     res.write(Buffer.from([byte]));
   }
-  res.end();
+  while (!res.destroyed) {
+    await sleep(TRICKLE_INTERVAL_MS);
+    if (!res.destroyed) res.write(" ");
+  }
+}
+
+/** Timers that fire only when the test moves the clock; `armed` counts every timer set. */
+class ManualTimers {
+  armed = 0;
+  private now = 0;
+  private readonly pending = new Set<{ due: number; callback: () => void }>();
+  private onArm: (() => void) | null = null;
+
+  readonly setTimer: SetTimer = (callback, ms) => {
+    const entry = { due: this.now + ms, callback };
+    this.pending.add(entry);
+    this.armed++;
+    this.onArm?.();
+    return () => {
+      this.pending.delete(entry);
+    };
+  };
+
+  advance(ms: number): void {
+    this.now += ms;
+    for (const entry of [...this.pending]) {
+      if (entry.due > this.now) continue;
+      this.pending.delete(entry);
+      entry.callback();
+    }
+  }
+
+  /** Resolves once more than `count` timers have been set in all. */
+  async armedMoreThan(count: number): Promise<void> {
+    while (this.armed <= count) {
+      await new Promise<void>((resolve) => {
+        this.onArm = resolve;
+      });
+    }
+  }
 }
 
 describe("the CLI's HTTP client against a misbehaving server", () => {
@@ -69,6 +114,8 @@ describe("the CLI's HTTP client against a misbehaving server", () => {
   let baseUrl: string;
   /** The bytes each pouring route managed to write before its client stopped reading. */
   const poured = new Map<string, Promise<number>>();
+  /** The answer of /bundle/on-demand, once its headers are sent: the test writes its body. */
+  let onDemand: (res: ServerResponse) => void = () => {};
 
   function route(req: IncomingMessage, res: ServerResponse): void {
     const { pathname } = new URL(req.url ?? "/", "http://localhost");
@@ -87,34 +134,26 @@ describe("the CLI's HTTP client against a misbehaving server", () => {
       }
       case "/api/v1/trickle": {
         res.writeHead(200, { "content-type": "application/json" });
-        void trickle(res, Buffer.from(`{"padding": "${" ".repeat(200)}"}`));
+        void trickleForever(res, '{"padding": "');
         return;
       }
       case "/api/v1/never":
       case "/bundle/never":
         return;
       case "/api/v1/upload": {
-        // Reads nothing for a while, so the upload stalls on the socket, then takes it all.
+        // Reads nothing for a while, so the upload stalls on the socket, then takes it all and
+        // never answers.
         req.pause();
-        setTimeout(() => {
-          let received = 0;
-          req.on("data", (chunk: Buffer) => {
-            received += chunk.length;
-          });
-          req.on("end", () => {
-            res.writeHead(201, { "content-type": "application/json" });
-            res.end(JSON.stringify({ received }));
-          });
-          req.resume();
-        }, UPLOAD_PAUSE_MS);
+        setTimeout(() => req.resume(), UPLOAD_PAUSE_MS);
         return;
       }
       case "/api/v1/upload-never-read":
         req.pause();
         return;
-      case "/bundle/trickle": {
+      case "/bundle/on-demand": {
         res.writeHead(200, { "content-type": "application/gzip", "content-length": BUNDLE.length });
-        void trickle(res, BUNDLE);
+        res.flushHeaders();
+        onDemand(res);
         return;
       }
       case "/bundle/stall": {
@@ -144,13 +183,15 @@ describe("the CLI's HTTP client against a misbehaving server", () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  const client = (timeouts: { requestTimeoutMs?: number; idleTimeoutMs?: number } = {}) =>
+  const client = (
+    timeouts: { requestTimeoutMs?: number; idleTimeoutMs?: number; setTimer?: SetTimer } = {},
+  ) =>
     new ApiClient({
       baseUrl,
       token: "key",
       userAgent: "capstan-cli/test",
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      idleTimeoutMs: IDLE_TIMEOUT_MS,
+      requestTimeoutMs: OUT_OF_REACH_MS,
+      idleTimeoutMs: OUT_OF_REACH_MS,
       ...timeouts,
     });
 
@@ -212,7 +253,9 @@ describe("the CLI's HTTP client against a misbehaving server", () => {
   });
 
   test("an answer trickling a byte at a time fails at the request's deadline", async () => {
-    const error = await failure(client().get("/trickle", { query: { token: "secret" } }));
+    const error = await failure(
+      client({ requestTimeoutMs: SHORT_TIMEOUT_MS }).get("/trickle", { query: { token: "secret" } }),
+    );
     assertReadableNetworkError(
       error,
       new RegExp(`^no complete answer from ${baseUrl}/api/v1/trickle within 0.3 s$`),
@@ -220,34 +263,54 @@ describe("the CLI's HTTP client against a misbehaving server", () => {
   });
 
   test("a server that never answers fails at the request's deadline", async () => {
-    const error = await failure(client().post("/never", { json: {}, query: { token: "secret" } }));
+    const error = await failure(
+      client({ requestTimeoutMs: SHORT_TIMEOUT_MS }).post("/never", { json: {}, query: { token: "secret" } }),
+    );
     assertReadableNetworkError(error, new RegExp(`^no complete answer from ${baseUrl}/api/v1/never within`));
   });
 
   test("the caller's own abort passes through as an abort, not a network error", async () => {
-    const api = new ApiClient({ baseUrl, token: null, userAgent: "capstan-cli/test" });
+    const api = new ApiClient({
+      baseUrl,
+      token: null,
+      userAgent: "capstan-cli/test",
+      requestTimeoutMs: OUT_OF_REACH_MS,
+    });
     const error = await failure(api.get("/never", { signal: AbortSignal.timeout(50) }));
     assert.ok(!(error instanceof NetworkError));
     assert.equal((error as Error).name, "TimeoutError");
   });
 
-  test("an upload that progresses slowly is not cut by the request's deadline", async () => {
-    // Far more than the socket buffers hold: the upload waits for the server to read.
+  test("an upload that outlasts the request's deadline is not cut by it: the deadline starts after", async () => {
+    // Far more than the socket buffers hold: the upload waits for the server to read. Had the
+    // deadline been armed while it went, it would have fired (in this same process) before the
+    // server's longer pause ended, with most of the data still unsent.
     const data = Buffer.alloc(64 * 1024 * 1024);
-    const response = await client({ idleTimeoutMs: 4 * UPLOAD_PAUSE_MS }).post<{ received: number }>(
-      "/upload",
-      {
-        raw: { data, contentType: "application/gzip" },
-      },
+    let sent = 0;
+    const error = await failure(
+      client({ requestTimeoutMs: SHORT_TIMEOUT_MS }).post("/upload", {
+        raw: {
+          data,
+          contentType: "application/gzip",
+          onProgress: (bytes) => {
+            sent = bytes;
+          },
+        },
+      }),
     );
-    assert.equal(response.status, 201);
-    assert.equal(response.body.received, data.length);
+    assert.equal(sent, data.length);
+    assertReadableNetworkError(
+      error,
+      new RegExp(`^no complete answer from ${baseUrl}/api/v1/upload within 0.3 s$`),
+    );
   });
 
   test("an upload the server stops taking fails after the idle timeout", async () => {
     const data = Buffer.alloc(64 * 1024 * 1024);
     const error = await failure(
-      client().post("/upload-never-read", { raw: { data, contentType: "application/gzip" } }),
+      client({ idleTimeoutMs: SHORT_TIMEOUT_MS }).post("/upload-never-read", {
+        raw: { data, contentType: "application/gzip" },
+      }),
     );
     assertReadableNetworkError(
       error,
@@ -256,15 +319,51 @@ describe("the CLI's HTTP client against a misbehaving server", () => {
   });
 
   test("a download that keeps trickling outlasts the idle timeout and completes", async () => {
-    const archive = await downloadVerified(client(), `${baseUrl}/bundle/trickle?sig=secret`, BUNDLE_DIGEST, {
-      maxBytes: 1024,
+    const timers = new ManualTimers();
+    const held = new Promise<ServerResponse>((resolve) => {
+      onDemand = resolve;
     });
-    assert.deepEqual(archive, BUNDLE);
+    let received = 0;
+    let onReceived = () => {};
+    const download = downloadVerified(
+      client({ idleTimeoutMs: SHORT_TIMEOUT_MS, setTimer: timers.setTimer }),
+      `${baseUrl}/bundle/on-demand?sig=secret`,
+      BUNDLE_DIGEST,
+      {
+        maxBytes: 1024,
+        onProgress: (bytes) => {
+          received = bytes;
+          onReceived();
+        },
+      },
+    );
+    const res = await held;
+    for (const [index, byte] of BUNDLE.entries()) {
+      // All but the last millisecond of the idle timeout passes before each byte: ten times
+      // the timeout in all. A timer that the bytes did not restart fires here and fails the download.
+      timers.advance(SHORT_TIMEOUT_MS - 1);
+      const armed = timers.armed;
+      const arrived = new Promise<void>((resolve) => {
+        onReceived = () => received > index && resolve();
+      });
+      res.write(Buffer.from([byte]));
+      await Promise.race([arrived, download]);
+      // The client asks for the next chunk without waiting on anything but promises.
+      for (let turn = 0; turn < 100 && timers.armed === armed; turn++) await new Promise(setImmediate);
+      assert.ok(timers.armed > armed, `byte ${index + 1} did not restart the idle timeout`);
+    }
+    res.end();
+    assert.deepEqual(await download, BUNDLE);
   });
 
   test("a download that stalls fails after the idle timeout", async () => {
     const error = await failure(
-      downloadVerified(client(), `${baseUrl}/bundle/stall?sig=secret`, BUNDLE_DIGEST, { maxBytes: 1024 }),
+      downloadVerified(
+        client({ idleTimeoutMs: SHORT_TIMEOUT_MS }),
+        `${baseUrl}/bundle/stall?sig=secret`,
+        BUNDLE_DIGEST,
+        { maxBytes: 1024 },
+      ),
     );
     assertReadableNetworkError(
       error,
@@ -274,7 +373,12 @@ describe("the CLI's HTTP client against a misbehaving server", () => {
 
   test("a download whose headers never come fails after the idle timeout", async () => {
     const error = await failure(
-      downloadVerified(client(), `${baseUrl}/bundle/never?sig=secret`, BUNDLE_DIGEST, { maxBytes: 1024 }),
+      downloadVerified(
+        client({ idleTimeoutMs: SHORT_TIMEOUT_MS }),
+        `${baseUrl}/bundle/never?sig=secret`,
+        BUNDLE_DIGEST,
+        { maxBytes: 1024 },
+      ),
     );
     assertReadableNetworkError(
       error,

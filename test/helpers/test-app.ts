@@ -40,6 +40,11 @@ export interface TestAppOptions {
   logLevel?: string;
   /** Registers extra routes before the app is ready (tests of cross-cutting behaviour: crashes, …). */
   extraRoutes?: (app: App) => void | Promise<void>;
+  /**
+   * The clock moves only by advanceClock: for tests of TTLs and rate-limit windows, whose outcome
+   * would otherwise depend on how much real time a loaded machine lets pass between two requests.
+   */
+  frozenClock?: boolean;
 }
 
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -60,6 +65,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   const database = connectDatabase(config.database);
   await migrateToLatest(database.db);
   let offset = 0;
+  const startedAt = Date.now();
   const logger = options.logStream
     ? createLogger(options.logLevel ?? "info", options.logStream as pino.DestinationStream)
     : pino({ level: process.env.CAPSTAN_LOG_LEVEL ?? "silent" });
@@ -69,7 +75,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     blobs: createBlobStore(config, database),
     config,
     logger,
-    now: () => new Date(Date.now() + offset),
+    now: () => new Date((options.frozenClock ? startedAt : Date.now()) + offset),
     changes: new LocalChangeFeed(),
   };
   const boot = await bootstrapIfEmpty(deps);

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
+import { backgroundRefreshesSettled } from "../../src/services/refresh-ahead-cache.js";
 import { callApi } from "../helpers/api.js";
 import {
   bind,
@@ -43,7 +44,9 @@ interface LiveApp {
 
 /** A test app listening on a real port, with a spy recording which requests the lane answered. */
 async function liveApp(options: TestAppOptions = {}): Promise<LiveApp> {
-  const t = await buildTestApp(options);
+  // Whether the lane answers depends on cached keys and roles that expire after 2 s: real time
+  // passing between two requests on a loaded machine must not decide it.
+  const t = await buildTestApp({ frozenClock: true, ...options });
   const lane = t.app.fastLane;
   const answeredByLane = new WeakSet<IncomingMessage>();
   const serve = lane.serve.bind(lane);
@@ -345,7 +348,7 @@ describe("the fast lane answers as Fastify does", () => {
     // 1.5 s on (past the refresh point, before the 2 s TTL): answered from memory, refreshed behind.
     t.advanceClock(1_500);
     assert.equal((await live.get(bindingsUrl(runtimeId), auth(reader.key))).fast, true);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the refresh is one indexed read
+    await backgroundRefreshesSettled();
     // 2.5 s after the first read, 1 s after the refresh: still from memory, no request waited.
     t.advanceClock(1_000);
     assert.equal((await live.get(bindingsUrl(runtimeId), auth(reader.key))).fast, true);
@@ -389,6 +392,7 @@ describe("the fast lane answers as Fastify does", () => {
 
 describe("the fast lane keeps the guards' other duties", () => {
   test("rate limits: one budget for both paths, and the 429 comes from Fastify", async () => {
+    // A token comes back every 10 s of the app's clock, which only the test moves.
     const live = await liveApp({ env: { CAPSTAN_RATE_LIMIT_RPM: "6" } });
     try {
       const { t } = live;

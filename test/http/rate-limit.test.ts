@@ -18,7 +18,9 @@ describe("rate limits (SPEC §2.6)", () => {
   afterEach(() => t.close());
 
   const start = async (env: Record<string, string>) => {
-    t = await buildTestApp({ env, extraRoutes: writeRoute });
+    // The buckets refill with the app's clock (the per-IP one a token a second): real time passing
+    // during a slow run must not hand out a token the test does not expect.
+    t = await buildTestApp({ env, extraRoutes: writeRoute, frozenClock: true });
     return t;
   };
 
@@ -125,6 +127,16 @@ describe("rate limits (SPEC §2.6)", () => {
       headers: { ...bearer(UNKNOWN_KEY), "x-forwarded-for": "198.51.100.1, 203.0.113.7" },
     });
     assertEnvelope(spoofed, 429, "usage_limit_exceeded_error");
+  });
+
+  test("the buckets refill with the app's clock: one failed login more a second", async () => {
+    await start({ CAPSTAN_RATE_LIMIT_RPM: "1000" });
+    await exhaustFailedLogins("203.0.113.9", "203.0.113.9");
+    const attempt = () =>
+      t.app.inject({ method: "GET", url: ME, headers: bearer(UNKNOWN_KEY), remoteAddress: "203.0.113.9" });
+    t.advanceClock(1_000);
+    assertEnvelope(await attempt(), 401, "authentication_error");
+    assertEnvelope(await attempt(), 429, "usage_limit_exceeded_error");
   });
 
   test("X-Forwarded-For from a peer that is not a trusted proxy is ignored", async () => {

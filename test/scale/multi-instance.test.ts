@@ -232,6 +232,7 @@ describe("rate limits across two instances", { skip: testDialect() !== "postgres
       return { status: res.status, remaining: Number(res.headers.get("ratelimit-remaining")) };
     };
     try {
+      const started = Date.now();
       let admitted = 0;
       for (let i = 0; i < 30; i++) {
         assert.equal((await me(c)).status, 200);
@@ -240,13 +241,17 @@ describe("rate limits across two instances", { skip: testDialect() !== "postgres
       // Until D hears from C (a report a second), D counts only its own requests: 60 - n after its
       // n-th. Each look costs D a token too, which is why C spends only half of the 60.
       let onD = 0;
-      await waitFor("the other instance to count the first one's requests", async () => {
-        const res = await me(d);
-        assert.equal(res.status, 200);
-        admitted++;
-        onD++;
-        return res.remaining < 60 - onD - 15;
-      });
+      await waitFor(
+        "the other instance to count the first one's requests",
+        async () => {
+          const res = await me(d);
+          assert.equal(res.status, 200);
+          admitted++;
+          onD++;
+          return res.remaining < 60 - onD - 15;
+        },
+        60_000,
+      );
       let refused = false;
       for (let i = 0; i < 60 && !refused; i++) {
         const res = await me(d);
@@ -254,8 +259,11 @@ describe("rate limits across two instances", { skip: testDialect() !== "postgres
         else admitted++;
       }
       assert.ok(refused, "the key is refused on D once its 60 are spent across both");
-      // A token comes back every second, and the test takes a few seconds.
-      assert.ok(admitted <= 65, `admitted ${admitted} requests of a limit of 60`);
+      // A token comes back every second of real time (these are two real servers), so what is
+      // admitted beyond the 60 grows with how long a loaded machine took to run this; without the
+      // shared count, D alone would have admitted 60 more on top of C's 30.
+      const seconds = Math.ceil((Date.now() - started) / 1000);
+      assert.ok(admitted <= 65 + seconds, `admitted ${admitted} requests of a limit of 60 in ${seconds} s`);
     } finally {
       await Promise.all(servers.map((server) => server.stop()));
       await database.drop();

@@ -2,7 +2,7 @@
 // background refresh for entries in use, and no stale result stored across an eviction.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { RefreshAheadCache } from "../../src/services/refresh-ahead-cache.js";
+import { backgroundRefreshesSettled, RefreshAheadCache } from "../../src/services/refresh-ahead-cache.js";
 
 interface Pending {
   key: string;
@@ -46,6 +46,25 @@ function setup() {
 }
 
 describe("RefreshAheadCache", () => {
+  test("backgroundRefreshesSettled resolves only once the background refresh has stored its value", async () => {
+    const { cache, pending, complete, advance } = setup();
+    const filled = cache.get("k");
+    await complete("v1");
+    await filled;
+    advance(1_200);
+    assert.equal(cache.peek("k"), "v1"); // starts the refresh
+    let settled = false;
+    const waiting = backgroundRefreshesSettled().then(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, "the refresh is still in flight");
+    assert.equal(pending.length, 1);
+    pending[0].resolve("v2");
+    await waiting;
+    assert.equal(cache.peek("k"), "v2");
+  });
+
   test("concurrent misses share one read, and the value is then served from memory", async () => {
     const { cache, pending, complete } = setup();
     assert.equal(cache.peek("k"), undefined);
