@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { assertEnvelope } from "../helpers/envelope.js";
+import { registeredRoutes } from "../helpers/route-table.js";
 import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 const ERROR_STATUSES_OF_EVERY_API_ROUTE = ["400", "401", "403", "404", "409", "422", "426", "429", "500"];
@@ -9,24 +10,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 interface Operation {
   responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
   security?: unknown[];
-}
-
-/** Every method and URL the app routes, read from Fastify's route tree (HEAD is implied by GET). */
-function registeredRoutes(app: TestApp["app"]): { method: string; url: string }[] {
-  const routes: { method: string; url: string }[] = [];
-  const prefixes: string[] = [];
-  // The radix-tree print: each line adds its segment to its parent's path.
-  for (const line of app.printRoutes().split("\n")) {
-    const match = /^((?:[│ ] {3})*)[├└]── (\S+)(?: \(([^)]*)\))?/.exec(line);
-    if (!match) continue;
-    const depth = match[1].length / 4;
-    const url = (depth === 0 ? "" : prefixes[depth - 1]) + match[2];
-    prefixes[depth] = url;
-    for (const method of (match[3] ?? "").split(", ").filter(Boolean)) {
-      if (method !== "HEAD") routes.push({ method, url });
-    }
-  }
-  return routes;
 }
 
 const openApiPath = (url: string) => url.replace(/:(\w+)/g, "{$1}").replace(/\*$/, "{*}");
