@@ -100,6 +100,18 @@ const CORE_TAGS = new Set(
   ["str", "int", "float", "bool", "null", "map", "seq"].map((t) => `tag:yaml.org,2002:${t}`),
 );
 
+/** The checks both parsers make before reading a token: the document's size and the shared budget. */
+function refusedBeforeParsing(
+  text: string,
+  limits: DocumentLimits,
+  budget: ParseBudget | undefined,
+): BoundedParseResult | undefined {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > limits.maxBytes) return overLimit(`${bytes} bytes; at most ${limits.maxBytes} are allowed`);
+  if (budget?.exhausted) return overLimit(BUDGET_EXHAUSTED);
+  return undefined;
+}
+
 /**
  * YAML 1.2 core schema: one document, unique scalar keys (also when they only become equal as
  * object keys, `1` and `"1"`), only core tags, at most `maxAliases` aliases and no alias-driven
@@ -110,9 +122,8 @@ export function parseBoundedYaml(
   limits: DocumentLimits,
   budget?: ParseBudget,
 ): BoundedParseResult {
-  const bytes = Buffer.byteLength(text);
-  if (bytes > limits.maxBytes) return overLimit(`${bytes} bytes; at most ${limits.maxBytes} are allowed`);
-  if (budget?.exhausted) return overLimit(BUDGET_EXHAUSTED);
+  const refused = refusedBeforeParsing(text, limits, budget);
+  if (refused) return refused;
 
   const lineCounter = new LineCounter();
   const parser = new Parser(lineCounter.addNewLine);
@@ -214,9 +225,8 @@ export function parseBoundedJson(
   limits: DocumentLimits,
   budget?: ParseBudget,
 ): BoundedParseResult {
-  const bytes = Buffer.byteLength(text);
-  if (bytes > limits.maxBytes) return overLimit(`${bytes} bytes; at most ${limits.maxBytes} are allowed`);
-  if (budget?.exhausted) return overLimit(BUDGET_EXHAUSTED);
+  const refused = refusedBeforeParsing(text, limits, budget);
+  if (refused) return refused;
   const shape = scanJson(text, limits);
   if (typeof shape === "string") return overLimit(shape);
   if (budget && !budget.spend("json", shape)) {
