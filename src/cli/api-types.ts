@@ -66,3 +66,12 @@ export type Preview = Static<typeof UpgradePreview>;
 export type Resolved = Static<typeof ResolvedSet>;
 export type ResolvedEntry = Static<typeof ResolvedCapability>;
 export type RuntimeToken = Static<typeof RuntimeTokenCreated>;
+
+export type {
+  AdminUserView,
+  ApiKeyCreatedView,
+  ApiKeySummaryView,
+  MemberView,
+  ProjectView,
+  ServiceAccountView,
+} from "./tenancy-types.js";

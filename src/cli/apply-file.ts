@@ -6,6 +6,8 @@
 //       version: 1.2.0          # optional: x.y.z or latest; left out, the server keeps the bound
 //                               # version, and installs latest only for a capability not bound yet
 //       enabled: false          # optional: true by default
+//       flags:                  # optional: the runtime's flag overrides, exactly these (others
+//         readonly: true        # go back to the capability's defaults); left out, they are kept
 //     - summariser@2.0.0        # shorthand: NAME[@VERSION], enabled
 import { parseSafeYaml } from "../domain/manifest.js";
 import type { ApiErrorItem } from "./api-types.js";
@@ -16,9 +18,11 @@ export interface DesiredCapability {
   name: string;
   version?: string;
   enabled?: boolean;
+  /** The overrides the binding should have, exactly; absent: keep the binding's. */
+  flags?: Record<string, boolean>;
 }
 
-const ITEM_KEYS = new Set(["name", "version", "enabled"]);
+const ITEM_KEYS = new Set(["name", "version", "enabled", "flags"]);
 const RELEASE_OR_LATEST = /^(?:latest|(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*))$/;
 
 /** The desired capabilities, or a CliError listing every problem with its location in the file. */
@@ -57,7 +61,8 @@ function readItem(item: unknown, index: number, problems: ApiErrorItem[]): Desir
   }
   const before = problems.length;
   for (const key of Object.keys(item)) {
-    if (!ITEM_KEYS.has(key)) problems.push(issue([...loc, key], "unknown key (name, version, enabled)"));
+    if (!ITEM_KEYS.has(key))
+      problems.push(issue([...loc, key], "unknown key (name, version, enabled, flags)"));
   }
   const ref = typeof item.name === "string" ? parseCapabilityRef(item.name) : null;
   if (ref === null || typeof ref === "string" || ref.version !== null) {
@@ -72,11 +77,21 @@ function readItem(item: unknown, index: number, problems: ApiErrorItem[]): Desir
   if (item.enabled !== undefined && typeof item.enabled !== "boolean") {
     problems.push(issue([...loc, "enabled"], "must be true or false"));
   }
+  if (item.flags !== undefined && item.flags !== null) {
+    if (!isMap(item.flags)) problems.push(issue([...loc, "flags"], "must be a mapping of FLAG: true|false"));
+    else
+      for (const [flag, value] of Object.entries(item.flags)) {
+        if (typeof value !== "boolean")
+          problems.push(issue([...loc, "flags", flag], "must be true or false"));
+      }
+  }
   if (problems.length > before) return null;
   return {
     name: item.name as string,
     ...(item.version !== undefined && { version: item.version as string }),
     ...(item.enabled !== undefined && { enabled: item.enabled as boolean }),
+    // `flags:` with nothing under it (YAML null) means "no overrides", as `flags: {}` does.
+    ...(item.flags !== undefined && { flags: { ...((item.flags ?? {}) as Record<string, boolean>) } }),
   };
 }
 

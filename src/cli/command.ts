@@ -12,7 +12,7 @@ import {
   configFilePath,
   readConfigFile,
   resolveConnection,
-  selectProfileName,
+  selectProfile,
 } from "./profile-store.js";
 
 export interface OptionSpec {
@@ -39,6 +39,8 @@ export interface GroupSpec {
   name: string;
   summary: string;
   commands: CommandSpec[];
+  /** Groups below this one: `capstan admin user list`. */
+  groups?: GroupSpec[];
 }
 
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
@@ -105,9 +107,22 @@ export class CommandContext {
     return this.configFile;
   }
 
+  /** The connection settings; a profile named by --profile or $CAPSTAN_PROFILE must exist. */
   async connection(): Promise<Connection> {
     const config = await this.config();
-    return resolveConnection(config, this.io.env, selectProfileName(config, this.io.env, this.profileFlag));
+    const selected = selectProfile(config, this.io.env, this.profileFlag);
+    if (selected.source !== "default" && !Object.hasOwn(config.profiles, selected.name)) {
+      const names = Object.keys(config.profiles);
+      const named = selected.source === "flag" ? "--profile" : "$CAPSTAN_PROFILE";
+      throw new UsageError(
+        `there is no profile '${selected.name}' (${named}) in ${this.configPath}`,
+        this.command,
+        names.length > 0
+          ? `Profiles there: ${names.sort().join(", ")}. Create one with 'capstan login --profile ${selected.name} …'.`
+          : `Create it with 'capstan login --profile ${selected.name} --url URL --token KEY'.`,
+      );
+    }
+    return resolveConnection(config, this.io.env, selected);
   }
 
   async api(): Promise<ApiClient> {
@@ -170,6 +185,12 @@ export function parseCommandInput(spec: CommandSpec, argv: string[], command: st
   }
   checkArity(spec.args ?? [], parsed.positionals, command);
   return new CommandInput(parsed.positionals, parsed.values);
+}
+
+/** `--json` anywhere before `--`: the failure envelope then goes to stdout too. */
+export function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
 }
 
 /** `--help` anywhere before `--` wins over every other problem with the arguments. */

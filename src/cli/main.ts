@@ -11,21 +11,57 @@ import {
   parseCommandInput,
   renderCommandHelp,
   wantsHelp,
+  wantsJson,
 } from "./command.js";
+import { adminGroup } from "./commands/admin.js";
 import { capabilityGroup } from "./commands/capability.js";
-import { loginCommand, whoamiCommand } from "./commands/profile.js";
+import { keyGroup } from "./commands/key.js";
+import { memberGroup } from "./commands/member.js";
+import { orgGroup } from "./commands/org.js";
+import { loginCommand, logoutCommand, whoamiCommand } from "./commands/profile.js";
+import { projectGroup } from "./commands/project.js";
 import { runtimeGroup } from "./commands/runtime.js";
 import { serveCommand } from "./commands/serve.js";
+import { serviceAccountGroup } from "./commands/service-account.js";
+import { versionCommand } from "./commands/version.js";
+import { workspaceGroup } from "./commands/workspace.js";
 import { Output, reportFailure } from "./output.js";
+import { CONFIG_SEARCH_ORDER } from "./profile-store.js";
 
-const COMMANDS: CommandSpec[] = [serveCommand, loginCommand, whoamiCommand];
-const GROUPS: GroupSpec[] = [capabilityGroup, runtimeGroup];
+const COMMANDS: CommandSpec[] = [serveCommand, loginCommand, logoutCommand, whoamiCommand, versionCommand];
+const GROUPS: GroupSpec[] = [
+  capabilityGroup,
+  runtimeGroup,
+  orgGroup,
+  workspaceGroup,
+  projectGroup,
+  memberGroup,
+  serviceAccountGroup,
+  keyGroup,
+  adminGroup,
+];
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  // With --json, stdout holds exactly one JSON document, a failure's included: the envelope goes
+  // there unless the command already printed its own document (validate --json prints its report).
+  const json = wantsJson(argv);
+  let printed = false;
+  const watched: CliIo = json
+    ? {
+        ...io,
+        stdout: {
+          write: (text: string) => {
+            printed = true;
+            return io.stdout.write(text);
+          },
+          isTTY: io.stdout.isTTY,
+        },
+      }
+    : io;
   try {
-    return await dispatch(argv, io);
+    return await dispatch(argv, watched);
   } catch (error) {
-    return reportFailure(io, error);
+    return reportFailure(io, error, { json: json && !printed });
   }
 }
 
@@ -39,10 +75,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(renderOverview());
     return 0;
   }
-  if (first === "--version" || first === "-v" || first === "version") {
-    io.stdout.write(`capstan-cli ${cliVersion()}\n`);
-    return 0;
-  }
+  if (first === "--version" || first === "-v") return runCommand(versionCommand, ["version"], rest, io);
   const command = COMMANDS.find((candidate) => candidate.name === first);
   if (command !== undefined) return runCommand(command, [first], rest, io);
   const group = GROUPS.find((candidate) => candidate.name === first);
@@ -50,15 +83,23 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   return runGroup(group, rest, io);
 }
 
-async function runGroup(group: GroupSpec, argv: string[], io: CliIo): Promise<number> {
+async function runGroup(
+  group: GroupSpec,
+  argv: string[],
+  io: CliIo,
+  parents: string[] = [],
+): Promise<number> {
+  const words = [...parents, group.name];
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    (name === undefined ? io.stderr : io.stdout).write(renderGroupHelp(group));
+    (name === undefined ? io.stderr : io.stdout).write(renderGroupHelp(group, words));
     return name === undefined ? 2 : 0;
   }
+  const subgroup = group.groups?.find((candidate) => candidate.name === name);
+  if (subgroup !== undefined) return runGroup(subgroup, rest, io, words);
   const command = group.commands.find((candidate) => candidate.name === name);
-  if (command === undefined) throw new UsageError(`unknown command '${group.name} ${name}'`, [group.name]);
-  return runCommand(command, [group.name, name], rest, io);
+  if (command === undefined) throw new UsageError(`unknown command '${[...words, name].join(" ")}'`, words);
+  return runCommand(command, [...words, name], rest, io);
 }
 
 async function runCommand(spec: CommandSpec, words: string[], argv: string[], io: CliIo): Promise<number> {
@@ -80,12 +121,7 @@ async function runCommand(spec: CommandSpec, words: string[], argv: string[], io
 function renderOverview(): string {
   const rows: [string, string][] = [
     ...COMMANDS.map((command): [string, string] => [command.name, command.summary]),
-    ...GROUPS.flatMap((group) =>
-      group.commands.map((command): [string, string] => [
-        [group.name, command.name, ...(command.args ?? [])].join(" "),
-        command.summary,
-      ]),
-    ),
+    ...GROUPS.flatMap((group) => groupRows(group, [])),
   ];
   const width = Math.max(...rows.map(([usage]) => usage.length));
   const globals = Object.entries(GLOBAL_OPTIONS).map(
@@ -99,25 +135,41 @@ Commands:
 ${rows.map(([usage, summary]) => `  ${usage.padEnd(width)}  ${summary}`).join("\n")}
 
 Every command takes ${globals.join(", ")}; 'capstan <command> --help' explains it.
-Connection: the profile saved by 'capstan login' (${"$"}CAPSTAN_CONFIG, else ~/.config/capstan/config.json);
-CAPSTAN_URL, CAPSTAN_TOKEN, CAPSTAN_ORG and CAPSTAN_WORKSPACE override it.
+'capstan --version' prints the CLI's version and, when a server is configured, the server's.
+
+Connection: a profile saved by 'capstan login', in the first of these config files:
+${CONFIG_SEARCH_ORDER.map((place, index) => `  ${index + 1}. ${place}`).join("\n")}
+The profile is --profile, else ${"$"}CAPSTAN_PROFILE, else the file's current one, else "default".
+CAPSTAN_URL, CAPSTAN_TOKEN, CAPSTAN_ORG and CAPSTAN_WORKSPACE override its values
+('capstan whoami' shows where each one comes from).
 Exit codes: 0 success, 1 API or validation error, 2 usage error.
 `;
 }
 
-function renderGroupHelp(group: GroupSpec): string {
-  const rows = group.commands.map((command): [string, string] => [
-    [command.name, ...(command.args ?? [])].join(" "),
-    command.summary,
+function groupRows(group: GroupSpec, parents: string[]): [string, string][] {
+  const words = [...parents, group.name];
+  return [
+    ...group.commands.map((command): [string, string] => [
+      [...words, command.name, ...(command.args ?? [])].join(" "),
+      command.summary,
+    ]),
+    ...(group.groups ?? []).flatMap((subgroup) => groupRows(subgroup, words)),
+  ];
+}
+
+function renderGroupHelp(group: GroupSpec, words: string[]): string {
+  const rows = groupRows(group, []).map(([usage, summary]): [string, string] => [
+    usage.slice(group.name.length + 1),
+    summary,
   ]);
   const width = Math.max(...rows.map(([usage]) => usage.length));
-  return `Usage: capstan ${group.name} <command> [arguments] [options]
+  return `Usage: capstan ${words.join(" ")} <command> [arguments] [options]
 
 ${group.summary}.
 
 Commands:
 ${rows.map(([usage, summary]) => `  ${usage.padEnd(width)}  ${summary}`).join("\n")}
 
-'capstan ${group.name} <command> --help' explains each one.
+'capstan ${words.join(" ")} <command> --help' explains each one.
 `;
 }

@@ -108,8 +108,63 @@ export function formatIssue(item: ApiErrorItem): string {
   return `${where}${item.msg}`;
 }
 
-/** Writes a failure to stderr and returns the exit code it stands for. */
-export function reportFailure(io: CliIo, error: unknown): number {
+/**
+ * The server's words where the CLI has its own: query parameters become the flags that send them
+ * (`?force=true` → `--force`), and an org that is missing or not the caller's says both (the
+ * server may not tell them apart, SPEC §2.3).
+ */
+export function cliWording(detail: string): string {
+  return detail
+    .replace(/\?([a-z][a-z_]*)=true\b/g, (_match, name: string) => `--${name.replace(/_/g, "-")}`)
+    .replace(/^(Organization '[^']*' not found)\.?$/, "$1, or you are not a member of it");
+}
+
+/** With --json: the failure as one JSON document on stdout (SPEC §2.4's envelope shape). */
+export interface FailureEnvelope {
+  /** The HTTP status for an API error; null for a failure of the CLI itself. */
+  code: number | null;
+  type: string;
+  detail: string;
+  errors?: ApiErrorItem[];
+  hint?: string;
+}
+
+export function failureEnvelope(error: unknown): FailureEnvelope {
+  const items = (list: ApiErrorItem[]) => (list.length > 0 ? { errors: list } : {});
+  if (error instanceof UsageError) {
+    return {
+      code: null,
+      type: "usage_error",
+      detail: error.message,
+      ...(error.hint && { hint: error.hint }),
+    };
+  }
+  if (error instanceof ApiError) {
+    return { code: error.status, type: error.type, detail: cliWording(error.detail), ...items(error.items) };
+  }
+  if (error instanceof CliError) {
+    return {
+      code: null,
+      type: "cli_error",
+      detail: error.message,
+      ...items(error.items),
+      ...(error.hint && { hint: error.hint }),
+    };
+  }
+  if (error instanceof NetworkError) return { code: null, type: "network_error", detail: error.message };
+  return {
+    code: null,
+    type: "unexpected_error",
+    detail: error instanceof Error ? error.message : String(error),
+  };
+}
+
+/**
+ * Writes a failure to stderr and returns the exit code it stands for; with `json`, its envelope
+ * also goes to stdout, so that a script reads one JSON document whatever happened.
+ */
+export function reportFailure(io: CliIo, error: unknown, options: { json?: boolean } = {}): number {
+  if (options.json) io.stdout.write(`${JSON.stringify(failureEnvelope(error), null, 2)}\n`);
   const write = (text: string) => io.stderr.write(`${text}\n`);
   if (error instanceof UsageError) {
     write(`capstan: ${error.message}`);
@@ -118,7 +173,7 @@ export function reportFailure(io: CliIo, error: unknown): number {
     return 2;
   }
   if (error instanceof ApiError) {
-    write(`${error.type}: ${error.detail}`);
+    write(`${error.type}: ${cliWording(error.detail)}`);
     for (const item of error.items) write(`  ${formatIssue(item)}`);
     if (error.status === 426) write(upgradeHint(error.detail));
     return 1;

@@ -26,7 +26,32 @@ export interface Connection {
   token: string | null;
   org: string | null;
   workspace: string | null;
+  /** Where each value came from, for `whoami`: `env CAPSTAN_URL`, `profile NAME`, `not set`. */
+  sources: Record<ConnectionSetting | "profile", string>;
 }
+
+export type ConnectionSetting = "url" | "token" | "org" | "workspace";
+
+/** Each setting and the variable that overrides it. */
+export const ENV_OVERRIDES: Record<ConnectionSetting, string> = {
+  url: "CAPSTAN_URL",
+  token: "CAPSTAN_TOKEN",
+  org: "CAPSTAN_ORG",
+  workspace: "CAPSTAN_WORKSPACE",
+};
+
+export interface SelectedProfile {
+  name: string;
+  /** `flag` (--profile), `env` ($CAPSTAN_PROFILE), `config` (the file's current_profile) or `default`. */
+  source: "flag" | "env" | "config" | "default";
+}
+
+/** Where `configFilePath` looks, in order, as `--help` lists it. */
+export const CONFIG_SEARCH_ORDER = [
+  "$CAPSTAN_CONFIG (a file path), when set",
+  "$XDG_CONFIG_HOME/capstan/config.json, when XDG_CONFIG_HOME is set",
+  "~/.config/capstan/config.json ($HOME/.config/capstan/config.json)",
+];
 
 export const DEFAULT_PROFILE = "default";
 
@@ -80,18 +105,66 @@ export async function writeConfigFile(file: string, config: ConfigFile): Promise
 
 /** The profile named by `--profile`, else `$CAPSTAN_PROFILE`, else the file's current one. */
 export function selectProfileName(config: ConfigFile, env: Env, flag: string | undefined): string {
-  return flag ?? nonEmpty(env.CAPSTAN_PROFILE) ?? config.current_profile ?? DEFAULT_PROFILE;
+  return selectProfile(config, env, flag).name;
 }
 
-export function resolveConnection(config: ConfigFile, env: Env, profileName: string): Connection {
-  const profile = config.profiles[profileName] ?? {};
-  return {
-    profile: profileName,
-    url: nonEmpty(env.CAPSTAN_URL) ?? profile.url ?? null,
-    token: nonEmpty(env.CAPSTAN_TOKEN) ?? profile.token ?? null,
-    org: nonEmpty(env.CAPSTAN_ORG) ?? profile.org ?? null,
-    workspace: nonEmpty(env.CAPSTAN_WORKSPACE) ?? profile.workspace ?? null,
+export function selectProfile(config: ConfigFile, env: Env, flag: string | undefined): SelectedProfile {
+  if (flag !== undefined) return { name: flag, source: "flag" };
+  const fromEnv = nonEmpty(env.CAPSTAN_PROFILE);
+  if (fromEnv !== undefined) return { name: fromEnv, source: "env" };
+  if (config.current_profile !== undefined) return { name: config.current_profile, source: "config" };
+  return { name: DEFAULT_PROFILE, source: "default" };
+}
+
+const PROFILE_SOURCES: Record<SelectedProfile["source"], string> = {
+  flag: "flag --profile",
+  env: "env CAPSTAN_PROFILE",
+  config: "config file (current_profile)",
+  default: "default",
+};
+
+export function resolveConnection(
+  config: ConfigFile,
+  env: Env,
+  selected: SelectedProfile | string,
+): Connection {
+  const { name, source } =
+    typeof selected === "string" ? { name: selected, source: "flag" as const } : selected;
+  const profile = config.profiles[name] ?? {};
+  const sources: Connection["sources"] = {
+    profile: PROFILE_SOURCES[source],
+    url: "",
+    token: "",
+    org: "",
+    workspace: "",
   };
+  const values = {} as Record<ConnectionSetting, string | null>;
+  for (const setting of Object.keys(ENV_OVERRIDES) as ConnectionSetting[]) {
+    const variable = ENV_OVERRIDES[setting];
+    const fromEnv = nonEmpty(env[variable]);
+    const saved = profile[setting];
+    values[setting] = fromEnv ?? saved ?? null;
+    sources[setting] =
+      fromEnv !== undefined ? `env ${variable}` : saved !== undefined ? `profile ${name}` : "not set";
+  }
+  return {
+    profile: name,
+    url: values.url,
+    token: values.token,
+    org: values.org,
+    workspace: values.workspace,
+    sources,
+  };
+}
+
+/** The variables set in `env` that override a value of `profile`, with the setting each one hides. */
+export function envOverrides(env: Env, profile: Profile): { setting: ConnectionSetting; variable: string }[] {
+  return (Object.keys(ENV_OVERRIDES) as ConnectionSetting[])
+    .filter((setting) => {
+      const fromEnv = nonEmpty(env[ENV_OVERRIDES[setting]]);
+      return fromEnv !== undefined && fromEnv !== profile[setting];
+    })
+    .map((setting) => ({ setting, variable: ENV_OVERRIDES[setting] }));
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -6,6 +6,18 @@ import type { Bindings, ChildLoggerOptions, Logger } from "pino";
 
 type Level = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
 
+/**
+ * Probes a load balancer or orchestrator sends every few seconds: their request lines go out at
+ * debug, not info, or they drown the log (two lines per probe). Warnings and errors stay as they are.
+ */
+const PROBE_PATHS = new Set(["/healthz", "/readyz"]);
+
+export function isProbe(url: string | undefined): boolean {
+  if (url === undefined) return false;
+  const query = url.indexOf("?");
+  return PROBE_PATHS.has(query === -1 ? url : url.slice(0, query));
+}
+
 class LazyRequestLogger {
   private bound: Logger | undefined;
 
@@ -13,6 +25,8 @@ class LazyRequestLogger {
     private readonly parent: Logger,
     private readonly bindings: Bindings,
     private readonly options: ChildLoggerOptions,
+    /** Info lines go out at debug (probes). */
+    private readonly quiet = false,
   ) {}
 
   get level(): string {
@@ -31,7 +45,7 @@ class LazyRequestLogger {
     this.write("debug", args);
   }
   info(...args: unknown[]): void {
-    this.write("info", args);
+    this.write(this.quiet ? "debug" : "info", args);
   }
   warn(...args: unknown[]): void {
     this.write("warn", args);
@@ -64,6 +78,12 @@ export function lazyRequestLogger(
   logger: FastifyBaseLogger,
   bindings: Bindings,
   options: ChildLoggerOptions,
+  rawRequest?: { url?: string },
 ): FastifyBaseLogger {
-  return new LazyRequestLogger(logger as Logger, bindings, options) as unknown as FastifyBaseLogger;
+  return new LazyRequestLogger(
+    logger as Logger,
+    bindings,
+    options,
+    isProbe(rawRequest?.url),
+  ) as unknown as FastifyBaseLogger;
 }

@@ -4,21 +4,32 @@ import { sql } from "kysely";
 import { Type } from "typebox";
 import { errorResponses } from "../contract/common.js";
 import { AppError } from "../http/errors.js";
+import { packageVersion } from "../lib/package-version.js";
 import type { RouteApp } from "./route-app.js";
 
 const Status = Type.Object({ status: Type.String() });
 /** What any public route can answer besides success: an outdated CLI, or a crash. */
 const failures = { 426: errorResponses[426], 500: errorResponses[500] };
 const operational = { tags: ["operational"], security: [] };
+/** The server's version, for `capstan --version`; a header, so that the body stays `{status}`. */
+const VERSION_HEADER = "x-capstan-version";
 
 export default async function operationalRoutes(app: RouteApp): Promise<void> {
   app.get(
     "/healthz",
     {
       config: { public: true },
-      schema: { ...operational, summary: "The process is up", response: { 200: Status, ...failures } },
+      schema: {
+        ...operational,
+        summary: "The process is up",
+        description: `The server's version is in the \`${VERSION_HEADER}\` response header.`,
+        response: { 200: Status, ...failures },
+      },
     },
-    async () => ({ status: "ok" }),
+    async (_request, reply) => {
+      reply.header(VERSION_HEADER, packageVersion());
+      return { status: "ok" };
+    },
   );
 
   app.get(

@@ -16,8 +16,10 @@ import { DEFAULT_MAX_BUNDLE_BYTES, downloadVerified } from "../bundle-download.j
 import { packBundle, readCapabilitySource } from "../bundle-pack.js";
 import { type CapabilityRef, fileSafeName, parseCapabilityRef } from "../capability-ref.js";
 import { CAPABILITY_NAME, MAX_CAPABILITY_NAME, scaffoldFiles } from "../capability-scaffold.js";
+import { oneOf } from "../choices.js";
 import { CliError } from "../cli-errors.js";
 import type { CommandContext, CommandInput, CommandSpec, GroupSpec } from "../command.js";
+import { confirm, YES_OPTION } from "../confirm.js";
 import { formatBytes, formatIssue } from "../output.js";
 import { formatComponents, formatTimestamp, truncate } from "../presenters.js";
 import { startProgress } from "../progress.js";
@@ -215,14 +217,15 @@ const list: CommandSpec = {
           search: input.string("search"),
           keywords: input.list("keyword"),
           include_public: input.boolean("include-public") || undefined,
-          sort_by: input.string("sort"),
+          sort_by: sortOf(ctx, input),
           page: positiveInteger(ctx, input, "page"),
           limit: positiveInteger(ctx, input, "limit"),
         },
       })
     ).body;
     if (ctx.json) {
-      ctx.out.data(page);
+      const { capabilities, ...pageInfo } = page;
+      ctx.out.data({ items: capabilities, ...pageInfo });
       return;
     }
     if (page.capabilities.length === 0) {
@@ -272,7 +275,8 @@ const versions: CommandSpec = {
     const { api, org } = await ctx.orgScope();
     const listing = (await api.get<VersionList>(`${capabilityPath(org, ref.name)}/versions`)).body;
     if (ctx.json) {
-      ctx.out.data(listing);
+      const { versions: items, ...rest } = listing;
+      ctx.out.data({ ...rest, items });
       return;
     }
     ctx.out.table(
@@ -326,10 +330,18 @@ const remove: CommandSpec = {
   name: "delete",
   summary: "Delete a version for good (its number is never reused)",
   args: ["NAME@VERSION"],
-  options: { force: { type: "boolean", description: "Also remove the runtime bindings that use it" } },
+  options: {
+    force: { type: "boolean", description: "Also remove the runtime bindings that use it" },
+    ...YES_OPTION,
+  },
+  details: "Asks first on a terminal; elsewhere (scripts, pipes) it needs --yes.",
   async run(ctx, input) {
     const ref = exactVersion(ctx, input.args[0]);
     const { api, org } = await ctx.orgScope();
+    await confirm(ctx, input, {
+      question: `Delete ${ref.name}@${ref.version} from ${org} for good${input.boolean("force") ? ", with the bindings that use it" : ""}?`,
+      refusal: `not deleting ${ref.name}@${ref.version}`,
+    });
     await api.delete(versionPath(org, ref.name, ref.version), {
       query: { force: input.boolean("force") || undefined },
     });
@@ -448,6 +460,13 @@ async function setStatus(
   }
   const verb = { active: "Reactivated", deprecated: "Deprecated", yanked: "Yanked" }[body.status];
   ctx.out.line(`${verb} ${ref.name}@${ref.version}.`);
+}
+
+const SORT_FIELDS = ["name", "author_name", "license", "created_at", "updated_at"] as const;
+
+function sortOf(ctx: CommandContext, input: CommandInput): string | undefined {
+  const sort = input.string("sort");
+  return sort === undefined ? undefined : oneOf(ctx, "--sort", sort, SORT_FIELDS);
 }
 
 function positiveInteger(ctx: CommandContext, input: CommandInput, name: string): number | undefined {

@@ -1,11 +1,9 @@
 // Binding changes on one runtime (SPEC §7): caps, install, enable, disable, flag, upgrade, remove.
-import { createInterface } from "node:readline/promises";
 import { apiPath } from "../api-client.js";
-import type { Binding, Preview } from "../api-types.js";
+import type { ArtifactDetail, Binding, Preview } from "../api-types.js";
 import { parseCapabilityRef } from "../capability-ref.js";
-import { CliError } from "../cli-errors.js";
-import { isInteractive } from "../cli-io.js";
 import type { CommandContext, CommandInput, CommandSpec } from "../command.js";
+import { confirm, YES_OPTION } from "../confirm.js";
 import type { Cell } from "../output.js";
 import { formatComponents, formatFlags } from "../presenters.js";
 import { findBinding, listBindings, type RuntimeTarget, resolveRuntime } from "../runtime-lookup.js";
@@ -80,6 +78,7 @@ const install: CommandSpec = {
       binding,
       `Installed ${binding.capability_name}@${binding.version} on ${runtime.label}${binding.enabled ? "" : " (disabled)"}.`,
     );
+    if (binding.status === "deprecated") await warnDeprecated(ctx, runtime, binding);
   },
 };
 
@@ -125,6 +124,8 @@ const upgrade: CommandSpec = {
     },
     yes: { type: "boolean", short: "y", description: "Apply without asking (needed without a terminal)" },
   },
+  details: `Shows the upgrade preview, then asks on a terminal; elsewhere it needs --yes. With --json
+and without --yes it prints the preview ({"upgraded": false, "preview", "binding"}) and changes nothing.`,
   async run(ctx, input) {
     const to = input.string("to") ?? "latest";
     if (to !== "latest" && typeof parseCapabilityRef(`x@${to}`) === "string") {
@@ -145,8 +146,16 @@ const upgrade: CommandSpec = {
       else ctx.out.line(`${binding.capability_name} is already at ${preview.to} on ${runtime.label}.`);
       return;
     }
+    // --json without --yes is a question, not an order: the preview is the answer.
+    if (ctx.json && !input.boolean("yes")) {
+      ctx.out.data({ upgraded: false, preview, binding });
+      return;
+    }
     if (!ctx.json) printPreview(ctx, binding, runtime, preview);
-    await confirmUpgrade(ctx, input, preview);
+    await confirm(ctx, input, {
+      question: `Move to ${preview.to}?`,
+      refusal: "not applying the upgrade",
+    });
     // The preview was of this revision: if the binding changed meanwhile, the server refuses (409).
     const updated = await patchBinding(runtime, binding, { version: preview.to }, binding.revision);
     if (ctx.json) ctx.out.data({ upgraded: true, preview, binding: updated });
@@ -158,9 +167,15 @@ const remove: CommandSpec = {
   name: "remove",
   summary: "Unbind a capability from a runtime",
   args: ["RT", "NAME"],
+  options: YES_OPTION,
+  details: "Asks first on a terminal; elsewhere (scripts, pipes) it needs --yes.",
   async run(ctx, input) {
     const runtime = await runtimeOf(ctx, input);
     const binding = await findBinding(runtime, input.args[1]);
+    await confirm(ctx, input, {
+      question: `Remove ${binding.capability_name}@${binding.version} from ${runtime.label}?`,
+      refusal: `not removing ${binding.capability_name} from ${runtime.label}`,
+    });
     await runtime.api.delete(`${runtime.path}${apiPath`/capabilities/${binding.id}`}`);
     if (ctx.json) ctx.out.data({ removed: true, binding });
     else ctx.out.line(`Removed ${binding.capability_name} from ${runtime.label}.`);
@@ -257,17 +272,17 @@ function printPreview(ctx: CommandContext, binding: Binding, runtime: RuntimeTar
   }
 }
 
-async function confirmUpgrade(ctx: CommandContext, input: CommandInput, preview: Preview): Promise<void> {
-  if (input.boolean("yes")) return;
-  if (!isInteractive(ctx.io)) {
-    throw ctx.usageError("not applying the upgrade without confirmation", "Re-run with --yes to apply it.");
-  }
-  // Not a readline terminal: the terminal itself echoes the answer, and no raw mode is needed.
-  const prompt = createInterface({
-    input: ctx.io.stdin,
-    output: ctx.io.stderr as NodeJS.WritableStream,
-    terminal: false,
-  });
-  const answer = await prompt.question(`Move to ${preview.to}? [y/N] `).finally(() => prompt.close());
-  if (!/^y(es)?$/i.test(answer.trim())) throw new CliError("upgrade cancelled: nothing was changed");
+/** The version's own deprecation message, on stderr: it says why, and what to use instead. */
+async function warnDeprecated(ctx: CommandContext, runtime: RuntimeTarget, binding: Binding): Promise<void> {
+  const label = `${binding.capability_name}@${binding.version}`;
+  const detail = await runtime.api
+    .get<ArtifactDetail>(
+      apiPath`/org/${runtime.org}/capabilities/${binding.capability_name}/${binding.version}`,
+    )
+    .then((response) => response.body)
+    .catch(() => null);
+  const message = detail?.deprecation_message;
+  ctx.out.note(
+    `${ctx.out.palette.yellow("warning:")} ${label} is deprecated${message ? `: ${message}` : ""}`,
+  );
 }

@@ -2,6 +2,7 @@
 // live in their own files; this one assembles the group.
 import type { Runtime, RuntimeToken } from "../api-types.js";
 import type { CommandContext, CommandSpec, GroupSpec } from "../command.js";
+import { confirm, YES_OPTION } from "../confirm.js";
 import { formatTimestamp } from "../presenters.js";
 import { listRuntimes, resolveRuntime, workspacePath } from "../runtime-lookup.js";
 import { applyCommand } from "./runtime-apply.js";
@@ -91,8 +92,14 @@ const remove: CommandSpec = {
   name: "delete",
   summary: "Delete a runtime and its bindings",
   args: ["RT"],
+  options: YES_OPTION,
+  details: "Asks first on a terminal; elsewhere (scripts, pipes) it needs --yes.",
   async run(ctx, input) {
     const runtime = await resolveRuntime(await ctx.workspaceScope(), input.args[0]);
+    await confirm(ctx, input, {
+      question: `Delete runtime ${runtime.label} and all its bindings?`,
+      refusal: `not deleting runtime ${runtime.label}`,
+    });
     await runtime.api.delete(runtime.path);
     if (ctx.json) ctx.out.data({ id: runtime.runtimeId, deleted: true });
     else ctx.out.line(`Deleted runtime ${runtime.label}.`);
