@@ -84,14 +84,14 @@ describe("capstan commands against a server", () => {
       const name = unique("reg");
       await publish(name, "1.0.0");
       await publish(name, "1.1.0");
-      const list = await ok<{ capabilities: { name: string; version: string }[] }>(
+      const list = await ok<{ items: { name: string; version: string }[] }>(
         "capability",
         "list",
         "--search",
         name,
       );
       assert.deepEqual(
-        list.capabilities.map((item) => [item.name, item.version]),
+        list.items.map((item) => [item.name, item.version]),
         [[name, "1.1.0"]],
       );
       const table = await cli(["capability", "list", "--search", name]);
@@ -129,11 +129,14 @@ describe("capstan commands against a server", () => {
       const name = unique("del");
       await publish(name, "1.0.0");
       await publish(name, "2.0.0");
-      assert.equal((await cli(["capability", "delete", name])).code, 2);
-      await ok("capability", "delete", `${name}@1.0.0`);
-      const versions = await ok<{ versions: { version: string }[] }>("capability", "versions", name);
+      assert.equal((await cli(["capability", "delete", name, "--yes"])).code, 2);
+      const unconfirmed = await cli(["capability", "delete", `${name}@1.0.0`]);
+      assert.equal(unconfirmed.code, 2);
+      assert.match(unconfirmed.stderr, /not deleting .* without confirmation\nRe-run with --yes/);
+      await ok("capability", "delete", `${name}@1.0.0`, "--yes");
+      const versions = await ok<{ items: { version: string }[] }>("capability", "versions", name);
       assert.deepEqual(
-        versions.versions.map((item) => item.version),
+        versions.items.map((item) => item.version),
         ["2.0.0"],
       );
     });
@@ -177,7 +180,9 @@ describe("capstan commands against a server", () => {
       assert.match(list.stdout, new RegExp(`^${key}\\s+CI runner\\s+${created.id}\\s+0\\s+idle`, "m"));
       assert.equal((await ok<{ id: string }>("runtime", "show", key)).id, created.id);
       assert.equal((await ok<{ id: string }>("runtime", "show", created.id.toUpperCase())).id, created.id);
-      await ok("runtime", "delete", key);
+      assert.equal((await cli(["runtime", "delete", key])).code, 2, "no --yes, no terminal: refused");
+      assert.equal((await ok<{ id: string }>("runtime", "show", key)).id, created.id);
+      await ok("runtime", "delete", key, "--yes");
       assert.equal((await cli(["runtime", "show", key])).code, 1);
     });
 
@@ -202,7 +207,9 @@ describe("capstan commands against a server", () => {
       const unknown = await cli(["runtime", "flag", runtime, name, "nope=true"]);
       assert.equal(unknown.code, 1);
       assert.match(unknown.stderr, /^invalid_flag_error: .*\n {2}body\.flags\.nope: /);
-      await ok("runtime", "remove", runtime, name);
+      assert.equal((await cli(["runtime", "remove", runtime, name])).code, 2);
+      assert.notEqual(await bindingOf(runtime, name), undefined);
+      await ok("runtime", "remove", runtime, name, "--yes");
       assert.equal(await bindingOf(runtime, name), undefined);
     });
 
@@ -263,6 +270,110 @@ describe("capstan commands against a server", () => {
       const run = await cli(["runtime", "apply", "default", "-f", file]);
       assert.equal(run.code, 1);
       assert.match(run.stderr, /capabilities\.0\.enable: unknown key/);
+    });
+
+    test("apply plans flag overrides: it lists every one it drops, sets the file's, and --frozen refuses a non-empty plan", async () => {
+      const name = unique("fl");
+      const runtime = unique("rt");
+      await publish(name, "1.0.0");
+      // 2.0.0 no longer declares `verbose`.
+      await publish(name, "2.0.0", {
+        "capability.yaml": `schema: 1\nname: ${name}\nversion: 2.0.0\ndescription: x\nflags:\n  read-only:\n    description: y\n    default: true\n`,
+      });
+      await ok("runtime", "create", runtime);
+      await ok(
+        "runtime",
+        "install",
+        runtime,
+        `${name}@1.0.0`,
+        "--flag",
+        "verbose=true",
+        "--flag",
+        "read-only=false",
+      );
+      const file = path.join(live.scratch, `${runtime}-flags.yaml`);
+
+      await writeFile(
+        file,
+        `capabilities:\n  - name: ${name}\n    version: 1.0.0\n    flags:\n      read-only: true\n`,
+      );
+      const frozen = await cli(["runtime", "apply", runtime, "-f", file, "--frozen"]);
+      assert.equal(frozen.code, 1);
+      assert.match(frozen.stdout, new RegExp(`~ ${name} flags: read-only=true`));
+      assert.match(
+        frozen.stdout,
+        new RegExp(`! ${name}: drops override verbose \\(not listed under flags\\)`),
+      );
+      assert.match(frozen.stderr, /--frozen: .* does not match/);
+      assert.deepEqual((await bindingOf(runtime, name))?.flags, { verbose: true, "read-only": false });
+
+      const applied = await ok<{ applied: boolean }>("runtime", "apply", runtime, "-f", file);
+      assert.equal(applied.applied, true);
+      assert.deepEqual((await bindingOf(runtime, name))?.flags, { "read-only": true });
+      const clean = await cli(["runtime", "apply", runtime, "-f", file, "--frozen"]);
+      assert.equal(clean.code, 0, clean.stderr);
+      assert.match(clean.stdout, /already matches/);
+
+      // Moving to 2.0.0 without a flags list keeps read-only and drops what 2.0.0 does not declare.
+      await ok("runtime", "flag", runtime, name, "verbose=true");
+      await writeFile(file, `capabilities:\n  - name: ${name}\n    version: 2.0.0\n`);
+      const dry = await ok<{
+        plan: { dropped_overrides: { name: string; flags: string[]; reason: string }[] };
+      }>("runtime", "apply", runtime, "-f", file, "--dry-run");
+      assert.deepEqual(dry.plan.dropped_overrides, [
+        { name, flags: ["verbose"], reason: "not declared by the new version" },
+      ]);
+
+      await writeFile(file, `capabilities:\n  - name: ${name}\n    flags:\n      nope: true\n`);
+      const typo = await cli(["runtime", "apply", runtime, "-f", file]);
+      assert.equal(typo.code, 1);
+      assert.match(typo.stderr, /capabilities\.0\.flags\.nope: .* declares no flag 'nope'/);
+      assert.deepEqual((await bindingOf(runtime, name))?.flags, { "read-only": true, verbose: true });
+    });
+
+    test("upgrade --json without --yes prints the preview and changes nothing", async () => {
+      const name = unique("upj");
+      const runtime = unique("rt");
+      await publish(name, "1.0.0");
+      await ok("runtime", "create", runtime);
+      await ok("runtime", "install", runtime, name);
+      await publish(name, "1.1.0");
+      const preview = await ok<{ upgraded: boolean; preview: { from: string; to: string } }>(
+        "runtime",
+        "upgrade",
+        runtime,
+        name,
+      );
+      assert.deepEqual(
+        [preview.upgraded, preview.preview.from, preview.preview.to],
+        [false, "1.0.0", "1.1.0"],
+      );
+      assert.equal((await bindingOf(runtime, name))?.version, "1.0.0");
+    });
+
+    test("installing a deprecated version prints its deprecation message", async () => {
+      const name = unique("old");
+      const runtime = unique("rt");
+      await publish(name, "1.0.0");
+      await ok("capability", "deprecate", `${name}@1.0.0`, "-m", "use new-thing instead");
+      await ok("runtime", "create", runtime);
+      const run = await cli(["runtime", "install", runtime, `${name}@1.0.0`]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stderr, new RegExp(`warning: ${name}@1\\.0\\.0 is deprecated: use new-thing instead`));
+    });
+
+    test("server hints name the CLI's flags: --force, not ?force=true", async () => {
+      const name = unique("bound");
+      const runtime = unique("rt");
+      await publish(name, "1.0.0");
+      await ok("runtime", "create", runtime);
+      await ok("runtime", "install", runtime, name);
+      const run = await cli(["capability", "delete", `${name}@1.0.0`, "--yes"]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /--force/);
+      assert.doesNotMatch(run.stderr, /\?force=true/);
+      const json = await cli(["capability", "delete", `${name}@1.0.0`, "--yes", "--json"]);
+      assert.match(JSON.parse(json.stdout).detail, /--force/);
     });
 
     test("binding commands on a capability the runtime does not bind exit 1", async () => {

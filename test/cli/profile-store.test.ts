@@ -52,14 +52,23 @@ describe("profiles", () => {
   test("CAPSTAN_URL, CAPSTAN_TOKEN, CAPSTAN_ORG and CAPSTAN_WORKSPACE override the profile", () => {
     const config = { profiles: { default: { url: "http://a", token: "ta", org: "oa", workspace: "wa" } } };
     const env = { CAPSTAN_URL: "http://b", CAPSTAN_TOKEN: "tb", CAPSTAN_ORG: "ob", CAPSTAN_WORKSPACE: "wb" };
-    assert.deepEqual(resolveConnection(config, env, "default"), {
+    assert.deepEqual(resolveConnection(config, env, { name: "default", source: "default" }), {
       profile: "default",
       url: "http://b",
       token: "tb",
       org: "ob",
       workspace: "wb",
+      sources: {
+        profile: "default",
+        url: "env CAPSTAN_URL",
+        token: "env CAPSTAN_TOKEN",
+        org: "env CAPSTAN_ORG",
+        workspace: "env CAPSTAN_WORKSPACE",
+      },
     });
-    assert.equal(resolveConnection(config, { CAPSTAN_ORG: "" }, "default").org, "oa");
+    const kept = resolveConnection(config, { CAPSTAN_ORG: "" }, "default");
+    assert.equal(kept.org, "oa");
+    assert.equal(kept.sources.org, "profile default");
   });
 
   test("--profile wins over $CAPSTAN_PROFILE, which wins over the current profile", () => {
