@@ -289,6 +289,7 @@ describe("capstan tenancy, people and profile commands", () => {
       const fromEnv = await cli(["runtime", "list"], { env: { CAPSTAN_PROFILE: "nope" } });
       assert.equal(fromEnv.code, 2);
       assert.match(fromEnv.stderr, /there is no profile 'nope' \(\$CAPSTAN_PROFILE\)/);
+      assert.equal((await cli(["logout", "--profile", "nope"])).code, 2);
     });
 
     test("--help lists the whole config search order", async () => {

@@ -129,6 +129,8 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 async function logout(ctx: CommandContext): Promise<void> {
+  // A profile named by --profile or $CAPSTAN_PROFILE that does not exist is a usage error (exit 2).
+  await ctx.connection();
   const config = await readConfigFile(ctx.configPath);
   const name = selectProfileName(config, ctx.io.env, ctx.profileFlag);
   const existed = Object.hasOwn(config.profiles, name);

@@ -44,7 +44,10 @@ async function serverVersion(url: string): Promise<ServerVersion> {
     });
     await response.body?.cancel();
     if (!response.ok) return { url: base, reachable: false, version: null, error: `HTTP ${response.status}` };
-    return { url: base, reachable: true, version: response.headers.get("x-capstan-version") };
+    const reported = response.headers.get("x-capstan-version");
+    // Printed to a terminal: only something that looks like a version, never a server's arbitrary text.
+    const version = reported !== null && /^[0-9A-Za-z.+-]{1,64}$/.test(reported) ? reported : null;
+    return { url: base, reachable: true, version };
   } catch (error) {
     const reason =
       error instanceof Error && error.name === "TimeoutError"
