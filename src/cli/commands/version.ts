@@ -21,7 +21,14 @@ export const versionCommand: CommandSpec = {
 when a profile or CAPSTAN_URL names a server; an unreachable server is reported and the exit code
 stays 0.`,
   async run(ctx) {
-    const { url } = await ctx.connection();
+    // A broken config file must not hide the CLI's own version: that is what was asked for first.
+    const url = await ctx.connection().then(
+      (connection) => connection.url,
+      (error: Error) => {
+        ctx.out.note(`capstan: cannot tell which server to ask: ${error.message}`);
+        return null;
+      },
+    );
     const server = url === null ? null : await serverVersion(url);
     if (ctx.json) {
       ctx.out.data({ cli: cliVersion(), server });
