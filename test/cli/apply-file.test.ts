@@ -34,6 +34,34 @@ describe("runtime apply file", () => {
     ]);
   });
 
+  test("flags: a mapping of booleans; empty means no overrides; anything else is refused", () => {
+    const desired = parseApplyFile(
+      `capabilities:
+  - name: a
+    flags:
+      readonly: true
+      verbose: false
+  - name: b
+    flags:
+  - name: c
+    flags: {}
+`,
+      "capabilities.yaml",
+    );
+    assert.deepEqual(desired, [
+      { name: "a", flags: { readonly: true, verbose: false } },
+      { name: "b", flags: {} },
+      { name: "c", flags: {} },
+    ]);
+    assert.deepEqual(
+      problemsOf("capabilities:\n  - name: a\n    flags: [x]\n  - name: b\n    flags: {x: yes-please}\n"),
+      [
+        { loc: "capabilities.0.flags", msg: "must be a mapping of FLAG: true|false" },
+        { loc: "capabilities.1.flags.x", msg: "must be true or false" },
+      ],
+    );
+  });
+
   test("an empty list is valid: it removes every binding", () => {
     assert.deepEqual(parseApplyFile("capabilities: []\n", "capabilities.yaml"), []);
   });

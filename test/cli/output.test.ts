@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import { ApiError } from "../../src/cli/api-client.js";
 import { CliError, UsageError } from "../../src/cli/cli-errors.js";
 import { cliVersion } from "../../src/cli/cli-version.js";
-import { Output, renderTable, reportFailure, usesColour } from "../../src/cli/output.js";
+import { cliWording, Output, renderTable, reportFailure, usesColour } from "../../src/cli/output.js";
 import { formatComponents, formatFlags } from "../../src/cli/presenters.js";
 import { renderProgress } from "../../src/cli/progress.js";
 import { fakeIo } from "./helpers/cli-harness.js";
@@ -106,5 +106,34 @@ describe("presenters", () => {
   test("the progress bar shows the share done", () => {
     assert.equal(renderProgress("up", 512, 1024), "up [############------------]  50% 512 B/1.0 KiB");
     assert.equal(renderProgress("up", 2048, null), "up 2.0 KiB");
+  });
+});
+
+describe("server wording in CLI terms", () => {
+  test("query parameters become the flags that send them; a missing org may be someone else's", () => {
+    assert.equal(
+      cliWording("x@1.0.0 is bound by 2 runtime(s); delete with ?force=true to remove those bindings too"),
+      "x@1.0.0 is bound by 2 runtime(s); delete with --force to remove those bindings too",
+    );
+    assert.equal(cliWording("retry with ?dry_run=true"), "retry with --dry-run");
+    assert.equal(
+      cliWording("Organization 'acme' not found"),
+      "Organization 'acme' not found, or you are not a member of it",
+    );
+    assert.equal(cliWording("Capability 'x' not found"), "Capability 'x' not found");
+  });
+
+  test("--json failures: one envelope on stdout, the message on stderr", () => {
+    const fake = fakeIo();
+    const code = reportFailure(fake.io, new ApiError(404, "not_found_error", "Organization 'a' not found"), {
+      json: true,
+    });
+    assert.equal(code, 1);
+    assert.deepEqual(JSON.parse(fake.stdout()), {
+      code: 404,
+      type: "not_found_error",
+      detail: "Organization 'a' not found, or you are not a member of it",
+    });
+    assert.match(fake.stderr(), /^not_found_error: /);
   });
 });
