@@ -198,11 +198,23 @@ describe("capability.yaml JSON Schema", () => {
     });
   }
 
+  const reference = readFileSync(
+    fileURLToPath(new URL("../../docs/capability-format.md", import.meta.url)),
+    "utf8",
+  );
+
   test("the format reference documents every top-level field", () => {
-    const doc = readFileSync(
-      fileURLToPath(new URL("../../docs/capability-format.md", import.meta.url)),
-      "utf8",
-    );
-    for (const key of Object.keys(MANIFEST_FIELDS)) assert.match(doc, new RegExp(`\`${key}\``), key);
+    for (const key of Object.keys(MANIFEST_FIELDS)) assert.match(reference, new RegExp(`\`${key}\``), key);
+  });
+
+  test("the format reference's complete manifests pass the validator and the schema", () => {
+    const manifests = [...reference.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((match) => match[1])
+      .filter((text) => /^schema: 1$/m.test(text));
+    assert.equal(manifests.length, 2);
+    for (const text of manifests) {
+      assert.deepEqual(parseManifest(text).errors, []);
+      assert.equal(schemaAccepts(parse(text)), true, JSON.stringify(validate.errors));
+    }
   });
 });
