@@ -4,6 +4,17 @@
 export interface ScaffoldOptions {
   withSkills: boolean;
   withMcp: boolean;
+  /** The JSON Schema editors check capability.yaml against (the first line names it). */
+  schemaUrl: string;
+}
+
+/** Where `capstan serve` listens by default (SPEC §1), for when no server is configured. */
+export const DEFAULT_SERVER_URL = "http://127.0.0.1:8080";
+export const CAPABILITY_SCHEMA_PATH = "/schemas/capability.schema.json";
+
+/** The schema's URL on a server: the configured one when known, else the default local one. */
+export function capabilitySchemaUrl(serverUrl: string | null): string {
+  return `${(serverUrl ?? DEFAULT_SERVER_URL).replace(/\/+$/, "")}${CAPABILITY_SCHEMA_PATH}`;
 }
 
 export const CAPABILITY_NAME = /^[a-z0-9][a-z0-9-]*$/;
@@ -12,7 +23,7 @@ export const MAX_CAPABILITY_NAME = 64;
 /** Path → content of every file of the new capability. */
 export function scaffoldFiles(name: string, options: ScaffoldOptions): Map<string, string> {
   const files = new Map<string, string>([
-    ["capability.yaml", manifest(name)],
+    ["capability.yaml", manifest(name, options.schemaUrl)],
     ["README.md", readme(name, options)],
     [`agents/${name}.md`, agent(name)],
     ["tools/greeting.py", TOOL],
@@ -22,8 +33,9 @@ export function scaffoldFiles(name: string, options: ScaffoldOptions): Map<strin
   return files;
 }
 
-function manifest(name: string): string {
-  return `# The manifest: what this capability is and what it holds.
+function manifest(name: string, schemaUrl: string): string {
+  return `# yaml-language-server: $schema=${schemaUrl}
+# The manifest: what this capability is and what it holds.
 schema: 1
 name: ${name}
 version: 0.1.0

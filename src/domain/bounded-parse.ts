@@ -54,10 +54,15 @@ export class ParseBudget {
   }
 }
 
-export type BoundedParseResult =
-  | { ok: true; value: unknown; document?: Document }
-  /** `overLimit`: refused for its cost, not its syntax, whatever its content. */
-  | { ok: false; error: string; overLimit: boolean };
+export type BoundedParseResult = { ok: true; value: unknown; document?: Document } | BoundedParseFailure;
+
+export type BoundedParseFailure =
+  /**
+   * `overLimit`: refused for its cost, not its syntax, whatever its content. A syntax error also
+   * says where: `reason` is the parser's message alone, `line` and `column` count from 1, and
+   * `error` joins them ("… at line 3, column 7").
+   */
+  { ok: false; error: string; overLimit: boolean; reason?: string; line?: number; column?: number };
 
 /** The error of every document parsed once the capability's budget is spent. */
 export const BUDGET_EXHAUSTED = "the capability's YAML and JSON documents are too large in total";
@@ -126,6 +131,8 @@ export function parseBoundedYaml(
   if (refused) return refused;
 
   const lineCounter = new LineCounter();
+  // Parser.parse() records the first line's start itself; feeding it lexemes by hand does not.
+  lineCounter.addNewLine(0);
   const parser = new Parser(lineCounter.addNewLine);
   const cst = [];
   let tokens = 0;
@@ -152,7 +159,7 @@ export function parseBoundedYaml(
   if (doc.errors.length > 0) {
     const error = doc.errors[0];
     const { line, col } = lineCounter.linePos(error.pos[0]);
-    return syntaxError(`${firstLine(error.message)} at line ${line}, column ${col}`);
+    return syntaxErrorAt(firstLine(error.message), line, col);
   }
   const problem = structureProblem(doc, limits);
   if (problem !== null) return problem;
@@ -235,7 +242,171 @@ export function parseBoundedJson(
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (error) {
-    return syntaxError(firstLine((error as Error).message));
+    return jsonSyntaxError(text, firstLine((error as Error).message));
+  }
+}
+
+/**
+ * JSON.parse's message with the place it names as a line and column. V8 gives a position for some
+ * errors and a quoted excerpt of the text for others (which would repeat the document, secrets
+ * included, into an error item), so the excerpt is dropped and a missing position is found by
+ * locateJsonError.
+ */
+function jsonSyntaxError(text: string, message: string): BoundedParseResult {
+  const position = /\sat position (\d+)/.exec(message);
+  const reason =
+    message
+      .replace(/\s+(?:in JSON\s+)?at position \d+.*$/, "")
+      .replace(/\s*\(line \d+ column \d+\)$/, "")
+      .replace(/, (?:\.\.\.)?".*$/s, "")
+      .trim() || "invalid JSON";
+  const offset = position ? Number(position[1]) : locateJsonError(text);
+  const { line, column } = lineAndColumn(text, Math.min(offset, text.length));
+  return syntaxErrorAt(reason, line, column);
+}
+
+/** 1-based line and column (in characters) of a string offset. */
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) {
+    line += 1;
+    lineStart = i + 1;
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+const JSON_LITERALS = ["true", "false", "null"];
+
+/**
+ * The offset of the first character a strict JSON reader cannot accept (the text's length when
+ * it ends too early). Run only on text JSON.parse refused and scanJson bounded in depth, so the
+ * recursion is shallow.
+ */
+export function locateJsonError(text: string): number {
+  let i = 0;
+  const fail = (at: number): never => {
+    throw new JsonErrorAt(at);
+  };
+  const space = () => {
+    while (i < text.length && " \t\n\r".includes(text[i])) i += 1;
+  };
+  const string = () => {
+    if (text[i] !== '"') fail(i);
+    i += 1;
+    while (i < text.length && text[i] !== '"') {
+      const code = text.charCodeAt(i);
+      if (code < 0x20) fail(i);
+      if (text[i] === "\\") {
+        const escaped = text[i + 1];
+        if (escaped === "u") {
+          i += 2;
+          for (let n = 0; n < 4; n++, i++) if (!/[0-9a-fA-F]/.test(text[i] ?? "")) fail(i);
+          continue;
+        }
+        if (escaped === undefined || !'"\\/bfnrt'.includes(escaped)) fail(i + 1);
+        i += 2;
+        continue;
+      }
+      i += 1;
+    }
+    if (i >= text.length) fail(text.length);
+    i += 1;
+  };
+  const digits = () => {
+    if (!isDigit(text[i])) fail(i);
+    while (isDigit(text[i])) i += 1;
+  };
+  // Character by character, so that `1.}` fails at the `}` as it does for JSON.parse.
+  const number = () => {
+    if (text[i] === "-") i += 1;
+    if (text[i] === "0") i += 1;
+    else digits();
+    if (text[i] === ".") {
+      i += 1;
+      digits();
+    }
+    if (text[i] === "e" || text[i] === "E") {
+      i += 1;
+      if (text[i] === "+" || text[i] === "-") i += 1;
+      digits();
+    }
+  };
+  const value = (): void => {
+    space();
+    const ch = text[i];
+    if (ch === undefined) fail(i);
+    if (ch === "{") {
+      i += 1;
+      space();
+      if (text[i] === "}") {
+        i += 1;
+        return;
+      }
+      for (;;) {
+        space();
+        string();
+        space();
+        if (text[i] !== ":") fail(i);
+        i += 1;
+        value();
+        space();
+        if (text[i] === ",") i += 1;
+        else if (text[i] === "}") {
+          i += 1;
+          return;
+        } else fail(i);
+      }
+    }
+    if (ch === "[") {
+      i += 1;
+      space();
+      if (text[i] === "]") {
+        i += 1;
+        return;
+      }
+      for (;;) {
+        value();
+        space();
+        if (text[i] === ",") i += 1;
+        else if (text[i] === "]") {
+          i += 1;
+          return;
+        } else fail(i);
+      }
+    }
+    if (ch === '"') {
+      string();
+      return;
+    }
+    const literal = JSON_LITERALS.find((word) => word[0] === ch);
+    if (literal !== undefined) {
+      // `tru}` fails at the `}`, where JSON.parse sees it, not at the `t`.
+      for (const expected of literal) {
+        if (text[i] !== expected) fail(i);
+        i += 1;
+      }
+      return;
+    }
+    number();
+  };
+  try {
+    value();
+    space();
+    return Math.min(i, text.length);
+  } catch (error) {
+    if (error instanceof JsonErrorAt) return error.offset;
+    throw error;
+  }
+}
+
+function isDigit(ch: string | undefined): boolean {
+  return ch !== undefined && ch >= "0" && ch <= "9";
+}
+
+class JsonErrorAt extends Error {
+  constructor(readonly offset: number) {
+    super(`JSON error at ${offset}`);
   }
 }
 
@@ -284,6 +455,17 @@ function overLimit(error: string): BoundedParseResult {
 
 function syntaxError(error: string): BoundedParseResult {
   return { ok: false, error, overLimit: false };
+}
+
+function syntaxErrorAt(reason: string, line: number, column: number): BoundedParseResult {
+  return {
+    ok: false,
+    error: `${reason} at line ${line}, column ${column}`,
+    overLimit: false,
+    reason,
+    line,
+    column,
+  };
 }
 
 function firstLine(message: string): string {

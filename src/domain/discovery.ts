@@ -2,6 +2,7 @@
 // here reads untrusted files, so the work is bounded: documents through bounded-parse.ts, Python
 // sources by size, and discovery stops as soon as the capability has too many components.
 import {
+  type BoundedParseFailure,
   type BoundedParseResult,
   BUDGET_EXHAUSTED,
   CAPABILITY_JSON_BUDGET_TOKENS,
@@ -156,13 +157,13 @@ function discoverAgents(manifest: Manifest, ctx: Context): ComponentDetail[] {
   return filesUnder(componentRoots(manifest.agents, "agents"), ctx)
     .filter((path) => /\.(md|markdown)$/i.test(path))
     .map((path) => {
-      const { data, firstBodyLine } = readMarkdown(path, ctx.files.get(path)!, ctx);
+      const { data, firstBodyLine } = readMarkdown(path, ctx.files.get(path)!, ctx, "agent");
       const model = nonEmptyString(data.model);
       return component(
         ctx,
         detail(
           "agent",
-          nonEmptyString(data.name) ?? stem(path),
+          frontmatterName(data, path, "agent", stem(path), ctx),
           path,
           nonEmptyString(data.description) ?? firstBodyLine,
           model === undefined ? undefined : { model },
@@ -176,12 +177,12 @@ function discoverAgents(manifest: Manifest, ctx: Context): ComponentDetail[] {
 function discoverSkills(manifest: Manifest, ctx: Context): ComponentDetail[] {
   return skillDirectories(manifest, ctx).map((dir) => {
     const path = `${dir}/SKILL.md`;
-    const { data, firstBodyLine } = readMarkdown(path, ctx.files.get(path)!, ctx);
+    const { data, firstBodyLine } = readMarkdown(path, ctx.files.get(path)!, ctx, "skill");
     return component(
       ctx,
       detail(
         "skill",
-        nonEmptyString(data.name) ?? basename(dir),
+        frontmatterName(data, path, "skill", basename(dir), ctx),
         dir,
         nonEmptyString(data.description) ?? firstBodyLine,
       ),
@@ -197,6 +198,7 @@ function skillDirectories(manifest: Manifest, ctx: Context): string[] {
   const files = ctx.files;
   const listed = new Set(manifest.skills ?? []);
   const dirs = new Set<string>();
+  const miscased = new Set<string>();
   for (const root of componentRoots(manifest.skills, "skills")) {
     if (listed.has(root) && files.has(`${root}/SKILL.md`)) {
       dirs.add(root);
@@ -206,8 +208,23 @@ function skillDirectories(manifest: Manifest, ctx: Context): string[] {
       for (const path of pathsBelow(root, ctx)) {
         const rest = path.slice(root.length + 1);
         if (/^[^/]+\/SKILL\.md$/.test(rest)) dirs.add(dirname(path));
+        else if (/^[^/]+\/skill\.md$/i.test(rest)) miscased.add(path);
+      }
+      // A listed directory that is itself the skill, its file misspelt.
+      if (listed.has(root)) {
+        for (const path of pathsBelow(root, ctx)) {
+          if (/^skill\.md$/i.test(path.slice(root.length + 1))) miscased.add(path);
+        }
       }
     }
+  }
+  for (const path of [...miscased].sort(compare)) {
+    if (dirs.has(dirname(path)) || files.has(`${dirname(path)}/SKILL.md`)) continue;
+    ctx.warnings.push({
+      loc: ["bundle", path],
+      msg: `${path}: a skill's file must be named SKILL.md, in capitals; ${dirname(path)} is not read as a skill`,
+      type: "manifest.skill_file",
+    });
   }
   return [...dirs];
 }
@@ -232,6 +249,16 @@ function discoverTools(manifest: Manifest, ctx: Context): ComponentDetail[] {
 function definitionFileTools(path: string, content: Buffer, ctx: Context): ComponentDetail[] {
   const parse = path.toLowerCase().endsWith(".json") ? parseBoundedJson : parseBoundedYaml;
   const parsed = parseDocument(path, content, parse, ctx);
+  if (parsed !== null && !parsed.ok) {
+    // Not an error: a file in tools/ may be anybody's (a tsconfig.json with comments). But a
+    // definition with a typo must not lose its tools in silence.
+    ctx.warnings.push({
+      loc: ["bundle", path],
+      msg: `${syntaxMessage(path, parsed)}; tools defined there are not listed`,
+      type: "manifest.tools",
+    });
+    return [];
+  }
   const value = parsed?.ok ? parsed.value : undefined;
   if (!isMap(value)) return [];
   const entries = Array.isArray(value.tools) ? value.tools : [value];
@@ -341,10 +368,13 @@ function pythonTools(path: string, source: string): ComponentDetail[] {
   const scopes: Scope[] = [];
   const tools: ComponentDetail[] = [];
   let decorated = false;
+  let explicitName: string | undefined;
   lines.forEach((line, index) => {
     while (scopes.length > 0 && scopes[scopes.length - 1].indent >= line.indent) scopes.pop();
     if (line.text.startsWith("@")) {
-      decorated ||= isToolDecorator(line.text);
+      const decorator = toolDecorator(line.text);
+      decorated ||= decorator !== null;
+      explicitName ??= decorator?.name;
       return;
     }
     const def = DEF_PATTERN.exec(line.text);
@@ -353,21 +383,66 @@ function pythonTools(path: string, source: string): ComponentDetail[] {
       if (decorated && scopes.every((scope) => scope.kind === "class")) {
         const toolset = scopes[scopes.length - 1]?.name;
         const metadata = toolset === undefined ? undefined : { toolset };
-        tools.push(detail("tool", def[1], path, docstringSummary(lines, index), metadata));
+        tools.push(detail("tool", explicitName ?? def[1], path, docstringSummary(lines, index), metadata));
       }
       scopes.push({ indent: line.indent, kind: "def", name: def[1] });
     } else if (cls) {
       scopes.push({ indent: line.indent, kind: "class", name: cls[1] });
     }
     decorated = false;
+    explicitName = undefined;
   });
   return tools;
 }
 
-function isToolDecorator(line: string): boolean {
+/**
+ * Whether the decorator line makes a tool, and the name it gives the tool: `@tool(name="x")` or
+ * `@tool("x")`, a plain string literal. `@tool_method` keeps the method's name, as SPEC §4.3's
+ * examples fix (`@tool_method(name="score") def score_signal` is `score_signal`).
+ */
+function toolDecorator(line: string): { name?: string } | null {
   const match = DECORATOR_PATTERN.exec(line);
   const last = match?.[1].split(".").pop()?.trim();
-  return last !== undefined && (last === "tool" || last === "tool_method" || last.endsWith("_tool"));
+  if (last === undefined || !(last === "tool" || last === "tool_method" || last.endsWith("_tool")))
+    return null;
+  if (last === "tool_method" || !match![0].endsWith("(")) return {};
+  const args = callArguments(line.slice(match![0].length));
+  const keyword = args.find((arg) => /^name\s*=/.test(arg));
+  const literal = keyword?.replace(/^name\s*=\s*/, "") ?? (args[0]?.includes("=") ? undefined : args[0]);
+  const name = literal === undefined ? undefined : stringLiteralValue(literal);
+  return name === undefined ? {} : { name };
+}
+
+/**
+ * The top-level arguments of a call whose `(` was just read, each trimmed: commas inside strings
+ * and nested brackets do not split. Stops at the closing `)` (or the end of the logical line).
+ */
+function callArguments(text: string): string[] {
+  const args: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "'" || ch === '"') {
+      i = stringLiteralEnd(text, i) - 1;
+    } else if ("([{".includes(ch)) {
+      depth += 1;
+    } else if (")]}".includes(ch) && depth > 0) {
+      depth -= 1;
+    } else if ((ch === "," || ch === ")") && depth === 0) {
+      args.push(text.slice(start, i).trim());
+      if (ch === ")") return args.filter((arg) => arg !== "");
+      start = i + 1;
+    }
+  }
+  return [];
+}
+
+/** The value of a one-line string literal without escapes (`r`/`u` prefixes allowed), else undefined. */
+function stringLiteralValue(literal: string): string | undefined {
+  const match = /^[rRuU]?("|')([^"'\\]*)\1$/.exec(literal);
+  const value = match?.[2].trim();
+  return value === undefined || value === "" ? undefined : value;
 }
 
 function docstringSummary(lines: PythonLine[], defIndex: number): string | undefined {
@@ -490,7 +565,11 @@ function readMcpFile(path: string, content: Buffer, ctx: Context): [string, Tran
     ctx.errors.push({ loc: ["bundle", path, ...loc], msg, type: "manifest.mcp" });
   const parsed = parseDocument(path, content, parseBoundedJson, ctx);
   if (parsed === null) return [];
-  const value = parsed.ok ? parsed.value : undefined;
+  if (!parsed.ok) {
+    problem(syntaxMessage(path, parsed));
+    return [];
+  }
+  const value = parsed.value;
   if (!isMap(value) || !isMap(value.mcpServers)) {
     problem(`${path} must be a JSON object with an "mcpServers" object`);
     return [];
@@ -592,16 +671,28 @@ interface MarkdownHead {
 }
 
 /**
- * `---` YAML `---` at the top of a Markdown file. Frontmatter that is not a YAML map is treated
- * as absent: a prompt file with odd frontmatter still is a component, named after its file. But
- * frontmatter over the limits is an error: its name and description cannot be known.
+ * `---` YAML `---` at the top of a Markdown file. Frontmatter that cannot be read (not closed, not
+ * YAML, not a map) is ignored with a warning: the file still is a component, named after its file
+ * or directory. A skill without frontmatter gets a warning too (the Agent Skills format requires
+ * `name` and `description`); an agent does not, since a plain prompt file is a valid agent.
+ * Frontmatter over the limits is an error: its name and description cannot be known.
  */
-function readMarkdown(path: string, content: Buffer, ctx: Context): MarkdownHead {
+function readMarkdown(path: string, content: Buffer, ctx: Context, kind: "agent" | "skill"): MarkdownHead {
   const cut = content.length > MARKDOWN_HEAD_BYTES;
   const lines = decode(content.subarray(0, MARKDOWN_HEAD_BYTES)).split(/\r?\n/);
   // The last line of a cut head may end inside a character or a line.
   if (cut) lines.pop();
-  if (lines[0]?.trimEnd() !== "---") return { data: {}, firstBodyLine: firstBodyLine(lines) };
+  const ignored = (msg: string): MarkdownHead => {
+    frontmatterWarning(ctx, path, `${msg}; it is ignored`);
+    return { data: {}, firstBodyLine: firstBodyLine(lines) };
+  };
+  if (lines[0]?.trimEnd() !== "---") {
+    if (kind === "skill") {
+      const msg = `${path} has no frontmatter: the skill is named after its directory; start the file with --- name: …, description: … ---`;
+      frontmatterWarning(ctx, path, msg);
+    }
+    return { data: {}, firstBodyLine: firstBodyLine(lines) };
+  }
   const close = lines.findIndex((line, index) => index > 0 && /^(---|\.\.\.)\s*$/.test(line));
   if (close === -1) {
     if (cut) {
@@ -609,13 +700,52 @@ function readMarkdown(path: string, content: Buffer, ctx: Context): MarkdownHead
       limitsError(ctx, path, msg);
       return { data: {}, firstBodyLine: undefined };
     }
-    return { data: {}, firstBodyLine: firstBodyLine(lines) };
+    return ignored(`the frontmatter of ${path} has no closing --- line`);
   }
   const yaml = lines.slice(1, close).join("\n");
   const parsed = parseBoundedYaml(yaml, FRONTMATTER_LIMITS, ctx.budget);
-  if (!parsed.ok && parsed.overLimit) overLimitError(ctx, path, `the frontmatter of ${path}`, parsed.error);
-  const data = parsed.ok && isMap(parsed.value) ? parsed.value : {};
-  return { data, firstBodyLine: firstBodyLine(lines.slice(close + 1)) };
+  const body = firstBodyLine(lines.slice(close + 1));
+  if (!parsed.ok) {
+    if (parsed.overLimit) overLimitError(ctx, path, `the frontmatter of ${path}`, parsed.error);
+    // Frontmatter starts on the file's second line.
+    else frontmatterWarning(ctx, path, `${syntaxMessage(path, parsed, 1)}; the frontmatter is ignored`);
+    return { data: {}, firstBodyLine: body };
+  }
+  if (parsed.value !== null && !isMap(parsed.value)) {
+    frontmatterWarning(
+      ctx,
+      path,
+      `the frontmatter of ${path} is not a YAML mapping (name: …); it is ignored`,
+    );
+    return { data: {}, firstBodyLine: body };
+  }
+  return { data: parsed.value ?? {}, firstBodyLine: body };
+}
+
+/** Frontmatter `name` when it is a non-empty string; anything else written there is warned about. */
+function frontmatterName(
+  data: Json,
+  path: string,
+  kind: "agent" | "skill",
+  fallback: string,
+  ctx: Context,
+): string {
+  const name = nonEmptyString(data.name);
+  if (name === undefined && data.name !== undefined && data.name !== null) {
+    const msg = `the frontmatter name of ${path} is not a non-empty string; the ${kind} is named "${fallback}"`;
+    frontmatterWarning(ctx, path, msg);
+  }
+  return name ?? fallback;
+}
+
+function frontmatterWarning(ctx: Context, path: string, msg: string): void {
+  ctx.warnings.push({ loc: ["bundle", path], msg, type: "manifest.frontmatter" });
+}
+
+/** `path:line:column: reason`, the way compilers name a place; `lineOffset` for embedded documents. */
+function syntaxMessage(path: string, failure: BoundedParseFailure, lineOffset = 0): string {
+  if (failure.line === undefined || failure.reason === undefined) return `${path}: ${failure.error}`;
+  return `${path}:${failure.line + lineOffset}:${failure.column}: ${failure.reason}`;
 }
 
 /** The first non-empty line, without Markdown heading marks, cut to 120 characters. */

@@ -2,53 +2,42 @@
 // files a manifest points at is asked of the caller through callbacks.
 import { type Document, isAlias, isScalar, Scalar } from "yaml";
 import { type DocumentLimits, MANIFEST_LIMITS, parseBoundedYaml } from "./bounded-parse.js";
+import {
+  AuthorObjectSchema,
+  CheckSchema,
+  DependenciesSchema,
+  FLAG_NAME_PATTERN,
+  FlagSchema,
+  FORBIDDEN_WORKER_ENV,
+  InProcessWorkerSchema,
+  keysOf,
+  MANIFEST_FIELDS,
+  MANIFEST_KEYS,
+  MAX_DESCRIPTION_LENGTH,
+  MAX_FLAGS,
+  MAX_KEYWORD_LENGTH,
+  MAX_KEYWORDS,
+  MAX_NAME_LENGTH,
+  MAX_VERSION_LENGTH,
+  McpAuthSchema,
+  McpHeaderObjectSchema,
+  McpHttpServerSchema,
+  McpSchema,
+  McpStdioServerSchema,
+  NAME_PATTERN,
+  SubprocessWorkerSchema,
+  WORKER_NAME_PATTERN,
+} from "./manifest-schema.js";
 import { isRelease, parseSemver } from "./semver.js";
 import type { FlagDefinition, Issue } from "./types.js";
 
 export const MANIFEST_PATH = "capability.yaml";
 
 const MAX_MANIFEST_BYTES = MANIFEST_LIMITS.maxBytes;
-const MAX_FLAGS = 16;
-const MAX_KEYWORDS = 64;
-const MAX_KEYWORD_LENGTH = 64;
-const MAX_NAME_LENGTH = 64;
-const MAX_DESCRIPTION_LENGTH = 4000;
-// npm's limit: a version ends up in URLs, table cells and database keys.
-const MAX_VERSION_LENGTH = 256;
-
-const NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
-const FLAG_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-const WORKER_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 const INT_TAG = "tag:yaml.org,2002:int";
 const STR_TAG = "tag:yaml.org,2002:str";
-const FORBIDDEN_WORKER_ENV = new Set([
-  "DREADNODE_RUNTIME_URL",
-  "DREADNODE_RUNTIME_TOKEN",
-  "DREADNODE_RUNTIME_ID",
-]);
-
-const KNOWN_KEYS = new Set([
-  "schema",
-  "name",
-  "version",
-  "description",
-  "agents",
-  "tools",
-  "skills",
-  "hooks",
-  "policies",
-  "mcp",
-  "flags",
-  "workers",
-  "dependencies",
-  "checks",
-  "author",
-  "license",
-  "repository",
-  "keywords",
-  "produces",
-]);
+const FORBIDDEN_WORKER_ENV_NAMES = new Set(FORBIDDEN_WORKER_ENV);
 
 export type McpHeader = string | { value: string; optional?: boolean };
 
@@ -163,7 +152,7 @@ export function parseManifest(source: string | Buffer, options: ParseManifestOpt
   };
   const manifest = readManifest(raw, parsed.document, ctx);
   const warnings = Object.keys(raw)
-    .filter((key) => !KNOWN_KEYS.has(key))
+    .filter((key) => !MANIFEST_KEYS.has(key))
     .map((key) => manifestIssue("manifest.unknown_key", [key], `unknown top-level key "${key}" is ignored`));
   return { manifest: ctx.errors.length === 0 ? manifest : null, errors: ctx.errors, warnings };
 }
@@ -239,21 +228,22 @@ function readManifest(raw: Json, document: Document, ctx: Ctx): Manifest {
 
 /** `tag` is the YAML one: `1.0` and `1e0` are floats that become the same JS number as `1`. */
 function checkSchema(value: unknown, tag: string | undefined, ctx: Ctx): void {
-  if (isAbsent(value)) fail(ctx, "manifest.schema", ["schema"], "schema is required (use 1)");
+  if (isAbsent(value)) fail(ctx, MANIFEST_FIELDS.schema.errorType, ["schema"], "schema is required (use 1)");
   else if (value !== 1 || tag !== INT_TAG)
-    fail(ctx, "manifest.schema", ["schema"], "schema must be the integer 1");
+    fail(ctx, MANIFEST_FIELDS.schema.errorType, ["schema"], "schema must be the integer 1");
 }
 
 function readName(value: unknown, ctx: Ctx): string | undefined {
   const loc = ["name"];
-  if (isAbsent(value)) return fail(ctx, "manifest.name", loc, "name is required");
-  if (typeof value !== "string") return fail(ctx, "manifest.name", loc, "name must be a string");
+  if (isAbsent(value)) return fail(ctx, MANIFEST_FIELDS.name.errorType, loc, "name is required");
+  if (typeof value !== "string")
+    return fail(ctx, MANIFEST_FIELDS.name.errorType, loc, "name must be a string");
   if (!NAME_PATTERN.test(value) || value.length > MAX_NAME_LENGTH) {
     return fail(
       ctx,
-      "manifest.name",
+      MANIFEST_FIELDS.name.errorType,
       loc,
-      `name must match ${NAME_PATTERN.source} and be at most 64 characters`,
+      `name must match ${NAME_PATTERN.source} and be at most ${MAX_NAME_LENGTH} characters`,
     );
   }
   return value;
@@ -261,20 +251,25 @@ function readName(value: unknown, ctx: Ctx): string | undefined {
 
 function readVersion(value: unknown, ctx: Ctx): string | undefined {
   const loc = ["version"];
-  if (isAbsent(value)) return fail(ctx, "manifest.version", loc, "version is required");
+  if (isAbsent(value)) return fail(ctx, MANIFEST_FIELDS.version.errorType, loc, "version is required");
   if (typeof value !== "string") {
-    return fail(ctx, "manifest.version", loc, 'version must be a string; quote it ("1.0.0")');
+    return fail(ctx, MANIFEST_FIELDS.version.errorType, loc, 'version must be a string; quote it ("1.0.0")');
   }
   if (value.length > MAX_VERSION_LENGTH || parseSemver(value) === null) {
     return fail(
       ctx,
-      "manifest.version",
+      MANIFEST_FIELDS.version.errorType,
       loc,
       "version must be semver MAJOR.MINOR.PATCH without leading zeros",
     );
   }
   if (!isRelease(value) && !ctx.options.allowPrerelease) {
-    return fail(ctx, "manifest.version", loc, "a prerelease or build suffix cannot be published");
+    return fail(
+      ctx,
+      MANIFEST_FIELDS.version.errorType,
+      loc,
+      "a prerelease or build suffix cannot be published",
+    );
   }
   return value;
 }
@@ -282,13 +277,14 @@ function readVersion(value: unknown, ctx: Ctx): string | undefined {
 /** Trimmed: a folded YAML block (`description: >`) always ends in a newline nobody means. */
 function readDescription(value: unknown, ctx: Ctx): string | undefined {
   const loc = ["description"];
-  if (isAbsent(value)) return fail(ctx, "manifest.description", loc, "description is required");
+  if (isAbsent(value))
+    return fail(ctx, MANIFEST_FIELDS.description.errorType, loc, "description is required");
   const description = typeof value === "string" ? value.trim() : "";
   if (description === "")
-    return fail(ctx, "manifest.description", loc, "description must be a non-empty string");
+    return fail(ctx, MANIFEST_FIELDS.description.errorType, loc, "description must be a non-empty string");
   if ([...description].length > MAX_DESCRIPTION_LENGTH) {
     const msg = `description must be at most ${MAX_DESCRIPTION_LENGTH} characters`;
-    return fail(ctx, "manifest.description", loc, msg);
+    return fail(ctx, MANIFEST_FIELDS.description.errorType, loc, msg);
   }
   return description;
 }
@@ -304,7 +300,7 @@ const KINDS_WITH_DEFAULT_DIRECTORY = new Set(["agents", "tools", "skills"]);
 function readComponentPaths(raw: Json, key: string, ctx: Ctx): string[] | undefined {
   const value = raw[key];
   if (value === undefined || (value === null && !KINDS_WITH_DEFAULT_DIRECTORY.has(key))) return undefined;
-  return readPathList(value, [key], "manifest.paths", "file_or_dir", ctx);
+  return readPathList(value, [key], fieldErrorType(key), "file_or_dir", ctx);
 }
 
 function readPathList(
@@ -341,17 +337,19 @@ function pathExists(path: string, kind: PathKind, options: ParseManifestOptions)
 
 // --- mcp -------------------------------------------------------------------------------------------
 
-const STDIO_KEYS = new Set(["command", "args", "env", "cwd"]);
-const HTTP_KEYS = new Set(["url", "headers", "auth"]);
-const COMMON_SERVER_KEYS = new Set(["init_timeout", "timeout", "when"]);
+const COMMON_SERVER_KEYS = new Set(
+  [...keysOf(McpStdioServerSchema)].filter((key) => keysOf(McpHttpServerSchema).has(key)),
+);
+const STDIO_KEYS = new Set([...keysOf(McpStdioServerSchema)].filter((key) => !COMMON_SERVER_KEYS.has(key)));
+const HTTP_KEYS = new Set([...keysOf(McpHttpServerSchema)].filter((key) => !COMMON_SERVER_KEYS.has(key)));
 
 function readMcp(raw: Json, ctx: Ctx): McpSection | undefined {
   const value = raw.mcp;
   if (value === undefined) return undefined;
-  const type = "manifest.mcp";
+  const type = MANIFEST_FIELDS.mcp.errorType;
   if (!isMap(value))
     return fail(ctx, type, ["mcp"], "mcp must be a map {files?, servers?}; use {} to disable MCP");
-  rejectUnknownKeys(value, new Set(["files", "servers"]), ["mcp"], type, ctx);
+  rejectUnknownKeys(value, keysOf(McpSchema), ["mcp"], type, ctx);
   const files =
     value.files === undefined ? [] : readPathList(value.files, ["mcp", "files"], type, "file", ctx);
   const servers = value.servers === undefined ? {} : readMcpServers(value.servers, ctx);
@@ -360,12 +358,13 @@ function readMcp(raw: Json, ctx: Ctx): McpSection | undefined {
 
 function readMcpServers(value: unknown, ctx: Ctx): Record<string, McpServer> | undefined {
   const loc = ["mcp", "servers"];
-  if (!isMap(value)) return fail(ctx, "manifest.mcp", loc, "mcp.servers must be a map of name → server");
+  if (!isMap(value))
+    return fail(ctx, MANIFEST_FIELDS.mcp.errorType, loc, "mcp.servers must be a map of name → server");
   return readNamedEntries(value, (name, server) => readMcpServer(server, [...loc, name], ctx));
 }
 
 function readMcpServer(value: unknown, loc: Loc, ctx: Ctx): McpServer | undefined {
-  const type = "manifest.mcp";
+  const type = MANIFEST_FIELDS.mcp.errorType;
   if (!isMap(value)) return fail(ctx, type, loc, "an MCP server must be a map");
   const hasUrl = value.url !== undefined;
   if ((value.command !== undefined) === hasUrl) {
@@ -395,7 +394,7 @@ function readMcpServer(value: unknown, loc: Loc, ctx: Ctx): McpServer | undefine
 }
 
 function readStdioServer(value: Json, loc: Loc, common: McpServerCommon, ctx: Ctx): McpStdioServer {
-  const type = "manifest.mcp";
+  const type = MANIFEST_FIELDS.mcp.errorType;
   return {
     command: readNonEmptyString(value.command, [...loc, "command"], type, ctx) ?? "",
     ...optional("args", readStringList(value.args, [...loc, "args"], type, ctx)),
@@ -416,38 +415,39 @@ function readHttpServer(value: Json, loc: Loc, common: McpServerCommon, ctx: Ctx
 
 /** `${VAR}` placeholders are resolved by the runtime, so only a literal URL can be checked here. */
 function readUrl(value: unknown, loc: Loc, ctx: Ctx): string | undefined {
-  const url = readNonEmptyString(value, loc, "manifest.mcp", ctx);
+  const url = readNonEmptyString(value, loc, MANIFEST_FIELDS.mcp.errorType, ctx);
   if (url === undefined || url.includes("${")) return url;
   if (!URL.canParse(url) || !["http:", "https:"].includes(new URL(url).protocol)) {
-    return fail(ctx, "manifest.mcp", loc, "url must be an absolute http(s) URL");
+    return fail(ctx, MANIFEST_FIELDS.mcp.errorType, loc, "url must be an absolute http(s) URL");
   }
   return url;
 }
 
 function readHeaders(value: unknown, loc: Loc, ctx: Ctx): Record<string, McpHeader> | undefined {
   if (value === undefined) return undefined;
-  if (!isMap(value)) return fail(ctx, "manifest.mcp", loc, "headers must be a map of name → value");
+  if (!isMap(value))
+    return fail(ctx, MANIFEST_FIELDS.mcp.errorType, loc, "headers must be a map of name → value");
   return readNamedEntries(value, (name, header) => readHeader(header, [...loc, name], ctx));
 }
 
 function readHeader(value: unknown, loc: Loc, ctx: Ctx): McpHeader | undefined {
   if (typeof value === "string") return value;
   const shape = "a header must be a string or {value: string, optional?: boolean}";
-  if (!isMap(value)) return fail(ctx, "manifest.mcp", loc, shape);
+  if (!isMap(value)) return fail(ctx, MANIFEST_FIELDS.mcp.errorType, loc, shape);
   const errorsBefore = ctx.errors.length;
-  rejectUnknownKeys(value, new Set(["value", "optional"]), loc, "manifest.mcp", ctx);
-  if (typeof value.value !== "string") fail(ctx, "manifest.mcp", [...loc, "value"], shape);
-  const isOptional = readBoolean(value.optional, [...loc, "optional"], "manifest.mcp", ctx);
+  rejectUnknownKeys(value, keysOf(McpHeaderObjectSchema), loc, MANIFEST_FIELDS.mcp.errorType, ctx);
+  if (typeof value.value !== "string") fail(ctx, MANIFEST_FIELDS.mcp.errorType, [...loc, "value"], shape);
+  const isOptional = readBoolean(value.optional, [...loc, "optional"], MANIFEST_FIELDS.mcp.errorType, ctx);
   if (ctx.errors.length > errorsBefore) return undefined;
   return { value: value.value as string, ...optional("optional", isOptional) };
 }
 
 function readAuth(value: unknown, loc: Loc, ctx: Ctx): McpHttpServer["auth"] {
   if (value === undefined) return undefined;
-  const type = "manifest.mcp";
+  const type = MANIFEST_FIELDS.mcp.errorType;
   if (!isMap(value)) return fail(ctx, type, loc, 'auth must be a map {type: "oauth", scope?, client_name?}');
   const errorsBefore = ctx.errors.length;
-  rejectUnknownKeys(value, new Set(["type", "scope", "client_name"]), loc, type, ctx);
+  rejectUnknownKeys(value, keysOf(McpAuthSchema), loc, type, ctx);
   if (value.type !== "oauth") fail(ctx, type, [...loc, "type"], 'auth.type must be "oauth"');
   const scope = readNonEmptyString(value.scope, [...loc, "scope"], type, ctx, true);
   const clientName = readNonEmptyString(value.client_name, [...loc, "client_name"], type, ctx, true);
@@ -458,7 +458,12 @@ function readAuth(value: unknown, loc: Loc, ctx: Ctx): McpHttpServer["auth"] {
 function readTimeout(value: unknown, loc: Loc, ctx: Ctx): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    return fail(ctx, "manifest.mcp", loc, `${describe(loc)} must be a positive number of seconds`);
+    return fail(
+      ctx,
+      MANIFEST_FIELDS.mcp.errorType,
+      loc,
+      `${describe(loc)} must be a positive number of seconds`,
+    );
   }
   return value;
 }
@@ -470,7 +475,7 @@ function readFlags(value: unknown, ctx: Ctx): Record<string, FlagDefinition> {
   // A bare `flags:` (null) is refused like `agents:` and `mcp:`: omitting the key or `{}` already
   // says "no flags", so a key without a value is more likely a section left unfinished.
   if (value === undefined) return flags;
-  const type = "manifest.flags";
+  const type = MANIFEST_FIELDS.flags.errorType;
   if (!isMap(value)) {
     fail(ctx, type, ["flags"], "flags must be a map of name → {description, default?}");
     return flags;
@@ -485,13 +490,13 @@ function readFlags(value: unknown, ctx: Ctx): Record<string, FlagDefinition> {
 }
 
 function readFlag(name: string, value: unknown, ctx: Ctx): FlagDefinition | undefined {
-  const type = "manifest.flags";
+  const type = MANIFEST_FIELDS.flags.errorType;
   const loc = ["flags", name];
   const errorsBefore = ctx.errors.length;
   // A bad name does not stop the checks of the definition: each problem gets its own error item.
   if (!FLAG_NAME_PATTERN.test(name)) fail(ctx, type, loc, `flag name must match ${FLAG_NAME_PATTERN.source}`);
   if (!isMap(value)) return fail(ctx, type, loc, "a flag must be a map {description, default?}");
-  rejectUnknownKeys(value, new Set(["description", "default"]), loc, type, ctx);
+  rejectUnknownKeys(value, keysOf(FlagSchema), loc, type, ctx);
   const description = readNonEmptyString(value.description, [...loc, "description"], type, ctx);
   if (value.default !== undefined && typeof value.default !== "boolean") {
     fail(ctx, type, [...loc, "default"], "default must be true or false");
@@ -516,17 +521,22 @@ function readWhen(value: unknown, loc: Loc, type: string, ctx: Ctx): string[] | 
 
 // --- workers ---------------------------------------------------------------------------------------
 
-const WORKER_KEYS = new Set(["path", "command", "args", "env", "when"]);
+const WORKER_KEYS = new Set([...keysOf(InProcessWorkerSchema), ...keysOf(SubprocessWorkerSchema)]);
 
 function readWorkers(value: unknown, ctx: Ctx): Record<string, Worker> | undefined {
   if (isAbsent(value)) return undefined;
   if (!isMap(value))
-    return fail(ctx, "manifest.workers", ["workers"], "workers must be a map of name → worker");
+    return fail(
+      ctx,
+      MANIFEST_FIELDS.workers.errorType,
+      ["workers"],
+      "workers must be a map of name → worker",
+    );
   return readNamedEntries(value, (name, worker) => readWorker(name, worker, ctx));
 }
 
 function readWorker(name: string, value: unknown, ctx: Ctx): Worker | undefined {
-  const type = "manifest.workers";
+  const type = MANIFEST_FIELDS.workers.errorType;
   const loc = ["workers", name];
   const errorsBefore = ctx.errors.length;
   // As with flags, a bad name does not stop the checks of the definition.
@@ -545,7 +555,7 @@ function readWorker(name: string, value: unknown, ctx: Ctx): Worker | undefined 
 }
 
 function readInProcessWorker(value: Json, loc: Loc, ctx: Ctx): { path: string } {
-  const type = "manifest.workers";
+  const type = MANIFEST_FIELDS.workers.errorType;
   for (const key of ["args", "env"]) {
     if (value[key] !== undefined) fail(ctx, type, [...loc, key], `${key} may only be used with command`);
   }
@@ -557,10 +567,11 @@ function readInProcessWorker(value: Json, loc: Loc, ctx: Ctx): { path: string } 
 }
 
 function readSubprocessWorker(value: Json, loc: Loc, ctx: Ctx): Worker {
-  const type = "manifest.workers";
+  const type = MANIFEST_FIELDS.workers.errorType;
   const env = readStringMap(value.env, [...loc, "env"], type, ctx);
   for (const key of Object.keys(env ?? {})) {
-    if (FORBIDDEN_WORKER_ENV.has(key)) fail(ctx, type, [...loc, "env", key], `${key} is set by the runtime`);
+    if (FORBIDDEN_WORKER_ENV_NAMES.has(key))
+      fail(ctx, type, [...loc, "env", key], `${key} is set by the runtime`);
   }
   return {
     command: readNonEmptyString(value.command, [...loc, "command"], type, ctx) ?? "",
@@ -573,10 +584,10 @@ function readSubprocessWorker(value: Json, loc: Loc, ctx: Ctx): Worker {
 
 function readDependencies(value: unknown, ctx: Ctx): Dependencies | undefined {
   if (isAbsent(value)) return undefined;
-  const type = "manifest.dependencies";
+  const type = MANIFEST_FIELDS.dependencies.errorType;
   if (!isMap(value))
     return fail(ctx, type, ["dependencies"], "dependencies must be a map {python?, packages?, scripts?}");
-  rejectUnknownKeys(value, new Set(["python", "packages", "scripts"]), ["dependencies"], type, ctx);
+  rejectUnknownKeys(value, keysOf(DependenciesSchema), ["dependencies"], type, ctx);
   const list = (key: string) => readStringList(value[key], ["dependencies", key], type, ctx, true) ?? [];
   const scripts =
     value.scripts === undefined
@@ -587,12 +598,12 @@ function readDependencies(value: unknown, ctx: Ctx): Dependencies | undefined {
 
 function readChecks(value: unknown, ctx: Ctx): Check[] | undefined {
   if (isAbsent(value)) return undefined;
-  const type = "manifest.checks";
+  const type = MANIFEST_FIELDS.checks.errorType;
   if (!Array.isArray(value)) return fail(ctx, type, ["checks"], "checks must be a list of {name, command}");
   return value.flatMap((check, index) => {
     const loc = ["checks", index];
     if (!isMap(check)) return fail(ctx, type, loc, "a check must be a map {name, command}") ?? [];
-    rejectUnknownKeys(check, new Set(["name", "command"]), loc, type, ctx);
+    rejectUnknownKeys(check, keysOf(CheckSchema), loc, type, ctx);
     const name = readNonEmptyString(check.name, [...loc, "name"], type, ctx);
     const command = readNonEmptyString(check.command, [...loc, "command"], type, ctx);
     return name !== undefined && command !== undefined ? [{ name, command }] : [];
@@ -602,12 +613,12 @@ function readChecks(value: unknown, ctx: Ctx): Check[] | undefined {
 // --- catalog metadata ------------------------------------------------------------------------------
 
 function readAuthor(value: unknown, ctx: Ctx): string | null {
-  const type = "manifest.author";
+  const type = MANIFEST_FIELDS.author.errorType;
   if (isAbsent(value)) return null;
   if (typeof value === "string") return readNonEmptyString(value, ["author"], type, ctx) ?? null;
   if (!isMap(value))
     return fail(ctx, type, ["author"], "author must be a string or {name, url?, email?}") ?? null;
-  rejectUnknownKeys(value, new Set(["name", "url", "email"]), ["author"], type, ctx);
+  rejectUnknownKeys(value, keysOf(AuthorObjectSchema), ["author"], type, ctx);
   readNonEmptyString(value.url, ["author", "url"], type, ctx, true);
   readNonEmptyString(value.email, ["author", "email"], type, ctx, true);
   return readNonEmptyString(value.name, ["author", "name"], type, ctx) ?? null;
@@ -615,11 +626,11 @@ function readAuthor(value: unknown, ctx: Ctx): string | null {
 
 function readOptionalString(value: unknown, key: "license" | "repository", ctx: Ctx): string | null {
   if (isAbsent(value)) return null;
-  return readNonEmptyString(value, [key], `manifest.${key}`, ctx) ?? null;
+  return readNonEmptyString(value, [key], MANIFEST_FIELDS[key].errorType, ctx) ?? null;
 }
 
 function readKeywords(value: unknown, ctx: Ctx): string[] {
-  const type = "manifest.keywords";
+  const type = MANIFEST_FIELDS.keywords.errorType;
   if (isAbsent(value)) return [];
   const keywords = readStringList(value, ["keywords"], type, ctx) ?? [];
   if (keywords.length > MAX_KEYWORDS)
@@ -634,7 +645,8 @@ function readKeywords(value: unknown, ctx: Ctx): string[] {
 
 function readProduces(value: unknown, ctx: Ctx): Record<string, unknown> | undefined {
   if (isAbsent(value)) return undefined;
-  if (!isMap(value)) return fail(ctx, "manifest.produces", ["produces"], "produces must be a map");
+  if (!isMap(value))
+    return fail(ctx, MANIFEST_FIELDS.produces.errorType, ["produces"], "produces must be a map");
   return value;
 }
 
@@ -707,6 +719,10 @@ function rejectUnknownKeys(
 }
 
 // --- helpers ---------------------------------------------------------------------------------------
+
+function fieldErrorType(key: string): string {
+  return (MANIFEST_FIELDS as Record<string, { errorType: string }>)[key].errorType;
+}
 
 function fail(ctx: Ctx, type: string, loc: Loc, msg: string): undefined {
   ctx.errors.push(manifestIssue(type, loc, msg));

@@ -10,12 +10,14 @@ import operationalRoutes from "./operational.js";
 import orgRoutes from "./orgs.js";
 import projectRoutes from "./projects.js";
 import runtimeRoutes from "./runtimes.js";
+import schemaRoutes from "./schemas.js";
 import serviceAccountRoutes from "./service-accounts.js";
 import userRoutes from "./users.js";
 import workspaceRoutes from "./workspaces.js";
 
 export async function registerRoutes(app: App): Promise<void> {
   await app.register(operationalRoutes);
+  await app.register(schemaRoutes);
   const api = { prefix: "/api/v1" };
   await app.register(userRoutes, api);
   await app.register(orgRoutes, api);

@@ -308,7 +308,8 @@ export class BindingService {
     const binding = await requireBinding(db, runtime.id, bindingId, undefined);
     const current = await requireVersionById(db, binding.version_id);
     const target = await targetVersion(db, this.deps.dialect, org, binding, current, selector);
-    return previewUpgrade(current, target, parseJsonObject<FlagOverrides>(binding.flags));
+    const overrides = parseJsonObject<FlagOverrides>(binding.flags);
+    return previewUpgrade(current, target, overrides, (sha256) => this.deps.blobs.read(sha256));
   }
 }
 

@@ -58,7 +58,7 @@ export async function inspectBundle(job: BundleJob): Promise<BundleJobResult> {
     return {
       ok: false,
       type: "validation_error",
-      detail: "capability.yaml is invalid",
+      detail: invalidFilesHeadline(analysis.errors),
       issues: analysis.errors,
     };
   }
@@ -102,6 +102,20 @@ export async function inspectBundle(job: BundleJob): Promise<BundleJobResult> {
       contents,
     },
   };
+}
+
+/**
+ * The headline of a 422: the files the errors are in, so that a typo in `.mcp.json` is not
+ * reported as "capability.yaml is invalid". Errors are located as `["bundle", <path>, …]`.
+ */
+export function invalidFilesHeadline(issues: Issue[]): string {
+  const files = [
+    ...new Set(issues.map((issue) => (issue.loc[0] === "bundle" ? String(issue.loc[1] ?? "") : ""))),
+  ].filter((file) => file !== "");
+  if (files.length === 0) return "The capability is invalid";
+  if (files.length === 1) return `${files[0]} is invalid`;
+  const named = files.length <= 3 ? files : [...files.slice(0, 3), `${files.length - 3} more`];
+  return `${named.slice(0, -1).join(", ")} and ${named[named.length - 1]} are invalid`;
 }
 
 function rejected(issues: Issue[]): BundleJobResult {

@@ -1,6 +1,8 @@
 // What re-pointing a binding from one version to another would change in the runtime (SPEC §7.5).
-// Pure: it compares two stored versions and the binding's overrides.
+// It compares two stored versions and the binding's overrides; the only thing it reads beyond them,
+// through the caller's `readFile`, is an MCP JSON file whose servers must be compared one by one.
 import type { VersionRow } from "../db/repositories/binding-repository.js";
+import { DEFINITION_FILE_LIMITS, parseBoundedJson } from "../domain/bounded-parse.js";
 import { canonicalJson } from "../domain/digests.js";
 import { type UpgradeKind, upgradeKind } from "../domain/semver.js";
 import type { ComponentDetail, FileManifestEntry } from "../domain/types.js";
@@ -32,7 +34,15 @@ interface VersionContent {
   files: Map<string, string>;
 }
 
-export function previewUpgrade(from: VersionRow, to: VersionRow, overrides: FlagOverrides): UpgradePreview {
+/** The content of a stored file by its hex SHA-256; null when the blob is gone. */
+export type ReadStoredFile = (sha256: string) => Promise<Buffer | null>;
+
+export async function previewUpgrade(
+  from: VersionRow,
+  to: VersionRow,
+  overrides: FlagOverrides,
+  readFile: ReadStoredFile,
+): Promise<UpgradePreview> {
   const current = contentOf(from);
   const target = contentOf(to);
   return {
@@ -47,7 +57,7 @@ export function previewUpgrade(from: VersionRow, to: VersionRow, overrides: Flag
     dropped_overrides: Object.keys(overrides)
       .filter((name) => !Object.hasOwn(target.flags, name))
       .sort(),
-    mcp_servers_changed: changedNames(mcpServerConfigs(current), mcpServerConfigs(target)),
+    mcp_servers_changed: await changedMcpServers(current, target, readFile),
     workers_changed: changedNames(workerConfigs(current), workerConfigs(target)),
     dependencies_changed:
       canonicalJson(current.manifest.dependencies ?? null) !==
@@ -110,24 +120,71 @@ function recordOf(value: unknown): Record<string, unknown> {
 }
 
 /**
- * An MCP server's configuration: its inline entry in capability.yaml, or — for a server defined in
- * a JSON file, whose entry is not stored on its own — the content digest of that file, so an edit
- * of the file shows up as a change of its servers.
+ * Servers present in both versions whose own definition differs. One that was added or removed is
+ * already in `components` and is not listed again. A server defined in an MCP JSON file is read
+ * from that file only when the file differs between the versions: an edit of one server in a
+ * shared file does not make its neighbours look changed.
  */
-function mcpServerConfigs(content: VersionContent): Map<string, string> {
+async function changedMcpServers(
+  current: VersionContent,
+  target: VersionContent,
+  readFile: ReadStoredFile,
+): Promise<string[]> {
+  const before = mcpServerSources(current);
+  const after = mcpServerSources(target);
+  const changed: string[] = [];
+  const definitions = new Map<string, Promise<Record<string, unknown>>>();
+  const definitionOf = async (source: McpServerSource): Promise<string> => {
+    if (source.kind === "inline") return canonicalJson({ definition: source.definition, gate: source.gate });
+    let servers = definitions.get(source.sha256);
+    if (servers === undefined) {
+      servers = readFile(source.sha256).then(mcpServersOfFile);
+      definitions.set(source.sha256, servers);
+    }
+    const definition = (await servers)[source.name] ?? null;
+    return canonicalJson({ definition, gate: source.gate });
+  };
+  for (const [name, old] of before) {
+    const next = after.get(name);
+    if (next === undefined) continue;
+    const sameFile = old.kind === "file" && next.kind === "file" && old.sha256 === next.sha256;
+    if (sameFile && canonicalJson(old.gate) === canonicalJson(next.gate)) continue;
+    if ((await definitionOf(old)) !== (await definitionOf(next))) changed.push(name);
+  }
+  return changed.sort(compareText);
+}
+
+type McpServerSource =
+  | { kind: "inline"; definition: unknown; gate: unknown }
+  | { kind: "file"; name: string; sha256: string; gate: unknown };
+
+/**
+ * Where each MCP server of a version is defined: inline in capability.yaml (its entry, `when`
+ * aside, which shows in the gate), or in a JSON file (that file's digest). The gate is the
+ * component's metadata: transport and the flags that switch it on.
+ */
+function mcpServerSources(content: VersionContent): Map<string, McpServerSource> {
   const inline = recordOf(recordOf(content.manifest.mcp).servers);
-  const configs = new Map<string, string>();
+  const sources = new Map<string, McpServerSource>();
   for (const component of content.components) {
     if (component.type !== "mcp_server") continue;
-    const source = Object.hasOwn(inline, component.name)
-      ? { inline: inline[component.name] }
-      : { file: component.path, sha256: content.files.get(component.path) ?? null };
-    configs.set(component.name, canonicalJson({ ...source, metadata: component.metadata ?? null }));
+    const gate = component.metadata ?? null;
+    const name = component.name;
+    if (Object.hasOwn(inline, name)) {
+      const { when: _when, ...definition } = recordOf(inline[name]);
+      sources.set(name, { kind: "inline", definition, gate });
+    } else {
+      sources.set(name, { kind: "file", name, sha256: content.files.get(component.path) ?? "", gate });
+    }
   }
-  for (const [name, config] of Object.entries(inline)) {
-    if (!configs.has(name)) configs.set(name, canonicalJson({ inline: config }));
-  }
-  return configs;
+  return sources;
+}
+
+/** The `mcpServers` object of a stored MCP file; empty when it cannot be read any more. */
+function mcpServersOfFile(content: Buffer | null): Record<string, unknown> {
+  if (content === null) return {};
+  const parsed = parseBoundedJson(content.toString("utf8").replace(/^\uFEFF/, ""), DEFINITION_FILE_LIMITS);
+  return parsed.ok ? recordOf(recordOf(parsed.value).mcpServers) : {};
 }
 
 function workerConfigs(content: VersionContent): Map<string, string> {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -37,6 +37,31 @@ describe("capstan capability init", () => {
       assert.equal(validate.code, 0, validate.stderr);
     });
   }
+
+  test("capability.yaml names the JSON Schema on the configured server for editors", async () => {
+    const env = {
+      CAPSTAN_CONFIG: path.join(scratch, "no-config.json"),
+      CAPSTAN_URL: "https://capstan.example.test/",
+    };
+    const run = await runCli(["capability", "init", "with-server"], { cwd: scratch, env });
+    assert.equal(run.code, 0, run.stderr);
+    const manifest = await readFile(path.join(scratch, "with-server", "capability.yaml"), "utf8");
+    assert.equal(
+      manifest.split("\n")[0],
+      "# yaml-language-server: $schema=https://capstan.example.test/schemas/capability.schema.json",
+    );
+  });
+
+  test("without a configured server the schema line names the default local server", async () => {
+    const env = { CAPSTAN_CONFIG: path.join(scratch, "no-config.json") };
+    const run = await runCli(["capability", "init", "no-server"], { cwd: scratch, env });
+    assert.equal(run.code, 0, run.stderr);
+    const manifest = await readFile(path.join(scratch, "no-server", "capability.yaml"), "utf8");
+    assert.equal(
+      manifest.split("\n")[0],
+      "# yaml-language-server: $schema=http://127.0.0.1:8080/schemas/capability.schema.json",
+    );
+  });
 
   test("refuses to write into a directory that is not empty", async () => {
     const target = path.join(scratch, "full-dir");

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import { bind, bindingUrl, mintRuntimeToken, newRuntime, patchBinding } from "../helpers/bindings.js";
+import { publishOk } from "../helpers/capability-bundles.js";
 import { newStranger, newUserKey } from "../helpers/factories.js";
 import { seedCapability } from "../helpers/seed.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
@@ -152,5 +153,75 @@ describe("GET RT/capabilities/{binding_id}/upgrade-preview", () => {
     expectError(await callApi(t, "GET", previewUrl(), stranger.key), 404, "not_found_error");
     const unknown = `${bindingUrl(runtimeId, "01a223ce-8c51-75ad-9f76-935ea7915143")}/upgrade-preview`;
     expectError(await callApi(t, "GET", unknown, t.adminKey), 404, "not_found_error");
+  });
+});
+
+describe("upgrade preview of MCP servers defined in files", () => {
+  let t: TestApp;
+  before(async () => {
+    t = await buildTestApp();
+  });
+  after(() => t.close());
+
+  const mcpFile = (servers: Record<string, unknown>) => JSON.stringify({ mcpServers: servers }, null, 2);
+  const preview = async (name: string, from: string, to: string) => {
+    const runtime = await newRuntime(t, `mcp-${name}`);
+    const binding = await bind(t, runtime, { name, version: from });
+    const res = await callApi(
+      t,
+      "GET",
+      `${bindingUrl(runtime, binding.id)}/upgrade-preview?version=${to}`,
+      t.adminKey,
+    );
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json();
+  };
+
+  test("lists only the server whose own entry changed, and a removed one once, as removed", async () => {
+    await publishOk(t, {
+      name: "mcp-files",
+      version: "1.0.0",
+      files: {
+        ".mcp.json": mcpFile({
+          search: { command: "npx", args: ["search-server"] },
+          notes: { command: "uv", args: ["run", "notes.py"] },
+          legacy: { url: "https://legacy.example.invalid/mcp" },
+        }),
+      },
+    });
+    await publishOk(t, {
+      name: "mcp-files",
+      version: "1.1.0",
+      files: {
+        ".mcp.json": mcpFile({
+          search: { command: "npx", args: ["search-server", "--fast"] },
+          notes: { command: "uv", args: ["run", "notes.py"] },
+          fresh: { url: "https://fresh.example.invalid/mcp" },
+        }),
+      },
+    });
+    const result = await preview("mcp-files", "1.0.0", "1.1.0");
+    assert.deepEqual(result.mcp_servers_changed, ["search"]);
+    assert.deepEqual(result.components, {
+      added: [{ type: "mcp_server", name: "fresh" }],
+      removed: [{ type: "mcp_server", name: "legacy" }],
+    });
+  });
+
+  test("does not report a server that only moved to another file", async () => {
+    const notes = { command: "uv", args: ["run", "notes.py"] };
+    await publishOk(t, {
+      name: "mcp-moved",
+      version: "1.0.0",
+      files: { ".mcp.json": mcpFile({ notes, other: { command: "a" } }) },
+    });
+    await publishOk(t, {
+      name: "mcp-moved",
+      version: "1.0.1",
+      manifestExtra: "mcp:\n  files: [servers/mcp.json]",
+      files: { "servers/mcp.json": mcpFile({ notes, other: { command: "b" } }) },
+    });
+    const result = await preview("mcp-moved", "1.0.0", "1.0.1");
+    assert.deepEqual(result.mcp_servers_changed, ["other"]);
   });
 });

@@ -232,6 +232,7 @@ const RULES: Record<string, Rule | Rule[]> = {
   "GET /readyz": { access: "public", ok: 200 },
   "GET /metrics": { access: "public", ok: 200 },
   "GET /openapi.json": { access: "public", ok: 200 },
+  "GET /schemas/capability.schema.json": { access: "public", ok: 200 },
   "GET /docs": { access: "public", ok: 200 },
   "GET /docs/json": { access: "public", ok: 200 },
   "GET /docs/yaml": { access: "public", ok: 200 },

@@ -5,6 +5,7 @@ import {
   DEFINITION_FILE_LIMITS,
   type DocumentLimits,
   FRONTMATTER_LIMITS,
+  locateJsonError,
   MANIFEST_LIMITS,
   ParseBudget,
   parseBoundedJson,
@@ -98,6 +99,13 @@ describe("parseBoundedYaml", () => {
     assert.match(!parsed.ok ? parsed.error : "", /aliases are expanded/);
   });
 
+  test("a syntax error's line and column count from 1", () => {
+    const parsed = parseBoundedYaml("name: x\ndescription: a: b\n", LIMITS);
+    assert.ok(!parsed.ok);
+    assert.deepEqual([parsed.line, parsed.column], [2, 14]);
+    assert.match(parsed.error, /at line 2, column 14$/);
+  });
+
   test("several documents, custom tags and collection keys are refused as syntax, not limits", () => {
     for (const text of ["a: 1\n---\nb: 2\n", "a: !custom 1\n", "? [a]\n: 1\n", "a: [1\n"]) {
       const parsed = parseBoundedYaml(text, LIMITS);
@@ -145,6 +153,47 @@ describe("parseBoundedJson", () => {
     const parsed = parseBoundedJson("{", LIMITS);
     assert.equal(parsed.ok, false);
     assert.equal(!parsed.ok && parsed.overLimit, false);
+  });
+
+  test("a syntax error says where, by line and column, with the parser's message and no excerpt", () => {
+    const cases: [string, string, number, number][] = [
+      ['{\n  "a": 1,\n  "b": }\n', "Unexpected token '}'", 3, 8],
+      ['{"a":1,}', "Expected double-quoted property name", 1, 8],
+      ['{\n  "a": tru}', "Unexpected token '}'", 2, 11],
+      ["[1,2", "Expected ',' or ']' after array element", 1, 5],
+      ['{"a":1}}', "Unexpected non-whitespace character after JSON", 1, 8],
+      ["", "Unexpected end of JSON input", 1, 1],
+    ];
+    for (const [text, reason, line, column] of cases) {
+      const parsed = parseBoundedJson(text, LIMITS);
+      assert.ok(!parsed.ok, text);
+      assert.deepEqual([parsed.reason, parsed.line, parsed.column], [reason, line, column], text);
+      assert.equal(parsed.error, `${reason} at line ${line}, column ${column}`);
+    }
+  });
+
+  test("property: where V8 names a position, the locator finds the same one", () => {
+    fc.assert(
+      fc.property(
+        fc.jsonValue({ maxDepth: 4 }),
+        fc.nat(),
+        fc.constantFrom("}", "]", ",", ":", "x", '"', "{", "[", " 1", "\\", "\n", "-", ".", "e", "t"),
+        (value, at, garbage) => {
+          const valid = JSON.stringify(value, null, 1);
+          const cut = at % (valid.length + 1);
+          const text = valid.slice(0, cut) + garbage + valid.slice(cut);
+          let message = "";
+          try {
+            JSON.parse(text);
+            return;
+          } catch (error) {
+            message = (error as Error).message;
+          }
+          const position = /at position (\d+)/.exec(message);
+          if (position) assert.equal(locateJsonError(text), Number(position[1]), `${text} / ${message}`);
+        },
+      ),
+    );
   });
 
   test("property: any JSON value within the limits reads back as itself", () => {

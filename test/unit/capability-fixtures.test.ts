@@ -48,7 +48,11 @@ describe("fixture capabilities", () => {
   test("full: every kind of component, flags and gating", async () => {
     const analysis = await analyzeFixture("full");
     assert.deepEqual(analysis.errors, []);
-    assert.deepEqual(analysis.warnings, []);
+    // The audit skill has no frontmatter on purpose: it is named after its directory, with a warning.
+    assert.deepEqual(
+      analysis.warnings.map(({ type, loc }) => ({ type, loc })),
+      [{ type: "manifest.frontmatter", loc: ["bundle", "extra-skills/audit/SKILL.md"] }],
+    );
     assert.equal(analysis.manifest?.version, "2.1.0");
     assert.equal(analysis.manifest?.repository, "https://example.invalid/capstan/full");
     assert.deepEqual(analysis.manifest?.produces, { reports: ["markdown"] });

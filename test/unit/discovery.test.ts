@@ -81,10 +81,52 @@ describe("agents", () => {
     assert.equal(find(result, "agent", "lead").metadata, undefined);
   });
 
-  test("frontmatter that is not a YAML map is ignored", () => {
+  test("frontmatter that is not a YAML map is ignored, with a warning", () => {
     const result = discover({}, { "agents/odd.md": "---\n[not: a map\n---\nHello\n" });
     assert.deepEqual(names(result, "agent"), ["odd"]);
     assert.equal(find(result, "agent", "odd").description, "Hello");
+    assert.deepEqual(
+      result.warnings.map(({ type, loc }) => ({ type, loc })),
+      [{ type: "manifest.frontmatter", loc: ["bundle", "agents/odd.md"] }],
+    );
+  });
+
+  test("broken, unclosed or odd frontmatter is a warning naming the file and place; counts do not change", () => {
+    const result = discover(
+      {},
+      {
+        "agents/syntax.md": "---\nname: syntax\ndescription: a: b\n---\nBody\n",
+        "agents/unclosed.md": "---\nname: unclosed\nBody without a closing line\n",
+        "agents/list.md": "---\n- a\n- b\n---\nBody\n",
+        "agents/number.md": "---\nname: 42\n---\nBody\n",
+        "agents/plain.md": "# Plain prompt\nNo frontmatter is fine for an agent.\n",
+        "agents/empty.md": "---\n---\nEmpty frontmatter.\n",
+        "agents/good.md": "---\nname: good\n---\nGood.\n",
+      },
+    );
+    assert.deepEqual(names(result, "agent"), [
+      "empty",
+      "good",
+      "list",
+      "number",
+      "plain",
+      "syntax",
+      "unclosed",
+    ]);
+    assert.equal(result.counts.agents, 7);
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(
+      result.warnings.map(({ type, loc }) => [type, loc[1]]),
+      [
+        ["manifest.frontmatter", "agents/list.md"],
+        ["manifest.frontmatter", "agents/number.md"],
+        ["manifest.frontmatter", "agents/syntax.md"],
+        ["manifest.frontmatter", "agents/unclosed.md"],
+      ].sort((a, b) => (a[1] < b[1] ? -1 : 1)),
+    );
+    const syntax = result.warnings.find((w) => w.loc[1] === "agents/syntax.md")!;
+    assert.match(syntax.msg, /^agents\/syntax\.md:3:\d+: /);
+    assert.match(result.warnings.find((w) => w.loc[1] === "agents/unclosed.md")!.msg, /no closing ---/);
   });
 
   test("a list adds listed files and directories to agents/, without duplicates", () => {
@@ -148,13 +190,38 @@ describe("Python tools", () => {
     ].join("\n");
     assert.deepEqual(
       tools(source).map((t) => t.name),
-      ["a", "b", "c", "d", "e", "f"],
+      ["a", "b", "c", "e", "f", "x"],
     );
   });
 
-  test("the name is the function name, whatever name= the decorator passes", () => {
+  test("an explicit name= (or a first positional string) of @tool wins over the function name", () => {
+    const source = [
+      '@tool(name="fetch_page")',
+      "def fetch(url): pass",
+      "@dn.tool('lookup', description='Look, name=\"no\" here')",
+      "async def look(host): pass",
+      "@tool(description='x, name=\"not_this\"', name = r'renamed')",
+      "def original(): pass",
+      "@safe_tool(catch=True, name='guarded')",
+      "def risky(): pass",
+      "@tool(name=NAME)",
+      "def computed(): pass",
+      "@tool(f'{prefix}_x')",
+      "def formatted(): pass",
+      "@tool(name='')",
+      "def empty(): pass",
+    ].join("\n");
     assert.deepEqual(
-      tools("@tool(name='score')\nasync def score_signal(x):\n    return 0\n").map((t) => t.name),
+      tools(source).map((t) => t.name),
+      ["computed", "empty", "fetch_page", "formatted", "guarded", "lookup", "renamed"],
+    );
+  });
+
+  test("@tool_method keeps the method's name whatever name= it passes (SPEC §4.3's examples)", () => {
+    assert.deepEqual(
+      tools(
+        "class T(Toolset):\n    @tool_method(name='score')\n    async def score_signal(self, x):\n        return 0\n",
+      ).map((t) => t.name),
       ["score_signal"],
     );
   });
@@ -177,7 +244,7 @@ describe("Python tools", () => {
       "    return a",
     ].join("\n");
     assert.deepEqual(tools(source), [
-      { type: "tool", name: "spanning", path: "tools/t.py", description: "First line." },
+      { type: "tool", name: "x", path: "tools/t.py", description: "First line." },
     ]);
   });
 
@@ -283,7 +350,7 @@ describe("tool-definition files", () => {
     assert.equal(find(result, "tool", "find").path, "tools/many.yml");
   });
 
-  test("a file that is neither shape, or not parseable, is ignored", () => {
+  test("a file that is neither shape is ignored; one that is not parseable, with a warning", () => {
     const result = discover(
       {},
       {
@@ -296,6 +363,21 @@ describe("tool-definition files", () => {
     );
     assert.deepEqual(names(result, "tool"), ["t"]);
     assert.deepEqual(result.errors, []);
+    assert.deepEqual(
+      result.warnings.map(({ type, loc, msg }) => [type, loc, msg]),
+      [
+        [
+          "manifest.tools",
+          ["bundle", "tools/broken.json"],
+          "tools/broken.json:1:2: Expected property name or '}'; tools defined there are not listed",
+        ],
+        ["manifest.tools", ["bundle", "tools/broken.yaml"], result.warnings[1]?.msg],
+      ],
+    );
+    assert.match(
+      result.warnings[1].msg,
+      /^tools\/broken\.yaml:1:\d+: .+; tools defined there are not listed$/,
+    );
   });
 });
 
@@ -344,6 +426,38 @@ describe("skills", () => {
   test("an empty list disables skills", () => {
     const result = discover({ skills: [], agents: ["a.md"] }, { "skills/x/SKILL.md": "X", "a.md": "A" });
     assert.deepEqual(names(result, "skill"), []);
+  });
+
+  test("a skill file in the wrong letter case is a warning, and that directory is no skill", () => {
+    const result = discover(
+      { skills: ["listed"] },
+      {
+        "skills/lower/skill.md": "---\nname: lower\ndescription: L.\n---\n",
+        "skills/mixed/Skill.MD": "---\nname: mixed\ndescription: M.\n---\n",
+        "skills/right/SKILL.md": "---\nname: right\ndescription: R.\n---\n",
+        "listed/skill.md": "---\nname: listed\ndescription: X.\n---\n",
+      },
+    );
+    assert.deepEqual(names(result, "skill"), ["right"]);
+    assert.deepEqual(
+      result.warnings.map(({ type, loc }) => [type, loc[1]]),
+      [
+        ["manifest.skill_file", "listed/skill.md"],
+        ["manifest.skill_file", "skills/lower/skill.md"],
+        ["manifest.skill_file", "skills/mixed/Skill.MD"],
+      ],
+    );
+    assert.match(result.warnings[1].msg, /must be named SKILL\.md/);
+  });
+
+  test("a SKILL.md without frontmatter is a skill named after its directory, with a warning", () => {
+    const result = discover({}, { "skills/plain/SKILL.md": "# Plain skill\nSteps.\n" });
+    assert.deepEqual(names(result, "skill"), ["plain"]);
+    assert.equal(find(result, "skill", "plain").description, "Plain skill");
+    assert.deepEqual(
+      result.warnings.map(({ type, loc }) => [type, loc]),
+      [["manifest.frontmatter", ["bundle", "skills/plain/SKILL.md"]]],
+    );
   });
 
   test("duplicate skill names are an error", () => {
@@ -432,6 +546,29 @@ describe("MCP servers", () => {
       result.errors.map(({ type, loc }) => ({ type, loc })),
       [{ type: "manifest.mcp", loc: ["bundle", ".mcp.json"] }],
     );
+  });
+
+  test("a JSON syntax error in an MCP file names the file, line, column and the parser's message", () => {
+    const text = '{\n  "mcpServers": {\n    "a": {"command": "x",}\n  }\n}\n';
+    const result = discover({ agents: ["a.md"] }, { ".mcp.json": text, "a.md": "A" });
+    assert.deepEqual(
+      result.errors.map(({ type, loc, msg }) => ({ type, loc, msg })),
+      [
+        {
+          type: "manifest.mcp",
+          loc: ["bundle", ".mcp.json"],
+          msg: ".mcp.json:3:26: Expected double-quoted property name",
+        },
+      ],
+    );
+  });
+
+  test("a JSON syntax error never copies the file's text into the message", () => {
+    const text = '{"mcpServers": {"a": {"command": "x", "env": {"TOKEN": "s3cr3t-value"} x}}}';
+    const result = discover({ agents: ["a.md"] }, { ".mcp.json": text, "a.md": "A" });
+    assert.equal(result.errors.length, 1);
+    assert.doesNotMatch(result.errors[0].msg, /s3cr3t/);
+    assert.match(result.errors[0].msg, /^\.mcp\.json:1:\d+: /);
   });
 
   test("a file without an mcpServers object, or with a bad entry, is an error", () => {

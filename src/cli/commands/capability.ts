@@ -15,7 +15,12 @@ import { writeFileAtomically } from "../atomic-write.js";
 import { DEFAULT_MAX_BUNDLE_BYTES, downloadVerified } from "../bundle-download.js";
 import { packBundle, readCapabilitySource } from "../bundle-pack.js";
 import { type CapabilityRef, fileSafeName, parseCapabilityRef } from "../capability-ref.js";
-import { CAPABILITY_NAME, MAX_CAPABILITY_NAME, scaffoldFiles } from "../capability-scaffold.js";
+import {
+  CAPABILITY_NAME,
+  capabilitySchemaUrl,
+  MAX_CAPABILITY_NAME,
+  scaffoldFiles,
+} from "../capability-scaffold.js";
 import { oneOf } from "../choices.js";
 import { CliError } from "../cli-errors.js";
 import type { CommandContext, CommandInput, CommandSpec, GroupSpec } from "../command.js";
@@ -33,6 +38,9 @@ const init: CommandSpec = {
     "with-skills": { type: "boolean", description: "Add an example skill (skills/summarise/SKILL.md)" },
     "with-mcp": { type: "boolean", description: "Add an example MCP server (.mcp.json)" },
   },
+  details: `capability.yaml starts with a yaml-language-server line naming the JSON Schema of the
+format on the configured server (profile or CAPSTAN_URL), else on http://127.0.0.1:8080, so that
+editors complete and check the manifest.`,
   async run(ctx, input) {
     const [name] = input.args;
     if (!CAPABILITY_NAME.test(name) || name.length > MAX_CAPABILITY_NAME) {
@@ -44,9 +52,15 @@ const init: CommandSpec = {
     const existing = await readdir(dir).catch(() => null);
     if (existing !== null && existing.length > 0)
       throw new CliError(`${dir} already exists and is not empty`);
+    // Offline: a profile or CAPSTAN_URL only names the server the editor fetches the schema from.
+    const serverUrl = await ctx.connection().then(
+      (connection) => connection.url,
+      () => null,
+    );
     const files = scaffoldFiles(name, {
       withSkills: input.boolean("with-skills"),
       withMcp: input.boolean("with-mcp"),
+      schemaUrl: capabilitySchemaUrl(serverUrl),
     });
     for (const [file, content] of files) {
       await mkdir(path.dirname(path.join(dir, file)), { recursive: true });
