@@ -18,6 +18,8 @@ export interface Config {
   bootstrapToken: string | null;
   publicUrl: string | null;
   signingSecret: string | null;
+  /** CAPSTAN_ROTATE_SIGNING_SECRET: make this instance's signing secret the database's. */
+  rotateSigningSecret: boolean;
   minClientVersion: string | null;
   rateLimitRpm: number;
   rateLimitWriteRpm: number;
@@ -106,6 +108,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     throw new ConfigError("CAPSTAN_SIGNING_SECRET", "must be at least 16 characters");
   }
 
+  const rotate = read("CAPSTAN_ROTATE_SIGNING_SECRET") ?? "false";
+  if (!["true", "false", "1", "0"].includes(rotate)) {
+    throw new ConfigError("CAPSTAN_ROTATE_SIGNING_SECRET", "must be true or false");
+  }
+
   const minClientVersion = read("CAPSTAN_MIN_CLIENT_VERSION") ?? null;
   if (minClientVersion !== null && parseSemver(minClientVersion) === null) {
     throw new ConfigError("CAPSTAN_MIN_CLIENT_VERSION", "must be a semantic version such as 1.4.0");
@@ -125,6 +132,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     bootstrapToken,
     publicUrl: publicUrl?.replace(/\/+$/, "") ?? null,
     signingSecret,
+    rotateSigningSecret: rotate === "true" || rotate === "1",
     minClientVersion,
     rateLimitRpm: readInteger(read, "CAPSTAN_RATE_LIMIT_RPM", 1200, 0, 10_000_000),
     rateLimitWriteRpm: readInteger(read, "CAPSTAN_RATE_LIMIT_WRITE_RPM", 120, 0, 10_000_000),

@@ -14,7 +14,18 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const stop = await serve(config);
+  let stop: () => Promise<void>;
+  try {
+    stop = await serve(config);
+  } catch (error) {
+    // Found at boot against the database (a signing secret that is not the one the database's
+    // instances use): configuration all the same, so the same exit code.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`capstan: invalid configuration: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
       stop().then(

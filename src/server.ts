@@ -7,9 +7,10 @@ import { migrateToLatest, withBootLock } from "./db/migrate.js";
 import { redactingLoggerOptions } from "./http/log-redaction.js";
 import { tuneHeapForServing } from "./lib/heap-tuning.js";
 import { startBlobCollector, sweepTemporaryFiles } from "./services/blob-collector.js";
-import { bootstrapIfEmpty } from "./services/bootstrap.js";
+import { bootstrapIfEmpty, warnIfBootstrapTokenIgnored } from "./services/bootstrap.js";
 import { type ChangeFeed, LocalChangeFeed } from "./services/change-feed.js";
 import { PgChangeFeed } from "./services/pg-change-feed.js";
+import { checkSigningSecret } from "./services/signed-urls.js";
 import { createBlobStore } from "./storage/index.js";
 
 /**
@@ -46,10 +47,23 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
     database.dialect,
     async () => {
       await migrateToLatest(database.db);
-      return bootstrapIfEmpty(deps);
+      const bootstrapped = await bootstrapIfEmpty(deps);
+      // Refuses to boot (ConfigError) when this instance's signing secret is not the database's.
+      const secret = await checkSigningSecret(deps, config.rotateSigningSecret);
+      if (secret === "rotated") {
+        logger.warn(
+          "CAPSTAN_ROTATE_SIGNING_SECRET: this instance's signing secret is now the database's; download URLs signed before no longer verify. Start the other instances with the same CAPSTAN_SIGNING_SECRET, and unset CAPSTAN_ROTATE_SIGNING_SECRET.",
+        );
+      }
+      return bootstrapped;
     },
     config.migrationLockTimeoutMs,
-  );
+  ).catch(async (error) => {
+    if (changes instanceof PgChangeFeed) await changes.close();
+    await database.close();
+    throw error;
+  });
+  await warnIfBootstrapTokenIgnored(deps, boot !== null);
   if (boot?.generatedKey) {
     // Printed once, on stdout, outside the JSON logs: it is the only time the key is shown.
     process.stdout.write(

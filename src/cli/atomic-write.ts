@@ -1,8 +1,9 @@
 // Files that other programs read (archives, capabilities.env, resolved.json) are replaced in one
 // step: written beside the target, then renamed over it, so a reader sees the old or the new file,
-// never half of one.
+// never half of one. The data is flushed before the rename, so that after a power cut the name
+// points at the old content or the complete new one, not at an empty file.
 import { randomBytes } from "node:crypto";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { CliError } from "./cli-errors.js";
 
@@ -13,7 +14,13 @@ export async function writeFileAtomically(file: string, data: Buffer | string): 
     `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`,
   );
   try {
-    await writeFile(temporary, data, { flag: "wx" });
+    const handle = await open(temporary, "wx");
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temporary, file);
   } catch (error) {
     await rm(temporary, { force: true });

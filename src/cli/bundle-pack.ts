@@ -1,10 +1,18 @@
 // Deterministic bundles (SPEC §9 `pack`): the same files always give the same bytes, whatever the
 // machine, the checkout time or the user, so `artifact_sha256` only changes when content does.
 import { createHash } from "node:crypto";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { pack as createTarPack, type Header as TarHeader } from "tar-stream";
+import {
+  capabilityIgnoreMatcher,
+  type ExcludedPath,
+  type SecretLookingFile,
+  secretLookingFiles,
+} from "../domain/bundle-files.js";
 import { buildFileManifest, comparePathsBytewise, runtimeDigestOf, sha256Hex } from "../domain/digests.js";
+import { IGNORE_FILE } from "../domain/ignore-rules.js";
 import type { FileManifestEntry } from "../domain/types.js";
 import { CliError } from "./cli-errors.js";
 import { readCapabilityDir } from "./read-capability-dir.js";
@@ -18,9 +26,6 @@ export interface PackedBundle {
   fileManifest: FileManifestEntry[];
 }
 
-// Version-control metadata is never part of a capability, and can be large.
-const IGNORED_DIRECTORIES = new Set([".git", ".hg", ".svn"]);
-
 const EPOCH = new Date(0);
 const FILE_MODE = 0o644;
 const DIRECTORY_MODE = 0o755;
@@ -28,15 +33,59 @@ const DIRECTORY_MODE = 0o755;
 const GZIP_OS_BYTE = 9;
 const GZIP_OS_UNIX = 3;
 
-/** The capability's files as `validate`, `pack` and `push` all see them. */
-export async function readCapabilitySource(dir: string): Promise<Map<string, Buffer>> {
+export interface CapabilitySource {
+  /** What goes into the bundle. */
+  files: Map<string, Buffer>;
+  /** What was left out (a directory once, as `dir/`), with the rule that did it. */
+  excluded: ExcludedPath[];
+  /** Included files that look like secrets. */
+  secrets: SecretLookingFile[];
+}
+
+/**
+ * The capability's files as `validate`, `pack` and `push` all see them: the built-in ignore rules
+ * and the directory's `.capstanignore` applied (src/domain/ignore-rules.ts, as the server does).
+ */
+export async function readCapabilitySelection(dir: string): Promise<CapabilitySource> {
   const info = await stat(dir).catch(() => null);
   if (info === null || !info.isDirectory()) throw new CliError(`${dir} is not a directory`);
-  const files = await readCapabilityDir(dir);
-  for (const path of files.keys()) {
-    if (path.split("/").some((segment) => IGNORED_DIRECTORIES.has(segment))) files.delete(path);
+  const ignoreFile = await readFile(path.join(dir, IGNORE_FILE)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return null;
+    throw new CliError(`cannot read ${path.join(dir, IGNORE_FILE)}: ${error.message}`);
+  });
+  const matcher = capabilityIgnoreMatcher(ignoreFile);
+  const excluded: ExcludedPath[] = [];
+  const files = await readCapabilityDir(dir, (file, isDirectory) => {
+    const match = matcher.match(file, isDirectory);
+    if (!match.ignored || match.rule === null) return false;
+    excluded.push({
+      path: isDirectory ? `${file}/` : file,
+      rule: match.rule.pattern,
+      source: match.rule.source,
+    });
+    return true;
+  });
+  return { files, excluded, secrets: secretLookingFiles(files) };
+}
+
+/** The files that go into the bundle (see readCapabilitySelection). */
+export async function readCapabilitySource(dir: string): Promise<Map<string, Buffer>> {
+  return (await readCapabilitySelection(dir)).files;
+}
+
+/**
+ * Leaves the archive being written out of its own content (and the default-named archive of an
+ * earlier `pack` run in the directory): `outputs` are absolute paths.
+ */
+export function excludeOutputs(source: CapabilitySource, dir: string, outputs: string[]): void {
+  for (const output of outputs) {
+    const relative = path.relative(dir, output);
+    if (relative === "" || relative.startsWith("..") || path.isAbsolute(relative)) continue;
+    const file = relative.split(path.sep).join("/");
+    if (!source.files.delete(file)) continue;
+    source.excluded.push({ path: file, rule: file, source: "output file" });
+    source.secrets = source.secrets.filter((secret) => secret.path !== file);
   }
-  return files;
 }
 
 export async function packBundle(files: ReadonlyMap<string, Buffer>): Promise<PackedBundle> {

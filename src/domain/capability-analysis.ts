@@ -1,5 +1,6 @@
 // The one validator of a capability directory held in memory: the server runs it on a published
 // bundle, the CLI's offline `validate` on a local directory, so both always agree.
+import { bundleFileWarnings } from "./bundle-files.js";
 import { discoverComponents } from "./discovery.js";
 import { MANIFEST_PATH, type Manifest, parseManifest } from "./manifest.js";
 import type { ComponentCounts, ComponentDetail, FlagDefinition, Issue } from "./types.js";
@@ -47,7 +48,7 @@ export function analyzeCapability(
   return {
     manifest: parsed.manifest,
     errors: [...parsed.errors, ...discovered.errors],
-    warnings: [...parsed.warnings, ...discovered.warnings],
+    warnings: [...parsed.warnings, ...discovered.warnings, ...bundleFileWarnings(files)],
     componentCounts: discovered.counts,
     componentDetails: discovered.details,
     flags: parsed.manifest.flags,

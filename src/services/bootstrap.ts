@@ -122,3 +122,24 @@ export async function bootstrapIfEmpty(deps: ServiceDeps): Promise<BootstrapResu
     return { generatedKey: provided ? null : key.key, runtimeId };
   });
 }
+
+/**
+ * CAPSTAN_BOOTSTRAP_TOKEN only counts on the first start. Given to a server whose database already
+ * has users it used to be ignored without a word, and a newcomer following the README (whose first
+ * `npm start` had already bootstrapped with a generated key) was left with a key that did not work.
+ * Quiet when the token is already a working key: then setting it again is harmless.
+ */
+export async function warnIfBootstrapTokenIgnored(deps: ServiceDeps, bootstrapped: boolean): Promise<void> {
+  const token = deps.config.bootstrapToken;
+  if (bootstrapped || !token) return;
+  const existing = await deps.db
+    .selectFrom("api_keys")
+    .select("id")
+    .where("key_hash", "=", hashApiKey(token))
+    .where("revoked_at", "is", null)
+    .executeTakeFirst();
+  if (existing) return;
+  deps.logger.warn(
+    "CAPSTAN_BOOTSTRAP_TOKEN is ignored: it only applies on the first start, against an empty database, and this database already has users (it is not one of their keys). Use the API key printed on the first start (or one an admin creates for you), or start from an empty database: point CAPSTAN_DATA_DIR (or CAPSTAN_DATABASE_URL) somewhere new. Unset CAPSTAN_BOOTSTRAP_TOKEN to silence this warning.",
+  );
+}

@@ -4,6 +4,7 @@
 // instance on the same database signs and verifies alike.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Readable } from "node:stream";
+import { ConfigError } from "../config.js";
 import { AppError } from "../http/errors.js";
 import type { ServiceDeps } from "./deps.js";
 
@@ -42,6 +43,86 @@ async function loadStoredSecret(deps: ServiceDeps): Promise<string> {
     .where("key", "=", SECRET_SETTING)
     .executeTakeFirstOrThrow();
   return row.value;
+}
+
+// --- one secret per database ------------------------------------------------------------------------
+// An instance started without CAPSTAN_SIGNING_SECRET beside instances that have it once booted and
+// signed URLs the others refused as `expired_signature_error`, which reads like clock skew. So the
+// database keeps a fingerprint of the secret its instances sign with, and an instance whose secret
+// differs does not start. The fingerprint is an HMAC of a fixed label keyed by the secret: it tells
+// secrets apart without being a plain hash someone could test guesses against offline at speed.
+
+const FINGERPRINT_SETTING = "signing_secret_fingerprint";
+const FINGERPRINT_LABEL = "capstan signing-secret fingerprint v1";
+
+interface StoredFingerprint {
+  fingerprint: string;
+  /** Where the secret came from on the instance that recorded it. */
+  source: "environment" | "generated";
+}
+
+export function signingSecretFingerprint(secret: string): string {
+  return createHmac("sha256", secret).update(FINGERPRINT_LABEL).digest("hex");
+}
+
+export type SigningSecretCheck = "matched" | "rotated";
+
+/**
+ * Records the active secret's fingerprint on the first boot and compares it on every later one;
+ * run under the boot lock. `rotate` (CAPSTAN_ROTATE_SIGNING_SECRET) makes this instance's secret
+ * the database's. A mismatch is a ConfigError naming CAPSTAN_SIGNING_SECRET (exit 2).
+ */
+export async function checkSigningSecret(deps: ServiceDeps, rotate: boolean): Promise<SigningSecretCheck> {
+  const mine: StoredFingerprint = {
+    fingerprint: signingSecretFingerprint(await signingSecret(deps)),
+    source: deps.config.signingSecret ? "environment" : "generated",
+  };
+  await deps.db
+    .insertInto("settings")
+    .values({ key: FINGERPRINT_SETTING, value: JSON.stringify(mine) })
+    .onConflict((conflict) => conflict.column("key").doNothing())
+    .execute();
+  const row = await deps.db
+    .selectFrom("settings")
+    .select("value")
+    .where("key", "=", FINGERPRINT_SETTING)
+    .executeTakeFirstOrThrow();
+  const stored = parseFingerprint(row.value);
+  if (stored?.fingerprint === mine.fingerprint) return "matched";
+  if (rotate) {
+    await deps.db
+      .updateTable("settings")
+      .set({ value: JSON.stringify(mine) })
+      .where("key", "=", FINGERPRINT_SETTING)
+      .execute();
+    return "rotated";
+  }
+  throw new ConfigError("CAPSTAN_SIGNING_SECRET", mismatchMessage(mine.source, stored?.source));
+}
+
+function parseFingerprint(value: string): StoredFingerprint | null {
+  try {
+    const parsed = JSON.parse(value) as StoredFingerprint;
+    return typeof parsed.fingerprint === "string" ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+const ROTATE_HINT =
+  "To make this instance's secret the new one (a rotation: URLs signed before stop working), stop every instance, start one with CAPSTAN_ROTATE_SIGNING_SECRET=true, then start the others with the same CAPSTAN_SIGNING_SECRET.";
+
+function mismatchMessage(
+  mine: StoredFingerprint["source"],
+  theirs: StoredFingerprint["source"] | undefined,
+): string {
+  if (mine === "generated" && theirs === "environment") {
+    return `is not set, but the instances on this database sign download URLs with a secret given in CAPSTAN_SIGNING_SECRET; their URLs would fail here (and this instance's there) as expired_signature_error. Set CAPSTAN_SIGNING_SECRET to the same value on every instance. ${ROTATE_HINT}`;
+  }
+  if (mine === "environment" && theirs === "generated") {
+    return `is set, but this database's download URLs are signed with the secret Capstan generated and stored when CAPSTAN_SIGNING_SECRET was unset. Unset it here, or adopt it as the new secret. ${ROTATE_HINT}`;
+  }
+  return `differs from the secret the instances on this database sign download URLs with; their URLs would fail here (and this instance's there) as expired_signature_error. Give every instance the same CAPSTAN_SIGNING_SECRET. ${ROTATE_HINT}`;
 }
 
 function signatureOf(secret: string, sha256: string, exp: string): string {

@@ -1,6 +1,6 @@
 // `capstan capability …`: author a capability offline (init, validate, pack) and work with the
 // registry (push, list, info, versions, deprecate, yank, delete, visibility, download).
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { analyzeCapability, type CapabilityAnalysis } from "../../domain/capability-analysis.js";
 import { apiPath } from "../api-client.js";
@@ -13,7 +13,14 @@ import type {
 } from "../api-types.js";
 import { writeFileAtomically } from "../atomic-write.js";
 import { DEFAULT_MAX_BUNDLE_BYTES, downloadVerified } from "../bundle-download.js";
-import { packBundle, readCapabilitySource } from "../bundle-pack.js";
+import {
+  type CapabilitySource,
+  excludeOutputs,
+  type PackedBundle,
+  packBundle,
+  readCapabilitySelection,
+  readCapabilitySource,
+} from "../bundle-pack.js";
 import { type CapabilityRef, fileSafeName, parseCapabilityRef } from "../capability-ref.js";
 import {
   CAPABILITY_NAME,
@@ -128,15 +135,30 @@ const pack: CommandSpec = {
       value: "FILE",
       description: "Archive to write (default: NAME-VERSION.tar.gz)",
     },
+    "dry-run": {
+      type: "boolean",
+      description:
+        "List the files that would be packed, with their sizes, and what is left out; write nothing",
+    },
   },
   details: `Entries are sorted, with mtime 0, uid/gid 0, no owner names, mode 0644 (files) or 0755
-(directories); .git, .hg and .svn are left out. The runtime_digest printed is the one the server
-will compute.`,
+(directories). The runtime_digest printed is the one the server will compute.
+Left out: .git/, .hg/, .svn/, .env*, __pycache__/, *.pyc, .DS_Store, node_modules/, the archive
+being written, and whatever DIR/.capstanignore names (gitignore syntax; '!' re-includes). What was
+left out is listed; an included file that looks like a secret (a private key, .npmrc,
+credentials…) is warned about on stderr.`,
   async run(ctx, input) {
-    const { analysis, bundle } = await buildBundle(ctx, input.args[0]);
+    const dir = path.resolve(ctx.io.cwd, input.args[0]);
+    const explicit = input.string("output");
+    const outputFor = (name: string, version: string) =>
+      path.resolve(ctx.io.cwd, explicit ?? `${fileSafeName(name)}-${version}.tar.gz`);
+    const { analysis, bundle, source } = await buildBundle(ctx, dir, input.args[0], outputFor);
     const manifest = analysis.manifest!;
-    const defaultName = `${fileSafeName(manifest.name)}-${manifest.version}.tar.gz`;
-    const file = path.resolve(ctx.io.cwd, input.string("output") ?? defaultName);
+    const file = outputFor(manifest.name, manifest.version);
+    if (input.boolean("dry-run")) {
+      printDryRun(ctx, manifest, source, bundle, file);
+      return;
+    }
     await writeFileAtomically(file, bundle.archive);
     const summary = {
       name: manifest.name,
@@ -146,6 +168,7 @@ will compute.`,
       file_count: bundle.fileManifest.length,
       artifact_sha256: bundle.sha256,
       runtime_digest: bundle.runtimeDigest,
+      excluded: source.excluded,
     };
     if (ctx.json) {
       ctx.out.data(summary);
@@ -160,30 +183,73 @@ will compute.`,
   },
 };
 
+function printDryRun(
+  ctx: CommandContext,
+  manifest: { name: string; version: string },
+  source: CapabilitySource,
+  bundle: PackedBundle,
+  file: string,
+): void {
+  const files = [...source.files].map(([name, content]) => ({ path: name, size_bytes: content.length }));
+  const total = files.reduce((sum, item) => sum + item.size_bytes, 0);
+  if (ctx.json) {
+    ctx.out.data({
+      dry_run: true,
+      name: manifest.name,
+      version: manifest.version,
+      file,
+      files,
+      excluded: source.excluded,
+      secrets: source.secrets,
+      size_bytes: bundle.archive.length,
+      runtime_digest: bundle.runtimeDigest,
+    });
+    return;
+  }
+  ctx.out.line(
+    `Would pack ${manifest.name}@${manifest.version} into ${file} (nothing written): ${files.length} files, ${formatBytes(total)}, ${formatBytes(bundle.archive.length)} compressed`,
+  );
+  ctx.out.table(
+    ["SIZE", "FILE"],
+    files.map((item) => [formatBytes(item.size_bytes), item.path]),
+  );
+}
+
 const push: CommandSpec = {
   name: "push",
-  summary: "Validate, pack and publish a capability directory",
-  args: ["DIR"],
+  summary: "Validate, pack and publish a capability directory, or publish a packed .tar.gz",
+  args: ["DIR|FILE.tar.gz"],
   options: {
     public: { type: "boolean", description: "Make the capability public (only when the name is new)" },
   },
-  details: "Publishing identical content again is a no-op; a changed one needs a new version.",
+  details: `Publishing identical content again is a no-op; a changed one needs a new version.
+A directory is packed as 'capability pack' does (same files left out, same warnings); an archive
+(.tar.gz, .tgz) is published as it is, and the server checks it.
+--public only applies to a new name: an existing capability keeps its visibility (change it with
+'capstan capability visibility NAME --public').`,
   async run(ctx, input) {
-    const { bundle } = await buildBundle(ctx, input.args[0]);
+    const target = path.resolve(ctx.io.cwd, input.args[0]);
+    const archive = (await isPackedFile(target))
+      ? await readFile(target)
+      : (await buildBundle(ctx, target, input.args[0])).bundle.archive;
     const { api, org } = await ctx.orgScope();
-    const progress = startProgress(ctx.io, "uploading", bundle.archive.length);
+    const progress = startProgress(ctx.io, "uploading", archive.length);
     const response = await api
       .post<ArtifactDetail>(apiPath`/org/${org}/capabilities`, {
         query: { public: input.boolean("public") ? true : undefined },
         raw: {
-          data: bundle.archive,
+          data: archive,
           contentType: "application/gzip",
           onProgress: (sent) => progress.update(sent),
         },
       })
       .finally(() => progress.finish());
     const artifact = response.body;
+    // The server only sets visibility on a new name: say so rather than let --public pass unnoticed.
+    const keptPrivate = input.boolean("public") && !artifact.is_public;
+    const visibilityNote = `${artifact.name} stays private: --public only applies when a capability is first published. Make it public with: capstan capability visibility ${artifact.name} --public`;
     if (ctx.json) {
+      if (keptPrivate) ctx.out.note(`note: ${visibilityNote}`);
       ctx.out.data({ created: response.status === 201, ...artifact });
       return;
     }
@@ -200,8 +266,21 @@ const push: CommandSpec = {
       ["sha256", artifact.artifact_sha256],
       ["runtime_digest", artifact.runtime_digest],
     ]);
+    if (keptPrivate) ctx.out.note(`note: ${visibilityNote}`);
   },
 };
+
+/** A packed bundle rather than a capability directory: a regular file named like an archive. */
+async function isPackedFile(target: string): Promise<boolean> {
+  const info = await stat(target).catch(() => null);
+  if (info === null || info.isDirectory()) return false;
+  if (/\.(tar\.gz|tgz)$/i.test(target)) return true;
+  throw new CliError(
+    `${target} is neither a capability directory nor a packed .tar.gz`,
+    [],
+    "Pass the capability's directory, or an archive made by 'capstan capability pack'.",
+  );
+}
 
 const list: CommandSpec = {
   name: "list",
@@ -490,20 +569,56 @@ function positiveInteger(ctx: CommandContext, input: CommandInput, name: string)
   return Number(text);
 }
 
-/** Reads, validates and packs a directory; refuses an invalid capability before any upload. */
-async function buildBundle(ctx: CommandContext, dirArgument: string) {
-  const files = await readCapabilitySource(path.resolve(ctx.io.cwd, dirArgument));
-  const analysis = analyzeCapability(files);
-  if (!ctx.json) printWarnings(ctx, analysis);
+/**
+ * Reads, validates and packs a directory; refuses an invalid capability before any upload. Says
+ * what was left out, and warns on stderr about included files that look like secrets (even with
+ * --json: stderr is where a person looks). `outputFor` names the archive being written, which is
+ * left out of itself, as is an earlier default-named one.
+ */
+async function buildBundle(
+  ctx: CommandContext,
+  dir: string,
+  dirArgument: string,
+  outputFor?: (name: string, version: string) => string,
+): Promise<{ analysis: CapabilityAnalysis; bundle: PackedBundle; source: CapabilitySource }> {
+  const source = await readCapabilitySelection(dir);
+  let analysis = analyzeCapability(source.files);
+  if (analysis.manifest !== null) {
+    const { name, version } = analysis.manifest;
+    const outputs = [path.join(dir, `${fileSafeName(name)}-${version}.tar.gz`)];
+    if (outputFor) outputs.push(outputFor(name, version));
+    const before = source.files.size;
+    excludeOutputs(source, dir, outputs);
+    if (source.files.size !== before) analysis = analyzeCapability(source.files);
+  }
+  if (!ctx.json) {
+    // A secret-looking file gets the loud warning below instead of the validator's.
+    printWarnings(ctx, {
+      ...analysis,
+      warnings: analysis.warnings.filter((warning) => warning.type !== "bundle.secret_file"),
+    });
+    for (const item of source.excluded) {
+      const rule =
+        item.source === "output file" ? "the archive being written" : `${item.source} "${item.rule}"`;
+      ctx.out.note(`left out: ${item.path} (${rule})`);
+    }
+  }
+  for (const secret of source.secrets) {
+    ctx.out.note(
+      ctx.out.palette.red(
+        `WARNING: ${secret.path} looks like a secret (${secret.reason}) and is included in the bundle; list it in ${path.join(dirArgument, ".capstanignore")} to leave it out`,
+      ),
+    );
+  }
   if (analysis.errors.length > 0) throw invalid(labelOf(analysis, dirArgument), analysis, true);
-  const bundle = await packBundle(files);
+  const bundle = await packBundle(source.files);
   if (bundle.archive.length > DEFAULT_MAX_BUNDLE_BYTES) {
     const size = formatBytes(bundle.archive.length);
     ctx.out.note(
       `warning: the bundle is ${size}; servers accept ${formatBytes(DEFAULT_MAX_BUNDLE_BYTES)} by default`,
     );
   }
-  return { analysis, bundle };
+  return { analysis, bundle, source };
 }
 
 function labelOf(analysis: CapabilityAnalysis, fallback: string): string {

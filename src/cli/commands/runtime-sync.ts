@@ -24,6 +24,10 @@ export const syncCommand: CommandSpec = {
   options: {
     dir: { type: "string", value: "DIR", description: "Directory to keep in sync (created if missing)" },
     watch: { type: "boolean", description: "Keep polling; retry with backoff when the server is away" },
+    force: {
+      type: "boolean",
+      description: "Adopt files and directories in DIR that the sync did not create (replace or remove them)",
+    },
     interval: {
       type: "string",
       value: "SECONDS",
@@ -38,7 +42,10 @@ export const syncCommand: CommandSpec = {
   details: `DIR/<name>/ holds each enabled capability (owner/name → owner__name), DIR/capabilities.env its
 flags as CAPABILITY_FLAG__<CAP>__<FLAG>=1|0, DIR/resolved.json the resolved set and its ETag.
 Only bundles whose digest changed are downloaded; each is verified before it is unpacked, and the
-directory is only changed once everything has been fetched.`,
+directory is only changed once everything has been fetched.
+The sync owns only what it created (listed in resolved.json): a file or directory in its way that it
+did not create, or a file added to a capability directory, stops it (exit 1) with the paths named;
+--force adopts them. Anything else in DIR is never touched.`,
   async run(ctx, input) {
     const dirOption = input.string("dir");
     if (dirOption === undefined) throw ctx.usageError("missing --dir DIR");
@@ -55,6 +62,7 @@ directory is only changed once everything has been fetched.`,
     };
     const options: Omit<SyncOptions, "signal"> = {
       dir: path.resolve(ctx.io.cwd, dirOption),
+      force: input.boolean("force"),
       maxBundleBytes,
       startProgress: (label) => startProgress(ctx.io, label, null),
     };

@@ -89,7 +89,11 @@ so that they never show in the process list. Stops gracefully on SIGINT or SIGTE
         throw new UsageError(`invalid configuration: ${error.message}`, ctx.command);
       throw error;
     }
-    const stop = await serve(config);
+    const stop = await serve(config).catch((error) => {
+      if (error instanceof ConfigError)
+        throw new UsageError(`invalid configuration: ${error.message}`, ctx.command);
+      throw error;
+    });
     await new Promise<void>((resolve) => {
       const remove = ctx.io.onStopSignal(() => {
         remove();

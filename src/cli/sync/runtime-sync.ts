@@ -3,6 +3,7 @@
 // in a staging directory first; only then are the capability directories swapped in by renames, so
 // a failed sync leaves the directory as it was.
 import {
+  lstat,
   mkdir,
   mkdtemp,
   open,
@@ -29,6 +30,7 @@ import { checkedResolvedSet } from "./resolved-check.js";
 import {
   capabilityDirectory,
   ENV_FILE,
+  ownedEntries,
   readState,
   renderEnvFile,
   renderState,
@@ -47,6 +49,8 @@ export interface SyncTarget {
 
 export interface SyncOptions {
   dir: string;
+  /** Replace or remove what is in the way even when the sync did not create it (and own it from then on). */
+  force?: boolean;
   maxBundleBytes: number;
   signal?: AbortSignal;
   /** Reports a download's progress (a progress bar on a terminal). */
@@ -84,9 +88,11 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
       `${dir} holds the capabilities of runtime ${previous.runtime_id}; sync another runtime elsewhere`,
     );
   }
+  const owned = previous === null ? new Set<string>() : ownedEntries(previous);
   // A 304 only proves the server's side unchanged: the local copy must be complete to rely on it.
   const intact =
     previous !== null &&
+    previous.etag !== "" &&
     (await isFile(path.join(dir, ENV_FILE))) &&
     (await allDirectoriesPresent(dir, previous.capabilities));
   const response = await target.api.get<Resolved>(`${target.runtimePath}/capabilities/resolved`, {
@@ -102,30 +108,107 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
   const changed = resolved.capabilities.filter((item) => reusable.get(item.name) !== item.artifact_digest);
   const kept = resolved.capabilities.filter((item) => reusable.get(item.name) === item.artifact_digest);
   const bound = new Set(resolved.capabilities.map((item) => capabilityDirectory(item.name)));
-  const unbound = (previous?.capabilities ?? []).filter((item) => !bound.has(item.directory));
+  // Owned directories no longer bound, those of an interrupted sync included.
+  const unbound = [...owned].filter(
+    (entry) => entry !== STATE_FILE && entry !== ENV_FILE && !bound.has(entry),
+  );
+
+  // Before anything is downloaded: nothing in the way may be someone else's.
+  const recordedFiles = new Map(
+    (previous?.capabilities ?? []).map((item) => [item.directory, item.files] as const),
+  );
+  const replaced = [ENV_FILE, ...changed.map((item) => capabilityDirectory(item.name)), ...unbound];
+  if (!options.force) {
+    const foreign = await foreignPaths(dir, replaced, owned, recordedFiles, previous !== null);
+    if (foreign.length > 0) throw refuseForeign(dir, foreign);
+  }
 
   const staging = await mkdtemp(path.join(dir, STAGING_PREFIX));
   try {
-    for (const capability of changed) await stageCapability(target, capability, staging, options);
+    const unpacked = new Map<string, string[]>();
+    for (const capability of changed) {
+      unpacked.set(capability.name, await stageCapability(target, capability, staging, options));
+    }
+    for (const capability of kept) {
+      const files = recordedFiles.get(capabilityDirectory(capability.name));
+      if (files !== undefined) unpacked.set(capability.name, files);
+    }
     options.signal?.throwIfAborted();
-    // From here on nothing is interrupted: every step is a rename or a small atomic write.
+    // From here on nothing is interrupted: every step is a rename or a small atomic write. The
+    // state claims what is about to be written first, so that a crash part-way leaves nothing the
+    // next sync would mistake for someone else's; its empty ETag makes that sync fetch everything.
+    await writeFileAtomically(
+      path.join(dir, STATE_FILE),
+      renderState({
+        runtime_id: target.runtimeId,
+        etag: "",
+        runtime_digest: previous?.runtime_digest ?? "",
+        capabilities: previous?.capabilities ?? [],
+        owned: [...new Set([...owned, STATE_FILE, ...replaced])],
+      }),
+    );
     await swapIn(dir, staging, changed);
     await moveAway(dir, staging, unbound);
     await writeFileAtomically(path.join(dir, ENV_FILE), renderEnvFile(resolved));
     await writeFileAtomically(
       path.join(dir, STATE_FILE),
-      renderState(stateOf(target.runtimeId, etag, resolved)),
+      renderState(stateOf(target.runtimeId, etag, resolved, unpacked)),
     );
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+  const names = new Map((previous?.capabilities ?? []).map((item) => [item.directory, item.name]));
   return report(
     "updated",
     target.runtimeId,
     resolved.runtime_digest,
     changed.map(({ name, version }) => ({ name, version })),
-    unbound.map(({ name }) => name),
+    unbound.filter((entry) => names.has(entry)).map((entry) => names.get(entry) as string),
     kept.map(({ name, version }) => ({ name, version })),
+  );
+}
+
+/**
+ * The paths among `entries` (and inside owned capability directories) that the sync did not
+ * create: an entry that exists but is not owned, a file in an owned directory that the sync did not
+ * unpack there, and a resolved.json that is not a state the sync wrote.
+ */
+async function foreignPaths(
+  dir: string,
+  entries: string[],
+  owned: Set<string>,
+  recordedFiles: Map<string, string[] | undefined>,
+  stateTrusted: boolean,
+): Promise<string[]> {
+  const foreign: string[] = [];
+  if (!stateTrusted && (await exists(path.join(dir, STATE_FILE)))) foreign.push(path.join(dir, STATE_FILE));
+  for (const entry of entries) {
+    const target = path.join(dir, entry);
+    if (!(await exists(target))) continue;
+    if (!owned.has(entry)) {
+      foreign.push(target);
+      continue;
+    }
+    const recorded = recordedFiles.get(entry);
+    if (recorded === undefined || !(await isDirectory(target))) continue;
+    const known = new Set(recorded);
+    for (const file of await filesBelow(target)) {
+      if (!known.has(file)) foreign.push(path.join(target, file));
+    }
+  }
+  return foreign;
+}
+
+const LISTED_FOREIGN_PATHS = 10;
+
+function refuseForeign(dir: string, foreign: string[]): CliError {
+  const shown = foreign.slice(0, LISTED_FOREIGN_PATHS);
+  const more = foreign.length - shown.length;
+  const list = [...shown, ...(more > 0 ? [`… and ${more} more`] : [])].map((line) => `  ${line}`).join("\n");
+  return new CliError(
+    `refusing to sync into ${dir}: it holds what capstan sync did not create, which it would replace or remove:\n${list}`,
+    [],
+    "Move these away, sync into another --dir, or pass --force to let the sync adopt them (they are replaced or removed, and from then on managed by the sync).",
   );
 }
 
@@ -135,7 +218,7 @@ async function stageCapability(
   capability: ResolvedEntry,
   staging: string,
   options: SyncOptions,
-): Promise<void> {
+): Promise<string[]> {
   const progress = options.startProgress?.(`${capability.name}@${capability.version}`);
   const archive = await downloadVerified(target.api, capability.download_url, capability.artifact_digest, {
     maxBytes: options.maxBundleBytes,
@@ -154,6 +237,7 @@ async function stageCapability(
     );
   }
   await writeFiles(path.join(staging, "new", capabilityDirectory(capability.name)), bundle.files);
+  return bundle.files.map((file) => file.path).sort();
 }
 
 async function writeFiles(directory: string, files: BundleFile[]): Promise<void> {
@@ -179,14 +263,23 @@ async function swapIn(dir: string, staging: string, capabilities: ResolvedEntry[
   }
 }
 
-async function moveAway(dir: string, staging: string, capabilities: SyncedCapability[]): Promise<void> {
+async function moveAway(dir: string, staging: string, directories: string[]): Promise<void> {
   await mkdir(path.join(staging, "gone"), { recursive: true });
-  for (const capability of capabilities) {
-    await rename(
-      path.join(dir, capability.directory),
-      path.join(staging, "gone", capability.directory),
-    ).catch(ignoreMissing);
+  for (const directory of directories) {
+    await rename(path.join(dir, directory), path.join(staging, "gone", directory)).catch(ignoreMissing);
   }
+}
+
+/** Every file and link below `root`, as `/`-separated paths relative to it. */
+async function filesBelow(root: string): Promise<string[]> {
+  const entries = await readdir(root, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => path.relative(root, path.join(entry.parentPath, entry.name)).split(path.sep).join("/"));
+}
+
+async function exists(target: string): Promise<boolean> {
+  return (await lstat(target).catch(() => null)) !== null;
 }
 
 /** Name → artifact digest of the capabilities already on disk as the last sync left them. */
@@ -214,9 +307,12 @@ async function isFile(target: string): Promise<boolean> {
   return (await stat(target).catch(() => null))?.isFile() === true;
 }
 
+/** A killed sync's staging directory, and the temporary files of its atomic writes. */
+const LEFTOVER = /^(\.capstan-sync-|\.(resolved\.json|capabilities\.env)\.[0-9a-f]{12}\.tmp$)/;
+
 async function removeStagingLeftovers(dir: string): Promise<void> {
   for (const entry of await readdir(dir)) {
-    if (entry.startsWith(STAGING_PREFIX)) await rm(path.join(dir, entry), { recursive: true, force: true });
+    if (LEFTOVER.test(entry)) await rm(path.join(dir, entry), { recursive: true, force: true });
   }
 }
 

@@ -1,0 +1,135 @@
+// What a server checks against its database at boot, with real processes on the suite's dialect:
+// every instance must sign download URLs with the database's secret (else exit 2 naming
+// CAPSTAN_SIGNING_SECRET), a rotation is explicit, the database keeps only a keyed fingerprint of
+// the secret, and a CAPSTAN_BOOTSTRAP_TOKEN that can no longer apply is warned about.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { loadConfig } from "../../src/config.js";
+import { connectDatabase } from "../../src/db/connect.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.js";
+import { startServerProcess } from "../helpers/server-process.js";
+
+const FIRST_SECRET = "first-secret-of-this-database";
+const OTHER_SECRET = "another-secret-for-rotation";
+const ADMIN_KEY = `cst_abcdefghijkl_${"Z9".repeat(20)}`;
+const OTHER_KEY = `cst_mnopqrstuvwx_${"Y8".repeat(20)}`;
+
+/** Starts a server, expects it to run, returns what it logged, and stops it. */
+async function bootAndStop(env: Record<string, string>): Promise<string> {
+  const server = await startServerProcess(env);
+  const output = server.output();
+  await server.stop();
+  return output;
+}
+
+/** Starts a server that must refuse to boot; returns the rejection's text (exit code and output). */
+async function refusedBoot(env: Record<string, string>): Promise<string> {
+  const error = await startServerProcess(env).then(
+    async (server) => {
+      await server.stop();
+      assert.fail("the server started");
+    },
+    (failure: Error) => failure,
+  );
+  return error.message;
+}
+
+async function storedSettings(url: string): Promise<Record<string, string>> {
+  const config = loadConfig({}, { CAPSTAN_DATABASE_URL: url, CAPSTAN_DATA_DIR: tmpdir() });
+  const handle = connectDatabase(config.database);
+  try {
+    const rows = await handle.db.selectFrom("settings").select(["key", "value"]).execute();
+    return Object.fromEntries(rows.map((row) => [row.key, row.value]));
+  } finally {
+    await handle.close();
+  }
+}
+
+describe("boot checks against the database", () => {
+  let dataDir: string;
+  const databases: TestDatabase[] = [];
+
+  async function freshDatabase(): Promise<string> {
+    const database = await createTestDatabase(mkdtempSync(path.join(dataDir, "db-")));
+    databases.push(database);
+    return database.url;
+  }
+
+  before(() => {
+    dataDir = mkdtempSync(path.join(tmpdir(), "capstan-boot-"));
+  });
+  after(async () => {
+    for (const database of databases) await database.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("an instance whose signing secret differs from the database's refuses to boot with exit 2; a rotation is explicit", async () => {
+    const url = await freshDatabase();
+    const env = { CAPSTAN_DATABASE_URL: url, CAPSTAN_DATA_DIR: path.join(dataDir, "a") };
+    await bootAndStop({ ...env, CAPSTAN_SIGNING_SECRET: FIRST_SECRET });
+
+    const unset = await refusedBoot(env);
+    assert.match(unset, /exited with 2/);
+    assert.match(unset, /CAPSTAN_SIGNING_SECRET: is not set, but the instances on this database sign/);
+    const other = await refusedBoot({ ...env, CAPSTAN_SIGNING_SECRET: OTHER_SECRET });
+    assert.match(other, /exited with 2/);
+    assert.match(other, /CAPSTAN_SIGNING_SECRET: differs from the secret/);
+    assert.match(other, /CAPSTAN_ROTATE_SIGNING_SECRET=true/);
+    await bootAndStop({ ...env, CAPSTAN_SIGNING_SECRET: FIRST_SECRET });
+
+    // Rotation: one instance adopts the new secret; from then on the old one is refused.
+    const rotated = await bootAndStop({
+      ...env,
+      CAPSTAN_SIGNING_SECRET: OTHER_SECRET,
+      CAPSTAN_ROTATE_SIGNING_SECRET: "true",
+    });
+    assert.match(rotated, /"level":40,.*this instance's signing secret is now the database's/);
+    await bootAndStop({ ...env, CAPSTAN_SIGNING_SECRET: OTHER_SECRET });
+    assert.match(await refusedBoot({ ...env, CAPSTAN_SIGNING_SECRET: FIRST_SECRET }), /exited with 2/);
+
+    // Only a keyed fingerprint is stored: neither secret, nor a plain hash of either.
+    const stored = JSON.stringify(await storedSettings(url));
+    for (const secret of [FIRST_SECRET, OTHER_SECRET]) {
+      assert.ok(!stored.includes(secret));
+      assert.ok(!stored.includes(createHash("sha256").update(secret).digest("hex")));
+    }
+    assert.match(stored, /signing_secret_fingerprint/);
+  });
+
+  test("embedded defaults: the generated secret is the database's; setting another one later is refused", async () => {
+    const url = await freshDatabase();
+    const env = { CAPSTAN_DATABASE_URL: url, CAPSTAN_DATA_DIR: path.join(dataDir, "b") };
+    await bootAndStop(env);
+    await bootAndStop(env);
+    const refused = await refusedBoot({ ...env, CAPSTAN_SIGNING_SECRET: FIRST_SECRET });
+    assert.match(refused, /exited with 2/);
+    assert.match(
+      refused,
+      /CAPSTAN_SIGNING_SECRET: is set, but this database's download URLs are signed with the secret Capstan generated/,
+    );
+  });
+
+  test("CAPSTAN_BOOTSTRAP_TOKEN against a database that already has users is warned about, unless it is already a key", async () => {
+    const url = await freshDatabase();
+    const env = {
+      CAPSTAN_DATABASE_URL: url,
+      CAPSTAN_DATA_DIR: path.join(dataDir, "c"),
+      CAPSTAN_SIGNING_SECRET: FIRST_SECRET,
+    };
+    const first = await bootAndStop({ ...env, CAPSTAN_BOOTSTRAP_TOKEN: ADMIN_KEY });
+    assert.doesNotMatch(first, /CAPSTAN_BOOTSTRAP_TOKEN is ignored/);
+    const again = await bootAndStop({ ...env, CAPSTAN_BOOTSTRAP_TOKEN: ADMIN_KEY });
+    assert.doesNotMatch(again, /CAPSTAN_BOOTSTRAP_TOKEN is ignored/);
+    const other = await bootAndStop({ ...env, CAPSTAN_BOOTSTRAP_TOKEN: OTHER_KEY });
+    assert.match(
+      other,
+      /"level":40,.*CAPSTAN_BOOTSTRAP_TOKEN is ignored: it only applies on the first start/,
+    );
+    assert.match(other, /CAPSTAN_DATA_DIR/);
+    assert.ok(!other.includes(OTHER_KEY.split("_")[2]), "the token itself is not logged");
+  });
+});
