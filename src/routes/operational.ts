@@ -16,7 +16,12 @@ export default async function operationalRoutes(app: RouteApp): Promise<void> {
     "/healthz",
     {
       config: { public: true },
-      schema: { ...operational, summary: "The process is up", response: { 200: Status, ...failures } },
+      schema: {
+        operationId: "checkHealth",
+        ...operational,
+        summary: "The process is up",
+        response: { 200: Status, ...failures },
+      },
     },
     async () => ({ status: "ok" }),
   );
@@ -26,6 +31,7 @@ export default async function operationalRoutes(app: RouteApp): Promise<void> {
     {
       config: { public: true },
       schema: {
+        operationId: "checkReadiness",
         ...operational,
         summary: "The database is reachable (500 database_error when it is not)",
         response: { 200: Status, ...failures },
@@ -46,6 +52,7 @@ export default async function operationalRoutes(app: RouteApp): Promise<void> {
     {
       config: { public: true },
       schema: {
+        operationId: "getMetrics",
         ...operational,
         summary: "Prometheus metrics (text exposition format)",
         response: {
@@ -68,6 +75,7 @@ export default async function operationalRoutes(app: RouteApp): Promise<void> {
     {
       config: { public: true },
       schema: {
+        operationId: "getOpenApiDocument",
         ...operational,
         summary: "This document: OpenAPI 3.1 of every route",
         response: { 200: Type.Object({}, { additionalProperties: true }), ...failures },
