@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { OPERATION_EXAMPLES } from "../../src/contract/examples.js";
 import { bind } from "../helpers/bindings.js";
 import { publishOk } from "../helpers/capability-bundles.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
@@ -19,6 +20,7 @@ interface Parameter {
   description?: string;
 }
 interface Media {
+  schema?: unknown;
   example?: unknown;
 }
 interface Operation {
@@ -190,6 +192,20 @@ describe("the OpenAPI document", () => {
     ];
     for (const [id, status] of responses) {
       assert.ok(operationById(served, id).responses[status]?.content?.["application/json"]?.example, id);
+    }
+  });
+
+  test("attaches every example of src/contract/examples.ts to a body its operation declares", () => {
+    for (const [id, examples] of Object.entries(OPERATION_EXAMPLES)) {
+      const operation = operationById(served, id);
+      if (examples.body !== undefined) {
+        const media = operation.requestBody?.content["application/json"];
+        assert.ok(media?.schema !== undefined && media.example !== undefined, `${id} request`);
+      }
+      for (const status of Object.keys(examples.responses ?? {})) {
+        const media = operation.responses[status]?.content?.["application/json"];
+        assert.ok(media?.schema !== undefined && media.example !== undefined, `${id} → ${status}`);
+      }
     }
   });
 
