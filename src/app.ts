@@ -13,6 +13,7 @@ import { AppError } from "./http/errors.js";
 import { FastLane } from "./http/fast-lane.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./http/json-body.js";
 import { registerMetrics } from "./http/metrics.js";
+import { openapiOptions } from "./http/openapi.js";
 import { joinOwnerAndName } from "./http/owner-name-path.js";
 import { RateLimiter } from "./http/rate-limit.js";
 import { newRequestId, registerRequestId } from "./http/request-id.js";
@@ -100,24 +101,7 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
     done();
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: "3.1.0",
-      info: {
-        title: "Capstan API",
-        version: "1.0.0",
-        description: "Control plane for AI-agent capabilities: registry, runtimes and bindings.",
-      },
-      components: {
-        securitySchemes: {
-          bearer: { type: "http", scheme: "bearer" },
-          apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
-        },
-      },
-      security: [{ bearer: [] }, { apiKey: [] }],
-    },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
-  });
+  await app.register(swagger, openapiOptions(deps.config));
   app.addHook("onRoute", (route) => {
     // swagger-ui's own asset routes carry no config; they must not need a key.
     if (route.url.startsWith("/docs")) route.config = { ...(route.config ?? {}), public: true };

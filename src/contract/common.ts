@@ -32,7 +32,18 @@ export const ErrorEnvelope = Type.Object(
     type: Type.Union(ERROR_TYPES.map((t) => Type.Literal(t))),
     errors: Type.Optional(Type.Array(ErrorItem)),
   },
-  { $id: "ErrorEnvelope", additionalProperties: false },
+  {
+    $id: "ErrorEnvelope",
+    additionalProperties: false,
+    examples: [
+      {
+        code: 422,
+        detail: "Request validation failed",
+        type: "validation_error",
+        errors: [{ loc: ["body", "enable"], msg: "unknown field", type: "value_error.extra" }],
+      },
+    ],
+  },
 );
 
 /**

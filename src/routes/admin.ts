@@ -36,6 +36,7 @@ export default async function adminRoutes(app: RouteApp): Promise<void> {
     "/admin/users",
     {
       schema: {
+        operationId: "createUser",
         tags,
         summary: "Create a user (instance admin); give them a key with POST /admin/users/{user_id}/api-keys",
         body: AdminUserCreateBody,
@@ -52,6 +53,7 @@ export default async function adminRoutes(app: RouteApp): Promise<void> {
     "/admin/users",
     {
       schema: {
+        operationId: "listUsers",
         tags,
         summary: "Every user of the instance, service accounts included, oldest first (instance admin)",
         querystring: CursorQuery,
@@ -69,6 +71,7 @@ export default async function adminRoutes(app: RouteApp): Promise<void> {
     "/admin/users/:user_id",
     {
       schema: {
+        operationId: "setUserAdmin",
         tags,
         summary: "Grant or remove instance admin (instance admin); the last admin cannot be removed",
         params: UserParams,
@@ -91,6 +94,7 @@ export default async function adminRoutes(app: RouteApp): Promise<void> {
     "/admin/users/:user_id/api-keys",
     {
       schema: {
+        operationId: "createUserApiKey",
         tags,
         summary: "Mint an API key for a user (instance admin); the key is shown only in this response",
         description: "A service account's key is always limited to its org.",

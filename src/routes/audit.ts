@@ -27,6 +27,7 @@ export default async function auditRoutes(app: RouteApp): Promise<void> {
     "/org/:org/audit",
     {
       schema: {
+        operationId: "listAuditEvents",
         tags: ["audit"],
         summary: "The organization's audit events, newest first (owner)",
         params: OrgParams,

@@ -63,6 +63,7 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
     {
       config: { runtimeToken: true },
       schema: {
+        operationId: "listRuntimeCapabilities",
         tags,
         summary: "The runtime's capability bindings, sorted by name",
         params: RuntimeParams,
@@ -82,6 +83,7 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
     {
       config: { runtimeToken: true },
       schema: {
+        operationId: "getResolvedRuntimeCapabilities",
         tags,
         summary: "What the runtime consumes: enabled bindings resolved to artifacts and effective flags",
         description: "The strong ETag is the top-level runtime_digest; If-None-Match with it answers 304.",
@@ -101,6 +103,7 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
     `${RT}/capabilities`,
     {
       schema: {
+        operationId: "createRuntimeCapability",
         tags,
         summary: "Bind a capability version to the runtime",
         params: RuntimeParams,
@@ -120,6 +123,7 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
       // One of the runtime's bindings: a runtime token may read it, as it reads the list.
       config: { runtimeToken: true },
       schema: {
+        operationId: "getRuntimeCapability",
         tags,
         summary: "One binding (its revision is also the ETag)",
         params: BindingParams,
@@ -141,6 +145,7 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
     BINDING,
     {
       schema: {
+        operationId: "updateRuntimeCapability",
         tags,
         summary: "Enable/disable, merge flag overrides (null removes), or re-point to another version",
         params: BindingParams,
@@ -166,6 +171,7 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
     BINDING,
     {
       schema: {
+        operationId: "deleteRuntimeCapability",
         tags,
         summary: "Remove the binding",
         params: BindingParams,
@@ -189,6 +195,7 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
     `${BINDING}/upgrade-preview`,
     {
       schema: {
+        operationId: "previewRuntimeCapabilityUpgrade",
         tags,
         summary: "What re-pointing the binding to another version would change",
         params: BindingParams,
@@ -216,6 +223,7 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
         request.body ??= {};
       },
       schema: {
+        operationId: "createRuntimeToken",
         tags,
         summary: "Mint a runtime token: reads only this runtime's bindings, resolved set and bound bundles",
         params: RuntimeParams,

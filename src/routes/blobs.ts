@@ -13,6 +13,7 @@ export default async function blobRoutes(app: RouteApp): Promise<void> {
     {
       config: { public: true },
       schema: {
+        operationId: "downloadBlob",
         tags: ["capabilities"],
         summary: "Download a bundle through a signed URL (supports Range)",
         security: [],

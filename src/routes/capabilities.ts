@@ -52,6 +52,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     "/org/:org/capabilities",
     {
       schema: {
+        operationId: "listCapabilities",
         tags,
         summary: "List capabilities, one row per name with its latest version",
         params: OrgParams,
@@ -66,6 +67,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     "/org/:org/capabilities/facets",
     {
       schema: {
+        operationId: "getCapabilityFacets",
         tags,
         summary: "Counts per keyword, author and license over what the list shows",
         params: OrgParams,
@@ -80,6 +82,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     "/org/:org/capabilities/:name",
     {
       schema: {
+        operationId: "getCapability",
         tags,
         summary: "Detail of the latest version",
         params: CapabilityParams,
@@ -94,6 +97,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     "/org/:org/capabilities/:name/versions",
     {
       schema: {
+        operationId: "listCapabilityVersions",
         tags,
         summary: "Every version, newest semver first (deleted ones left out)",
         params: CapabilityParams,
@@ -107,6 +111,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     "/org/:org/capabilities/:name/readme",
     {
       schema: {
+        operationId: "getCapabilityReadme",
         tags,
         summary: "README.md of the latest version",
         params: CapabilityParams,
@@ -121,6 +126,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     "/org/:org/capabilities/:name/visibility",
     {
       schema: {
+        operationId: "updateCapabilityVisibility",
         tags,
         summary: "Make every version public or private (owner)",
         params: CapabilityParams,
@@ -142,6 +148,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     "/org/:org/capabilities/:name/:version",
     {
       schema: {
+        operationId: "getCapabilityVersion",
         tags,
         summary: "Detail of one version (`latest` allowed)",
         params: VersionParams,
@@ -158,6 +165,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     "/org/:org/capabilities/:name/:version",
     {
       schema: {
+        operationId: "updateCapabilityVersion",
         tags,
         summary: "Deprecate, yank or restore a version",
         params: ReleaseParams,
@@ -175,6 +183,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     "/org/:org/capabilities/:name/:version",
     {
       schema: {
+        operationId: "deleteCapabilityVersion",
         tags,
         summary: "Delete a version; its number stays reserved (owner)",
         params: ReleaseParams,
@@ -194,6 +203,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     {
       config: { runtimeToken: true },
       schema: {
+        operationId: "getCapabilityVersionBundle",
         tags,
         summary: "A signed, short-lived download URL of the bundle",
         params: VersionParams,
@@ -210,6 +220,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     "/org/:org/capabilities/:name/:version/readme",
     {
       schema: {
+        operationId: "getCapabilityVersionReadme",
         tags,
         summary: "README.md of one version",
         params: VersionParams,
@@ -227,6 +238,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     {
       config: { runtimeToken: true },
       schema: {
+        operationId: "getCapabilityVersionFile",
         tags,
         summary: "One file of a version, raw",
         produces: ["application/octet-stream"],
@@ -265,6 +277,7 @@ async function publishRoute(app: RouteApp): Promise<void> {
     "/org/:org/capabilities",
     {
       schema: {
+        operationId: "publishCapability",
         tags: ["capabilities"],
         summary: "Publish a version: the .tar.gz as the body, or a multipart field `bundle`",
         consumes: [...BUNDLE_CONTENT_TYPES, "multipart/form-data"],

@@ -11,6 +11,7 @@ export default async function memberRoutes(app: RouteApp): Promise<void> {
     "/org/:org/members",
     {
       schema: {
+        operationId: "listMembers",
         tags: ["members"],
         summary: "The organization's members",
         params: OrgParams,
@@ -24,6 +25,7 @@ export default async function memberRoutes(app: RouteApp): Promise<void> {
     "/org/:org/members",
     {
       schema: {
+        operationId: "addMember",
         tags: ["members"],
         summary: "Add a member, creating the user when the email is unknown (owner)",
         params: OrgParams,
@@ -41,6 +43,7 @@ export default async function memberRoutes(app: RouteApp): Promise<void> {
     "/org/:org/members/:user_id",
     {
       schema: {
+        operationId: "updateMember",
         tags: ["members"],
         summary: "Change a member's role (owner); the last owner cannot be demoted",
         params: MemberParams,
@@ -62,6 +65,7 @@ export default async function memberRoutes(app: RouteApp): Promise<void> {
     "/org/:org/members/:user_id",
     {
       schema: {
+        operationId: "removeMember",
         tags: ["members"],
         summary: "Remove a member (owner); the last owner cannot be removed",
         params: MemberParams,

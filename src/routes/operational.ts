@@ -20,6 +20,7 @@ export default async function operationalRoutes(app: RouteApp): Promise<void> {
     {
       config: { public: true },
       schema: {
+        operationId: "checkHealth",
         ...operational,
         summary: "The process is up",
         description: `The server's version is in the \`${VERSION_HEADER}\` response header.`,
@@ -37,6 +38,7 @@ export default async function operationalRoutes(app: RouteApp): Promise<void> {
     {
       config: { public: true },
       schema: {
+        operationId: "checkReadiness",
         ...operational,
         summary: "The database is reachable (500 database_error when it is not)",
         response: { 200: Status, ...failures },
@@ -57,6 +59,7 @@ export default async function operationalRoutes(app: RouteApp): Promise<void> {
     {
       config: { public: true },
       schema: {
+        operationId: "getMetrics",
         ...operational,
         summary: "Prometheus metrics (text exposition format)",
         response: {
@@ -79,6 +82,7 @@ export default async function operationalRoutes(app: RouteApp): Promise<void> {
     {
       config: { public: true },
       schema: {
+        operationId: "getOpenApiDocument",
         ...operational,
         summary: "This document: OpenAPI 3.1 of every route",
         response: { 200: Type.Object({}, { additionalProperties: true }), ...failures },

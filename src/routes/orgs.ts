@@ -24,6 +24,7 @@ export default async function orgRoutes(app: RouteApp): Promise<void> {
     "/orgs",
     {
       schema: {
+        operationId: "createOrganization",
         tags: ["orgs"],
         summary: "Create an organization; the caller becomes its owner",
         body: OrgCreateBody,
@@ -40,6 +41,7 @@ export default async function orgRoutes(app: RouteApp): Promise<void> {
     "/org/:org",
     {
       schema: {
+        operationId: "getOrganization",
         tags: ["orgs"],
         summary: "An organization",
         params: OrgParams,
@@ -53,6 +55,7 @@ export default async function orgRoutes(app: RouteApp): Promise<void> {
     "/org/:org",
     {
       schema: {
+        operationId: "updateOrganization",
         tags: ["orgs"],
         summary: "Update an organization's name or description (owner)",
         params: OrgParams,

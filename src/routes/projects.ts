@@ -39,6 +39,7 @@ export default async function projectRoutes(app: RouteApp): Promise<void> {
     "/org/:org/ws/:workspace/projects",
     {
       schema: {
+        operationId: "listProjects",
         tags,
         summary: "The workspace's projects, by key, with their runtime counts",
         params: WorkspaceParams,
@@ -55,6 +56,7 @@ export default async function projectRoutes(app: RouteApp): Promise<void> {
     "/org/:org/ws/:workspace/projects",
     {
       schema: {
+        operationId: "createProject",
         tags,
         summary: "Create a project (contributor)",
         params: WorkspaceParams,
@@ -73,6 +75,7 @@ export default async function projectRoutes(app: RouteApp): Promise<void> {
     "/org/:org/ws/:workspace/projects/:project",
     {
       schema: {
+        operationId: "getProject",
         tags,
         summary: "A project, by key or id",
         params: ProjectParams,
@@ -89,6 +92,7 @@ export default async function projectRoutes(app: RouteApp): Promise<void> {
     "/org/:org/ws/:workspace/projects/:project",
     {
       schema: {
+        operationId: "updateProject",
         tags,
         summary: "Update a project's name or description (contributor)",
         params: ProjectParams,
@@ -108,6 +112,7 @@ export default async function projectRoutes(app: RouteApp): Promise<void> {
     "/org/:org/ws/:workspace/projects/:project",
     {
       schema: {
+        operationId: "deleteProject",
         tags,
         summary: "Delete a project without runtimes (contributor); not the default one",
         params: ProjectParams,

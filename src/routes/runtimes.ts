@@ -34,6 +34,7 @@ export default async function runtimeRoutes(app: RouteApp): Promise<void> {
     WS,
     {
       schema: {
+        operationId: "listRuntimes",
         tags,
         summary: "List runtimes (cursor pagination, newest last)",
         params: WorkspaceParams,
@@ -56,6 +57,7 @@ export default async function runtimeRoutes(app: RouteApp): Promise<void> {
     WS,
     {
       schema: {
+        operationId: "createRuntime",
         tags,
         summary: "Create a runtime (idempotent by key: an existing key answers 200 with that runtime)",
         params: WorkspaceParams,
@@ -78,6 +80,7 @@ export default async function runtimeRoutes(app: RouteApp): Promise<void> {
     RT,
     {
       schema: {
+        operationId: "getRuntime",
         tags,
         summary: "Read a runtime",
         params: RuntimeParams,
@@ -91,6 +94,7 @@ export default async function runtimeRoutes(app: RouteApp): Promise<void> {
     RT,
     {
       schema: {
+        operationId: "updateRuntime",
         tags,
         summary: "Update a runtime's name or description",
         params: RuntimeParams,
@@ -105,6 +109,7 @@ export default async function runtimeRoutes(app: RouteApp): Promise<void> {
     RT,
     {
       schema: {
+        operationId: "deleteRuntime",
         tags,
         summary: "Delete a runtime and its bindings",
         params: RuntimeParams,
@@ -121,6 +126,7 @@ export default async function runtimeRoutes(app: RouteApp): Promise<void> {
     `${RT}/config`,
     {
       schema: {
+        operationId: "getRuntimeConfig",
         tags,
         summary: "The runtime's config; `capabilities` are its current bindings",
         params: RuntimeParams,
@@ -136,6 +142,7 @@ export default async function runtimeRoutes(app: RouteApp): Promise<void> {
     `${RT}/config`,
     {
       schema: {
+        operationId: "replaceRuntimeConfig",
         tags,
         summary: "Replace the config and reconcile the bindings to `config.capabilities`",
         description:

@@ -23,6 +23,7 @@ export default async function schemaRoutes(app: RouteApp): Promise<void> {
     {
       config: { public: true },
       schema: {
+        operationId: "getCapabilitySchema",
         tags: ["operational"],
         security: [],
         summary: "JSON Schema of capability.yaml, for editors (draft-07)",

@@ -25,6 +25,7 @@ export default async function serviceAccountRoutes(app: RouteApp): Promise<void>
     "/org/:org/service-accounts",
     {
       schema: {
+        operationId: "listServiceAccounts",
         tags,
         summary: "The organization's service accounts (owner)",
         params: OrgParams,
@@ -38,6 +39,7 @@ export default async function serviceAccountRoutes(app: RouteApp): Promise<void>
     "/org/:org/service-accounts",
     {
       schema: {
+        operationId: "createServiceAccount",
         tags,
         summary: "Create an automation user that belongs to this organization alone (owner)",
         params: OrgParams,
@@ -60,6 +62,7 @@ export default async function serviceAccountRoutes(app: RouteApp): Promise<void>
     KEYS,
     {
       schema: {
+        operationId: "createServiceAccountApiKey",
         tags,
         summary: "Mint a key for a service account, limited to this organization (owner)",
         description: "Only for service accounts of this organization, never for a person.",
@@ -85,6 +88,7 @@ export default async function serviceAccountRoutes(app: RouteApp): Promise<void>
     KEYS,
     {
       schema: {
+        operationId: "listServiceAccountApiKeys",
         tags,
         summary: "A service account's keys that are not revoked, runtime tokens included (owner)",
         params: MemberParams,
@@ -107,6 +111,7 @@ export default async function serviceAccountRoutes(app: RouteApp): Promise<void>
     `${KEYS}/:key_id`,
     {
       schema: {
+        operationId: "revokeServiceAccountApiKey",
         tags,
         summary: "Revoke a service account's key, effective immediately (owner)",
         params: ServiceAccountKeyParams,

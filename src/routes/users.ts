@@ -45,7 +45,14 @@ export function presentApiKey(row: Row<"api_keys">): Static<typeof ApiKeySummary
 export default async function userRoutes(app: RouteApp): Promise<void> {
   app.get(
     "/user/me",
-    { schema: { tags: ["users"], summary: "The caller", response: { 200: User, ...errorResponses } } },
+    {
+      schema: {
+        operationId: "getCurrentUser",
+        tags: ["users"],
+        summary: "The caller",
+        response: { 200: User, ...errorResponses },
+      },
+    },
     async (request) => {
       const { actor } = scopeOf(request);
       const user = await app.deps.db
@@ -62,6 +69,7 @@ export default async function userRoutes(app: RouteApp): Promise<void> {
     "/user/organizations",
     {
       schema: {
+        operationId: "listCurrentUserOrganizations",
         tags: ["users"],
         summary: "The organizations the caller belongs to, with the caller's role",
         description: "With a key limited to one org, only that org.",
@@ -75,6 +83,7 @@ export default async function userRoutes(app: RouteApp): Promise<void> {
     "/user/api-keys",
     {
       schema: {
+        operationId: "createCurrentUserApiKey",
         tags: ["users"],
         summary: "Create an API key for the caller; the key is shown only in this response",
         description:
@@ -93,6 +102,7 @@ export default async function userRoutes(app: RouteApp): Promise<void> {
     "/user/api-keys",
     {
       schema: {
+        operationId: "listCurrentUserApiKeys",
         tags: ["users"],
         summary: "The caller's API keys that are not revoked (no secrets)",
         description: "With a key limited to one org, only the keys limited to that org.",
@@ -106,6 +116,7 @@ export default async function userRoutes(app: RouteApp): Promise<void> {
     "/user/api-keys/:key_id",
     {
       schema: {
+        operationId: "revokeCurrentUserApiKey",
         tags: ["users"],
         summary: "Revoke one of the caller's API keys, effective immediately",
         params: ApiKeyParams,

@@ -39,6 +39,7 @@ export default async function workspaceRoutes(app: RouteApp): Promise<void> {
     "/org/:org/ws",
     {
       schema: {
+        operationId: "listWorkspaces",
         tags,
         summary: "The organization's workspaces, by key, a page at a time",
         params: OrgParams,
@@ -75,6 +76,7 @@ export default async function workspaceRoutes(app: RouteApp): Promise<void> {
     "/org/:org/ws",
     {
       schema: {
+        operationId: "createWorkspace",
         tags,
         summary: "Create a workspace with its default project (contributor)",
         params: OrgParams,
@@ -92,6 +94,7 @@ export default async function workspaceRoutes(app: RouteApp): Promise<void> {
     "/org/:org/ws/:workspace",
     {
       schema: {
+        operationId: "getWorkspace",
         tags,
         summary: "A workspace",
         params: WorkspaceParams,
@@ -108,6 +111,7 @@ export default async function workspaceRoutes(app: RouteApp): Promise<void> {
     "/org/:org/ws/:workspace",
     {
       schema: {
+        operationId: "updateWorkspace",
         tags,
         summary: "Update a workspace's name or description (contributor)",
         params: WorkspaceParams,
@@ -127,6 +131,7 @@ export default async function workspaceRoutes(app: RouteApp): Promise<void> {
     "/org/:org/ws/:workspace",
     {
       schema: {
+        operationId: "deleteWorkspace",
         tags,
         summary: "Delete a workspace without runtimes, and its projects (contributor); not the default one",
         params: WorkspaceParams,
