@@ -2,7 +2,7 @@
 import { extname } from "node:path";
 import { Readable } from "node:stream";
 import multipart from "@fastify/multipart";
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import {
   ArtifactDetail,
@@ -25,13 +25,15 @@ import {
 } from "../contract/capabilities.js";
 import { errorResponses, NoContent, OrgParams } from "../contract/common.js";
 import { AppError } from "../http/errors.js";
+import { JSON_UTF8 } from "../http/fast-lane.js";
+import { ArtifactDetailCache, type RenderedDetail } from "../services/artifact-detail-cache.js";
 import { type BundleUpload, PublishPipeline, publishCapability } from "../services/publish-service.js";
 import { deleteVersion, updateVersionStatus, updateVisibility } from "../services/registry-admin-service.js";
 import {
   capabilityFacets,
   getBundleLink,
   getReadme,
-  getVersionDetail,
+  getVersionDetailBytes,
   listCapabilities,
   listVersions,
   openVersionFile,
@@ -47,6 +49,8 @@ const Binary = Type.Unsafe<unknown>({ type: "string", format: "binary" });
 export default async function capabilityRoutes(app: RouteApp): Promise<void> {
   const tags = ["capabilities"];
   await app.register(publishRoute);
+  // Serialized details by version id: bytes sent as they are, not through the response schema.
+  const details = new ArtifactDetailCache(app.deps.config.detailCacheBytes);
 
   app.get(
     "/org/:org/capabilities",
@@ -86,8 +90,11 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
         response: { 200: ArtifactDetail, ...errorResponses },
       },
     },
-    async (request) =>
-      getVersionDetail(app.deps, scopeOf(request), request.params.org, request.params.name, "latest"),
+    async (request, reply) => {
+      const { org, name } = request.params;
+      const detail = await getVersionDetailBytes(app.deps, details, scopeOf(request), org, name, "latest");
+      return sendDetail(reply, detail);
+    },
   );
 
   app.get(
@@ -148,9 +155,10 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
         response: { 200: ArtifactDetail, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { org, name, version } = request.params;
-      return getVersionDetail(app.deps, scopeOf(request), org, name, version);
+      const detail = await getVersionDetailBytes(app.deps, details, scopeOf(request), org, name, version);
+      return sendDetail(reply, detail);
     },
   );
 
@@ -248,6 +256,15 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
       );
     },
   );
+}
+
+/** An already serialized detail, its chunks written in order without copying them into one. */
+function sendDetail(reply: FastifyReply, detail: RenderedDetail): FastifyReply {
+  if (detail.chunks.length === 1) return reply.type(JSON_UTF8).send(detail.chunks[0]);
+  return reply
+    .type(JSON_UTF8)
+    .header("content-length", detail.length)
+    .send(Readable.from(detail.chunks, { objectMode: false }));
 }
 
 /** POST CAP, in its own scope so the bundle body parsers apply to this route only. */

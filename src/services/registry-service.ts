@@ -31,6 +31,12 @@ import type { FileManifestEntry } from "../domain/types.js";
 import { AppError } from "../http/errors.js";
 import { type OrgAccess, type Role, requireOrgRole } from "./access.js";
 import {
+  type ArtifactDetailCache,
+  mutableDetail,
+  type RenderedDetail,
+  renderDetail,
+} from "./artifact-detail-cache.js";
+import {
   type CapabilityOwner,
   displayNameOf,
   newestFirst,
@@ -87,11 +93,13 @@ export async function resolveVersion(
   version: string,
 ): Promise<VersionRow> {
   const row = await findTargetVersion(db, target.capability, version);
-  if (!row || row.status === "deleted") {
-    const what = version === "latest" ? "An installable version" : `Version ${version}`;
-    throw new AppError("not_found_error", `${what} of '${target.displayName}' not found`);
-  }
+  if (!row || row.status === "deleted") throw versionNotFound(target, version);
   return row;
+}
+
+function versionNotFound(target: CapabilityOwner, version: string): AppError {
+  const what = version === "latest" ? "An installable version" : `Version ${version}`;
+  return new AppError("not_found_error", `${what} of '${target.displayName}' not found`);
 }
 
 function findTargetVersion(db: Executor, capability: CapabilityRow, version: string) {
@@ -192,6 +200,7 @@ function facetCounts(counts: Map<string, number>): Facets["keywords"] {
     .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
 }
 
+/** The detail built from the full row, through the route's schema: the reference for the cached path. */
 export async function getVersionDetail(
   deps: ServiceDeps,
   scope: RequestScope,
@@ -201,6 +210,34 @@ export async function getVersionDetail(
 ): Promise<ArtifactDetail> {
   const target = await resolveCapability(deps, scope.actor, orgKey, ref, "reader");
   return loadDetail(deps.db, target, await resolveVersion(deps.db, target, version));
+}
+
+/**
+ * The detail as JSON bytes: the version's immutable part from the cache, what can change read fresh
+ * (the capability row and the live versions: two small queries; the big columns are read only to
+ * fill the cache). Same answers, statuses and messages as getVersionDetail.
+ */
+export async function getVersionDetailBytes(
+  deps: ServiceDeps,
+  cache: ArtifactDetailCache,
+  scope: RequestScope,
+  orgKey: string,
+  ref: string,
+  version: string,
+): Promise<RenderedDetail> {
+  const target = await resolveCapability(deps, scope.actor, orgKey, ref, "reader");
+  const live = await listLiveVersions(deps.db, [target.capability.id]);
+  const head =
+    version === "latest"
+      ? live.find((v) => v.id === target.capability.latest_version_id)
+      : live.find((v) => v.version === version);
+  if (!head) throw versionNotFound(target, version);
+  // Undefined only when the row vanished since: versions are never removed, only made tombstones.
+  const template = await cache.template(deps.db, head.id);
+  if (!template) throw versionNotFound(target, version);
+  const versions = newestFirst(live).map((v) => v.version);
+  const isPublic = target.capability.is_public === 1;
+  return renderDetail(template, mutableDetail(target.displayName, isPublic, head, versions));
 }
 
 export async function listVersions(

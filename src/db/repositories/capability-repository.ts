@@ -113,6 +113,46 @@ export function findVersionById(
     .executeTakeFirst();
 }
 
+/** The columns of a version that never change after publish: what its cached detail is made of. */
+export const VERSION_CONTENT_COLUMNS = [
+  "id",
+  "version",
+  "description",
+  "author_name",
+  "license",
+  "keywords",
+  "manifest",
+  "component_counts",
+  "component_details",
+  "flags",
+  "warnings",
+  "file_manifest",
+  "artifact_sha256",
+  "runtime_digest",
+  "size_bytes",
+  "published_by",
+  "created_at",
+] as const;
+export type VersionContent = Pick<VersionRow, (typeof VERSION_CONTENT_COLUMNS)[number]>;
+
+/** A version's immutable content by id (the id is unique across capabilities); tombstones too. */
+export function findVersionContent(db: Executor, versionId: string): Promise<VersionContent | undefined> {
+  return db
+    .selectFrom("capability_versions")
+    .select(VERSION_CONTENT_COLUMNS)
+    .where("id", "=", versionId)
+    .executeTakeFirst();
+}
+
+/** A version's file manifest (JSON text) by id. */
+export function findVersionFileManifest(db: Executor, versionId: string) {
+  return db
+    .selectFrom("capability_versions")
+    .select(["id", "file_manifest"])
+    .where("id", "=", versionId)
+    .executeTakeFirst();
+}
+
 export async function insertVersion(trx: Executor, row: NewRow<"capability_versions">): Promise<void> {
   try {
     await trx.insertInto("capability_versions").values(row).execute();
