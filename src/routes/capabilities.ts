@@ -12,6 +12,7 @@ import {
   DeleteQuery,
   FacetQuery,
   Facets,
+  FileList,
   FileParams,
   ListQuery,
   PublishQuery,
@@ -23,10 +24,11 @@ import {
   VisibilityBody,
   VisibilityResult,
 } from "../contract/capabilities.js";
-import { errorResponses, NoContent, OrgParams } from "../contract/common.js";
+import { CursorQuery, errorResponses, NoContent, OrgParams } from "../contract/common.js";
 import { AppError } from "../http/errors.js";
 import { JSON_UTF8 } from "../http/fast-lane.js";
 import { ArtifactDetailCache, type RenderedDetail } from "../services/artifact-detail-cache.js";
+import { FileManifestCache } from "../services/file-manifest-cache.js";
 import { type BundleUpload, PublishPipeline, publishCapability } from "../services/publish-service.js";
 import { deleteVersion, updateVersionStatus, updateVisibility } from "../services/registry-admin-service.js";
 import {
@@ -35,6 +37,7 @@ import {
   getReadme,
   getVersionDetailBytes,
   listCapabilities,
+  listVersionFiles,
   listVersions,
   openVersionFile,
 } from "../services/registry-service.js";
@@ -50,7 +53,10 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
   const tags = ["capabilities"];
   await app.register(publishRoute);
   // Serialized details by version id: bytes sent as they are, not through the response schema.
-  const details = new ArtifactDetailCache(app.deps.config.detailCacheBytes);
+  // Three quarters of the budget for details, a quarter for parsed file manifests.
+  const budget = app.deps.config.detailCacheBytes;
+  const details = new ArtifactDetailCache(budget - Math.floor(budget / 4));
+  const manifests = new FileManifestCache(Math.floor(budget / 4));
 
   app.get(
     "/org/:org/capabilities",
@@ -121,7 +127,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
       },
     },
     async (request) =>
-      getReadme(app.deps, scopeOf(request), request.params.org, request.params.name, "latest"),
+      getReadme(app.deps, manifests, scopeOf(request), request.params.org, request.params.name, "latest"),
   );
 
   app.patch(
@@ -226,7 +232,30 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     },
     async (request) => {
       const { org, name, version } = request.params;
-      return getReadme(app.deps, scopeOf(request), org, name, version);
+      return getReadme(app.deps, manifests, scopeOf(request), org, name, version);
+    },
+  );
+
+  app.get(
+    "/org/:org/capabilities/:name/:version/files",
+    {
+      config: { runtimeToken: true },
+      schema: {
+        tags,
+        summary: "The version's file manifest, one page at a time (cursor)",
+        params: VersionParams,
+        querystring: CursorQuery,
+        response: { 200: FileList, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { org, name, version } = request.params;
+      // `…/files/` reaches this route too (trailing slashes are ignored), but it has always meant
+      // the file with the empty path, which no version has: the same 404 as before this list.
+      if (request.url.split("?", 1)[0].endsWith("/")) {
+        await openVersionFile(app.deps, manifests, scopeOf(request), org, name, version, "");
+      }
+      return listVersionFiles(app.deps, manifests, scopeOf(request), org, name, version, request.query);
     },
   );
 
@@ -244,7 +273,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     },
     async (request, reply) => {
       const { org, name, version, "*": path } = request.params;
-      const file = await openVersionFile(app.deps, scopeOf(request), org, name, version, path);
+      const file = await openVersionFile(app.deps, manifests, scopeOf(request), org, name, version, path);
       return (
         reply
           .type(contentTypeOf(file.path))

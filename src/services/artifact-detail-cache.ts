@@ -20,6 +20,7 @@ import { ArtifactDetail } from "../contract/capabilities.js";
 import type { Executor } from "../db/repositories/capability-repository.js";
 import { findVersionContent, type VersionContent } from "../db/repositories/capability-repository.js";
 import type { LiveVersion } from "./artifact-views.js";
+import { ByteBoundedCache } from "./byte-bounded-cache.js";
 
 type DetailKey = keyof ArtifactDetail;
 type Serialize = (value: unknown) => string;
@@ -173,55 +174,22 @@ export function mutableDetail(
  * larger than the whole budget is built for its request and not kept; a budget of 0 keeps nothing.
  */
 export class ArtifactDetailCache {
-  /** In use order: the first entry is the least recently used. */
-  private readonly entries = new Map<string, DetailTemplate>();
-  private readonly fills = new Map<string, Promise<DetailTemplate | undefined>>();
-  private totalBytes = 0;
+  private readonly cache: ByteBoundedCache<DetailTemplate>;
 
-  constructor(private readonly maxBytes: number) {}
-
-  /** The template of a version; undefined when the version row is gone (deleted meanwhile). */
-  async template(db: Executor, versionId: string): Promise<DetailTemplate | undefined> {
-    const cached = this.entries.get(versionId);
-    if (cached) {
-      this.entries.delete(versionId);
-      this.entries.set(versionId, cached);
-      return cached;
-    }
-    let fill = this.fills.get(versionId);
-    if (!fill) {
-      fill = this.fill(db, versionId).finally(() => this.fills.delete(versionId));
-      this.fills.set(versionId, fill);
-    }
-    return fill;
+  constructor(maxBytes: number) {
+    this.cache = new ByteBoundedCache(maxBytes);
   }
 
-  private async fill(db: Executor, versionId: string): Promise<DetailTemplate | undefined> {
-    const content = await findVersionContent(db, versionId);
-    if (!content) return undefined;
-    const template = await buildDetailTemplate(content);
-    this.store(versionId, template);
-    return template;
-  }
-
-  private store(versionId: string, template: DetailTemplate): void {
-    if (template.bytes > this.maxBytes) return;
-    const previous = this.entries.get(versionId);
-    if (previous) {
-      this.entries.delete(versionId);
-      this.totalBytes -= previous.bytes;
-    }
-    this.entries.set(versionId, template);
-    this.totalBytes += template.bytes;
-    for (const [id, entry] of this.entries) {
-      if (this.totalBytes <= this.maxBytes) break;
-      this.entries.delete(id);
-      this.totalBytes -= entry.bytes;
-    }
+  /** The template of a version; undefined when the version row is gone. */
+  template(db: Executor, versionId: string): Promise<DetailTemplate | undefined> {
+    return this.cache.get(versionId, async () => {
+      const content = await findVersionContent(db, versionId);
+      return content && buildDetailTemplate(content);
+    });
   }
 
   /** What the cache holds, for tests and metrics. */
   stats(): { entries: number; bytes: number; maxBytes: number } {
-    return { entries: this.entries.size, bytes: this.totalBytes, maxBytes: this.maxBytes };
+    return this.cache.stats();
   }
 }

@@ -9,10 +9,12 @@ import type {
   BundleLink,
   FacetQuery,
   Facets,
+  FileList,
   ListQuery,
   Readme,
   VersionList,
 } from "../contract/capabilities.js";
+import type { CursorQuery } from "../contract/common.js";
 import {
   type CapabilityRow,
   type CatalogFilter,
@@ -21,14 +23,17 @@ import {
   findCapabilityByOrgKey,
   findVersion,
   findVersionById,
+  findVersionHead,
+  findVersionHeadById,
   isVersionBoundToRuntime,
   listCatalog,
   listCatalogFacetValues,
   listLiveVersions,
+  type VersionHead,
   type VersionRow,
 } from "../db/repositories/capability-repository.js";
 import type { FileManifestEntry } from "../domain/types.js";
-import { AppError } from "../http/errors.js";
+import { AppError, validationIssue } from "../http/errors.js";
 import { type OrgAccess, type Role, requireOrgRole } from "./access.js";
 import {
   type ArtifactDetailCache,
@@ -45,6 +50,7 @@ import {
   toVersionListItem,
 } from "./artifact-views.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import type { FileManifestCache } from "./file-manifest-cache.js";
 import { requireRuntimeTokenRead } from "./runtime-token-service.js";
 import { signBlobUrl } from "./signed-urls.js";
 
@@ -106,6 +112,23 @@ function findTargetVersion(db: Executor, capability: CapabilityRow, version: str
   if (version !== "latest") return findVersion(db, capability.id, version);
   if (capability.latest_version_id === null) return Promise.resolve(undefined);
   return findVersionById(db, capability.id, capability.latest_version_id);
+}
+
+/** findTargetVersion without the large columns, for reads that need none of them. */
+function findTargetHead(db: Executor, capability: CapabilityRow, version: string) {
+  if (version !== "latest") return findVersionHead(db, capability.id, version);
+  if (capability.latest_version_id === null) return Promise.resolve(undefined);
+  return findVersionHeadById(db, capability.id, capability.latest_version_id);
+}
+
+async function resolveVersionHead(
+  db: Executor,
+  target: CapabilityInOrg,
+  version: string,
+): Promise<VersionHead> {
+  const row = await findTargetHead(db, target.capability, version);
+  if (!row || row.status === "deleted") throw versionNotFound(target, version);
+  return row;
 }
 
 function runtimeTokenRefused(): AppError {
@@ -262,10 +285,10 @@ async function downloadableVersion(
   orgKey: string,
   ref: string,
   version: string,
-): Promise<{ owner: CapabilityOwner; row: VersionRow }> {
+): Promise<{ owner: CapabilityOwner; row: VersionHead }> {
   if (scope.actor.runtimeId !== null) return boundVersion(deps, scope.actor, orgKey, ref, version);
   const owner = await resolveCapability(deps, scope.actor, orgKey, ref, "reader");
-  return { owner, row: await resolveVersion(deps.db, owner, version) };
+  return { owner, row: await resolveVersionHead(deps.db, owner, version) };
 }
 
 /**
@@ -279,11 +302,11 @@ async function boundVersion(
   orgKey: string,
   ref: string,
   version: string,
-): Promise<{ owner: CapabilityOwner; row: VersionRow }> {
+): Promise<{ owner: CapabilityOwner; row: VersionHead }> {
   const [ownerKey, name] = splitRef(ref, orgKey);
   const runtime = await requireRuntimeTokenRead(deps, actor, { capability: { org: orgKey, ownerKey } });
   const capability = await findCapabilityByOrgKey(deps.db, ownerKey, name, { publicOnly: false });
-  const row = capability && (await findTargetVersion(deps.db, capability, version));
+  const row = capability && (await findTargetHead(deps.db, capability, version));
   if (!capability || !row || row.status === "deleted") throw runtimeTokenRefused();
   if (!(await isVersionBoundToRuntime(deps.db, runtime.id, row.id))) throw runtimeTokenRefused();
   return { owner: { capability, ownerKey, displayName: ref }, row };
@@ -314,6 +337,7 @@ export interface VersionFile {
 
 export async function openVersionFile(
   deps: ServiceDeps,
+  manifests: FileManifestCache,
   scope: RequestScope,
   orgKey: string,
   ref: string,
@@ -321,22 +345,66 @@ export async function openVersionFile(
   path: string,
 ): Promise<VersionFile> {
   const { owner, row } = await downloadableVersion(deps, scope, orgKey, ref, version);
-  const entry = fileEntry(row, path);
+  const entry = await fileEntry(deps, manifests, row, path);
   if (!entry)
     throw new AppError("not_found_error", `'${owner.displayName}@${row.version}' has no file '${path}'`);
   return { path: entry.path, size: entry.size, content: await openBlob(deps, entry.sha256) };
 }
 
+/**
+ * One page of a version's file manifest (cursor style, SPEC §2.7). The manifest of a version never
+ * changes, so the cursor is a position in it, tied to the version it was issued for.
+ */
+export async function listVersionFiles(
+  deps: ServiceDeps,
+  manifests: FileManifestCache,
+  scope: RequestScope,
+  orgKey: string,
+  ref: string,
+  version: string,
+  query: CursorQuery,
+): Promise<FileList> {
+  const { row } = await downloadableVersion(deps, scope, orgKey, ref, version);
+  const files = await versionFiles(deps, manifests, row);
+  const start = query.cursor === undefined ? 0 : decodeFileCursor(query.cursor, row.id, files.entries.length);
+  const end = Math.min(start + (query.limit ?? DEFAULT_FILE_PAGE), files.entries.length);
+  return {
+    items: files.entries.slice(start, end),
+    next_cursor: end < files.entries.length ? encodeFileCursor(row.id, end) : null,
+  };
+}
+
+const DEFAULT_FILE_PAGE = 50;
+
+function encodeFileCursor(versionId: string, position: number): string {
+  return Buffer.from(`${versionId}.${position}`, "utf8").toString("base64url");
+}
+
+/** The position inside a cursor issued for this version; anything else is 422 at `["query","cursor"]`. */
+function decodeFileCursor(cursor: string, versionId: string, length: number): number {
+  const match = /^([0-9a-f-]{36})\.(\d{1,9})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  const position = match ? Number(match[2]) : -1;
+  if (!match || match[1] !== versionId || position < 1 || position > length) {
+    throw validationIssue(
+      ["query", "cursor"],
+      "Not a cursor this server issued for this version's files",
+      "value_error.cursor",
+    );
+  }
+  return position;
+}
+
 export async function getReadme(
   deps: ServiceDeps,
+  manifests: FileManifestCache,
   scope: RequestScope,
   orgKey: string,
   ref: string,
   version: string,
 ): Promise<Readme> {
   const target = await resolveCapability(deps, scope.actor, orgKey, ref, "reader");
-  const row = await resolveVersion(deps.db, target, version);
-  const entry = row.readme_path === null ? undefined : fileEntry(row, row.readme_path);
+  const row = await resolveVersionHead(deps.db, target, version);
+  const entry = row.readme_path === null ? undefined : await fileEntry(deps, manifests, row, row.readme_path);
   if (!entry)
     throw new AppError("not_found_error", `'${target.displayName}@${row.version}' has no README.md`);
   const content = await deps.blobs.read(entry.sha256);
@@ -344,9 +412,22 @@ export async function getReadme(
   return { content: content.toString("utf8"), path: entry.path };
 }
 
-function fileEntry(version: VersionRow, path: string): FileManifestEntry | undefined {
-  const manifest: FileManifestEntry[] = JSON.parse(version.file_manifest);
-  return manifest.find((entry) => entry.path === path);
+async function versionFiles(deps: ServiceDeps, manifests: FileManifestCache, row: VersionHead) {
+  const files = await manifests.files(deps.db, row.id);
+  // Versions are never removed, only made tombstones: a row found a moment ago is still there.
+  if (!files) throw new Error(`version ${row.id} vanished`);
+  return files;
+}
+
+async function fileEntry(
+  deps: ServiceDeps,
+  manifests: FileManifestCache,
+  row: VersionHead,
+  path: string,
+): Promise<FileManifestEntry | undefined> {
+  const files = await versionFiles(deps, manifests, row);
+  const index = files.indexByPath.get(path);
+  return index === undefined ? undefined : files.entries[index];
 }
 
 async function openBlob(deps: ServiceDeps, sha256: string): Promise<Readable> {

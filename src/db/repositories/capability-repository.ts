@@ -144,6 +144,46 @@ export function findVersionContent(db: Executor, versionId: string): Promise<Ver
     .executeTakeFirst();
 }
 
+/** The few columns of a version that downloads and file reads need: none of the large JSON ones. */
+const VERSION_HEAD_COLUMNS = [
+  "id",
+  "capability_id",
+  "version",
+  "status",
+  "readme_path",
+  "artifact_sha256",
+  "size_bytes",
+] as const;
+export type VersionHead = Pick<VersionRow, (typeof VERSION_HEAD_COLUMNS)[number]>;
+
+/** Like findVersion, without the large columns. */
+export function findVersionHead(
+  db: Executor,
+  capabilityId: string,
+  version: string,
+): Promise<VersionHead | undefined> {
+  return db
+    .selectFrom("capability_versions")
+    .select(VERSION_HEAD_COLUMNS)
+    .where("capability_id", "=", capabilityId)
+    .where("version", "=", version)
+    .executeTakeFirst();
+}
+
+/** Like findVersionById, without the large columns. */
+export function findVersionHeadById(
+  db: Executor,
+  capabilityId: string,
+  versionId: string,
+): Promise<VersionHead | undefined> {
+  return db
+    .selectFrom("capability_versions")
+    .select(VERSION_HEAD_COLUMNS)
+    .where("capability_id", "=", capabilityId)
+    .where("id", "=", versionId)
+    .executeTakeFirst();
+}
+
 /** A version's file manifest (JSON text) by id. */
 export function findVersionFileManifest(db: Executor, versionId: string) {
   return db
