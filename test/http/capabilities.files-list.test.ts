@@ -80,6 +80,14 @@ describe("the paged file list of a version", () => {
     assert.ok(res.items.some((f: FileEntry) => f.path === "docs/page-002.md"));
   });
 
+  test("reaches a capability written as owner/name, encoded or as two segments", async () => {
+    for (const url of [`${CAP}/default%2Fpaged/2.0.0/files`, `${CAP}/default/paged/2.0.0/files`]) {
+      const res = await list(url);
+      assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
+      assert.equal(res.json().items.length, 6);
+    }
+  });
+
   test("refuses a cursor of another version, or one it never issued, with 422", async () => {
     const first = (await list(`${CAP}/paged/1.0.0/files?limit=2`)).json();
     for (const url of [
