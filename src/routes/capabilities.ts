@@ -179,9 +179,13 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
         response: { 200: ArtifactDetail, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { org, name, version } = request.params;
-      return updateVersionStatus(app.deps, scopeOf(request), org, name, version, request.body);
+      const scope = scopeOf(request);
+      return sendDetail(
+        reply,
+        await updateVersionStatus(app.deps, details, scope, org, name, version, request.body),
+      );
     },
   );
 

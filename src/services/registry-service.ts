@@ -121,7 +121,7 @@ function findTargetHead(db: Executor, capability: CapabilityRow, version: string
   return findVersionHeadById(db, capability.id, capability.latest_version_id);
 }
 
-async function resolveVersionHead(
+export async function resolveVersionHead(
   db: Executor,
   target: CapabilityInOrg,
   version: string,
@@ -249,6 +249,16 @@ export async function getVersionDetailBytes(
   version: string,
 ): Promise<RenderedDetail> {
   const target = await resolveCapability(deps, scope.actor, orgKey, ref, "reader");
+  return renderVersionDetail(deps, cache, target, version);
+}
+
+/** The detail of `version` (`x.y.z` or `latest`) of a capability the caller has reached. */
+export async function renderVersionDetail(
+  deps: ServiceDeps,
+  cache: ArtifactDetailCache,
+  target: CapabilityOwner,
+  version: string,
+): Promise<RenderedDetail> {
   const live = await listLiveVersions(deps.db, [target.capability.id]);
   const head =
     version === "latest"

@@ -150,6 +150,7 @@ const VERSION_HEAD_COLUMNS = [
   "capability_id",
   "version",
   "status",
+  "deprecation_message",
   "readme_path",
   "artifact_sha256",
   "size_bytes",
