@@ -188,7 +188,7 @@ export class ArtifactDetailCache {
     });
   }
 
-  /** What the cache holds, for tests and metrics. */
+  /** What the cache holds (tests read it). */
   stats(): { entries: number; bytes: number; maxBytes: number } {
     return this.cache.stats();
   }

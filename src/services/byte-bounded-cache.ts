@@ -52,7 +52,7 @@ export class ByteBoundedCache<V extends Sized> {
     }
   }
 
-  /** What the cache holds, for tests and metrics. */
+  /** What the cache holds (tests read it). */
   stats(): { entries: number; bytes: number; maxBytes: number } {
     return { entries: this.entries.size, bytes: this.totalBytes, maxBytes: this.maxBytes };
   }
