@@ -17,8 +17,11 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import fastJsonStringify from "fast-json-stringify";
 import { ArtifactDetail } from "../contract/capabilities.js";
-import type { Executor } from "../db/repositories/capability-repository.js";
-import { findVersionContent, type VersionContent } from "../db/repositories/capability-repository.js";
+import {
+  type Executor,
+  findVersionContent,
+  type VersionContent,
+} from "../db/repositories/capability-repository.js";
 import type { LiveVersion } from "./artifact-views.js";
 import { ByteBoundedCache } from "./byte-bounded-cache.js";
 
