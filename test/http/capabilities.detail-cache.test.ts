@@ -10,6 +10,7 @@ import { errorResponses } from "../../src/contract/common.js";
 import { scopeOf } from "../../src/routes/route-app.js";
 import { ArtifactDetailCache } from "../../src/services/artifact-detail-cache.js";
 import { LocalChangeFeed } from "../../src/services/change-feed.js";
+import { FileManifestCache } from "../../src/services/file-manifest-cache.js";
 import { getVersionDetail } from "../../src/services/registry-service.js";
 import { callApi, expectError } from "../helpers/api.js";
 import { publishOk } from "../helpers/capability-bundles.js";
@@ -215,6 +216,25 @@ describe("the version detail cache", () => {
     const built = await none.template(t.deps.db, ids[0]);
     assert.ok(built && built.bytes > 0, "a template over the budget is still built for its read");
     assert.deepEqual(none.stats(), { entries: 0, bytes: 0, maxBytes: 0 });
+  });
+
+  test("parsed file manifests are kept within their own byte budget", async () => {
+    const ids: string[] = [];
+    for (const version of ["1.0.0", "1.1.0", "1.2.0"]) {
+      const res = await get(`${CAP}/budget/${version}`);
+      ids.push(res.json().id);
+    }
+    const probe = await new FileManifestCache(64 * 1024 * 1024).files(t.deps.db, ids[0]);
+    assert.ok(probe);
+    assert.equal(probe.entries.length, 23);
+    assert.equal(probe.entries[probe.indexByPath.get("docs/page-3.md") ?? -1].path, "docs/page-3.md");
+    const cache = new FileManifestCache(Math.floor(probe.bytes * 2.5));
+    for (const id of ids) await cache.files(t.deps.db, id);
+    assert.equal(cache.stats().entries, 2);
+    assert.ok(cache.stats().bytes <= cache.stats().maxBytes);
+    const none = new FileManifestCache(probe.bytes - 1);
+    assert.ok(await none.files(t.deps.db, ids[0]));
+    assert.equal(none.stats().entries, 0);
   });
 
   test("with a budget of 0 the detail is still right (nothing kept)", async () => {
