@@ -1,15 +1,37 @@
 // The largest version detail a publish can produce: 10,000 files (the entry cap), 2,000 of them
-// agents (the component cap). Publishes it once on a fresh SQLite app, then reads the detail 20
-// times and prints the time per read and its size: each read parses the stored JSON and serialises
-// the answer on the event loop, so this is how long one such read holds the server.
+// agents (the component cap), a ~1.5 MB answer. Publishes it and a small capability on a fresh app
+// (SQLite; PostgreSQL when CAPSTAN_TEST_DATABASE_URL is set), listens on a real socket, and drives
+// concurrent GETs with autocannon from a child process (so the server's event-loop delay is the
+// server's alone). For each case it prints throughput, latency and the server's
+// event-loop delay (max and p99, sampled every 1 ms):
 //
-//   npx tsx bench/version-detail.ts
+//   before  the detail built from the full row and serialized through the route schema on every
+//           read (the code before the detail cache, mounted on a bench-only route)
+//   after   GET CAP/{name}/{version}: the cached immutable part spliced with the fresh fields
+//   cold    the first read of a version after start (fills the cache), alone
+//   small   a small detail (a dozen files) through the same route, as a control
+//
+// Server CPU per request (this process's CPU time over the requests answered) is the figure that
+// depends least on what else the machine runs; throughput and delays on a shared host vary a lot.
+//
+//   npx tsx bench/version-detail.ts            (BENCH_SECONDS=5 BENCH_CONNECTIONS=8 by default)
+import { execFile } from "node:child_process";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { promisify } from "node:util";
+import { ArtifactDetail, VersionParams } from "../src/contract/capabilities.js";
+import { errorResponses } from "../src/contract/common.js";
+import { scopeOf } from "../src/routes/route-app.js";
+import { getVersionDetail } from "../src/services/registry-service.js";
 import { buildTarGz, type TarEntry } from "../test/helpers/tar-builder.js";
 import { bearer, buildTestApp } from "../test/helpers/test-app.js";
 
-const READS = 20;
+const execFileAsync = promisify(execFile);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+/** BENCH_ONLY=after,small runs those cases only (for profiling one of them). */
+const ONLY = (process.env.BENCH_ONLY ?? "").split(",").filter(Boolean);
 
-async function main(): Promise<void> {
+function largestBundle(): Buffer {
   const entries: TarEntry[] = [
     {
       name: "capability.yaml",
@@ -25,34 +47,155 @@ async function main(): Promise<void> {
   for (let i = 0; entries.length < 9_999; i++) {
     entries.push({ name: `docs/section-${Math.floor(i / 100)}/page-${i}.md`, content: `page ${i}\n` });
   }
-  const t = await buildTestApp();
+  return buildTarGz(entries);
+}
+
+function smallBundle(): Buffer {
+  const entries: TarEntry[] = [
+    { name: "capability.yaml", content: 'schema: 1\nname: small\nversion: "1.0.0"\ndescription: Small.\n' },
+  ];
+  for (let i = 0; i < 12; i++) {
+    entries.push({ name: `agents/agent-${i}.md`, content: `---\nname: agent-${i}\n---\nBody ${i}\n` });
+  }
+  return buildTarGz(entries);
+}
+
+/** autocannon in a child process, so the load does not run on the server's event loop or thread. */
+const LOAD_SCRIPT = `
+const autocannon = require(require.resolve("autocannon", { paths: [process.cwd()] }));
+autocannon(JSON.parse(process.argv[1])).then((r) => {
+  const failed = r.non2xx + r.errors + r.timeouts;
+  process.stdout.write(JSON.stringify({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, failed }));
+});
+`;
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+}
+
+async function load(url: string, headers: Record<string, string>, connections: number, seconds: number) {
+  const options = JSON.stringify({ url, headers, connections, duration: seconds });
+  const { stdout } = await execFileAsync(process.execPath, ["-e", LOAD_SCRIPT, options], {
+    cwd: process.cwd(),
+  });
+  return JSON.parse(stdout) as LoadResult;
+}
+
+interface Figures {
+  label: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  loopMax: number;
+  loopP99: number;
+  /** Server CPU (this process: the load runs in a child) per answered request. */
+  cpuMsPerRequest: number;
+  non2xx: number;
+}
+
+async function measure(label: string, url: string, headers: Record<string, string>): Promise<Figures> {
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const cpu = process.cpuUsage();
+  const result = await load(url, headers, CONNECTIONS, SECONDS);
+  const used = process.cpuUsage(cpu);
+  loop.disable();
+  return {
+    label,
+    rps: result.rps,
+    p50: result.p50,
+    p99: result.p99,
+    loopMax: loop.max / 1e6,
+    loopP99: loop.percentile(99) / 1e6,
+    cpuMsPerRequest: (used.user + used.system) / 1000 / Math.max(1, result.rps * SECONDS),
+    non2xx: result.failed,
+  };
+}
+
+function print(figures: Figures): void {
+  const cells = [
+    figures.label.padEnd(8),
+    `${figures.rps.toFixed(1).padStart(8)} req/s`,
+    `cpu ${figures.cpuMsPerRequest.toFixed(2).padStart(6)} ms/req`,
+    `latency p50 ${String(figures.p50).padStart(5)} ms  p99 ${String(figures.p99).padStart(5)} ms`,
+    `loop delay max ${figures.loopMax.toFixed(1).padStart(6)} ms  p99 ${figures.loopP99.toFixed(1).padStart(6)} ms`,
+  ];
+  if (figures.non2xx > 0) cells.push(`(${figures.non2xx} not 2xx)`);
+  console.log(`  ${cells.join("   ")}`);
+}
+
+async function main(): Promise<void> {
+  const t = await buildTestApp({
+    extraRoutes: (app) => {
+      // The read as it was before the cache: the full row, parsed, shaped, serialized by the schema.
+      app.get(
+        "/bench/uncached/:org/:name/:version",
+        { schema: { params: VersionParams, response: { 200: ArtifactDetail, ...errorResponses } } },
+        async (request) => {
+          const { org, name, version } = request.params;
+          return getVersionDetail(app.deps, scopeOf(request), org, name, version);
+        },
+      );
+    },
+  });
   try {
-    const published = await t.app.inject({
-      method: "POST",
-      url: "/api/v1/org/default/capabilities",
-      headers: { ...bearer(t.adminKey), "content-type": "application/gzip" },
-      payload: buildTarGz(entries),
-    });
-    if (published.statusCode !== 201) throw new Error(`publish answered ${published.statusCode}`);
-    const times: number[] = [];
-    let bytes = 0;
-    for (let i = 0; i < READS; i++) {
-      const started = performance.now();
-      const res = await t.app.inject({
-        method: "GET",
-        url: "/api/v1/org/default/capabilities/largest/1.0.0",
-        headers: bearer(t.adminKey),
+    for (const bundle of [largestBundle(), smallBundle()]) {
+      const published = await t.app.inject({
+        method: "POST",
+        url: "/api/v1/org/default/capabilities",
+        headers: { ...bearer(t.adminKey), "content-type": "application/gzip" },
+        payload: bundle,
       });
-      times.push(performance.now() - started);
-      bytes = res.rawPayload.length;
-      if (res.statusCode !== 200) throw new Error(`detail answered ${res.statusCode}`);
+      if (published.statusCode !== 201) throw new Error(`publish answered ${published.statusCode}`);
     }
-    times.sort((a, b) => a - b);
-    const files = JSON.parse(published.body).file_manifest.length;
-    console.log(`version detail: ${files} files, 2000 components, ${(bytes / 1024).toFixed(0)} KiB`);
+    const base = await t.app.listen({ host: "127.0.0.1", port: 0 });
+    const headers = bearer(t.adminKey);
+    const detailUrl = `${base}/api/v1/org/default/capabilities/largest/1.0.0`;
+
+    const coldLoop = monitorEventLoopDelay({ resolution: 1 });
+    coldLoop.enable();
+    const coldStarted = performance.now();
+    const cold = await fetch(detailUrl, { headers });
+    const coldBytes = (await cold.arrayBuffer()).byteLength;
+    const coldMs = performance.now() - coldStarted;
+    coldLoop.disable();
+    const before = await (await fetch(`${base}/bench/uncached/default/largest/1.0.0`, { headers })).text();
+    if (
+      JSON.stringify(JSON.parse(before)) !==
+      JSON.stringify(JSON.parse(await (await fetch(detailUrl, { headers })).text()))
+    )
+      throw new Error("the cached detail differs from the uncached one");
+
+    const database = t.deps.dialect === "postgres" ? "PostgreSQL" : "SQLite";
     console.log(
-      `  per read  median ${times[READS / 2].toFixed(1)} ms   max ${times[READS - 1].toFixed(1)} ms`,
+      `version detail: Node ${process.version}, ${database}, ${(coldBytes / 1024).toFixed(0)} KiB ` +
+        `(10,000 files, 2,000 components), ${CONNECTIONS} connections × ${SECONDS} s per case`,
     );
+    console.log(
+      `  cold     first read ${coldMs.toFixed(1)} ms, loop delay max ${(coldLoop.max / 1e6).toFixed(1)} ms while it filled the cache`,
+    );
+    const cases: [string, string][] = [
+      ["before", `${base}/bench/uncached/default/largest/1.0.0`],
+      ["after", detailUrl],
+      ["small", `${base}/api/v1/org/default/capabilities/small/1.0.0`],
+      ["small<", `${base}/bench/uncached/default/small/1.0.0`],
+    ];
+    const rows: Figures[] = [];
+    for (const [label, url] of cases) {
+      if (ONLY.length > 0 && !ONLY.includes(label)) continue;
+      rows.push(await measure(label, url, headers));
+      print(rows[rows.length - 1]);
+    }
+    const [b, a] = rows;
+    if (rows.length === cases.length)
+      console.log(
+        `  after/before: throughput ×${(a.rps / b.rps).toFixed(1)}, server cpu per request ×${(a.cpuMsPerRequest / b.cpuMsPerRequest).toFixed(2)}, ` +
+          `loop delay max ×${(a.loopMax / b.loopMax).toFixed(2)}, p99 latency ×${(a.p99 / b.p99).toFixed(2)}`,
+      );
+    console.log("  (small< is the small detail through the uncached path)");
   } finally {
     await t.close();
   }

@@ -27,6 +27,8 @@ export interface Config {
   /** Bundles inspected at once (worker threads), and publishes that may wait for one beyond that. */
   publishConcurrency: number;
   publishQueue: number;
+  /** Bytes of serialized version details kept in memory (src/services/artifact-detail-cache.ts); 0 keeps none. */
+  detailCacheBytes: number;
   logLevel: string;
   trustProxy: TrustProxy;
   /** How long an instance waits for another one's migrations (SPEC §1: 60 s). */
@@ -139,6 +141,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     maxBundleBytes: readInteger(read, "CAPSTAN_MAX_BUNDLE_BYTES", 52_428_800, 1024, 2 ** 31),
     publishConcurrency: readInteger(read, "CAPSTAN_PUBLISH_CONCURRENCY", 2, 1, 64),
     publishQueue: readInteger(read, "CAPSTAN_PUBLISH_QUEUE", 8, 0, 10_000),
+    detailCacheBytes: readInteger(read, "CAPSTAN_DETAIL_CACHE_BYTES", 67_108_864, 0, 2 ** 40),
     logLevel,
     trustProxy: parseTrustProxy(read("CAPSTAN_TRUST_PROXY")),
     migrationLockTimeoutMs: readInteger(read, "CAPSTAN_MIGRATION_LOCK_TIMEOUT_MS", 60_000, 100, 3_600_000),

@@ -116,6 +116,13 @@ const ComponentDetail = Type.Object({
 
 const FileManifestEntry = Type.Object({ path: Type.String(), sha256: Type.String(), size: Type.Integer() });
 
+/** A page of a version's file manifest (cursor style, SPEC §2.7). */
+export const FileList = Type.Object({
+  items: Type.Array(FileManifestEntry),
+  next_cursor: Nullable(Type.String({ description: "Pass back as `cursor` for the next page" })),
+});
+export type FileList = Static<typeof FileList>;
+
 const FlagDefinition = Type.Object({ description: Type.String(), default: Type.Boolean() });
 
 const summaryFields = {

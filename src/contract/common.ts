@@ -1,6 +1,6 @@
 // Schemas every resource shares: ids, slugs, the error envelope and the error responses each route
 // declares (spread into its `response` so OpenAPI lists them).
-import { type TSchema, Type } from "typebox";
+import { type Static, type TSchema, Type } from "typebox";
 import { ERROR_STATUSES, ERROR_TYPES } from "../http/errors.js";
 import { SLUG_PATTERN, UUID_PATTERN } from "../lib/ids.js";
 
@@ -77,6 +77,7 @@ export const CursorQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+export type CursorQuery = Static<typeof CursorQuery>;
 
 /** The largest page number accepted (2^31 - 1); beyond the last page a list is simply empty. */
 const MAX_PAGE = 2_147_483_647;

@@ -2,7 +2,7 @@
 import { extname } from "node:path";
 import { Readable } from "node:stream";
 import multipart from "@fastify/multipart";
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import {
   ArtifactDetail,
@@ -12,6 +12,7 @@ import {
   DeleteQuery,
   FacetQuery,
   Facets,
+  FileList,
   FileParams,
   ListQuery,
   PublishQuery,
@@ -23,16 +24,20 @@ import {
   VisibilityBody,
   VisibilityResult,
 } from "../contract/capabilities.js";
-import { errorResponses, NoContent, OrgParams } from "../contract/common.js";
+import { CursorQuery, errorResponses, NoContent, OrgParams } from "../contract/common.js";
 import { AppError } from "../http/errors.js";
+import { JSON_UTF8 } from "../http/fast-lane.js";
+import { ArtifactDetailCache, type RenderedDetail } from "../services/artifact-detail-cache.js";
+import { FileManifestCache } from "../services/file-manifest-cache.js";
 import { type BundleUpload, PublishPipeline, publishCapability } from "../services/publish-service.js";
 import { deleteVersion, updateVersionStatus, updateVisibility } from "../services/registry-admin-service.js";
 import {
   capabilityFacets,
   getBundleLink,
   getReadme,
-  getVersionDetail,
+  getVersionDetailBytes,
   listCapabilities,
+  listVersionFiles,
   listVersions,
   openVersionFile,
 } from "../services/registry-service.js";
@@ -47,6 +52,11 @@ const Binary = Type.Unsafe<unknown>({ type: "string", format: "binary" });
 export default async function capabilityRoutes(app: RouteApp): Promise<void> {
   const tags = ["capabilities"];
   await app.register(publishRoute);
+  // Serialized details by version id: bytes sent as they are, not through the response schema.
+  // Three quarters of the budget for details, a quarter for parsed file manifests.
+  const budget = app.deps.config.detailCacheBytes;
+  const details = new ArtifactDetailCache(budget - Math.floor(budget / 4));
+  const manifests = new FileManifestCache(Math.floor(budget / 4));
 
   app.get(
     "/org/:org/capabilities",
@@ -89,8 +99,11 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
         response: { 200: ArtifactDetail, ...errorResponses },
       },
     },
-    async (request) =>
-      getVersionDetail(app.deps, scopeOf(request), request.params.org, request.params.name, "latest"),
+    async (request, reply) => {
+      const { org, name } = request.params;
+      const detail = await getVersionDetailBytes(app.deps, details, scopeOf(request), org, name, "latest");
+      return sendDetail(reply, detail);
+    },
   );
 
   app.get(
@@ -119,7 +132,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
       },
     },
     async (request) =>
-      getReadme(app.deps, scopeOf(request), request.params.org, request.params.name, "latest"),
+      getReadme(app.deps, manifests, scopeOf(request), request.params.org, request.params.name, "latest"),
   );
 
   app.patch(
@@ -155,9 +168,10 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
         response: { 200: ArtifactDetail, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { org, name, version } = request.params;
-      return getVersionDetail(app.deps, scopeOf(request), org, name, version);
+      const detail = await getVersionDetailBytes(app.deps, details, scopeOf(request), org, name, version);
+      return sendDetail(reply, detail);
     },
   );
 
@@ -173,9 +187,13 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
         response: { 200: ArtifactDetail, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { org, name, version } = request.params;
-      return updateVersionStatus(app.deps, scopeOf(request), org, name, version, request.body);
+      const scope = scopeOf(request);
+      return sendDetail(
+        reply,
+        await updateVersionStatus(app.deps, details, scope, org, name, version, request.body),
+      );
     },
   );
 
@@ -229,7 +247,31 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     },
     async (request) => {
       const { org, name, version } = request.params;
-      return getReadme(app.deps, scopeOf(request), org, name, version);
+      return getReadme(app.deps, manifests, scopeOf(request), org, name, version);
+    },
+  );
+
+  app.get(
+    "/org/:org/capabilities/:name/:version/files",
+    {
+      config: { runtimeToken: true },
+      schema: {
+        operationId: "listCapabilityVersionFiles",
+        tags,
+        summary: "The version's file manifest, one page at a time (cursor)",
+        params: VersionParams,
+        querystring: CursorQuery,
+        response: { 200: FileList, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { org, name, version } = request.params;
+      // `…/files/` reaches this route too (trailing slashes are ignored), but it has always meant
+      // the file with the empty path, which no version has: the same 404 as before this list.
+      if (request.url.split("?", 1)[0].endsWith("/")) {
+        await openVersionFile(app.deps, manifests, scopeOf(request), org, name, version, "");
+      }
+      return listVersionFiles(app.deps, manifests, scopeOf(request), org, name, version, request.query);
     },
   );
 
@@ -248,7 +290,7 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
     },
     async (request, reply) => {
       const { org, name, version, "*": path } = request.params;
-      const file = await openVersionFile(app.deps, scopeOf(request), org, name, version, path);
+      const file = await openVersionFile(app.deps, manifests, scopeOf(request), org, name, version, path);
       return (
         reply
           .type(contentTypeOf(file.path))
@@ -260,6 +302,15 @@ export default async function capabilityRoutes(app: RouteApp): Promise<void> {
       );
     },
   );
+}
+
+/** An already serialized detail, its chunks written in order without copying them into one. */
+function sendDetail(reply: FastifyReply, detail: RenderedDetail): FastifyReply {
+  if (detail.chunks.length === 1) return reply.type(JSON_UTF8).send(detail.chunks[0]);
+  return reply
+    .type(JSON_UTF8)
+    .header("content-length", detail.length)
+    .send(Readable.from(detail.chunks, { objectMode: false }));
 }
 
 /** POST CAP, in its own scope so the bundle body parsers apply to this route only. */

@@ -2,24 +2,30 @@
 // reserved forever) and visibility. Each change re-derives "latest" in its own transaction.
 
 import type { Transaction } from "kysely";
-import type { ArtifactDetail, StatusPatchBody, VisibilityResult } from "../contract/capabilities.js";
+import type { StatusPatchBody, VisibilityResult } from "../contract/capabilities.js";
 import {
   deleteBindings,
-  findVersionById,
+  findVersionHeadById,
   listBindingsOfVersion,
   listReleasedVersions,
   lockCapability,
   setLatestVersion,
   setVersionStatus,
   setVisibility,
-  type VersionRow,
+  type VersionHead,
 } from "../db/repositories/capability-repository.js";
 import type { Database } from "../db/schema.js";
 import { AppError } from "../http/errors.js";
+import type { ArtifactDetailCache, RenderedDetail } from "./artifact-detail-cache.js";
 import { displayNameOf, latestOf } from "./artifact-views.js";
 import { appendAudit } from "./audit.js";
 import type { RequestScope, ServiceDeps } from "./deps.js";
-import { type CapabilityInOrg, loadDetail, resolveCapability, resolveVersion } from "./registry-service.js";
+import {
+  type CapabilityInOrg,
+  renderVersionDetail,
+  resolveCapability,
+  resolveVersionHead,
+} from "./registry-service.js";
 
 /** Recomputes the capability's latest version from its version numbers; a write path only. */
 export async function refreshLatest(
@@ -39,11 +45,11 @@ async function changeVersion<T>(
   deps: ServiceDeps,
   target: CapabilityInOrg,
   versionId: string,
-  change: (trx: Transaction<Database>, version: VersionRow, at: string) => Promise<T>,
+  change: (trx: Transaction<Database>, version: VersionHead, at: string) => Promise<T>,
 ): Promise<T> {
   return deps.db.transaction().execute(async (trx) => {
     await lockCapability(trx, deps.dialect, target.capability.id);
-    const version = await findVersionById(trx, target.capability.id, versionId);
+    const version = await findVersionHeadById(trx, target.capability.id, versionId);
     if (!version || version.status === "deleted") {
       throw new AppError("not_found_error", `That version of '${target.displayName}' no longer exists`);
     }
@@ -51,21 +57,23 @@ async function changeVersion<T>(
   });
 }
 
+/** Answers with the version's detail, from the detail cache (the large part never changes). */
 export async function updateVersionStatus(
   deps: ServiceDeps,
+  details: ArtifactDetailCache,
   scope: RequestScope,
   orgKey: string,
   ref: string,
   versionNumber: string,
   body: StatusPatchBody,
-): Promise<ArtifactDetail> {
+): Promise<RenderedDetail> {
   if (body.message !== undefined && body.status !== "deprecated") {
     throw new AppError("validation_error", "A message goes only with status 'deprecated'", [
       { loc: ["body", "message"], msg: "only allowed when status is 'deprecated'", type: "value_error" },
     ]);
   }
   const target = await resolveCapability(deps, scope.actor, orgKey, ref, "contributor");
-  const current = await resolveVersion(deps.db, target, versionNumber);
+  const current = await resolveVersionHead(deps.db, target, versionNumber);
   await changeVersion(deps, target, current.id, async (trx, version, at) => {
     // Deprecating again without a message keeps the message already given.
     const message =
@@ -95,7 +103,7 @@ export async function updateVersionStatus(
   });
   deps.changes.publish({ kind: "capability", capabilityId: target.capability.id });
   const refreshed = await resolveCapability(deps, scope.actor, orgKey, ref, "contributor");
-  return loadDetail(deps.db, refreshed, await resolveVersion(deps.db, refreshed, versionNumber));
+  return renderVersionDetail(deps, details, refreshed, versionNumber);
 }
 
 /**
@@ -111,7 +119,7 @@ export async function deleteVersion(
   force: boolean,
 ): Promise<void> {
   const target = await resolveCapability(deps, scope.actor, orgKey, ref, "owner");
-  const current = await resolveVersion(deps.db, target, versionNumber);
+  const current = await resolveVersionHead(deps.db, target, versionNumber);
   const affectedRuntimes = await changeVersion(deps, target, current.id, async (trx, version, at) => {
     const bindings = await listBindingsOfVersion(trx, version.id);
     if (bindings.length > 0 && !force) {

@@ -9,10 +9,12 @@ import type {
   BundleLink,
   FacetQuery,
   Facets,
+  FileList,
   ListQuery,
   Readme,
   VersionList,
 } from "../contract/capabilities.js";
+import type { CursorQuery } from "../contract/common.js";
 import {
   type CapabilityRow,
   type CatalogFilter,
@@ -21,15 +23,24 @@ import {
   findCapabilityByOrgKey,
   findVersion,
   findVersionById,
+  findVersionHead,
+  findVersionHeadById,
   isVersionBoundToRuntime,
   listCatalog,
   listCatalogFacetValues,
   listLiveVersions,
+  type VersionHead,
   type VersionRow,
 } from "../db/repositories/capability-repository.js";
 import type { FileManifestEntry } from "../domain/types.js";
-import { AppError } from "../http/errors.js";
+import { AppError, validationIssue } from "../http/errors.js";
 import { type OrgAccess, type Role, requireOrgRole } from "./access.js";
+import {
+  type ArtifactDetailCache,
+  mutableDetail,
+  type RenderedDetail,
+  renderDetail,
+} from "./artifact-detail-cache.js";
 import {
   type CapabilityOwner,
   displayNameOf,
@@ -39,6 +50,7 @@ import {
   toVersionListItem,
 } from "./artifact-views.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import type { FileManifestCache } from "./file-manifest-cache.js";
 import { requireRuntimeTokenRead } from "./runtime-token-service.js";
 import { signBlobUrl } from "./signed-urls.js";
 
@@ -87,17 +99,36 @@ export async function resolveVersion(
   version: string,
 ): Promise<VersionRow> {
   const row = await findTargetVersion(db, target.capability, version);
-  if (!row || row.status === "deleted") {
-    const what = version === "latest" ? "An installable version" : `Version ${version}`;
-    throw new AppError("not_found_error", `${what} of '${target.displayName}' not found`);
-  }
+  if (!row || row.status === "deleted") throw versionNotFound(target, version);
   return row;
+}
+
+function versionNotFound(target: CapabilityOwner, version: string): AppError {
+  const what = version === "latest" ? "An installable version" : `Version ${version}`;
+  return new AppError("not_found_error", `${what} of '${target.displayName}' not found`);
 }
 
 function findTargetVersion(db: Executor, capability: CapabilityRow, version: string) {
   if (version !== "latest") return findVersion(db, capability.id, version);
   if (capability.latest_version_id === null) return Promise.resolve(undefined);
   return findVersionById(db, capability.id, capability.latest_version_id);
+}
+
+/** findTargetVersion without the large columns, for reads that need none of them. */
+function findTargetHead(db: Executor, capability: CapabilityRow, version: string) {
+  if (version !== "latest") return findVersionHead(db, capability.id, version);
+  if (capability.latest_version_id === null) return Promise.resolve(undefined);
+  return findVersionHeadById(db, capability.id, capability.latest_version_id);
+}
+
+export async function resolveVersionHead(
+  db: Executor,
+  target: CapabilityInOrg,
+  version: string,
+): Promise<VersionHead> {
+  const row = await findTargetHead(db, target.capability, version);
+  if (!row || row.status === "deleted") throw versionNotFound(target, version);
+  return row;
 }
 
 function runtimeTokenRefused(): AppError {
@@ -192,6 +223,7 @@ function facetCounts(counts: Map<string, number>): Facets["keywords"] {
     .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
 }
 
+/** The detail built from the full row, through the route's schema: the reference for the cached path. */
 export async function getVersionDetail(
   deps: ServiceDeps,
   scope: RequestScope,
@@ -201,6 +233,44 @@ export async function getVersionDetail(
 ): Promise<ArtifactDetail> {
   const target = await resolveCapability(deps, scope.actor, orgKey, ref, "reader");
   return loadDetail(deps.db, target, await resolveVersion(deps.db, target, version));
+}
+
+/**
+ * The detail as JSON bytes: the version's immutable part from the cache, what can change read fresh
+ * (the capability row and the live versions: two small queries; the big columns are read only to
+ * fill the cache). Same answers, statuses and messages as getVersionDetail.
+ */
+export async function getVersionDetailBytes(
+  deps: ServiceDeps,
+  cache: ArtifactDetailCache,
+  scope: RequestScope,
+  orgKey: string,
+  ref: string,
+  version: string,
+): Promise<RenderedDetail> {
+  const target = await resolveCapability(deps, scope.actor, orgKey, ref, "reader");
+  return renderVersionDetail(deps, cache, target, version);
+}
+
+/** The detail of `version` (`x.y.z` or `latest`) of a capability the caller has reached. */
+export async function renderVersionDetail(
+  deps: ServiceDeps,
+  cache: ArtifactDetailCache,
+  target: CapabilityOwner,
+  version: string,
+): Promise<RenderedDetail> {
+  const live = await listLiveVersions(deps.db, [target.capability.id]);
+  const head =
+    version === "latest"
+      ? live.find((v) => v.id === target.capability.latest_version_id)
+      : live.find((v) => v.version === version);
+  if (!head) throw versionNotFound(target, version);
+  // Undefined only when the row vanished since: versions are never removed, only made tombstones.
+  const template = await cache.template(deps.db, head.id);
+  if (!template) throw versionNotFound(target, version);
+  const versions = newestFirst(live).map((v) => v.version);
+  const isPublic = target.capability.is_public === 1;
+  return renderDetail(template, mutableDetail(target.displayName, isPublic, head, versions));
 }
 
 export async function listVersions(
@@ -225,10 +295,10 @@ async function downloadableVersion(
   orgKey: string,
   ref: string,
   version: string,
-): Promise<{ owner: CapabilityOwner; row: VersionRow }> {
+): Promise<{ owner: CapabilityOwner; row: VersionHead }> {
   if (scope.actor.runtimeId !== null) return boundVersion(deps, scope.actor, orgKey, ref, version);
   const owner = await resolveCapability(deps, scope.actor, orgKey, ref, "reader");
-  return { owner, row: await resolveVersion(deps.db, owner, version) };
+  return { owner, row: await resolveVersionHead(deps.db, owner, version) };
 }
 
 /**
@@ -242,11 +312,11 @@ async function boundVersion(
   orgKey: string,
   ref: string,
   version: string,
-): Promise<{ owner: CapabilityOwner; row: VersionRow }> {
+): Promise<{ owner: CapabilityOwner; row: VersionHead }> {
   const [ownerKey, name] = splitRef(ref, orgKey);
   const runtime = await requireRuntimeTokenRead(deps, actor, { capability: { org: orgKey, ownerKey } });
   const capability = await findCapabilityByOrgKey(deps.db, ownerKey, name, { publicOnly: false });
-  const row = capability && (await findTargetVersion(deps.db, capability, version));
+  const row = capability && (await findTargetHead(deps.db, capability, version));
   if (!capability || !row || row.status === "deleted") throw runtimeTokenRefused();
   if (!(await isVersionBoundToRuntime(deps.db, runtime.id, row.id))) throw runtimeTokenRefused();
   return { owner: { capability, ownerKey, displayName: ref }, row };
@@ -277,6 +347,7 @@ export interface VersionFile {
 
 export async function openVersionFile(
   deps: ServiceDeps,
+  manifests: FileManifestCache,
   scope: RequestScope,
   orgKey: string,
   ref: string,
@@ -284,22 +355,66 @@ export async function openVersionFile(
   path: string,
 ): Promise<VersionFile> {
   const { owner, row } = await downloadableVersion(deps, scope, orgKey, ref, version);
-  const entry = fileEntry(row, path);
+  const entry = await fileEntry(deps, manifests, row, path);
   if (!entry)
     throw new AppError("not_found_error", `'${owner.displayName}@${row.version}' has no file '${path}'`);
   return { path: entry.path, size: entry.size, content: await openBlob(deps, entry.sha256) };
 }
 
+/**
+ * One page of a version's file manifest (cursor style, SPEC §2.7). The manifest of a version never
+ * changes, so the cursor is a position in it, tied to the version it was issued for.
+ */
+export async function listVersionFiles(
+  deps: ServiceDeps,
+  manifests: FileManifestCache,
+  scope: RequestScope,
+  orgKey: string,
+  ref: string,
+  version: string,
+  query: CursorQuery,
+): Promise<FileList> {
+  const { row } = await downloadableVersion(deps, scope, orgKey, ref, version);
+  const files = await versionFiles(deps, manifests, row);
+  const start = query.cursor === undefined ? 0 : decodeFileCursor(query.cursor, row.id, files.entries.length);
+  const end = Math.min(start + (query.limit ?? DEFAULT_FILE_PAGE), files.entries.length);
+  return {
+    items: files.entries.slice(start, end),
+    next_cursor: end < files.entries.length ? encodeFileCursor(row.id, end) : null,
+  };
+}
+
+const DEFAULT_FILE_PAGE = 50;
+
+function encodeFileCursor(versionId: string, position: number): string {
+  return Buffer.from(`${versionId}.${position}`, "utf8").toString("base64url");
+}
+
+/** The position inside a cursor issued for this version; anything else is 422 at `["query","cursor"]`. */
+function decodeFileCursor(cursor: string, versionId: string, length: number): number {
+  const match = /^([0-9a-f-]{36})\.(\d{1,9})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  const position = match ? Number(match[2]) : -1;
+  if (!match || match[1] !== versionId || position < 1 || position > length) {
+    throw validationIssue(
+      ["query", "cursor"],
+      "Not a cursor this server issued for this version's files",
+      "value_error.cursor",
+    );
+  }
+  return position;
+}
+
 export async function getReadme(
   deps: ServiceDeps,
+  manifests: FileManifestCache,
   scope: RequestScope,
   orgKey: string,
   ref: string,
   version: string,
 ): Promise<Readme> {
   const target = await resolveCapability(deps, scope.actor, orgKey, ref, "reader");
-  const row = await resolveVersion(deps.db, target, version);
-  const entry = row.readme_path === null ? undefined : fileEntry(row, row.readme_path);
+  const row = await resolveVersionHead(deps.db, target, version);
+  const entry = row.readme_path === null ? undefined : await fileEntry(deps, manifests, row, row.readme_path);
   if (!entry)
     throw new AppError("not_found_error", `'${target.displayName}@${row.version}' has no README.md`);
   const content = await deps.blobs.read(entry.sha256);
@@ -307,9 +422,22 @@ export async function getReadme(
   return { content: content.toString("utf8"), path: entry.path };
 }
 
-function fileEntry(version: VersionRow, path: string): FileManifestEntry | undefined {
-  const manifest: FileManifestEntry[] = JSON.parse(version.file_manifest);
-  return manifest.find((entry) => entry.path === path);
+async function versionFiles(deps: ServiceDeps, manifests: FileManifestCache, row: VersionHead) {
+  const files = await manifests.files(deps.db, row.id);
+  // Versions are never removed, only made tombstones: a row found a moment ago is still there.
+  if (!files) throw new Error(`version ${row.id} vanished`);
+  return files;
+}
+
+async function fileEntry(
+  deps: ServiceDeps,
+  manifests: FileManifestCache,
+  row: VersionHead,
+  path: string,
+): Promise<FileManifestEntry | undefined> {
+  const files = await versionFiles(deps, manifests, row);
+  const index = files.indexByPath.get(path);
+  return index === undefined ? undefined : files.entries[index];
 }
 
 async function openBlob(deps: ServiceDeps, sha256: string): Promise<Readable> {

@@ -507,6 +507,12 @@ const RULES: Record<string, Rule | Rule[]> = {
     runtimeToken: true,
     ok: 200,
   },
+  // The paged file list: whoever may fetch a version's files may list them.
+  "GET /api/v1/org/:org/capabilities/:name/:version/files": {
+    access: "reader",
+    runtimeToken: true,
+    ok: 200,
+  },
 };
 
 /** The rules of `METHOD url`; a HEAD route answers as its GET route does, without a body. */

@@ -113,6 +113,87 @@ export function findVersionById(
     .executeTakeFirst();
 }
 
+/** The columns of a version that never change after publish: what its cached detail is made of. */
+export const VERSION_CONTENT_COLUMNS = [
+  "id",
+  "version",
+  "description",
+  "author_name",
+  "license",
+  "keywords",
+  "manifest",
+  "component_counts",
+  "component_details",
+  "flags",
+  "warnings",
+  "file_manifest",
+  "artifact_sha256",
+  "runtime_digest",
+  "size_bytes",
+  "published_by",
+  "created_at",
+] as const;
+export type VersionContent = Pick<VersionRow, (typeof VERSION_CONTENT_COLUMNS)[number]>;
+
+/** A version's immutable content by id (the id is unique across capabilities); tombstones too. */
+export function findVersionContent(db: Executor, versionId: string): Promise<VersionContent | undefined> {
+  return db
+    .selectFrom("capability_versions")
+    .select(VERSION_CONTENT_COLUMNS)
+    .where("id", "=", versionId)
+    .executeTakeFirst();
+}
+
+/** The few columns of a version that downloads and file reads need: none of the large JSON ones. */
+const VERSION_HEAD_COLUMNS = [
+  "id",
+  "capability_id",
+  "version",
+  "status",
+  "deprecation_message",
+  "readme_path",
+  "artifact_sha256",
+  "size_bytes",
+] as const;
+export type VersionHead = Pick<VersionRow, (typeof VERSION_HEAD_COLUMNS)[number]>;
+
+/** Like findVersion, without the large columns. */
+export function findVersionHead(
+  db: Executor,
+  capabilityId: string,
+  version: string,
+): Promise<VersionHead | undefined> {
+  return db
+    .selectFrom("capability_versions")
+    .select(VERSION_HEAD_COLUMNS)
+    .where("capability_id", "=", capabilityId)
+    .where("version", "=", version)
+    .executeTakeFirst();
+}
+
+/** Like findVersionById, without the large columns. */
+export function findVersionHeadById(
+  db: Executor,
+  capabilityId: string,
+  versionId: string,
+): Promise<VersionHead | undefined> {
+  return db
+    .selectFrom("capability_versions")
+    .select(VERSION_HEAD_COLUMNS)
+    .where("capability_id", "=", capabilityId)
+    .where("id", "=", versionId)
+    .executeTakeFirst();
+}
+
+/** A version's file manifest (JSON text) by id. */
+export function findVersionFileManifest(db: Executor, versionId: string) {
+  return db
+    .selectFrom("capability_versions")
+    .select(["id", "file_manifest"])
+    .where("id", "=", versionId)
+    .executeTakeFirst();
+}
+
 export async function insertVersion(trx: Executor, row: NewRow<"capability_versions">): Promise<void> {
   try {
     await trx.insertInto("capability_versions").values(row).execute();
