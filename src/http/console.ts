@@ -11,7 +11,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 export const CONSOLE_CSP = [
   "default-src 'self'",
   "script-src 'self'",
-  "style-src 'self'",
+  // Radix's scroll lock writes a <style> element whose content it computes (the scrollbar's width),
+  // so no hash can allow it; styles cannot run code, and scripts stay strictly same-origin.
+  "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'self'",

@@ -18,7 +18,9 @@ function expectConsoleHeaders(headers: Record<string, unknown>): void {
   assert.match(csp, /default-src 'self'/);
   assert.match(csp, /script-src 'self'(;|$)/, "scripts only from this origin, none inline");
   assert.match(csp, /frame-ancestors 'none'/);
-  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:|\*/, "no inline code and no remote origin");
+  const scripts = /script-src ([^;]*)/.exec(csp)?.[1] ?? "";
+  assert.equal(scripts.trim(), "'self'", "no inline or evaluated script");
+  assert.doesNotMatch(csp, /https?:|\*|data:[^;]*script/, "no remote origin");
   assert.equal(headers["x-content-type-options"], "nosniff");
   assert.equal(headers["referrer-policy"], "no-referrer");
 }

@@ -22,9 +22,10 @@ const queryClient = new QueryClient({
 const router = createAppRouter(queryClient);
 
 setUnauthorizedHandler((envelope) => {
-  queryClient.clear();
   const here = router.state.location;
+  // The sign-in screen shows its own refusal.
   if (here.pathname === "/sign-in") return;
+  queryClient.clear();
   void router.navigate({
     to: "/sign-in",
     search: { message: envelope.detail, redirect: here.href },

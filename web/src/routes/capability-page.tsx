@@ -514,22 +514,29 @@ function FileViewer({
           A binary file: download it to inspect it.
         </p>
       ) : (
-        <pre className="max-h-[70vh] overflow-auto p-0 text-sm" data-testid="file-text">
-          <code className="grid grid-cols-[auto_1fr]">
-            {file.data.text.split("\n").map((line, i) => (
-              // biome-ignore lint/suspicious/noArrayIndexKey: lines are positional
-              <span key={i} className="contents">
-                <span
-                  aria-hidden="true"
-                  className="select-none border-r border-slate-200 px-2 text-right text-slate-500 dark:border-slate-700"
-                >
-                  {i + 1}
+        <section
+          className="max-h-[70vh] overflow-auto"
+          // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
+          tabIndex={0}
+          aria-label={`Contents of ${path}`}
+        >
+          <pre className="p-0 text-sm" data-testid="file-text">
+            <code className="grid grid-cols-[auto_1fr]">
+              {file.data.text.split("\n").map((line, i) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: lines are positional
+                <span key={i} className="contents">
+                  <span
+                    aria-hidden="true"
+                    className="select-none border-r border-slate-200 px-2 text-right text-slate-500 dark:border-slate-700"
+                  >
+                    {i + 1}
+                  </span>
+                  <span className="px-3 whitespace-pre">{line}</span>
                 </span>
-                <span className="px-3 whitespace-pre">{line}</span>
-              </span>
-            ))}
-          </code>
-        </pre>
+              ))}
+            </code>
+          </pre>
+        </section>
       )}
     </div>
   );

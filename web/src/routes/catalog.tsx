@@ -188,25 +188,26 @@ function Catalog() {
               </option>
             ))}
           </select>
-          <Button
-            size="sm"
-            aria-label={
-              search.dir === "desc"
-                ? "Sorted descending; sort ascending"
-                : "Sorted ascending; sort descending"
-            }
-            onClick={() =>
+          <label htmlFor="catalog-dir" className="sr-only">
+            Order
+          </label>
+          <select
+            id="catalog-dir"
+            value={search.dir ?? "asc"}
+            onChange={(event) =>
               navigate({
                 search: (prev) => ({
                   ...prev,
-                  dir: prev.dir === "desc" ? undefined : "desc",
+                  dir: event.target.value === "desc" ? "desc" : undefined,
                   page: undefined,
                 }),
               })
             }
+            className="rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
           >
-            {search.dir === "desc" ? "↓ desc" : "↑ asc"}
-          </Button>
+            <option value="asc">Ascending</option>
+            <option value="desc">Descending</option>
+          </select>
           <fieldset className="flex overflow-hidden rounded border border-slate-300 dark:border-slate-600">
             <legend className="sr-only">View</legend>
             {(["cards", "table"] as const).map((view) => (
