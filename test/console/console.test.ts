@@ -267,6 +267,8 @@ describe("the web console in Chromium", () => {
     assert.equal(await how("notes"), "uv run notes.py");
     assert.equal(await how("shared"), "python3 -m http.server");
 
+    await expectAccessible(page, "capability page with MCP servers and workers");
+    await screenshot(page, "trust-card");
     await page.getByRole("link", { name: /^Flags/ }).click();
     await page.getByTestId("flags").waitFor();
     assert.equal(await page.locator('[data-testid="flags"] tr[data-flag]').count(), 3);

@@ -1,20 +1,24 @@
 // The trust card (SPEC §10): everything a reviewer needs to judge a capability version before a
 // runtime binds it — every component by type with its description and path, which flag gates which
 // MCP server or worker, how each MCP server runs, workers, dependencies, checks and warnings.
+
+import { type ReactNode, useState } from "react";
 import { type CapabilityDetail, type ComponentDetail, useCapabilityFile } from "../api/capabilities";
 import { locText } from "../lib/envelope";
 import { Badge } from "./Badge";
+import { Button } from "./Button";
 
 const KINDS: {
   type: ComponentDetail["type"];
   title: string;
+  label: string;
   count: keyof CapabilityDetail["component_counts"];
 }[] = [
-  { type: "agent", title: "Agents", count: "agents" },
-  { type: "tool", title: "Tools", count: "tools" },
-  { type: "skill", title: "Skills", count: "skills" },
-  { type: "mcp_server", title: "MCP servers", count: "mcp_servers" },
-  { type: "worker", title: "Workers", count: "workers" },
+  { type: "agent", title: "Agents", label: "agents", count: "agents" },
+  { type: "tool", title: "Tools", label: "tools", count: "tools" },
+  { type: "skill", title: "Skills", label: "skills", count: "skills" },
+  { type: "mcp_server", title: "MCP servers", label: "MCP servers", count: "mcp_servers" },
+  { type: "worker", title: "Workers", label: "workers", count: "workers" },
 ];
 
 type Json = Record<string, unknown>;
@@ -47,7 +51,7 @@ export function TrustCard({ detail, scope }: { detail: CapabilityDetail; scope: 
     <section
       aria-labelledby="trust-card-title"
       data-testid="trust-card"
-      className="rounded-lg border border-slate-300 bg-white p-4 dark:border-slate-700 dark:bg-slate-900"
+      className="self-start rounded-lg border border-slate-300 bg-white p-4 dark:border-slate-700 dark:bg-slate-900"
     >
       <h2 id="trust-card-title" className="text-lg font-semibold">
         Trust card
@@ -64,7 +68,7 @@ export function TrustCard({ detail, scope }: { detail: CapabilityDetail; scope: 
             data-count={detail.component_counts[kind.count]}
           >
             <Badge tone={detail.component_counts[kind.count] > 0 ? "blue" : "slate"}>
-              {detail.component_counts[kind.count]} {kind.title.toLowerCase()}
+              {detail.component_counts[kind.count]} {kind.label}
             </Badge>
           </li>
         ))}
@@ -128,21 +132,16 @@ export function TrustCard({ detail, scope }: { detail: CapabilityDetail; scope: 
         const components = byType(kind.type);
         if (components.length === 0) return null;
         return (
-          <div key={kind.type} className="mt-4" data-testid={`components-${kind.type}`}>
-            <h3 className="font-semibold">
-              {kind.title} ({components.length})
-            </h3>
-            <ul className="mt-1 divide-y divide-slate-200 text-sm dark:divide-slate-800">
-              {components.map((component) => (
-                <ComponentRow
-                  key={`${component.name}:${component.path}`}
-                  component={component}
-                  manifest={manifest}
-                  scope={scope}
-                />
-              ))}
-            </ul>
-          </div>
+          <ComponentGroup key={kind.type} type={kind.type} title={kind.title} components={components}>
+            {(component) => (
+              <ComponentRow
+                key={`${component.name}:${component.path}`}
+                component={component}
+                manifest={manifest}
+                scope={scope}
+              />
+            )}
+          </ComponentGroup>
         );
       })}
 
@@ -177,6 +176,37 @@ export function TrustCard({ detail, scope }: { detail: CapabilityDetail; scope: 
         </div>
       )}
     </section>
+  );
+}
+
+/** Rows shown before "Show all": a bundle may hold up to 2,000 components. */
+const FIRST_ROWS = 30;
+
+function ComponentGroup({
+  type,
+  title,
+  components,
+  children,
+}: {
+  type: string;
+  title: string;
+  components: ComponentDetail[];
+  children: (component: ComponentDetail) => ReactNode;
+}) {
+  const [all, setAll] = useState(false);
+  const shown = all ? components : components.slice(0, FIRST_ROWS);
+  return (
+    <div className="mt-4" data-testid={`components-${type}`}>
+      <h3 className="font-semibold">
+        {title} ({components.length})
+      </h3>
+      <ul className="mt-1 divide-y divide-slate-200 text-sm dark:divide-slate-800">{shown.map(children)}</ul>
+      {shown.length < components.length && (
+        <Button size="sm" className="mt-1" onClick={() => setAll(true)}>
+          Show all {components.length} {title.toLowerCase()}
+        </Button>
+      )}
+    </div>
   );
 }
 

@@ -219,7 +219,7 @@ function Overview({ org, name, detail }: { org: string; name: string; detail: Ca
     <div className="grid gap-4 lg:grid-cols-[1fr_26rem]">
       <section
         aria-labelledby="readme-title"
-        className="min-w-0 rounded-lg border border-slate-300 bg-white p-4 dark:border-slate-700 dark:bg-slate-900"
+        className="min-w-0 self-start rounded-lg border border-slate-300 bg-white p-4 dark:border-slate-700 dark:bg-slate-900"
       >
         <h2 id="readme-title" className="sr-only">
           README
