@@ -350,6 +350,36 @@ describe("the web console in Chromium", () => {
     await context.close();
   });
 
+  test("another org's public capability: listed with include-public, opened as owner/name, read-only", async () => {
+    const created = await server.call("POST", "/api/v1/orgs", server.adminKey, { key: "acme", name: "Acme" });
+    assert.equal(created.status, 201);
+    await server.publish(path.join(EXAMPLES, "hello-recon"), server.adminKey, undefined, {
+      org: "acme",
+      public: true,
+    });
+    const { context, page } = await newPage();
+    await signIn(page, readerKey, "/orgs/default/catalog");
+    await page.locator("[data-capability]").first().waitFor();
+    assert.equal(await page.locator('[data-capability="acme/hello-recon"]').count(), 0);
+    await page.getByLabel("Include public capabilities of other organizations").click();
+    await page.waitForURL(/public=true/);
+    await page.locator('[data-capability="acme/hello-recon"]').waitFor();
+    await page.locator('[data-capability="acme/hello-recon"] a').first().click();
+    await page.waitForURL(/\/capabilities\/acme%2Fhello-recon/);
+    await page.getByTestId("trust-card").waitFor();
+    assert.match(
+      (await page.getByTestId("install-command").textContent()) ?? "",
+      /acme\/hello-recon@0\.1\.0$/,
+    );
+    await page.getByTestId("readme").waitFor();
+    await page.getByRole("link", { name: /^Versions/ }).click();
+    await page.locator('[data-testid="versions"] tr[data-version="0.1.0"]').waitFor();
+    assert.equal(await page.getByRole("button", { name: "Yank" }).count(), 0);
+    await page.reload();
+    await page.locator('[data-testid="versions"] tr[data-version="0.1.0"]').waitFor();
+    await context.close();
+  });
+
   test("deep links survive a reload: a filtered catalog and an open file", async () => {
     const { context, page } = await newPage();
     await signIn(
@@ -398,7 +428,7 @@ describe("the web console in Chromium", () => {
 
   test("keyboard only: sign-in → catalog → capability page", async () => {
     const { context, page } = await newPage();
-    await page.goto(`${server.url}/`);
+    await page.goto(`${server.url}/orgs/default/catalog`);
     await page.waitForURL(/\/sign-in/);
     const focusUntil = async (matches: () => boolean, what: string) => {
       for (let i = 0; i < 80; i += 1) {

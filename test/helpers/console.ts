@@ -62,7 +62,12 @@ export interface ConsoleServer {
   /** A JSON API call; returns the status and the parsed body. */
   call(method: string, urlPath: string, key: string, body?: unknown): Promise<{ status: number; body: Json }>;
   /** Publishes a capability directory (optionally rewriting its files first); returns the detail. */
-  publish(dir: string, key: string, edit?: (files: Map<string, Buffer>) => void): Promise<Json>;
+  publish(
+    dir: string,
+    key: string,
+    edit?: (files: Map<string, Buffer>) => void,
+    target?: { org?: string; public?: boolean },
+  ): Promise<Json>;
   /** A user with `role` in org `default` and an API key. */
   member(name: string, role: "owner" | "contributor" | "reader"): Promise<string>;
   stop(): Promise<void>;
@@ -98,15 +103,19 @@ export async function startConsoleServer(): Promise<ConsoleServer> {
     url: server.url,
     adminKey,
     call,
-    async publish(dir, key, edit) {
+    async publish(dir, key, edit, target = {}) {
       const files = await readCapabilitySource(dir);
       edit?.(files);
       const bundle = await packBundle(files);
-      const response = await fetch(`${server.url}/api/v1/org/default/capabilities`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/gzip" },
-        body: bundle.archive,
-      });
+      const query = target.public ? "?public=true" : "";
+      const response = await fetch(
+        `${server.url}/api/v1/org/${target.org ?? "default"}/capabilities${query}`,
+        {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/gzip" },
+          body: bundle.archive,
+        },
+      );
       return expectOk(`publish ${dir}`, { status: response.status, body: await response.json() });
     },
     async member(name, role) {
