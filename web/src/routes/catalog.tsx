@@ -109,6 +109,10 @@ function Catalog() {
     });
 
   const filtered = Boolean(search.q || search.keywords || search.author || search.license);
+  const selectedCount =
+    (search.keywords?.length ?? 0) + (search.author?.length ?? 0) + (search.license?.length ?? 0);
+  // The facets start folded on a phone, so the results come first; open on a wide screen.
+  const [wideScreen] = useState(() => window.matchMedia("(min-width: 1024px)").matches);
 
   return (
     <div className="grid gap-4 lg:grid-cols-[15rem_1fr]">
@@ -133,37 +137,44 @@ function Catalog() {
             navigate({ search: (prev) => ({ ...prev, public: checked || undefined, page: undefined }) })
           }
         />
-        {facets.isError ? (
-          <ErrorNotice
-            error={facets.error}
-            title="Facets could not be loaded"
-            onRetry={() => facets.refetch()}
-          />
-        ) : (
-          <>
-            <FacetGroup
-              title="Keywords"
-              facet="keywords"
-              counts={facets.data?.keywords}
-              selected={search.keywords}
-              onToggle={toggle}
-            />
-            <FacetGroup
-              title="Authors"
-              facet="author"
-              counts={facets.data?.authors}
-              selected={search.author}
-              onToggle={toggle}
-            />
-            <FacetGroup
-              title="Licenses"
-              facet="license"
-              counts={facets.data?.licenses}
-              selected={search.license}
-              onToggle={toggle}
-            />
-          </>
-        )}
+        <details open={wideScreen} className="group">
+          <summary className="cursor-pointer text-sm font-medium">
+            Filters{selectedCount > 0 ? ` (${selectedCount} chosen)` : ""}
+          </summary>
+          <div className="mt-2 space-y-4">
+            {facets.isError ? (
+              <ErrorNotice
+                error={facets.error}
+                title="Facets could not be loaded"
+                onRetry={() => facets.refetch()}
+              />
+            ) : (
+              <>
+                <FacetGroup
+                  title="Keywords"
+                  facet="keywords"
+                  counts={facets.data?.keywords}
+                  selected={search.keywords}
+                  onToggle={toggle}
+                />
+                <FacetGroup
+                  title="Authors"
+                  facet="author"
+                  counts={facets.data?.authors}
+                  selected={search.author}
+                  onToggle={toggle}
+                />
+                <FacetGroup
+                  title="Licenses"
+                  facet="license"
+                  counts={facets.data?.licenses}
+                  selected={search.license}
+                  onToggle={toggle}
+                />
+              </>
+            )}
+          </div>
+        </details>
       </aside>
 
       <section aria-labelledby="results-title" className="min-w-0">
