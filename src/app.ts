@@ -8,6 +8,7 @@ import { ErrorEnvelope } from "./contract/common.js";
 import { KeyCache, registerRequestGuards } from "./http/auth.js";
 import { proxyTrust } from "./http/client-address.js";
 import { guardConnections } from "./http/connection-guard.js";
+import { findConsoleDir, registerConsole } from "./http/console.js";
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from "./http/error-handler.js";
 import { AppError } from "./http/errors.js";
 import { FastLane } from "./http/fast-lane.js";
@@ -36,7 +37,12 @@ export type App = RouteApp;
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
-export async function buildApp(deps: ServiceDeps): Promise<App> {
+export interface BuildOptions {
+  /** The built web console (`web/dist`); null serves a note on how to build it. Default: found on disk. */
+  consoleDir?: string | null;
+}
+
+export async function buildApp(deps: ServiceDeps, options: BuildOptions = {}): Promise<App> {
   // Answers the hot runtime reads from memory in front of Fastify (see src/http/fast-lane.ts).
   const fastLane = new FastLane();
   // Whose X-Forwarded-For counts (CAPSTAN_TRUST_PROXY): for request.ip, the per-IP rate limit and logs.
@@ -80,6 +86,7 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
   app.decorate("keyCache", keyCache);
 
   registerErrorHandling(app);
+  registerConsole(app, options.consoleDir === undefined ? findConsoleDir() : options.consoleDir);
   registerRequestId(app);
   const tallies = registerMetrics(app);
   // Shares its counts with the other instances when the change feed reaches them (scale mode).

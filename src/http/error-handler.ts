@@ -163,7 +163,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return send(reply, new AppError("server_error", `Internal server error (request ${request.id})`));
   });
 
-  app.setNotFoundHandler((request, reply) => send(reply, routeNotFound(request)));
+  // The web console answers the GETs no API route matched (src/http/console.ts).
+  app.setNotFoundHandler(
+    (request, reply) =>
+      (app.hasDecorator("consoleFallback") ? app.consoleFallback(request, reply) : null) ??
+      send(reply, routeNotFound(request)),
+  );
 }
 
 /**

@@ -45,6 +45,8 @@ export interface TestAppOptions {
    * would otherwise depend on how much real time a loaded machine lets pass between two requests.
    */
   frozenClock?: boolean;
+  /** The built web console to serve (null: none); found on disk when absent. */
+  consoleDir?: string | null;
 }
 
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -80,7 +82,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
   const boot = await bootstrapIfEmpty(deps);
   if (!boot) throw new Error("fresh test database was not bootstrapped");
-  const app = await buildApp(deps);
+  const app = await buildApp(deps, { consoleDir: options.consoleDir });
   await options.extraRoutes?.(app);
   await app.ready();
   return {
