@@ -1,8 +1,8 @@
 // Schemas every resource shares: ids, slugs, the error envelope and the error responses each route
 // declares (spread into its `response` so OpenAPI lists them).
 import { type TSchema, Type } from "typebox";
-import { ERROR_STATUSES, ERROR_TYPES } from "../http/errors.js";
 import { SLUG_PATTERN, UUID_PATTERN } from "../lib/ids.js";
+import { ERROR_STATUSES, ERROR_TYPES } from "./errors.js";
 
 export const Uuid = Type.String({ pattern: UUID_PATTERN, description: "UUID (any letter case in paths)" });
 export const Slug = Type.String({ pattern: SLUG_PATTERN });

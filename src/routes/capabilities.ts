@@ -24,7 +24,7 @@ import {
   VisibilityResult,
 } from "../contract/capabilities.js";
 import { errorResponses, NoContent, OrgParams } from "../contract/common.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import { type BundleUpload, PublishPipeline, publishCapability } from "../services/publish-service.js";
 import { deleteVersion, updateVersionStatus, updateVisibility } from "../services/registry-admin-service.js";
 import {

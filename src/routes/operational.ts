@@ -3,7 +3,7 @@
 import { sql } from "kysely";
 import { Type } from "typebox";
 import { errorResponses } from "../contract/common.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import type { RouteApp } from "./route-app.js";
 
 const Status = Type.Object({ status: Type.String() });

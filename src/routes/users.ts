@@ -4,7 +4,7 @@ import { errorResponses, NoContent } from "../contract/common.js";
 import { Org } from "../contract/orgs.js";
 import { ApiKeyCreateBody, ApiKeyCreated, ApiKeyParams, ApiKeySummary, User } from "../contract/users.js";
 import type { Row } from "../db/schema.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import {
   createOwnApiKey,
   listOwnApiKeys,

@@ -2,7 +2,7 @@
 // administers the instance (SPEC §3).
 
 import type { Row } from "../db/schema.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import type { Actor, ServiceDeps } from "./deps.js";
 
 export type Role = "owner" | "contributor" | "reader";

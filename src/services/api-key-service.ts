@@ -5,7 +5,7 @@
 import type { Transaction } from "kysely";
 import type { ApiKeyCreateBody } from "../contract/users.js";
 import type { Database, Row } from "../db/schema.js";
-import { notFound, validationIssue } from "../http/errors.js";
+import { notFound, validationIssue } from "../errors.js";
 import { generateApiKey } from "../lib/api-key-format.js";
 import { newId } from "../lib/ids.js";
 import { findOrgMembership, requireInstanceAdmin, requireOrgRole } from "./access.js";

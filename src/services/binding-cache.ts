@@ -8,7 +8,7 @@
 //   latest version or a version's status, so every cached runtime that binds it is dropped (an index
 //   capability → runtimes makes that cheap);
 // - {kind: "all"}: missed notifications (scale mode), drop everything.
-import { notFound } from "../http/errors.js";
+import { notFound } from "../errors.js";
 import type { RuntimePath } from "./binding-service.js";
 import type { ChangeEvent, ChangeFeed } from "./change-feed.js";
 import type { Actor, ServiceDeps } from "./deps.js";

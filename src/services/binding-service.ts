@@ -25,7 +25,7 @@ import {
 import { findVersion, holdCapability } from "../db/repositories/capability-repository.js";
 import type { Database, Row } from "../db/schema.js";
 import type { Issue } from "../domain/types.js";
-import { AppError, conflict, notFound } from "../http/errors.js";
+import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";

@@ -1,9 +1,9 @@
 // Members of an organization (SPEC §3): listing, adding (creating the user when unknown), changing
 // roles, removing. An org always keeps at least one owner.
 import type { Transaction } from "kysely";
+import { isUniqueViolation } from "../db/driver-errors.js";
 import type { Database, Row } from "../db/schema.js";
-import { isUniqueViolation } from "../db/unique-violation.js";
-import { AppError, conflict, notFound } from "../http/errors.js";
+import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { type Role, requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";

@@ -1,7 +1,8 @@
 // Organizations (SPEC §3): creation (the caller becomes owner), reading and updating.
+
+import { isUniqueViolation } from "../db/driver-errors.js";
 import type { Row } from "../db/schema.js";
-import { isUniqueViolation } from "../db/unique-violation.js";
-import { alreadyExists } from "../http/errors.js";
+import { alreadyExists } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { type OrgAccess, requireOrgRole, requireUnlimitedKey } from "./access.js";
 import { appendAudit } from "./audit.js";

@@ -1,10 +1,11 @@
 // Projects of a workspace (SPEC §3): listed with how many runtimes each holds, created, read,
 // renamed and deleted. SPEC §3 routes only list and create; §2.3 lets contributors "create/update/
 // delete … projects", so the rest follows the workspace routes.
+
+import { isUniqueViolation } from "../db/driver-errors.js";
 import type { Executor } from "../db/repositories/capability-repository.js";
 import type { Row } from "../db/schema.js";
-import { isUniqueViolation } from "../db/unique-violation.js";
-import { alreadyExists, conflict, notFound } from "../http/errors.js";
+import { alreadyExists, conflict, notFound } from "../errors.js";
 import { newId, UUID_PATTERN } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";

@@ -15,7 +15,7 @@ import {
   type VersionRow,
 } from "../db/repositories/capability-repository.js";
 import type { Database } from "../db/schema.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import { displayNameOf, latestOf } from "./artifact-views.js";
 import { appendAudit } from "./audit.js";
 import type { RequestScope, ServiceDeps } from "./deps.js";

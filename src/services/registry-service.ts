@@ -28,7 +28,7 @@ import {
   type VersionRow,
 } from "../db/repositories/capability-repository.js";
 import type { FileManifestEntry } from "../domain/types.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import { type OrgAccess, type Role, requireOrgRole } from "./access.js";
 import {
   type CapabilityOwner,

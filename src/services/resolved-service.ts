@@ -7,7 +7,7 @@ import {
   listJoinedBindings,
 } from "../db/repositories/binding-repository.js";
 import { canonicalDigest } from "../domain/digests.js";
-import { notFound } from "../http/errors.js";
+import { notFound } from "../errors.js";
 import {
   cachedViewFor,
   type RuntimeView,

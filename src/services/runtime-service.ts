@@ -10,10 +10,10 @@ import type {
   RuntimeView,
   UpdateRuntimeInput,
 } from "../contract/runtimes.js";
+import { isForeignKeyViolation, isUniqueViolation } from "../db/driver-errors.js";
 import type { Database, Row } from "../db/schema.js";
-import { isForeignKeyViolation, isUniqueViolation } from "../db/unique-violation.js";
 import { canonicalDigest } from "../domain/digests.js";
-import { notFound } from "../http/errors.js";
+import { notFound } from "../errors.js";
 import { decodeIdCursor, encodeIdCursor } from "../lib/id-cursor.js";
 import { newId } from "../lib/ids.js";
 import { type Role, requireOrgRole } from "./access.js";

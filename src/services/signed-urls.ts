@@ -4,7 +4,7 @@
 // instance on the same database signs and verifies alike.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Readable } from "node:stream";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import type { ServiceDeps } from "./deps.js";
 
 export const SIGNED_URL_TTL_SECONDS = 15 * 60;

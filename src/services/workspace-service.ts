@@ -2,9 +2,9 @@
 // in the same transaction, so a runtime always has a project to land in.
 import type { Transaction } from "kysely";
 import type { Dialect } from "../db/connect.js";
+import { isUniqueViolation } from "../db/driver-errors.js";
 import type { Database, Row } from "../db/schema.js";
-import { isUniqueViolation } from "../db/unique-violation.js";
-import { alreadyExists, conflict, notFound } from "../http/errors.js";
+import { alreadyExists, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";

@@ -1,10 +1,10 @@
 // Capabilities and their versions (SPEC §5). Every lookup starts from the tenant: an org id, or a
 // capability id that was itself found through one. Driver errors become domain errors here.
 import { type Expression, type Kysely, type SqlBool, sql, type Transaction } from "kysely";
-import { AppError } from "../../http/errors.js";
+import { AppError } from "../../errors.js";
 import type { Dialect } from "../connect.js";
+import { isUniqueViolation } from "../driver-errors.js";
 import type { Database, NewRow, Row } from "../schema.js";
-import { isUniqueViolation } from "../unique-violation.js";
 
 export type Executor = Kysely<Database> | Transaction<Database>;
 export type CapabilityRow = Row<"capabilities">;
