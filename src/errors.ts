@@ -35,7 +35,5 @@ export const conflict = (detail: string): AppError => new AppError("conflict_err
 export const alreadyExists = (detail: string): AppError => new AppError("already_exists_error", detail);
 export const invalid = (detail: string, errors?: Issue[]): AppError =>
   new AppError("invalid_error", detail, errors);
-export const validationError = (detail: string, errors: Issue[]): AppError =>
-  new AppError("validation_error", detail, errors);
 export const validationIssue = (loc: Issue["loc"], msg: string, type = "value_error"): AppError =>
   new AppError("validation_error", msg, [{ loc, msg, type }]);

@@ -2,6 +2,12 @@
 // files a manifest points at is asked of the caller through callbacks.
 import { type Document, isAlias, isScalar, Scalar } from "yaml";
 import { type DocumentLimits, MANIFEST_LIMITS, parseBoundedYaml } from "./bounded-parse.js";
+import {
+  CAPABILITY_NAME_MAX_LENGTH,
+  CAPABILITY_NAME_PATTERN,
+  FLAG_NAME_PATTERN,
+  WORKER_NAME_PATTERN,
+} from "./names.js";
 import { isRelease, parseSemver } from "./semver.js";
 import type { FlagDefinition, Issue } from "./types.js";
 
@@ -11,14 +17,13 @@ const MAX_MANIFEST_BYTES = MANIFEST_LIMITS.maxBytes;
 const MAX_FLAGS = 16;
 const MAX_KEYWORDS = 64;
 const MAX_KEYWORD_LENGTH = 64;
-const MAX_NAME_LENGTH = 64;
 const MAX_DESCRIPTION_LENGTH = 4000;
 // npm's limit: a version ends up in URLs, table cells and database keys.
 const MAX_VERSION_LENGTH = 256;
 
-const NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
-const FLAG_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-const WORKER_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+const NAME_PATTERN = new RegExp(CAPABILITY_NAME_PATTERN);
+const FLAG_NAME = new RegExp(FLAG_NAME_PATTERN);
+const WORKER_NAME = new RegExp(WORKER_NAME_PATTERN);
 
 const INT_TAG = "tag:yaml.org,2002:int";
 const STR_TAG = "tag:yaml.org,2002:str";
@@ -248,12 +253,12 @@ function readName(value: unknown, ctx: Ctx): string | undefined {
   const loc = ["name"];
   if (isAbsent(value)) return fail(ctx, "manifest.name", loc, "name is required");
   if (typeof value !== "string") return fail(ctx, "manifest.name", loc, "name must be a string");
-  if (!NAME_PATTERN.test(value) || value.length > MAX_NAME_LENGTH) {
+  if (!NAME_PATTERN.test(value) || value.length > CAPABILITY_NAME_MAX_LENGTH) {
     return fail(
       ctx,
       "manifest.name",
       loc,
-      `name must match ${NAME_PATTERN.source} and be at most 64 characters`,
+      `name must match ${NAME_PATTERN.source} and be at most ${CAPABILITY_NAME_MAX_LENGTH} characters`,
     );
   }
   return value;
@@ -489,7 +494,7 @@ function readFlag(name: string, value: unknown, ctx: Ctx): FlagDefinition | unde
   const loc = ["flags", name];
   const errorsBefore = ctx.errors.length;
   // A bad name does not stop the checks of the definition: each problem gets its own error item.
-  if (!FLAG_NAME_PATTERN.test(name)) fail(ctx, type, loc, `flag name must match ${FLAG_NAME_PATTERN.source}`);
+  if (!FLAG_NAME.test(name)) fail(ctx, type, loc, `flag name must match ${FLAG_NAME.source}`);
   if (!isMap(value)) return fail(ctx, type, loc, "a flag must be a map {description, default?}");
   rejectUnknownKeys(value, new Set(["description", "default"]), loc, type, ctx);
   const description = readNonEmptyString(value.description, [...loc, "description"], type, ctx);
@@ -530,8 +535,7 @@ function readWorker(name: string, value: unknown, ctx: Ctx): Worker | undefined 
   const loc = ["workers", name];
   const errorsBefore = ctx.errors.length;
   // As with flags, a bad name does not stop the checks of the definition.
-  if (!WORKER_NAME_PATTERN.test(name))
-    fail(ctx, type, loc, `worker name must match ${WORKER_NAME_PATTERN.source}`);
+  if (!WORKER_NAME.test(name)) fail(ctx, type, loc, `worker name must match ${WORKER_NAME.source}`);
   if (!isMap(value)) return fail(ctx, type, loc, "a worker must be a map");
   const hasPath = value.path !== undefined;
   if (hasPath === (value.command !== undefined)) {

@@ -172,14 +172,6 @@ export function cachedActor(credential: string, deps: ServiceDeps, keys: KeyCach
   return actorOfKey(key);
 }
 
-export async function authenticate(
-  request: FastifyRequest,
-  deps: ServiceDeps,
-  keys: KeyCache,
-): Promise<Actor> {
-  return actorFromKey(await keys.lookup(requireCredential(request)), deps, keys);
-}
-
 /**
  * The guards every request passes before its body is read: client version, credential, rate
  * limit, then the credential's own restrictions (runtime tokens, read-only keys). Written as a

@@ -5,8 +5,9 @@
 import { isUniqueViolation } from "../db/driver-errors.js";
 import type { Executor } from "../db/repositories/capability-repository.js";
 import type { Row } from "../db/schema.js";
+import { UUID_PATTERN } from "../domain/names.js";
 import { alreadyExists, conflict, notFound } from "../errors.js";
-import { newId, UUID_PATTERN } from "../lib/ids.js";
+import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";

@@ -13,6 +13,7 @@ import type {
   Readme,
   VersionList,
 } from "../contract/capabilities.js";
+import { pageOf } from "../contract/common.js";
 import {
   type CapabilityRow,
   type CatalogFilter,
@@ -150,16 +151,7 @@ export async function listCapabilities(
       versions.filter((v) => v.capability_id === capability.id),
     );
   });
-  const totalPages = Math.ceil(total / limit);
-  return {
-    capabilities,
-    total,
-    page,
-    limit,
-    total_pages: totalPages,
-    has_next: page < totalPages,
-    has_previous: page > 1,
-  };
+  return pageOf("capabilities", capabilities, { total, page, limit });
 }
 
 export async function capabilityFacets(

@@ -3,6 +3,7 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { analyzeCapability, type CapabilityAnalysis } from "../../domain/capability-analysis.js";
+import { isCapabilityName } from "../../domain/names.js";
 import { apiPath } from "../api-client.js";
 import type {
   ArtifactDetail,
@@ -15,7 +16,7 @@ import { writeFileAtomically } from "../atomic-write.js";
 import { DEFAULT_MAX_BUNDLE_BYTES, downloadVerified } from "../bundle-download.js";
 import { packBundle, readCapabilitySource } from "../bundle-pack.js";
 import { type CapabilityRef, fileSafeName, parseCapabilityRef } from "../capability-ref.js";
-import { CAPABILITY_NAME, MAX_CAPABILITY_NAME, scaffoldFiles } from "../capability-scaffold.js";
+import { scaffoldFiles } from "../capability-scaffold.js";
 import { CliError } from "../cli-errors.js";
 import type { CommandContext, CommandInput, CommandSpec, GroupSpec } from "../command.js";
 import { formatBytes, formatIssue } from "../output.js";
@@ -33,7 +34,7 @@ const init: CommandSpec = {
   },
   async run(ctx, input) {
     const [name] = input.args;
-    if (!CAPABILITY_NAME.test(name) || name.length > MAX_CAPABILITY_NAME) {
+    if (!isCapabilityName(name)) {
       throw ctx.usageError(
         `'${name}' is not a capability name: lower-case letters, digits and '-', at most 64`,
       );
