@@ -1,4 +1,5 @@
-// buildApp(deps): the whole HTTP app without listening. main.ts and the tests both start here.
+// buildApp(deps): the whole HTTP app without listening. The server, the tests, the benches and the
+// OpenAPI script all start here, with the dependencies from createDeps (src/composition.ts).
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -22,10 +23,12 @@ import { validatorCompiler } from "./http/validation.js";
 import { registerRoutes } from "./routes/index.js";
 import type { RouteApp } from "./routes/route-app.js";
 import type { ServiceDeps } from "./services/deps.js";
+import { createServices, type Services } from "./services/index.js";
 
 declare module "fastify" {
   interface FastifyInstance {
     deps: ServiceDeps;
+    services: Services;
     keyCache: KeyCache;
     fastLane: FastLane;
   }
@@ -35,7 +38,7 @@ export type App = RouteApp;
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
-export async function buildApp(deps: ServiceDeps): Promise<App> {
+export async function buildApp(deps: ServiceDeps, services: Services = createServices(deps)): Promise<App> {
   // Answers the hot runtime reads from memory in front of Fastify (see src/http/fast-lane.ts).
   const fastLane = new FastLane();
   // Whose X-Forwarded-For counts (CAPSTAN_TRUST_PROXY): for request.ip, the per-IP rate limit and logs.
@@ -76,6 +79,8 @@ export async function buildApp(deps: ServiceDeps): Promise<App> {
 
   const keyCache = new KeyCache(deps);
   app.decorate("deps", deps);
+  app.decorate("services", services);
+  app.addHook("onClose", () => services.close());
   app.decorate("keyCache", keyCache);
 
   registerErrorHandling(app);

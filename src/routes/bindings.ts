@@ -17,9 +17,8 @@ import {
 } from "../contract/bindings.js";
 import { errorResponses, NoContent, RuntimeParams } from "../contract/common.js";
 import { JSON_UTF8, RESOLVED_CACHE_CONTROL } from "../http/fast-lane.js";
-import { BindingService, type RuntimePath } from "../services/binding-service.js";
-import { OrgRoleCache } from "../services/org-role-cache.js";
-import { type ResolvedResponse, ResolvedService } from "../services/resolved-service.js";
+import type { RuntimePath } from "../services/binding-service.js";
+import type { ResolvedResponse } from "../services/resolved-service.js";
 import { createRuntimeToken } from "../services/runtime-token-service.js";
 import { type RouteApp, scopeOf } from "./route-app.js";
 
@@ -49,9 +48,7 @@ function sendResolved(reply: FastifyReply, result: ResolvedResponse): void {
 }
 
 export default async function bindingRoutes(app: RouteApp): Promise<void> {
-  const roles = new OrgRoleCache(app.deps);
-  const bindings = new BindingService(app.deps, roles);
-  const resolved = new ResolvedService(app.deps, roles);
+  const { bindings, resolved } = app.services;
   app.fastLane.serveRuntimeReads({
     listRoute: `${app.prefix}${RT}/capabilities`,
     resolvedRoute: `${app.prefix}${RT}/capabilities/resolved`,

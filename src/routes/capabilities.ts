@@ -25,7 +25,7 @@ import {
 } from "../contract/capabilities.js";
 import { errorResponses, NoContent, OrgParams } from "../contract/common.js";
 import { AppError } from "../errors.js";
-import { type BundleUpload, PublishPipeline, publishCapability } from "../services/publish-service.js";
+import { type BundleUpload, publishCapability } from "../services/publish-service.js";
 import { deleteVersion, updateVersionStatus, updateVisibility } from "../services/registry-admin-service.js";
 import {
   capabilityFacets,
@@ -258,8 +258,7 @@ async function publishRoute(app: RouteApp): Promise<void> {
     limits: { fileSize: maxBundleBytes + 1, files: 1, fields: 10, parts: 11 },
   });
   app.addContentTypeParser(BUNDLE_CONTENT_TYPES, (_request, payload, done) => done(null, payload));
-  const pipeline = new PublishPipeline(app.deps.config);
-  app.addHook("onClose", () => pipeline.close());
+  const pipeline = app.services.publish;
 
   app.post(
     "/org/:org/capabilities",
