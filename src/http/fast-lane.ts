@@ -15,9 +15,9 @@ import type { FastifyBaseLogger, FastifyServerFactory, RawServerDefault } from "
 import type { Logger } from "pino";
 import { SLUG_PATTERN, UUID_PATTERN, unanchored } from "../domain/names.js";
 import type { SerializedBody } from "../services/binding-cache.js";
-import type { RuntimePath } from "../services/binding-service.js";
 import type { Actor, ServiceDeps } from "../services/deps.js";
 import type { ResolvedResponse } from "../services/resolved-service.js";
+import type { RuntimePath } from "../services/runtime-path.js";
 import { cachedActor, credentialIn, type KeyCache } from "./auth.js";
 import { clientOf, type ProxyTrust } from "./client-address.js";
 import { outdatedClientVersion } from "./client-version.js";

@@ -17,8 +17,8 @@ import {
 } from "../contract/bindings.js";
 import { errorResponses, NoContent, RuntimeParams } from "../contract/common.js";
 import { JSON_UTF8, RESOLVED_CACHE_CONTROL } from "../http/fast-lane.js";
-import type { RuntimePath } from "../services/binding-service.js";
 import type { ResolvedResponse } from "../services/resolved-service.js";
+import type { RuntimePath } from "../services/runtime-path.js";
 import { createRuntimeToken } from "../services/runtime-token-service.js";
 import { type RouteApp, scopeOf } from "./route-app.js";
 

@@ -23,7 +23,7 @@ import {
   listBindingsForConfig,
   type ReconciliationPlan,
   reconcileRuntimeBindings,
-} from "./binding-service.js";
+} from "./binding-reconciliation.js";
 import { displayName } from "./binding-views.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import { findProject } from "./project-service.js";
@@ -287,6 +287,7 @@ export async function planRuntimeConfig(
     return await reconcileRuntimeBindings(trx, scope, runtime, capabilities, {
       dryRun: true,
       dialect: deps.dialect,
+      at: deps.now().toISOString(),
     });
   } finally {
     await trx.rollback().execute();

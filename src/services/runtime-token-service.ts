@@ -14,8 +14,8 @@ import { generateApiKey } from "../lib/api-key-format.js";
 import { newId } from "../lib/ids.js";
 import { keyReachesOrg, requireOrgRole, roleAtLeast } from "./access.js";
 import { appendAudit } from "./audit.js";
-import type { RuntimePath } from "./binding-service.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import type { RuntimePath } from "./runtime-path.js";
 
 export const DEFAULT_RUNTIME_TOKEN_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -202,3 +202,8 @@ export async function deleteBindingAtRevision(db: Db, bindingId: string, revisio
     .executeTakeFirst();
   return Number(result.numDeletedRows) === 1;
 }
+
+/** Unconditional: reconciliation deletes what it read in the same transaction. */
+export async function deleteBinding(db: Db, bindingId: string): Promise<void> {
+  await db.deleteFrom("bindings").where("id", "=", bindingId).execute();
+}
