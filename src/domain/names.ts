@@ -3,6 +3,9 @@
 // name the server accepts is a name every client accepts, and the other way round.
 // Patterns are strings (JSON Schema takes them as such); `new RegExp(...)` where code tests them.
 
+/** `cst_<12 of [a-z2-7]>_<32..128 of [A-Za-z0-9]>` (SPEC §2.2): the prefix, then the secret. */
+export const API_KEY_PATTERN = /^cst_([a-z2-7]{12})_([A-Za-z0-9]{32,128})$/;
+
 /** A UUID in any letter case (paths are lower-cased before use). */
 export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 /** The key of an org, workspace or project: at most 63 characters. */

@@ -5,14 +5,13 @@ import {
   type BindingChanges,
   type BindingJoinedRow,
   type CapabilityRef,
-  type Db,
   deleteBinding,
   insertBinding,
   listJoinedBindings,
   updateBindingAtRevision,
 } from "../db/repositories/binding-repository.js";
 import { findOrgRef } from "../db/repositories/org-repository.js";
-import type { Row } from "../db/schema.js";
+import type { Db, Row } from "../db/schema.js";
 import type { Issue } from "../domain/types.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";

@@ -6,7 +6,6 @@ import type { BindingCreateBody, BindingPatchBody, RuntimeCapabilityBinding } fr
 import type { Dialect } from "../db/connect.js";
 import {
   type BindingChanges,
-  type Db,
   deleteBindingAtRevision,
   findBinding,
   findRuntimeInWorkspace,
@@ -16,7 +15,7 @@ import {
   type RuntimeRef,
   updateBindingAtRevision,
 } from "../db/repositories/binding-repository.js";
-import type { Row } from "../db/schema.js";
+import type { Db, Row } from "../db/schema.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";

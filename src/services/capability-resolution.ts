@@ -6,14 +6,13 @@ import type { Dialect } from "../db/connect.js";
 import {
   type BindingJoinedRow,
   type CapabilityRef,
-  type Db,
   findCapabilityById,
   findCapabilityByOwner,
   findVersionById,
   type VersionRow,
 } from "../db/repositories/binding-repository.js";
 import { findVersion, holdCapability } from "../db/repositories/capability-repository.js";
-import type { Row } from "../db/schema.js";
+import type { Db, Row } from "../db/schema.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { displayName } from "./binding-views.js";
 

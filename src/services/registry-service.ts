@@ -17,7 +17,6 @@ import { pageOf } from "../contract/common.js";
 import {
   type CapabilityRow,
   type CatalogFilter,
-  type Executor,
   findCapability,
   findCapabilityByOrgKey,
   findVersion,
@@ -28,6 +27,7 @@ import {
   listLiveVersions,
   type VersionRow,
 } from "../db/repositories/capability-repository.js";
+import type { Db } from "../db/schema.js";
 import type { FileManifestEntry } from "../domain/types.js";
 import { AppError } from "../errors.js";
 import { type OrgAccess, type Role, requireOrgRole } from "./access.js";
@@ -82,11 +82,7 @@ function findReachable(deps: ServiceDeps, access: OrgAccess, ownerKey: string, n
 }
 
 /** `latest` or an exact number; tombstones (deleted versions) are not found. */
-export async function resolveVersion(
-  db: Executor,
-  target: CapabilityInOrg,
-  version: string,
-): Promise<VersionRow> {
+export async function resolveVersion(db: Db, target: CapabilityInOrg, version: string): Promise<VersionRow> {
   const row = await findTargetVersion(db, target.capability, version);
   if (!row || row.status === "deleted") {
     const what = version === "latest" ? "An installable version" : `Version ${version}`;
@@ -95,7 +91,7 @@ export async function resolveVersion(
   return row;
 }
 
-function findTargetVersion(db: Executor, capability: CapabilityRow, version: string) {
+function findTargetVersion(db: Db, capability: CapabilityRow, version: string) {
   if (version !== "latest") return findVersion(db, capability.id, version);
   if (capability.latest_version_id === null) return Promise.resolve(undefined);
   return findVersionById(db, capability.id, capability.latest_version_id);
@@ -106,7 +102,7 @@ function runtimeTokenRefused(): AppError {
 }
 
 export async function loadDetail(
-  db: Executor,
+  db: Db,
   owner: CapabilityOwner,
   version: VersionRow,
 ): Promise<ArtifactDetail> {

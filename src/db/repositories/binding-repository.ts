@@ -1,11 +1,8 @@
 // Bindings and what they point at. Every read of a runtime's bindings is one indexed query
 // (bindings → capability_versions → capabilities → orgs): no per-item queries, no version scans.
-import type { Kysely, Transaction } from "kysely";
 import { alreadyExists, notFound } from "../../errors.js";
 import { isForeignKeyViolation, isUniqueViolation } from "../driver-errors.js";
-import type { Database, Row } from "../schema.js";
-
-export type Db = Kysely<Database> | Transaction<Database>;
+import type { Db, Row } from "../schema.js";
 
 export interface RuntimeRef {
   id: string;
