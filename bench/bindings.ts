@@ -33,15 +33,17 @@ import SqliteDatabase from "better-sqlite3";
 import { sql } from "kysely";
 import pg from "pg";
 import pino from "pino";
+import { capabilityRow, versionRow } from "../scripts/seed.js";
 import { createDeps, type DepsHandle } from "../src/composition.js";
 import { loadConfig } from "../src/config.js";
 import { connectDatabase } from "../src/db/connect.js";
 import { migrateToLatest } from "../src/db/migrate.js";
+import { RELEASED_STATUSES } from "../src/db/repositories/capability-repository.js";
 import type { Row } from "../src/db/schema.js";
 import { generateApiKey } from "../src/lib/api-key-format.js";
 import { newId } from "../src/lib/ids.js";
+import { latestOf } from "../src/services/artifact-views.js";
 import { bootstrapIfEmpty } from "../src/services/bootstrap.js";
-import { capabilityRow, latestOf, versionRow } from "../test/helpers/seed.js";
 import type { Message, RecordedResponse } from "./servers.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -210,7 +212,7 @@ function buildRows(
         at,
       ),
     );
-    const latest = latestOf(versions);
+    const latest = latestOf(versions.filter((version) => RELEASED_STATUSES.includes(version.status)));
     capability.latest_version_id = latest?.id ?? null;
     capability.latest_version = latest?.version ?? null;
     versionsByCapability.push(versions);

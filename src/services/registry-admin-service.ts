@@ -14,7 +14,7 @@ import {
   setVisibility,
   type VersionRow,
 } from "../db/repositories/capability-repository.js";
-import type { Database } from "../db/schema.js";
+import type { Database, Db } from "../db/schema.js";
 import { AppError } from "../errors.js";
 import { displayNameOf, latestOf } from "./artifact-views.js";
 import { appendAudit } from "./audit.js";
@@ -22,11 +22,7 @@ import type { RequestScope, ServiceDeps } from "./deps.js";
 import { type CapabilityInOrg, loadDetail, resolveCapability, resolveVersion } from "./registry-service.js";
 
 /** Recomputes the capability's latest version from its version numbers; a write path only. */
-export async function refreshLatest(
-  trx: Transaction<Database>,
-  capabilityId: string,
-  at: string,
-): Promise<void> {
+export async function refreshLatest(trx: Db, capabilityId: string, at: string): Promise<void> {
   const latest = latestOf(await listReleasedVersions(trx, capabilityId));
   await setLatestVersion(trx, capabilityId, latest, at);
 }
