@@ -6,7 +6,8 @@
 //   2. domain/ imports nothing that does I/O (no node:fs, node:net, node:child_process, database
 //      drivers, …);
 //      The one exception: routes/ may import the row types of db/schema.ts (`import type`) for
-//      their presenters; they reach the database only through services;
+//      their presenters; they reach the database only through services (and import no database
+//      client: kysely, pg, better-sqlite3);
 //   3. there are no import cycles (type-only imports included: a cycle of types is still a cycle
 //      in the design). Each cycle is reported as its path.
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -41,6 +42,9 @@ const LAYERS = {
 /** Modules with I/O that domain/ may not import (Node built-ins and drivers). */
 const IO_MODULES =
   /^(node:)?(fs|fs\/promises|net|http|https|http2|dgram|dns|child_process|worker_threads|cluster|tls|readline)$|^(better-sqlite3|pg|kysely|pino)$/;
+
+/** Database clients: a route that imports one could run SQL in a handler. */
+const DATABASE_MODULES = /^(kysely|pg|better-sqlite3)$/;
 
 /** The layer of a file under src/, by its first path segment. */
 function layerOf(relative) {
@@ -107,6 +111,8 @@ for (const file of files) {
       }
     } else if (layer === "domain" && IO_MODULES.test(specifier)) {
       problems.push(`${relative}: domain/ is pure code, but imports ${specifier}`);
+    } else if (layer === "routes" && DATABASE_MODULES.test(specifier)) {
+      problems.push(`${relative}: routes/ reach the database through services, but imports ${specifier}`);
     }
   }
   graph.set(file, edges);
