@@ -32,16 +32,18 @@ import autocannon from "autocannon";
 import SqliteDatabase from "better-sqlite3";
 import { sql } from "kysely";
 import pg from "pg";
+import pino from "pino";
+import { capabilityRow, versionRow } from "../scripts/seed.js";
+import { createDeps, type DepsHandle } from "../src/composition.js";
 import { loadConfig } from "../src/config.js";
 import { connectDatabase } from "../src/db/connect.js";
 import { migrateToLatest } from "../src/db/migrate.js";
+import { RELEASED_STATUSES } from "../src/db/repositories/capability-repository.js";
 import type { Row } from "../src/db/schema.js";
 import { generateApiKey } from "../src/lib/api-key-format.js";
 import { newId } from "../src/lib/ids.js";
+import { latestOf } from "../src/services/artifact-views.js";
 import { bootstrapIfEmpty } from "../src/services/bootstrap.js";
-import type { ServiceDeps } from "../src/services/deps.js";
-import { capabilityRow, latestOf, versionRow } from "../test/helpers/seed.js";
-import { localDeps } from "./local-deps.js";
 import type { Message, RecordedResponse } from "./servers.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -134,7 +136,7 @@ async function withAdmin(work: (client: pg.Client) => Promise<unknown>): Promise
   }
 }
 
-function silentDeps(target: Target, adminKey: string): { deps: ServiceDeps; close: () => Promise<void> } {
+function silentDeps(target: Target, adminKey: string): Promise<DepsHandle> {
   const config = loadConfig(
     {},
     {
@@ -143,7 +145,7 @@ function silentDeps(target: Target, adminKey: string): { deps: ServiceDeps; clos
       CAPSTAN_BOOTSTRAP_TOKEN: adminKey,
     },
   );
-  return localDeps(config, "silent");
+  return createDeps(config, { logger: pino({ level: "silent" }), sharedChanges: false });
 }
 
 /** A fresh database: migrations, bootstrap, then the registry and bindings by bulk insert. */
@@ -170,7 +172,7 @@ async function seedDatabase(shape: DatabaseShape): Promise<Seeded> {
 
 /** The schema and the bootstrap org, workspace, project and runtime, as a first boot creates them. */
 async function migrateAndBootstrap(target: Target, adminKey: string) {
-  const { deps, close } = silentDeps(target, adminKey);
+  const { deps, close } = await silentDeps(target, adminKey);
   try {
     await migrateToLatest(deps.db);
     const boot = await bootstrapIfEmpty(deps);
@@ -210,7 +212,7 @@ function buildRows(
         at,
       ),
     );
-    const latest = latestOf(versions);
+    const latest = latestOf(versions.filter((version) => RELEASED_STATUSES.includes(version.status)));
     capability.latest_version_id = latest?.id ?? null;
     capability.latest_version = latest?.version ?? null;
     versionsByCapability.push(versions);

@@ -5,10 +5,11 @@
 // Compiled with the app (tsconfig.bench.json) and run by plain `node` with the server's V8 settings,
 // as `npm start` runs the server: not under the TypeScript loader the bench itself runs under.
 import { createServer } from "node:http";
+import pino from "pino";
 import { buildApp } from "../src/app.js";
+import { createDeps } from "../src/composition.js";
 import { loadConfig } from "../src/config.js";
 import { tuneHeapForServing } from "../src/lib/heap-tuning.js";
-import { localDeps } from "./local-deps.js";
 
 /** Every message between the bench and a server child. */
 export type Message =
@@ -56,7 +57,10 @@ async function serveCapstan(dataDir: string, databaseUrl: string | undefined): P
       CAPSTAN_LOG_LEVEL: "warn",
     },
   );
-  const { deps } = localDeps(config, config.logLevel);
+  const { deps } = await createDeps(config, {
+    logger: pino({ level: config.logLevel }),
+    sharedChanges: false,
+  });
   const app = await buildApp(deps);
   const url = await app.listen({ host: "127.0.0.1", port: 0 });
   // The app's own request tallies (fast lane included), summed over route and method.

@@ -8,11 +8,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { buildApp } from "../src/app.js";
+import { createDeps } from "../src/composition.js";
 import { loadConfig } from "../src/config.js";
-import { connectDatabase } from "../src/db/connect.js";
 import { migrateToLatest } from "../src/db/migrate.js";
-import { LocalChangeFeed } from "../src/services/change-feed.js";
-import { createBlobStore } from "../src/storage/index.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const TARGET = path.join(ROOT, "openapi", "openapi.json");
@@ -23,24 +21,16 @@ async function generateDocument(): Promise<unknown> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "capstan-openapi-"));
   // An empty environment: the document must not depend on the shell it is generated in.
   const config = loadConfig({}, { CAPSTAN_DATA_DIR: dataDir });
-  const database = connectDatabase(config.database);
+  const { deps, close } = await createDeps(config, { logger: pino({ level: "silent" }) });
   try {
-    await migrateToLatest(database.db);
-    const app = await buildApp({
-      db: database.db,
-      dialect: database.dialect,
-      blobs: createBlobStore(config, database),
-      config,
-      logger: pino({ level: "silent" }),
-      now: () => new Date(),
-      changes: new LocalChangeFeed(),
-    });
+    await migrateToLatest(deps.db);
+    const app = await buildApp(deps);
     await app.ready();
     const document = app.swagger();
     await app.close();
     return document;
   } finally {
-    await database.close();
+    await close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,16 +1,17 @@
-// buildApp(deps): the whole HTTP app without listening. main.ts and the tests both start here.
+// buildApp(deps): the whole HTTP app without listening. The server, the tests, the benches and the
+// OpenAPI script all start here, with the dependencies from createDeps (src/composition.ts).
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import type { Logger } from "pino";
 import { ErrorEnvelope } from "./contract/common.js";
+import { AppError } from "./errors.js";
 import { KeyCache, registerRequestGuards } from "./http/auth.js";
 import { proxyTrust } from "./http/client-address.js";
 import { guardConnections } from "./http/connection-guard.js";
 import { findConsoleDir, registerConsole } from "./http/console.js";
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from "./http/error-handler.js";
-import { AppError } from "./http/errors.js";
 import { FastLane } from "./http/fast-lane.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "./http/json-body.js";
 import { registerMetrics } from "./http/metrics.js";
@@ -24,10 +25,12 @@ import { validatorCompiler } from "./http/validation.js";
 import { registerRoutes } from "./routes/index.js";
 import type { RouteApp } from "./routes/route-app.js";
 import type { ServiceDeps } from "./services/deps.js";
+import { createServices, type Services } from "./services/index.js";
 
 declare module "fastify" {
   interface FastifyInstance {
     deps: ServiceDeps;
+    services: Services;
     keyCache: KeyCache;
     fastLane: FastLane;
   }
@@ -40,9 +43,12 @@ export const JSON_BODY_LIMIT = 1024 * 1024;
 export interface BuildOptions {
   /** The built web console (`web/dist`); null serves a note on how to build it. Default: found on disk. */
   consoleDir?: string | null;
+  /** Default: createServices(deps), closed with the app. */
+  services?: Services;
 }
 
 export async function buildApp(deps: ServiceDeps, options: BuildOptions = {}): Promise<App> {
+  const services = options.services ?? createServices(deps);
   // Answers the hot runtime reads from memory in front of Fastify (see src/http/fast-lane.ts).
   const fastLane = new FastLane();
   // Whose X-Forwarded-For counts (CAPSTAN_TRUST_PROXY): for request.ip, the per-IP rate limit and logs.
@@ -83,6 +89,8 @@ export async function buildApp(deps: ServiceDeps, options: BuildOptions = {}): P
 
   const keyCache = new KeyCache(deps);
   app.decorate("deps", deps);
+  app.decorate("services", services);
+  app.addHook("onClose", () => services.close());
   app.decorate("keyCache", keyCache);
 
   registerErrorHandling(app);

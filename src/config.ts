@@ -1,7 +1,9 @@
 // The only reader of process.env. Configuration is validated once at boot and frozen; a bad value
 // stops the process with a message naming the variable (SPEC §1).
+
 import path from "node:path";
 import proxyAddr from "@fastify/proxy-addr";
+import { API_KEY_PATTERN } from "./domain/names.js";
 import { parseSemver } from "./domain/semver.js";
 
 export type DatabaseTarget = { dialect: "sqlite"; path: string } | { dialect: "postgres"; url: string };
@@ -49,9 +51,6 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
-
-/** `cst_<12 of [a-z2-7]>_<32..128 of [A-Za-z0-9]>` (SPEC §2.2). */
-export const API_KEY_PATTERN = /^cst_([a-z2-7]{12})_([A-Za-z0-9]{32,128})$/;
 
 /** A host name, an IPv4 address or a bare IPv6 address (with an optional %zone). */
 const HOST_PATTERN = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[\w.-]+)?)$/;

@@ -1,6 +1,6 @@
 // Process entry: config → server → graceful shutdown on SIGINT/SIGTERM.
 import { type Config, ConfigError, loadConfig } from "./config.js";
-import { AppError } from "./http/errors.js";
+import { AppError } from "./errors.js";
 import { serve } from "./server.js";
 
 async function main(): Promise<void> {

@@ -1,52 +1,23 @@
 // Starts the server: database → migrate → bootstrap → listen; returns a graceful stop.
-import pino, { type DestinationStream, type Logger } from "pino";
 import { buildApp } from "./app.js";
+import { createDeps } from "./composition.js";
 import type { Config } from "./config.js";
-import { connectDatabase } from "./db/connect.js";
 import { migrateToLatest, withBootLock } from "./db/migrate.js";
-import { redactingLoggerOptions } from "./http/log-redaction.js";
 import { tuneHeapForServing } from "./lib/heap-tuning.js";
 import { startBlobCollector, sweepTemporaryFiles } from "./services/blob-collector.js";
 import { bootstrapIfEmpty, warnIfBootstrapTokenIgnored } from "./services/bootstrap.js";
-import { type ChangeFeed, LocalChangeFeed } from "./services/change-feed.js";
-import { PgChangeFeed } from "./services/pg-change-feed.js";
 import { checkSigningSecret } from "./services/signed-urls.js";
-import { createBlobStore } from "./storage/index.js";
-
-/**
- * The server's logger: JSON lines on stdout unless a destination is given (tests capture it).
- * Credentials never reach it, whatever logs a request (src/http/log-redaction.ts).
- */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  const options = { level, ...redactingLoggerOptions };
-  return destination ? pino(options, destination) : pino(options);
-}
 
 export async function serve(config: Config): Promise<() => Promise<void>> {
   tuneHeapForServing();
-  const logger = createLogger(config.logLevel);
-  const database = connectDatabase(config.database);
-  let changes: ChangeFeed = new LocalChangeFeed();
-  if (config.database.dialect === "postgres") {
-    const feed = new PgChangeFeed(config.database.url, logger);
-    await feed.start();
-    changes = feed;
-  }
-  const deps = {
-    db: database.db,
-    dialect: database.dialect,
-    blobs: createBlobStore(config, database),
-    config,
-    logger,
-    now: () => new Date(),
-    changes,
-  };
+  const { deps, close } = await createDeps(config);
+  const { db, dialect, logger } = deps;
   // One instance migrates and bootstraps; the others wait for it (SPEC §1).
   const boot = await withBootLock(
-    database.db,
-    database.dialect,
+    db,
+    dialect,
     async () => {
-      await migrateToLatest(database.db);
+      await migrateToLatest(db);
       const bootstrapped = await bootstrapIfEmpty(deps);
       // Refuses to boot (ConfigError) when this instance's signing secret is not the database's.
       const secret = await checkSigningSecret(deps, config.rotateSigningSecret);
@@ -59,8 +30,7 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
     },
     config.migrationLockTimeoutMs,
   ).catch(async (error) => {
-    if (changes instanceof PgChangeFeed) await changes.close();
-    await database.close();
+    await close();
     throw error;
   });
   await warnIfBootstrapTokenIgnored(deps, boot !== null);
@@ -77,7 +47,7 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
   // CAPSTAN_PUBLIC_URL defaults to where the server listens, which with CAPSTAN_PORT=0 is known only
   // now: signed download URLs must point at the real port, not at port 0.
   if (config.publicUrl === null) deps.config = Object.freeze({ ...config, publicUrl: url });
-  logger.info({ url, database: database.dialect }, `Capstan listening on ${url}`);
+  logger.info({ url, database: dialect }, `Capstan listening on ${url}`);
   const stopCollector = startBlobCollector(deps, logger);
 
   let closing: Promise<void> | null = null;
@@ -85,8 +55,7 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
     closing ??= (async () => {
       await app.close();
       await stopCollector();
-      if (changes instanceof PgChangeFeed) await changes.close();
-      await database.close();
+      await close();
     })();
     return closing;
   };

@@ -15,7 +15,11 @@ import type {
   VersionList,
   VisibilityResult,
 } from "../contract/capabilities.js";
-import type { ErrorItem } from "../contract/common.js";
+import type {
+  ErrorEnvelope as ContractErrorEnvelope,
+  PageInfo as ContractPageInfo,
+  ErrorItem,
+} from "../contract/common.js";
 import type { Org } from "../contract/orgs.js";
 import type {
   AppliedRuntimeConfig,
@@ -28,27 +32,14 @@ import type { User } from "../contract/users.js";
 import type { WorkspaceView } from "../contract/workspaces.js";
 
 export type ApiErrorItem = Static<typeof ErrorItem>;
-
-export interface ErrorEnvelope {
-  code: number;
-  type: string;
-  detail: string;
-  errors?: ApiErrorItem[];
-}
+export type ErrorEnvelope = Static<typeof ContractErrorEnvelope>;
 
 export type UserView = Static<typeof User>;
 export type OrgView = Static<typeof Org>;
 export type { WorkspaceView };
 
 /** Page-style pagination (SPEC §2.7); the items sit under a key named after the resource. */
-export interface PageInfo {
-  total: number;
-  page: number;
-  limit: number;
-  total_pages: number;
-  has_next: boolean;
-  has_previous: boolean;
-}
+export type PageInfo = Static<typeof ContractPageInfo>;
 
 export type WorkspacePageView = PageInfo & { workspaces: WorkspaceView[] };
 export type ArtifactPage = PageInfo & { capabilities: ArtifactSummary[] };

@@ -1,12 +1,13 @@
 // `NAME[@VERSION]` on the command line: NAME is a capability name or `owner/name` for another
 // org's public capability; VERSION is `x.y.z` or `latest`.
 
+import { isCapabilityRef } from "../domain/names.js";
+
 export interface CapabilityRef {
   name: string;
   version: string | null;
 }
 
-const NAME = /^(?:[a-z0-9][a-z0-9-]*\/)?[a-z0-9][a-z0-9-]*$/;
 const VERSION = /^(?:latest|\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$/;
 
 /** The ref, or a sentence (completing "NAME@VERSION …") explaining what is wrong with it. */
@@ -14,7 +15,7 @@ export function parseCapabilityRef(text: string): CapabilityRef | string {
   const at = text.lastIndexOf("@");
   const name = at === -1 ? text : text.slice(0, at);
   const version = at === -1 ? null : text.slice(at + 1);
-  if (!NAME.test(name))
+  if (!isCapabilityRef(name))
     return `'${text}' is not a capability name (lower-case letters, digits and '-', or owner/name)`;
   if (version !== null && !VERSION.test(version))
     return `'${text}' has no valid version after '@' (x.y.z or latest)`;

@@ -17,9 +17,6 @@ export function capabilitySchemaUrl(serverUrl: string | null): string {
   return `${(serverUrl ?? DEFAULT_SERVER_URL).replace(/\/+$/, "")}${CAPABILITY_SCHEMA_PATH}`;
 }
 
-export const CAPABILITY_NAME = /^[a-z0-9][a-z0-9-]*$/;
-export const MAX_CAPABILITY_NAME = 64;
-
 /** Path → content of every file of the new capability. */
 export function scaffoldFiles(name: string, options: ScaffoldOptions): Map<string, string> {
   const files = new Map<string, string>([

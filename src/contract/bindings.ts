@@ -1,18 +1,24 @@
 // Runtime capability bindings, the resolved set and runtime tokens (SPEC §7).
 import { type Static, Type } from "typebox";
-import { KeyName, Nullable, Slug, Timestamp, Uuid } from "./common.js";
+import {
+  CAPABILITY_REF_MAX_LENGTH,
+  CAPABILITY_REF_PATTERN,
+  VERSION_MAX_LENGTH,
+  VERSION_SELECTOR_PATTERN,
+} from "../domain/names.js";
+import { ComponentCounts, KeyName, Nullable, Slug, Timestamp, Uuid } from "./common.js";
 
 const strict = { additionalProperties: false } as const;
 
 const CapabilityName = Type.String({
-  pattern: "^(?:[a-z0-9][a-z0-9-]{0,62}/)?[a-z0-9][a-z0-9-]*$",
-  maxLength: 128,
+  pattern: CAPABILITY_REF_PATTERN,
+  maxLength: CAPABILITY_REF_MAX_LENGTH,
   description: "`name` for the runtime org's own capability, `owner/name` for another org's public one",
 });
 
 export const VersionSelector = Type.String({
-  pattern: "^(?:latest|(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*))$",
-  maxLength: 256,
+  pattern: VERSION_SELECTOR_PATTERN,
+  maxLength: VERSION_MAX_LENGTH,
   description: "`x.y.z` or `latest`",
 });
 
@@ -23,14 +29,6 @@ const FlagOverrides = Type.Record(Type.String(), Type.Boolean(), { description: 
  * not as a generic schema `validation_error`.
  */
 const FlagChanges = Type.Record(Type.String(), Type.Unknown());
-
-export const ComponentCounts = Type.Object({
-  agents: Type.Integer(),
-  tools: Type.Integer(),
-  skills: Type.Integer(),
-  mcp_servers: Type.Integer(),
-  workers: Type.Integer(),
-});
 
 export const RuntimeCapabilityBinding = Type.Object({
   id: Uuid,
@@ -119,7 +117,13 @@ export const ResolvedSet = Type.Object({
   runtime_digest: Type.String({ description: "Also the strong ETag of this response" }),
 });
 
-export const IfNoneMatchHeaders = Type.Object({ "if-none-match": Type.Optional(Type.String()) });
+export const IfNoneMatchHeaders = Type.Object({
+  "if-none-match": Type.Optional(
+    Type.String({
+      description: "The ETag of an earlier answer (its runtime_digest): 304 while nothing changed",
+    }),
+  ),
+});
 
 export const RuntimeTokenBody = Type.Object(
   {

@@ -1,6 +1,22 @@
 // The capability registry: artifacts, versions, downloads (SPEC §4, §5).
 import { type Static, Type } from "typebox";
-import { ErrorItem, NO_NUL, Nullable, PageQuery, pagedResponse, Slug, Timestamp, Uuid } from "./common.js";
+import {
+  CAPABILITY_REF_MAX_LENGTH,
+  CAPABILITY_REF_PATTERN,
+  VERSION_MAX_LENGTH,
+  VERSION_PATTERN,
+} from "../domain/names.js";
+import {
+  ComponentCounts,
+  ErrorItem,
+  NO_NUL,
+  Nullable,
+  PageQuery,
+  pagedResponse,
+  Slug,
+  Timestamp,
+  Uuid,
+} from "./common.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -9,15 +25,15 @@ const strict = { additionalProperties: false } as const;
  * on reads, as two segments (src/http/owner-name-path.ts).
  */
 export const CapabilityRef = Type.String({
-  pattern: "^(?:[a-z0-9][a-z0-9-]{0,62}/)?[a-z0-9][a-z0-9-]*$",
-  maxLength: 128,
+  pattern: CAPABILITY_REF_PATTERN,
+  maxLength: CAPABILITY_REF_MAX_LENGTH,
   description:
     "`name`, or `owner/name` for another org's public capability: `owner%2Fname`, or on reads also `owner/name`",
 });
 
 const ReleaseVersion = Type.String({
-  pattern: "^(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)$",
-  maxLength: 256,
+  pattern: VERSION_PATTERN,
+  maxLength: VERSION_MAX_LENGTH,
   description: "`x.y.z`",
 });
 
@@ -97,14 +113,6 @@ export type ListQuery = Static<typeof ListQuery>;
  */
 export const FacetQuery = ListQuery;
 export type FacetQuery = Static<typeof FacetQuery>;
-
-export const ComponentCounts = Type.Object({
-  agents: Type.Integer(),
-  tools: Type.Integer(),
-  skills: Type.Integer(),
-  mcp_servers: Type.Integer(),
-  workers: Type.Integer(),
-});
 
 const ComponentDetail = Type.Object({
   type: Type.Union(["agent", "tool", "skill", "mcp_server", "worker"].map((t) => Type.Literal(t))),

@@ -1,8 +1,8 @@
 // Schemas every resource shares: ids, slugs, the error envelope and the error responses each route
 // declares (spread into its `response` so OpenAPI lists them).
-import { type Static, type TSchema, Type } from "typebox";
-import { ERROR_STATUSES, ERROR_TYPES } from "../http/errors.js";
-import { SLUG_PATTERN, UUID_PATTERN } from "../lib/ids.js";
+import { type Static, type TArray, type TSchema, Type } from "typebox";
+import { SLUG_PATTERN, UUID_PATTERN } from "../domain/names.js";
+import { ERROR_STATUSES, ERROR_TYPES } from "./errors.js";
 
 export const Uuid = Type.String({ pattern: UUID_PATTERN, description: "UUID (any letter case in paths)" });
 export const Slug = Type.String({ pattern: SLUG_PATTERN });
@@ -66,6 +66,7 @@ export const errorResponses = {
   426: errorRef,
   429: errorRef,
   500: errorRef,
+  504: errorRef,
 } as const;
 
 export const NoContent = Type.Null({ description: "No content" });
@@ -89,16 +90,46 @@ export const PageQuery = {
   page_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
 };
 
-export const pagedResponse = <T extends TSchema>(itemsKey: string, item: T) =>
-  Type.Object({
-    [itemsKey]: Type.Array(item),
-    total: Type.Integer(),
-    page: Type.Integer(),
-    limit: Type.Integer(),
-    total_pages: Type.Integer(),
-    has_next: Type.Boolean(),
-    has_previous: Type.Boolean(),
-  });
+/** Page-style pagination (SPEC §2.7); the items sit beside it under a key named after the resource. */
+export const PageInfo = Type.Object({
+  total: Type.Integer(),
+  page: Type.Integer(),
+  limit: Type.Integer(),
+  total_pages: Type.Integer(),
+  has_next: Type.Boolean(),
+  has_previous: Type.Boolean(),
+});
+export type PageInfo = Static<typeof PageInfo>;
+
+export const pagedResponse = <K extends string, T extends TSchema>(itemsKey: K, item: T) =>
+  Type.Object({ ...({ [itemsKey]: Type.Array(item) } as Record<K, TArray<T>>), ...PageInfo.properties });
+
+/** One page of `items` under `itemsKey`, with the page envelope every paged list answers with. */
+export function pageOf<K extends string, T>(
+  itemsKey: K,
+  items: T[],
+  { total, page, limit }: { total: number; page: number; limit: number },
+): Record<K, T[]> & PageInfo {
+  const totalPages = Math.ceil(total / limit);
+  const info: PageInfo = {
+    total,
+    page,
+    limit,
+    total_pages: totalPages,
+    has_next: page < totalPages,
+    has_previous: page > 1,
+  };
+  return { [itemsKey]: items, ...info } as Record<K, T[]> & PageInfo;
+}
+
+/** The number of components of each kind in a capability version. */
+export const ComponentCounts = Type.Object({
+  agents: Type.Integer(),
+  tools: Type.Integer(),
+  skills: Type.Integer(),
+  mcp_servers: Type.Integer(),
+  workers: Type.Integer(),
+});
 
 export const OrgParams = Type.Object({ org: Slug }, { additionalProperties: false });
 export const WorkspaceParams = Type.Object({ org: Slug, workspace: Slug }, { additionalProperties: false });

@@ -1,19 +1,25 @@
 // Runtimes and their v2 config (SPEC §6). The config schema is strict at every level: a misspelt
 // key in a declarative file must fail the apply, not be silently dropped.
 import { type Static, Type } from "typebox";
-import { SLUG_PATTERN, UUID_PATTERN } from "../lib/ids.js";
+import {
+  CAPABILITY_REF_MAX_LENGTH,
+  CAPABILITY_REF_PATTERN,
+  SLUG_PATTERN,
+  UUID_PATTERN,
+  VERSION_SELECTOR_PATTERN,
+} from "../domain/names.js";
 import { CursorQuery, Description, DisplayName, Nullable, Slug, Timestamp, Uuid } from "./common.js";
 
 const strict = { additionalProperties: false } as const;
 const StringMap = Type.Record(Type.String(), Type.String());
 
 const CapabilityName = Type.String({
-  pattern: "^(?:[a-z0-9][a-z0-9-]{0,62}/)?[a-z0-9][a-z0-9-]*$",
-  maxLength: 128,
+  pattern: CAPABILITY_REF_PATTERN,
+  maxLength: CAPABILITY_REF_MAX_LENGTH,
   description: "`name` for the org's own capability, `owner/name` for another org's public one",
 });
 const CapabilityVersion = Type.String({
-  pattern: "^(?:latest|(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*))$",
+  pattern: VERSION_SELECTOR_PATTERN,
   description:
     "`x.y.z` or `latest`; when left out, a bound capability keeps its version and a new one is installed at latest",
 });

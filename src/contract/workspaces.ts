@@ -1,6 +1,6 @@
 // Workspaces and their projects (SPEC §3).
 import { type Static, Type } from "typebox";
-import { SLUG_PATTERN, UUID_PATTERN } from "../lib/ids.js";
+import { SLUG_PATTERN, UUID_PATTERN } from "../domain/names.js";
 import {
   Description,
   DisplayName,

@@ -4,7 +4,7 @@
 // With several instances starting at once on PostgreSQL, exactly one migrates (and bootstraps):
 // the others wait on a session advisory lock and give up after a timeout (SPEC §1).
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import type { Dialect } from "./connect.js";
 import * as m0001 from "./migrations/0001_create_schema.js";
 import * as m0002 from "./migrations/0002_create_blob_tables.js";

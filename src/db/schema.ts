@@ -1,6 +1,6 @@
 // Kysely table types. Portable column choices so one migration runs on SQLite and PostgreSQL:
 // timestamps are ISO-8601 text (they sort lexically), booleans are 0/1 integers, JSON is text.
-import type { Generated, Insertable, Selectable, Updateable } from "kysely";
+import type { Generated, Insertable, Kysely, Selectable, Transaction, Updateable } from "kysely";
 
 export type Flag = 0 | 1;
 
@@ -191,3 +191,6 @@ export interface Database {
 export type Row<T extends keyof Database> = Selectable<Database[T]>;
 export type NewRow<T extends keyof Database> = Insertable<Database[T]>;
 export type RowUpdate<T extends keyof Database> = Updateable<Database[T]>;
+
+/** A database handle: the pool, or a transaction a caller holds. Repositories take either. */
+export type Db = Kysely<Database> | Transaction<Database>;

@@ -3,19 +3,21 @@
 // exist, `when` naming declared flags, YAML tags, error locations and messages); the JSON Schema
 // editors use (GET /schemas/capability.schema.json) is this same declaration, serialised.
 import { type TSchema, Type } from "typebox";
+import * as names from "./names.js";
 
 // --- the rules -------------------------------------------------------------------------------------
 
-export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
-export const MAX_NAME_LENGTH = 64;
+// Identifier patterns and their limits come from names.ts, shared with the contract and the CLI.
+export const NAME_PATTERN = new RegExp(names.CAPABILITY_NAME_PATTERN);
+export const MAX_NAME_LENGTH = names.CAPABILITY_NAME_MAX_LENGTH;
 /** What can be published: MAJOR.MINOR.PATCH, no leading zeros, no prerelease or build suffix. */
-export const RELEASE_VERSION_PATTERN = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
+export const RELEASE_VERSION_PATTERN = new RegExp(names.VERSION_PATTERN);
 // npm's limit: a version ends up in URLs, table cells and database keys.
-export const MAX_VERSION_LENGTH = 256;
+export const MAX_VERSION_LENGTH = names.VERSION_MAX_LENGTH;
 export const MAX_DESCRIPTION_LENGTH = 4000;
 export const MAX_FLAGS = 16;
-export const FLAG_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-export const WORKER_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+export const FLAG_NAME_PATTERN = new RegExp(names.FLAG_NAME_PATTERN);
+export const WORKER_NAME_PATTERN = new RegExp(names.WORKER_NAME_PATTERN);
 export const MAX_KEYWORDS = 64;
 export const MAX_KEYWORD_LENGTH = 64;
 /** Set by the runtime for every worker; a manifest may not override them. */

@@ -5,11 +5,11 @@
 // path (a runtime polling its bindings) then costs no promise and no SHA-256.
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { AppError } from "../errors.js";
 import { hashApiKey, parseApiKey } from "../lib/api-key-format.js";
 import type { Actor, ServiceDeps } from "../services/deps.js";
 import { RefreshAheadCache } from "../services/refresh-ahead-cache.js";
 import { checkClientVersion } from "./client-version.js";
-import { AppError } from "./errors.js";
 import type { RateLimiter } from "./rate-limit.js";
 
 declare module "fastify" {
@@ -170,14 +170,6 @@ export function cachedActor(credential: string, deps: ServiceDeps, keys: KeyCach
   if (!key || key.revoked || isExpired(key, deps)) return undefined;
   keys.touch(key.id);
   return actorOfKey(key);
-}
-
-export async function authenticate(
-  request: FastifyRequest,
-  deps: ServiceDeps,
-  keys: KeyCache,
-): Promise<Actor> {
-  return actorFromKey(await keys.lookup(requireCredential(request)), deps, keys);
 }
 
 /**

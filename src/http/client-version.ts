@@ -1,7 +1,7 @@
 // 426 for `capstan-cli/<semver>` user agents older than CAPSTAN_MIN_CLIENT_VERSION (SPEC §2.5).
 import type { IncomingHttpHeaders } from "node:http";
 import { compareSemver, parseSemver } from "../domain/semver.js";
-import { AppError } from "./errors.js";
+import { AppError } from "../errors.js";
 
 const CLI_AGENT = /^capstan-cli\/(\S+)/;
 

@@ -12,9 +12,9 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
+import { AppError } from "../errors.js";
 import type { ProxyTrust } from "./client-address.js";
 import { answerOnSocket } from "./error-handler.js";
-import { AppError } from "./errors.js";
 
 export interface ConnectionLimits {
   /** The grace period of a request body before the minimum rate applies. */

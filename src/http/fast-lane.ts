@@ -13,11 +13,11 @@
 import { createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from "node:http";
 import type { FastifyBaseLogger, FastifyServerFactory, RawServerDefault } from "fastify";
 import type { Logger } from "pino";
-import { SLUG_PATTERN, UUID_PATTERN } from "../lib/ids.js";
+import { SLUG_PATTERN, UUID_PATTERN, unanchored } from "../domain/names.js";
 import type { SerializedBody } from "../services/binding-cache.js";
-import type { RuntimePath } from "../services/binding-service.js";
 import type { Actor, ServiceDeps } from "../services/deps.js";
 import type { ResolvedResponse } from "../services/resolved-service.js";
+import type { RuntimePath } from "../services/runtime-path.js";
 import { cachedActor, credentialIn, type KeyCache } from "./auth.js";
 import { clientOf, type ProxyTrust } from "./client-address.js";
 import { outdatedClientVersion } from "./client-version.js";
@@ -52,7 +52,6 @@ export interface LaneGuards {
   trust: ProxyTrust | false;
 }
 
-const unanchored = (pattern: string): string => pattern.replace(/^\^/, "").replace(/\$$/, "");
 const SLUG = unanchored(SLUG_PATTERN);
 /**
  * Exactly the paths the two routes match with parameters their schemas accept. Anything Fastify

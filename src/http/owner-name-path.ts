@@ -8,9 +8,10 @@
 // `latest` and, at the end of the path, the sub-resources `versions`, `readme` and `visibility`:
 // those keep their meaning, and a capability with such a name is reached through `owner%2Fname`.
 import type { IncomingMessage } from "node:http";
+import { CAPABILITY_NAME_PATTERN, unanchored } from "../domain/names.js";
 
-const CAPABILITY_PATH =
-  /^(\/api\/v1\/org\/[a-z0-9][a-z0-9-]*\/capabilities\/)([a-z0-9][a-z0-9-]*)\/([a-z0-9][a-z0-9-]*)/;
+const NAME = unanchored(CAPABILITY_NAME_PATTERN);
+const CAPABILITY_PATH = new RegExp(`^(/api/v1/org/${NAME}/capabilities/)(${NAME})/(${NAME})`);
 const SUB_RESOURCES = new Set(["versions", "readme", "visibility"]);
 
 /** The URL Fastify routes: `…/capabilities/owner/name…` reads as `…/capabilities/owner%2Fname…`. */

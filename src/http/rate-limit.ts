@@ -9,8 +9,8 @@
 // admitted in 1.4 s on two instances, against 120 a minute).
 import { randomUUID } from "node:crypto";
 import type { FastifyReply } from "fastify";
+import { AppError } from "../errors.js";
 import type { ChangeEvent, ChangeFeed } from "../services/change-feed.js";
-import { AppError } from "./errors.js";
 
 /** Requests without a valid key get this many per minute per IP. */
 export const ANONYMOUS_RPM = 60;

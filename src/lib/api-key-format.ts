@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { API_KEY_PATTERN } from "../config.js";
+import { API_KEY_PATTERN } from "../domain/names.js";
 
 const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
 const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

@@ -1,7 +1,8 @@
 // Keyset cursors of the cursor-style lists (runtimes, audit): opaque to clients, the base64url of
 // the last id they saw. Ids are UUIDv7, so "after this id" is "created after this one".
-import { validationIssue } from "../http/errors.js";
-import { UUID_PATTERN } from "./ids.js";
+
+import { UUID_PATTERN } from "../domain/names.js";
+import { validationIssue } from "../errors.js";
 
 const UUID = new RegExp(UUID_PATTERN);
 

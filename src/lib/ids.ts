@@ -26,11 +26,3 @@ export function newId(): string {
   const hex = bytes.toString("hex");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
-
-/** ISO-8601 UTC with millisecond precision and `Z` (SPEC §2.1). */
-export function nowIso(clock: () => Date = () => new Date()): string {
-  return clock().toISOString();
-}
-
-export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
-export const SLUG_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$";

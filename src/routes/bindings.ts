@@ -7,6 +7,7 @@ import {
   BindingParams,
   BindingPatchBody,
   IfMatchHeaders,
+  IfNoneMatchHeaders,
   ResolvedSet,
   RuntimeCapabilityBinding,
   RuntimeTokenBody,
@@ -16,9 +17,8 @@ import {
 } from "../contract/bindings.js";
 import { errorResponses, NoContent, RuntimeParams } from "../contract/common.js";
 import { JSON_UTF8, RESOLVED_CACHE_CONTROL } from "../http/fast-lane.js";
-import { BindingService, type RuntimePath } from "../services/binding-service.js";
-import { OrgRoleCache } from "../services/org-role-cache.js";
-import { type ResolvedResponse, ResolvedService } from "../services/resolved-service.js";
+import type { ResolvedResponse } from "../services/resolved-service.js";
+import type { RuntimePath } from "../services/runtime-path.js";
 import { createRuntimeToken } from "../services/runtime-token-service.js";
 import { type RouteApp, scopeOf } from "./route-app.js";
 
@@ -48,9 +48,7 @@ function sendResolved(reply: FastifyReply, result: ResolvedResponse): void {
 }
 
 export default async function bindingRoutes(app: RouteApp): Promise<void> {
-  const roles = new OrgRoleCache(app.deps);
-  const bindings = new BindingService(app.deps, roles);
-  const resolved = new ResolvedService(app.deps, roles);
+  const { bindings, resolved } = app.services;
   app.fastLane.serveRuntimeReads({
     listRoute: `${app.prefix}${RT}/capabilities`,
     resolvedRoute: `${app.prefix}${RT}/capabilities/resolved`,
@@ -88,6 +86,7 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
         summary: "What the runtime consumes: enabled bindings resolved to artifacts and effective flags",
         description: "The strong ETag is the top-level runtime_digest; If-None-Match with it answers 304.",
         params: RuntimeParams,
+        headers: IfNoneMatchHeaders,
         response: { 200: ResolvedSet, 304: Type.Null({ description: "Not modified" }), ...errorResponses },
       },
     },

@@ -25,11 +25,10 @@ import {
   VisibilityResult,
 } from "../contract/capabilities.js";
 import { CursorQuery, errorResponses, NoContent, OrgParams } from "../contract/common.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import { JSON_UTF8 } from "../http/fast-lane.js";
-import { ArtifactDetailCache, type RenderedDetail } from "../services/artifact-detail-cache.js";
-import { FileManifestCache } from "../services/file-manifest-cache.js";
-import { type BundleUpload, PublishPipeline, publishCapability } from "../services/publish-service.js";
+import type { RenderedDetail } from "../services/artifact-detail-cache.js";
+import { type BundleUpload, publishCapability } from "../services/publish-service.js";
 import { deleteVersion, updateVersionStatus, updateVisibility } from "../services/registry-admin-service.js";
 import {
   capabilityFacets,
@@ -52,11 +51,8 @@ const Binary = Type.Unsafe<unknown>({ type: "string", format: "binary" });
 export default async function capabilityRoutes(app: RouteApp): Promise<void> {
   const tags = ["capabilities"];
   await app.register(publishRoute);
-  // Serialized details by version id: bytes sent as they are, not through the response schema.
-  // Three quarters of the budget for details, a quarter for parsed file manifests.
-  const budget = app.deps.config.detailCacheBytes;
-  const details = new ArtifactDetailCache(budget - Math.floor(budget / 4));
-  const manifests = new FileManifestCache(Math.floor(budget / 4));
+  // Serialized details and parsed file manifests by version id (src/services/index.ts).
+  const { details, manifests } = app.services;
 
   app.get(
     "/org/:org/capabilities",
@@ -321,8 +317,7 @@ async function publishRoute(app: RouteApp): Promise<void> {
     limits: { fileSize: maxBundleBytes + 1, files: 1, fields: 10, parts: 11 },
   });
   app.addContentTypeParser(BUNDLE_CONTENT_TYPES, (_request, payload, done) => done(null, payload));
-  const pipeline = new PublishPipeline(app.deps.config);
-  app.addHook("onClose", () => pipeline.close());
+  const pipeline = app.services.publish;
 
   app.post(
     "/org/:org/capabilities",

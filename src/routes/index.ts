@@ -1,5 +1,4 @@
 // Every route module, registered under one app. One file per resource.
-import type { App } from "../app.js";
 import adminRoutes from "./admin.js";
 import auditRoutes from "./audit.js";
 import bindingRoutes from "./bindings.js";
@@ -9,13 +8,14 @@ import memberRoutes from "./members.js";
 import operationalRoutes from "./operational.js";
 import orgRoutes from "./orgs.js";
 import projectRoutes from "./projects.js";
+import type { RouteApp } from "./route-app.js";
 import runtimeRoutes from "./runtimes.js";
 import schemaRoutes from "./schemas.js";
 import serviceAccountRoutes from "./service-accounts.js";
 import userRoutes from "./users.js";
 import workspaceRoutes from "./workspaces.js";
 
-export async function registerRoutes(app: App): Promise<void> {
+export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(operationalRoutes);
   await app.register(schemaRoutes);
   const api = { prefix: "/api/v1" };

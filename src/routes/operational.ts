@@ -1,10 +1,10 @@
 // Unauthenticated operational endpoints (SPEC §1). They are listed in the OpenAPI document like
 // every other route, with no security requirement.
-import { sql } from "kysely";
+
 import { Type } from "typebox";
 import { errorResponses } from "../contract/common.js";
-import { AppError } from "../http/errors.js";
 import { packageVersion } from "../lib/package-version.js";
+import { requireDatabaseReachable } from "../services/health-service.js";
 import type { RouteApp } from "./route-app.js";
 
 const Status = Type.Object({ status: Type.String() });
@@ -45,11 +45,7 @@ export default async function operationalRoutes(app: RouteApp): Promise<void> {
       },
     },
     async () => {
-      try {
-        await sql`select 1`.execute(app.deps.db);
-      } catch (cause) {
-        throw new AppError("database_error", "Database is not reachable", undefined, { cause });
-      }
+      await requireDatabaseReachable(app.deps);
       return { status: "ready" };
     },
   );

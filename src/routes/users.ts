@@ -4,7 +4,6 @@ import { errorResponses, NoContent } from "../contract/common.js";
 import { Org } from "../contract/orgs.js";
 import { ApiKeyCreateBody, ApiKeyCreated, ApiKeyParams, ApiKeySummary, User } from "../contract/users.js";
 import type { Row } from "../db/schema.js";
-import { AppError } from "../http/errors.js";
 import {
   createOwnApiKey,
   listOwnApiKeys,
@@ -12,6 +11,7 @@ import {
   revokeOwnApiKey,
 } from "../services/api-key-service.js";
 import { listActorOrgs } from "../services/org-service.js";
+import { currentUser } from "../services/user-service.js";
 import { presentOrg } from "./orgs.js";
 import { type RouteApp, scopeOf } from "./route-app.js";
 
@@ -53,16 +53,7 @@ export default async function userRoutes(app: RouteApp): Promise<void> {
         response: { 200: User, ...errorResponses },
       },
     },
-    async (request) => {
-      const { actor } = scopeOf(request);
-      const user = await app.deps.db
-        .selectFrom("users")
-        .selectAll()
-        .where("id", "=", actor.userId)
-        .executeTakeFirst();
-      if (!user) throw new AppError("authentication_error", "The key's user no longer exists");
-      return user;
-    },
+    async (request) => currentUser(app.deps, scopeOf(request).actor),
   );
 
   app.get(

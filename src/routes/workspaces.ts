@@ -1,5 +1,5 @@
 // Workspaces of an organization (SPEC §3).
-import { errorResponses, NoContent, OrgParams, WorkspaceParams } from "../contract/common.js";
+import { errorResponses, NoContent, OrgParams, pageOf, WorkspaceParams } from "../contract/common.js";
 import {
   Workspace,
   WorkspaceCreateBody,
@@ -59,16 +59,7 @@ export default async function workspaceRoutes(app: RouteApp): Promise<void> {
           limit,
         },
       );
-      const totalPages = Math.ceil(total / limit);
-      return {
-        workspaces: workspaces.map(presentWorkspace),
-        total,
-        page,
-        limit,
-        total_pages: totalPages,
-        has_next: page < totalPages,
-        has_previous: page > 1,
-      };
+      return pageOf("workspaces", workspaces.map(presentWorkspace), { total, page, limit });
     },
   );
 

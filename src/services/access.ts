@@ -1,8 +1,10 @@
 // Tenant checks, in one place: who may do what in which organization (SPEC §2.3), and who
 // administers the instance (SPEC §3).
 
+import { findOrgWithRole } from "../db/repositories/org-repository.js";
+import { findUserById } from "../db/repositories/user-repository.js";
 import type { Row } from "../db/schema.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import type { Actor, ServiceDeps } from "./deps.js";
 
 export type Role = "owner" | "contributor" | "reader";
@@ -24,14 +26,7 @@ export async function findOrgMembership(
   userId: string,
   orgKey: string,
 ): Promise<OrgAccess | undefined> {
-  const row = await db
-    .selectFrom("orgs")
-    .innerJoin("memberships", "memberships.org_id", "orgs.id")
-    .selectAll("orgs")
-    .select("memberships.role")
-    .where("orgs.key", "=", orgKey)
-    .where("memberships.user_id", "=", userId)
-    .executeTakeFirst();
+  const row = await findOrgWithRole(db, orgKey, userId);
   if (!row) return undefined;
   const { role, ...org } = row;
   return { org, role };
@@ -71,11 +66,7 @@ export async function requireOrgRole(
  * the database on every call, so a removed admin loses the routes at once, on every instance.
  */
 export async function requireInstanceAdmin(deps: ServiceDeps, actor: Actor): Promise<void> {
-  const user = await deps.db
-    .selectFrom("users")
-    .select("is_admin")
-    .where("id", "=", actor.userId)
-    .executeTakeFirst();
+  const user = await findUserById(deps.db, actor.userId);
   if (user?.is_admin !== 1) throw new AppError("forbidden_error", "Only instance admins may do this");
   if (actor.keyOrgId !== null) {
     throw new AppError("forbidden_error", "A key limited to one organization cannot administer the instance");

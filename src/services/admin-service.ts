@@ -1,9 +1,11 @@
 // Instance administration (SPEC §3): the users of the instance and who administers it. Only
 // instance admins get here; an instance always keeps at least one admin.
+
 import type { Transaction } from "kysely";
+import { isUniqueViolation } from "../db/driver-errors.js";
+import { insertUser } from "../db/repositories/user-repository.js";
 import type { Database, Row } from "../db/schema.js";
-import { isUniqueViolation } from "../db/unique-violation.js";
-import { alreadyExists, conflict, notFound } from "../http/errors.js";
+import { alreadyExists, conflict, notFound } from "../errors.js";
 import { decodeIdCursor, encodeIdCursor } from "../lib/id-cursor.js";
 import { newId } from "../lib/ids.js";
 import { requireInstanceAdmin } from "./access.js";
@@ -33,7 +35,7 @@ export async function createUser(
   };
   try {
     await deps.db.transaction().execute(async (trx) => {
-      await trx.insertInto("users").values(user).execute();
+      await insertUser(trx, user);
       await appendAudit(
         trx,
         scope,

@@ -4,8 +4,9 @@
 // minted by a limited key is limited to the same org, so a limited key can never widen itself.
 import type { Transaction } from "kysely";
 import type { ApiKeyCreateBody } from "../contract/users.js";
+import { insertApiKey, newApiKeyRow } from "../db/repositories/api-key-repository.js";
 import type { Database, Row } from "../db/schema.js";
-import { notFound, validationIssue } from "../http/errors.js";
+import { notFound, validationIssue } from "../errors.js";
 import { generateApiKey } from "../lib/api-key-format.js";
 import { newId } from "../lib/ids.js";
 import { findOrgMembership, requireInstanceAdmin, requireOrgRole } from "./access.js";
@@ -23,7 +24,7 @@ export interface MintedApiKey {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-async function insertApiKey(
+async function mintApiKey(
   trx: Transaction<Database>,
   scope: RequestScope,
   target: { userId: string; orgId: string | null },
@@ -31,23 +32,20 @@ async function insertApiKey(
   at: Date,
 ): Promise<MintedApiKey> {
   const generated = generateApiKey();
-  const row: Row<"api_keys"> = {
+  const row = newApiKeyRow({
     id: newId(),
-    user_id: target.userId,
+    userId: target.userId,
     name: input.name,
-    prefix: generated.prefix,
-    key_hash: generated.hash,
-    read_only: input.read_only ? 1 : 0,
-    runtime_id: null,
-    org_id: target.orgId,
-    expires_at: input.expires_in_days
+    key: generated,
+    readOnly: input.read_only === true,
+    runtimeId: null,
+    orgId: target.orgId,
+    expiresAt: input.expires_in_days
       ? new Date(at.getTime() + input.expires_in_days * DAY_MS).toISOString()
       : null,
-    revoked_at: null,
-    last_used_at: null,
-    created_at: at.toISOString(),
-  };
-  await trx.insertInto("api_keys").values(row).execute();
+    at: at.toISOString(),
+  });
+  await insertApiKey(trx, row);
   await appendAudit(
     trx,
     scope,
@@ -93,7 +91,7 @@ export async function createOwnApiKey(
   const at = deps.now();
   return deps.db
     .transaction()
-    .execute((trx) => insertApiKey(trx, scope, { userId: actor.userId, orgId }, input, at));
+    .execute((trx) => mintApiKey(trx, scope, { userId: actor.userId, orgId }, input, at));
 }
 
 /** The keys a caller's key may see: all the user's, or only those limited to the key's own org. */
@@ -177,7 +175,7 @@ export async function createUserApiKeyAsAdmin(
   const at = deps.now();
   return deps.db
     .transaction()
-    .execute((trx) => insertApiKey(trx, scope, { userId: user.id, orgId }, input, at));
+    .execute((trx) => mintApiKey(trx, scope, { userId: user.id, orgId }, input, at));
 }
 
 /** The org (owner only) and one of its service accounts; 404 for anyone else, people included. */
@@ -209,7 +207,7 @@ export async function createServiceAccountApiKey(
   const account = await requireServiceAccount(deps, scope.actor, orgKey, userId);
   if (input.org !== undefined && input.org !== orgKey) throw bodyOrgNotReachable(input.org);
   const at = deps.now();
-  return deps.db.transaction().execute((trx) => insertApiKey(trx, scope, account, input, at));
+  return deps.db.transaction().execute((trx) => mintApiKey(trx, scope, account, input, at));
 }
 
 /** A service account's keys that are not revoked (its runtime tokens included). */

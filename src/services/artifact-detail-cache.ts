@@ -17,11 +17,8 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import fastJsonStringify from "fast-json-stringify";
 import { ArtifactDetail } from "../contract/capabilities.js";
-import {
-  type Executor,
-  findVersionContent,
-  type VersionContent,
-} from "../db/repositories/capability-repository.js";
+import { findVersionContent, type VersionContent } from "../db/repositories/capability-repository.js";
+import type { Db } from "../db/schema.js";
 import type { LiveVersion } from "./artifact-views.js";
 import { ByteBoundedCache } from "./byte-bounded-cache.js";
 
@@ -184,7 +181,7 @@ export class ArtifactDetailCache {
   }
 
   /** The template of a version; undefined when the version row is gone. */
-  template(db: Executor, versionId: string): Promise<DetailTemplate | undefined> {
+  template(db: Db, versionId: string): Promise<DetailTemplate | undefined> {
     return this.cache.get(versionId, async () => {
       const content = await findVersionContent(db, versionId);
       return content && buildDetailTemplate(content);

@@ -1,6 +1,6 @@
 // Audit events are written inside the transaction of the change they describe (SPEC §3).
-import type { Kysely, Transaction } from "kysely";
-import type { Database } from "../db/schema.js";
+import { insertAuditEvent } from "../db/repositories/audit-repository.js";
+import type { Db } from "../db/schema.js";
 import { newId } from "../lib/ids.js";
 import type { RequestScope } from "./deps.js";
 
@@ -13,24 +13,21 @@ export interface AuditEntry {
 }
 
 export async function appendAudit(
-  trx: Transaction<Database> | Kysely<Database>,
+  trx: Db,
   scope: RequestScope | null,
   entry: AuditEntry,
   at: string,
 ): Promise<void> {
-  await trx
-    .insertInto("audit_events")
-    .values({
-      id: newId(),
-      org_id: entry.orgId,
-      at,
-      actor_user_id: scope?.actor.userId ?? null,
-      api_key_id: scope?.actor.apiKeyId ?? null,
-      action: entry.action,
-      target_type: entry.targetType,
-      target_id: entry.targetId,
-      request_id: scope?.requestId ?? null,
-      data: JSON.stringify(entry.data ?? {}),
-    })
-    .execute();
+  await insertAuditEvent(trx, {
+    id: newId(),
+    org_id: entry.orgId,
+    at,
+    actor_user_id: scope?.actor.userId ?? null,
+    api_key_id: scope?.actor.apiKeyId ?? null,
+    action: entry.action,
+    target_type: entry.targetType,
+    target_id: entry.targetId,
+    request_id: scope?.requestId ?? null,
+    data: JSON.stringify(entry.data ?? {}),
+  });
 }

@@ -8,11 +8,11 @@
 //   latest version or a version's status, so every cached runtime that binds it is dropped (an index
 //   capability → runtimes makes that cheap);
 // - {kind: "all"}: missed notifications (scale mode), drop everything.
-import { notFound } from "../http/errors.js";
-import type { RuntimePath } from "./binding-service.js";
+import { notFound } from "../errors.js";
 import type { ChangeEvent, ChangeFeed } from "./change-feed.js";
 import type { Actor, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
+import type { RuntimePath } from "./runtime-path.js";
 import { requireRuntimeTokenRead } from "./runtime-token-service.js";
 
 /** What every cached view records about its runtime, to answer for a path and to be invalidated. */

@@ -1,31 +1,22 @@
-// Runtime capability bindings (SPEC §7.1–7.5) and the reconciliation of a runtime's bindings to a
-// declared list (SPEC §6). Reads of the list come from memory (binding-cache.ts); every write
-// publishes {kind: "runtime"} after commit so that cache, and other instances', drop the runtime.
-import type { Kysely, Transaction } from "kysely";
+// Runtime capability bindings (SPEC §7.1–7.5). Reads of the list come from memory
+// (binding-cache.ts); every write publishes {kind: "runtime"} after commit so that cache, and other
+// instances', drop the runtime. Which capability and version a reference names is
+// capability-resolution.ts; reconciling a runtime to its declared config is binding-reconciliation.ts.
 import type { BindingCreateBody, BindingPatchBody, RuntimeCapabilityBinding } from "../contract/bindings.js";
 import type { Dialect } from "../db/connect.js";
 import {
   type BindingChanges,
-  type BindingJoinedRow,
-  type CapabilityRef,
-  type Db,
   deleteBindingAtRevision,
   findBinding,
-  findCapabilityById,
-  findCapabilityByOwner,
   findRuntimeInWorkspace,
   findRuntimeLocation,
-  findVersionById,
   insertBinding,
   listJoinedBindings,
   type RuntimeRef,
   updateBindingAtRevision,
-  type VersionRow,
 } from "../db/repositories/binding-repository.js";
-import { findVersion, holdCapability } from "../db/repositories/capability-repository.js";
-import type { Database, Row } from "../db/schema.js";
-import type { Issue } from "../domain/types.js";
-import { AppError, conflict, notFound } from "../http/errors.js";
+import type { Db, Row } from "../db/schema.js";
+import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
@@ -40,7 +31,6 @@ import {
 import {
   byCapabilityName,
   type DeclaredFlags,
-  displayName,
   type FlagOverrides,
   keepDeclared,
   mergeFlagChanges,
@@ -49,34 +39,20 @@ import {
   serializeOverrides,
   toBindingItem,
 } from "./binding-views.js";
+import {
+  nameFor,
+  nameOfRow,
+  type OrgRef,
+  requireVersionById,
+  resolveCapability,
+  resolveVersion,
+  targetVersion,
+} from "./capability-resolution.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
+import type { RuntimePath } from "./runtime-path.js";
 import { requireRuntimeTokenRead } from "./runtime-token-service.js";
 import { previewUpgrade, type UpgradePreview } from "./upgrade-preview.js";
-
-/** Where a request points: `/org/{org}/ws/{workspace}/runtimes/{runtimeId}` (id lower-cased). */
-export interface RuntimePath {
-  org: string;
-  workspace: string;
-  runtimeId: string;
-}
-
-export interface DesiredBinding {
-  name: string;
-  version?: string;
-  enabled?: boolean;
-}
-
-export interface ReconciliationPlan {
-  install: { name: string; version: string; enabled: boolean }[];
-  update: { name: string; from: string; to: string; enabled: boolean }[];
-  remove: { name: string; version: string }[];
-}
-
-interface OrgRef {
-  id: string;
-  key: string;
-}
 
 /** The serialized response: sent as is, joined to the headers in one write. */
 type BindingListView = RuntimeView & SerializedBody;
@@ -85,7 +61,7 @@ type BindingListView = RuntimeView & SerializedBody;
 const UNCONDITIONAL_ATTEMPTS = 20;
 
 /** The binding's revision moved between reading and writing it (409 unless retried). */
-class ConcurrentChangeError extends AppError {
+export class ConcurrentChangeError extends AppError {
   constructor() {
     super("conflict_error", "The binding was changed concurrently; read it again and retry");
   }
@@ -278,7 +254,7 @@ export class BindingService {
       const binding = await requireBinding(trx, runtime.id, bindingId, ifMatch);
       const [row] = await listJoinedBindings(trx, runtime.id, binding.id);
       if (!(await deleteBindingAtRevision(trx, binding.id, binding.revision))) {
-        throw conflict("The binding was changed concurrently; read it again and retry");
+        throw new ConcurrentChangeError();
       }
       await appendAudit(
         trx,
@@ -335,12 +311,6 @@ async function requireBinding(
   return binding;
 }
 
-async function requireVersionById(db: Db, versionId: string): Promise<VersionRow> {
-  const version = await findVersionById(db, versionId);
-  if (!version) throw notFound("Version");
-  return version;
-}
-
 async function presentBinding(
   db: Db,
   runtimeId: string,
@@ -349,85 +319,6 @@ async function presentBinding(
   const [row] = await listJoinedBindings(db, runtimeId, bindingId);
   if (!row) throw notFound("Binding");
   return toBindingItem(row);
-}
-
-function isVisibleTo(capability: CapabilityRef, orgId: string): boolean {
-  return capability.org_id === orgId || capability.is_public === 1;
-}
-
-function nameFor(capability: CapabilityRef, runtimeOrgId: string): string {
-  return displayName(capability.name, capability.owner_key, capability.org_id === runtimeOrgId);
-}
-
-function nameOfRow(row: BindingJoinedRow): string {
-  return displayName(row.capability_name, row.owner_key, row.capability_org_id === row.runtime_org_id);
-}
-
-/** `name` → the runtime org's own capability; `owner/name` → that org's capability. */
-function splitReference(reference: string, runtimeOrg: OrgRef): { ownerKey: string; name: string } {
-  const slash = reference.indexOf("/");
-  if (slash === -1) return { ownerKey: runtimeOrg.key, name: reference };
-  return { ownerKey: reference.slice(0, slash), name: reference.slice(slash + 1) };
-}
-
-async function findReferencedCapability(
-  db: Db,
-  runtimeOrg: OrgRef,
-  reference: string,
-): Promise<CapabilityRef | undefined> {
-  const { ownerKey, name } = splitReference(reference, runtimeOrg);
-  return findCapabilityByOwner(db, ownerKey, name);
-}
-
-async function resolveCapability(db: Db, runtimeOrg: OrgRef, reference: string): Promise<CapabilityRef> {
-  const capability = await findReferencedCapability(db, runtimeOrg, reference);
-  if (!capability || !isVisibleTo(capability, runtimeOrg.id)) throw notFound(`Capability '${reference}'`);
-  return capability;
-}
-
-/**
- * `latest` or an exact version; deleted → 404, yanked → 409 (no new bindings to a yanked version).
- * On PostgreSQL the capability row is first locked FOR SHARE until the transaction ends. A version
- * delete, status change or publish locks it FOR UPDATE, so it either commits before the reads below
- * (which then see its outcome) or waits for this binding to commit (and then sees the binding).
- * Without it a binding could be written to a version deleted at the same moment.
- */
-async function resolveVersion(
-  db: Db,
-  dialect: Dialect,
-  capability: CapabilityRef,
-  selector: string,
-  reference: string,
-): Promise<VersionRow> {
-  const held = await holdCapability(db, dialect, capability.id);
-  if (!held) throw notFound(`Capability '${reference}'`);
-  const latestVersionId = held.latest_version_id;
-  if (selector === "latest") {
-    const latest = latestVersionId === null ? undefined : await findVersionById(db, latestVersionId);
-    if (!latest)
-      throw new AppError("not_found_error", `Capability '${reference}' has no installable version`);
-    return latest;
-  }
-  const version = await findVersion(db, capability.id, selector);
-  if (!version || version.status === "deleted") throw notFound(`Version ${selector} of '${reference}'`);
-  if (version.status === "yanked") throw conflict(`Version ${selector} of '${reference}' is yanked`);
-  return version;
-}
-
-/** The version a PATCH or preview points at; naming the bound version again is always allowed. */
-async function targetVersion(
-  db: Db,
-  dialect: Dialect,
-  runtimeOrg: OrgRef,
-  binding: Row<"bindings">,
-  current: VersionRow,
-  selector: string,
-): Promise<VersionRow> {
-  if (selector === current.version) return current;
-  const capability = await findCapabilityById(db, binding.capability_id);
-  const reference = capability ? nameFor(capability, runtimeOrg.id) : "capability";
-  if (!capability || !isVisibleTo(capability, runtimeOrg.id)) throw notFound(`Capability '${reference}'`);
-  return resolveVersion(db, dialect, capability, selector, reference);
 }
 
 interface BindingChangePlan {
@@ -469,224 +360,4 @@ async function planBindingChange(
       dropped_overrides: Object.keys(overrides).filter((name) => !Object.hasOwn(kept, name)),
     },
   };
-}
-
-// ---- Reconciliation (SPEC §6), called inside the runtime service's transactions ----------------
-
-/**
- * Makes the runtime's bindings exactly `desired` (install missing, re-point or enable/disable
- * listed, remove unlisted), writing an audit row per binding; with `dryRun` only the plan.
- * An entry without `version` keeps an existing binding's version (installs take latest), so
- * re-applying the same file changes nothing; `latest` explicitly follows the latest version.
- * The caller commits and then publishes {kind: "runtime"}.
- */
-export async function reconcileRuntimeBindings(
-  trx: Transaction<Database>,
-  scope: RequestScope,
-  runtime: { id: string; org_id: string },
-  desired: DesiredBinding[],
-  options: { dryRun: boolean; dialect: Dialect; at?: string },
-): Promise<ReconciliationPlan> {
-  const org = await trx
-    .selectFrom("orgs")
-    .select(["id", "key"])
-    .where("id", "=", runtime.org_id)
-    .executeTakeFirstOrThrow();
-  assertNoDuplicates(desired, org);
-  const at = options.at ?? new Date().toISOString();
-  const context: ReconcileContext = {
-    trx,
-    dialect: options.dialect,
-    org,
-    runtimeId: runtime.id,
-    at,
-    audit: (action, targetId, data) =>
-      appendAudit(
-        trx,
-        scope,
-        { orgId: org.id, action, targetType: "binding", targetId, data: { runtime_id: runtime.id, ...data } },
-        at,
-      ),
-  };
-  const bound = new Map((await listJoinedBindings(trx, runtime.id)).map((row) => [row.capability_id, row]));
-  const plan: ReconciliationPlan = { install: [], update: [], remove: [] };
-  const writes: (() => Promise<void>)[] = [];
-
-  const listed = new Set<string>();
-  for (const entry of desired) {
-    const capability = await findReferencedCapability(trx, org, entry.name);
-    const existing = capability ? bound.get(capability.id) : undefined;
-    // A binding to a public capability that has since gone private stays as long as it is kept as is.
-    const keptAsIs =
-      existing !== undefined && (entry.version === undefined || entry.version === existing.version);
-    if (!capability || (!isVisibleTo(capability, org.id) && !keptAsIs)) {
-      throw notFound(`Capability '${entry.name}'`);
-    }
-    listed.add(capability.id);
-    if (!existing) {
-      const step = await planInstall(context, capability, entry);
-      plan.install.push(step.item);
-      writes.push(step.write);
-      continue;
-    }
-    const step = await planUpdate(context, capability, existing, entry);
-    if (step) {
-      plan.update.push(step.item);
-      writes.push(step.write);
-    }
-  }
-  for (const existing of bound.values()) {
-    if (listed.has(existing.capability_id)) continue;
-    const step = planRemove(context, existing);
-    plan.remove.push(step.item);
-    writes.push(step.write);
-  }
-
-  if (!options.dryRun) for (const write of writes) await write();
-  plan.install.sort(byName);
-  plan.update.sort(byName);
-  plan.remove.sort(byName);
-  return plan;
-}
-
-interface ReconcileContext {
-  trx: Transaction<Database>;
-  dialect: Dialect;
-  org: OrgRef;
-  runtimeId: string;
-  at: string;
-  audit: (action: string, targetId: string, data: Record<string, unknown>) => Promise<void>;
-}
-
-/** One line of the plan and the write that carries it out. */
-interface PlanStep<T> {
-  item: T;
-  write: () => Promise<void>;
-}
-
-const byName = (a: { name: string }, b: { name: string }): number =>
-  a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-
-async function planInstall(
-  context: ReconcileContext,
-  capability: CapabilityRef,
-  entry: DesiredBinding,
-): Promise<PlanStep<ReconciliationPlan["install"][number]>> {
-  const { trx, org, runtimeId, at } = context;
-  const version = await resolveVersion(
-    trx,
-    context.dialect,
-    capability,
-    entry.version ?? "latest",
-    entry.name,
-  );
-  const name = nameFor(capability, org.id);
-  const enabled = entry.enabled ?? true;
-  const binding: Row<"bindings"> = {
-    id: newId(),
-    org_id: org.id,
-    runtime_id: runtimeId,
-    capability_id: capability.id,
-    version_id: version.id,
-    enabled: enabled ? 1 : 0,
-    flags: "{}",
-    revision: 1,
-    created_at: at,
-    updated_at: at,
-  };
-  return {
-    item: { name, version: version.version, enabled },
-    write: async () => {
-      await insertBinding(trx, binding, name);
-      await context.audit("runtime.capability.installed", binding.id, {
-        name,
-        version: version.version,
-        enabled,
-        flags: {},
-      });
-    },
-  };
-}
-
-async function planUpdate(
-  context: ReconcileContext,
-  capability: CapabilityRef,
-  existing: BindingJoinedRow,
-  entry: DesiredBinding,
-): Promise<PlanStep<ReconciliationPlan["update"][number]> | null> {
-  const { trx, at } = context;
-  const enabled = entry.enabled ?? true;
-  const repoint = entry.version !== undefined && entry.version !== existing.version;
-  const target = repoint
-    ? await resolveVersion(trx, context.dialect, capability, entry.version ?? "latest", entry.name)
-    : null;
-  const versionChanged = target !== null && target.id !== existing.version_id;
-  if (!versionChanged && enabled === (existing.enabled === 1)) return null;
-
-  const name = nameOfRow(existing);
-  const to = target?.version ?? existing.version;
-  const overrides = parseJsonObject<FlagOverrides>(existing.flags);
-  const flags = target ? keepDeclared(overrides, parseJsonObject<DeclaredFlags>(target.flags)) : overrides;
-  const changes: BindingChanges = { enabled: enabled ? 1 : 0, flags: serializeOverrides(flags) };
-  if (target) changes.version_id = target.id;
-  return {
-    item: { name, from: existing.version, to, enabled },
-    write: async () => {
-      if (!(await updateBindingAtRevision(trx, existing.id, existing.revision, changes, at))) {
-        throw conflict(`The binding of '${name}' was changed concurrently; apply again`);
-      }
-      await context.audit("runtime.capability.updated", existing.id, {
-        revision: existing.revision + 1,
-        from_version: existing.version,
-        to_version: to,
-        enabled,
-        flags,
-      });
-    },
-  };
-}
-
-function planRemove(
-  context: ReconcileContext,
-  existing: BindingJoinedRow,
-): PlanStep<ReconciliationPlan["remove"][number]> {
-  const name = nameOfRow(existing);
-  return {
-    item: { name, version: existing.version },
-    write: async () => {
-      await context.trx.deleteFrom("bindings").where("id", "=", existing.id).execute();
-      await context.audit("runtime.capability.removed", existing.id, { name, version: existing.version });
-    },
-  };
-}
-
-/** The same capability listed twice (also as `own-org/name` and `name`) → 422 on each repeat. */
-function assertNoDuplicates(desired: DesiredBinding[], runtimeOrg: OrgRef): void {
-  const seen = new Set<string>();
-  const issues: Issue[] = [];
-  desired.forEach((entry, index) => {
-    const { ownerKey, name } = splitReference(entry.name, runtimeOrg);
-    const key = `${ownerKey}/${name}`;
-    if (seen.has(key)) {
-      issues.push({
-        loc: ["body", "config", "capabilities", index, "name"],
-        msg: `'${entry.name}' is listed more than once`,
-        type: "value_error.duplicate",
-      });
-    }
-    seen.add(key);
-  });
-  if (issues.length > 0)
-    throw new AppError("validation_error", "A capability is listed more than once", issues);
-}
-
-/** The runtime's bindings as `config.capabilities` shows them, sorted by name. */
-export async function listBindingsForConfig(
-  db: Kysely<Database> | Transaction<Database>,
-  runtimeId: string,
-): Promise<{ name: string; version: string; enabled: boolean }[]> {
-  const rows = await listJoinedBindings(db, runtimeId);
-  return rows
-    .map((row) => ({ name: nameOfRow(row), version: row.version, enabled: row.enabled === 1 }))
-    .sort(byName);
 }

@@ -4,7 +4,7 @@ import type { RuntimeCapabilityBinding } from "../contract/bindings.js";
 import type { BindingJoinedRow } from "../db/repositories/binding-repository.js";
 import { compareSemver } from "../domain/semver.js";
 import type { ComponentCounts, FlagDefinition, Issue } from "../domain/types.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 
 export type FlagOverrides = Record<string, boolean>;
 export type DeclaredFlags = Record<string, FlagDefinition>;

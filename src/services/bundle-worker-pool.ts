@@ -1,7 +1,7 @@
 // A small fixed set of worker threads for bundle inspection (bundle-worker.ts). A job waits for a
 // free worker; a worker that runs past its deadline or dies is replaced, and its job fails alone.
 import { Worker, type WorkerOptions } from "node:worker_threads";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import type { BundleJob, BundleJobResult } from "./bundle-worker.js";
 
 // Compiled (`npm start`) the worker's entry is a .js file beside this one. Under the TypeScript

@@ -2,7 +2,8 @@
 // the paged file list of a 10,000-file version would otherwise read and parse its 1.2 MB manifest
 // on every request (a runtime syncing file by file: once per file). Immutable after publish, so
 // per-instance caching needs no invalidation; bounded in bytes like the detail cache.
-import { type Executor, findVersionFileManifest } from "../db/repositories/capability-repository.js";
+import { findVersionFileManifest } from "../db/repositories/capability-repository.js";
+import type { Db } from "../db/schema.js";
 import type { FileManifestEntry } from "../domain/types.js";
 import { ByteBoundedCache, type Sized } from "./byte-bounded-cache.js";
 
@@ -27,7 +28,7 @@ export class FileManifestCache {
   }
 
   /** The files of a version; undefined when the version row is gone. */
-  files(db: Executor, versionId: string): Promise<VersionFiles | undefined> {
+  files(db: Db, versionId: string): Promise<VersionFiles | undefined> {
     return this.cache.get(versionId, async () => {
       const row = await findVersionFileManifest(db, versionId);
       if (!row) return undefined;

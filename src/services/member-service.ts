@@ -1,9 +1,11 @@
 // Members of an organization (SPEC §3): listing, adding (creating the user when unknown), changing
 // roles, removing. An org always keeps at least one owner.
+
 import type { Transaction } from "kysely";
-import type { Database, Row } from "../db/schema.js";
-import { isUniqueViolation } from "../db/unique-violation.js";
-import { AppError, conflict, notFound } from "../http/errors.js";
+import { isUniqueViolation } from "../db/driver-errors.js";
+import { insertMembership } from "../db/repositories/member-repository.js";
+import type { Database, Db, Row } from "../db/schema.js";
+import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { type Role, requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
@@ -23,9 +25,7 @@ export interface MemberInput {
   name?: string;
 }
 
-type Executor = ServiceDeps["db"] | Transaction<Database>;
-
-function memberQuery(db: Executor, orgId: string) {
+function memberQuery(db: Db, orgId: string) {
   return db
     .selectFrom("memberships")
     .innerJoin("users", "users.id", "memberships.user_id")
@@ -110,10 +110,7 @@ export async function addMember(
         .where("memberships.user_id", "=", user.id)
         .executeTakeFirst();
       if (existing) throw memberExists();
-      await trx
-        .insertInto("memberships")
-        .values({ org_id: org.id, user_id: user.id, role: input.role, created_at: at })
-        .execute();
+      await insertMembership(trx, org.id, user.id, input.role, at);
       await appendAudit(
         trx,
         scope,

@@ -2,7 +2,7 @@
 // set) do not query memberships on every request, and refreshed in the background while in use
 // (see RefreshAheadCache). A role change evicts at once on this instance ({kind: "org"} on the
 // change feed); the TTL bounds staleness when a notification is missed.
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import { findOrgMembership, keyReachesOrg, orgNotFound, type Role, roleAtLeast } from "./access.js";
 import type { Actor, ServiceDeps } from "./deps.js";
 import { RefreshAheadCache } from "./refresh-ahead-cache.js";

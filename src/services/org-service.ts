@@ -1,7 +1,10 @@
 // Organizations (SPEC §3): creation (the caller becomes owner), reading and updating.
+
+import { isUniqueViolation } from "../db/driver-errors.js";
+import { insertMembership } from "../db/repositories/member-repository.js";
+import { insertOrg } from "../db/repositories/org-repository.js";
 import type { Row } from "../db/schema.js";
-import { isUniqueViolation } from "../db/unique-violation.js";
-import { alreadyExists } from "../http/errors.js";
+import { alreadyExists } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { type OrgAccess, requireOrgRole, requireUnlimitedKey } from "./access.js";
 import { appendAudit } from "./audit.js";
@@ -39,11 +42,8 @@ export async function createOrg(deps: ServiceDeps, scope: RequestScope, input: O
   };
   try {
     await deps.db.transaction().execute(async (trx) => {
-      await trx.insertInto("orgs").values(org).execute();
-      await trx
-        .insertInto("memberships")
-        .values({ org_id: org.id, user_id: scope.actor.userId, role: "owner", created_at: at })
-        .execute();
+      await insertOrg(trx, org);
+      await insertMembership(trx, org.id, scope.actor.userId, "owner", at);
       await insertWorkspace(trx, org.id, DEFAULT_WORKSPACE, at);
       await appendAudit(
         trx,

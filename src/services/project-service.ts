@@ -1,11 +1,13 @@
 // Projects of a workspace (SPEC §3): listed with how many runtimes each holds, created, read,
 // renamed and deleted. SPEC §3 routes only list and create; §2.3 lets contributors "create/update/
 // delete … projects", so the rest follows the workspace routes.
-import type { Executor } from "../db/repositories/capability-repository.js";
-import type { Row } from "../db/schema.js";
-import { isUniqueViolation } from "../db/unique-violation.js";
-import { alreadyExists, conflict, notFound } from "../http/errors.js";
-import { newId, UUID_PATTERN } from "../lib/ids.js";
+
+import { isUniqueViolation } from "../db/driver-errors.js";
+import { insertProject } from "../db/repositories/project-repository.js";
+import type { Db, Row } from "../db/schema.js";
+import { UUID_PATTERN } from "../domain/names.js";
+import { alreadyExists, conflict, notFound } from "../errors.js";
+import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
@@ -27,11 +29,7 @@ export interface ProjectPatch {
 const UUID = new RegExp(UUID_PATTERN);
 
 /** A project of the workspace by key or id; a key may look like a UUID, and the id reading wins. */
-export async function findProject(
-  db: Executor,
-  workspaceId: string,
-  reference: string,
-): Promise<Row<"projects">> {
+export async function findProject(db: Db, workspaceId: string, reference: string): Promise<Row<"projects">> {
   const byId = UUID.test(reference) ? reference.toLowerCase() : null;
   const matches = await db
     .selectFrom("projects")
@@ -44,7 +42,7 @@ export async function findProject(
   return project;
 }
 
-async function withRuntimeCount(db: Executor, project: Row<"projects">): Promise<ProjectWithCount> {
+async function withRuntimeCount(db: Db, project: Row<"projects">): Promise<ProjectWithCount> {
   const { count } = await db
     .selectFrom("runtimes")
     .select((eb) => eb.fn.countAll<number>().as("count"))
@@ -105,7 +103,7 @@ export async function createProject(
   };
   try {
     await deps.db.transaction().execute(async (trx) => {
-      await trx.insertInto("projects").values(project).execute();
+      await insertProject(trx, project);
       await appendAudit(
         trx,
         scope,

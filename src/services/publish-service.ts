@@ -14,7 +14,7 @@ import {
   lockCapabilityForPublish,
   type VersionRow,
 } from "../db/repositories/capability-repository.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { tempFileName } from "../storage/temp-files.js";
 import { requireOrgRole } from "./access.js";

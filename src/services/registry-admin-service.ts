@@ -14,8 +14,8 @@ import {
   setVisibility,
   type VersionHead,
 } from "../db/repositories/capability-repository.js";
-import type { Database } from "../db/schema.js";
-import { AppError } from "../http/errors.js";
+import type { Database, Db } from "../db/schema.js";
+import { AppError } from "../errors.js";
 import type { ArtifactDetailCache, RenderedDetail } from "./artifact-detail-cache.js";
 import { displayNameOf, latestOf } from "./artifact-views.js";
 import { appendAudit } from "./audit.js";
@@ -28,11 +28,7 @@ import {
 } from "./registry-service.js";
 
 /** Recomputes the capability's latest version from its version numbers; a write path only. */
-export async function refreshLatest(
-  trx: Transaction<Database>,
-  capabilityId: string,
-  at: string,
-): Promise<void> {
+export async function refreshLatest(trx: Db, capabilityId: string, at: string): Promise<void> {
   const latest = latestOf(await listReleasedVersions(trx, capabilityId));
   await setLatestVersion(trx, capabilityId, latest, at);
 }

@@ -14,11 +14,10 @@ import type {
   Readme,
   VersionList,
 } from "../contract/capabilities.js";
-import type { CursorQuery } from "../contract/common.js";
+import { type CursorQuery, pageOf } from "../contract/common.js";
 import {
   type CapabilityRow,
   type CatalogFilter,
-  type Executor,
   findCapability,
   findCapabilityByOrgKey,
   findVersion,
@@ -32,8 +31,9 @@ import {
   type VersionHead,
   type VersionRow,
 } from "../db/repositories/capability-repository.js";
+import type { Db } from "../db/schema.js";
 import type { FileManifestEntry } from "../domain/types.js";
-import { AppError, validationIssue } from "../http/errors.js";
+import { AppError, validationIssue } from "../errors.js";
 import { type OrgAccess, type Role, requireOrgRole } from "./access.js";
 import {
   type ArtifactDetailCache,
@@ -93,11 +93,7 @@ function findReachable(deps: ServiceDeps, access: OrgAccess, ownerKey: string, n
 }
 
 /** `latest` or an exact number; tombstones (deleted versions) are not found. */
-export async function resolveVersion(
-  db: Executor,
-  target: CapabilityInOrg,
-  version: string,
-): Promise<VersionRow> {
+export async function resolveVersion(db: Db, target: CapabilityInOrg, version: string): Promise<VersionRow> {
   const row = await findTargetVersion(db, target.capability, version);
   if (!row || row.status === "deleted") throw versionNotFound(target, version);
   return row;
@@ -108,21 +104,21 @@ function versionNotFound(target: CapabilityOwner, version: string): AppError {
   return new AppError("not_found_error", `${what} of '${target.displayName}' not found`);
 }
 
-function findTargetVersion(db: Executor, capability: CapabilityRow, version: string) {
+function findTargetVersion(db: Db, capability: CapabilityRow, version: string) {
   if (version !== "latest") return findVersion(db, capability.id, version);
   if (capability.latest_version_id === null) return Promise.resolve(undefined);
   return findVersionById(db, capability.id, capability.latest_version_id);
 }
 
 /** findTargetVersion without the large columns, for reads that need none of them. */
-function findTargetHead(db: Executor, capability: CapabilityRow, version: string) {
+function findTargetHead(db: Db, capability: CapabilityRow, version: string) {
   if (version !== "latest") return findVersionHead(db, capability.id, version);
   if (capability.latest_version_id === null) return Promise.resolve(undefined);
   return findVersionHeadById(db, capability.id, capability.latest_version_id);
 }
 
 export async function resolveVersionHead(
-  db: Executor,
+  db: Db,
   target: CapabilityInOrg,
   version: string,
 ): Promise<VersionHead> {
@@ -136,7 +132,7 @@ function runtimeTokenRefused(): AppError {
 }
 
 export async function loadDetail(
-  db: Executor,
+  db: Db,
   owner: CapabilityOwner,
   version: VersionRow,
 ): Promise<ArtifactDetail> {
@@ -181,16 +177,7 @@ export async function listCapabilities(
       versions.filter((v) => v.capability_id === capability.id),
     );
   });
-  const totalPages = Math.ceil(total / limit);
-  return {
-    capabilities,
-    total,
-    page,
-    limit,
-    total_pages: totalPages,
-    has_next: page < totalPages,
-    has_previous: page > 1,
-  };
+  return pageOf("capabilities", capabilities, { total, page, limit });
 }
 
 export async function capabilityFacets(

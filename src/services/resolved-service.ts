@@ -7,7 +7,7 @@ import {
   listJoinedBindings,
 } from "../db/repositories/binding-repository.js";
 import { canonicalDigest } from "../domain/digests.js";
-import { notFound } from "../http/errors.js";
+import { notFound } from "../errors.js";
 import {
   cachedViewFor,
   type RuntimeView,
@@ -16,7 +16,6 @@ import {
   type SerializedBody,
   serialized,
 } from "./binding-cache.js";
-import type { RuntimePath } from "./binding-service.js";
 import {
   type DeclaredFlags,
   displayName,
@@ -26,6 +25,7 @@ import {
 } from "./binding-views.js";
 import type { Actor, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
+import type { RuntimePath } from "./runtime-path.js";
 import { signBlobUrl } from "./signed-urls.js";
 
 /**

@@ -2,7 +2,6 @@
 // Bindings are the truth for `config.capabilities`: the stored config never holds them, and the
 // config (and so `config_digest`) is assembled on read from the stored settings plus the bindings.
 
-import type { Kysely, Transaction } from "kysely";
 import type {
   CreateRuntimeInput,
   RuntimeConfigInputValue,
@@ -10,10 +9,11 @@ import type {
   RuntimeView,
   UpdateRuntimeInput,
 } from "../contract/runtimes.js";
-import type { Database, Row } from "../db/schema.js";
-import { isForeignKeyViolation, isUniqueViolation } from "../db/unique-violation.js";
+import { isForeignKeyViolation, isUniqueViolation } from "../db/driver-errors.js";
+import { insertRuntime } from "../db/repositories/runtime-repository.js";
+import type { Db, Row } from "../db/schema.js";
 import { canonicalDigest } from "../domain/digests.js";
-import { notFound } from "../http/errors.js";
+import { notFound } from "../errors.js";
 import { decodeIdCursor, encodeIdCursor } from "../lib/id-cursor.js";
 import { newId } from "../lib/ids.js";
 import { type Role, requireOrgRole } from "./access.js";
@@ -23,12 +23,10 @@ import {
   listBindingsForConfig,
   type ReconciliationPlan,
   reconcileRuntimeBindings,
-} from "./binding-service.js";
+} from "./binding-reconciliation.js";
 import { displayName } from "./binding-views.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import { findProject } from "./project-service.js";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export interface WorkspaceRef {
   org: string;
@@ -122,7 +120,7 @@ export async function createRuntime(
   };
   try {
     await deps.db.transaction().execute(async (trx) => {
-      await trx.insertInto("runtimes").values(row).execute();
+      await insertRuntime(trx, row);
       if (capabilities)
         await reconcileRuntimeBindings(trx, scope, row, capabilities, {
           dryRun: false,
@@ -287,6 +285,7 @@ export async function planRuntimeConfig(
     return await reconcileRuntimeBindings(trx, scope, runtime, capabilities, {
       dryRun: true,
       dialect: deps.dialect,
+      at: deps.now().toISOString(),
     });
   } finally {
     await trx.rollback().execute();

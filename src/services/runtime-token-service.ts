@@ -8,14 +8,15 @@
 // token may call goes through: a token reads only while its runtime exists and the user who minted
 // it may still read that runtime's org, and only at its own runtime's paths. The fast lane and the
 // cached views answer from memory only what this would allow (binding-cache.ts, cachedViewFor).
+import { insertApiKey, newApiKeyRow } from "../db/repositories/api-key-repository.js";
 import { findRuntimeInWorkspace } from "../db/repositories/binding-repository.js";
-import { type AppError, forbidden, notFound } from "../http/errors.js";
+import { type AppError, forbidden, notFound } from "../errors.js";
 import { generateApiKey } from "../lib/api-key-format.js";
 import { newId } from "../lib/ids.js";
 import { keyReachesOrg, requireOrgRole, roleAtLeast } from "./access.js";
 import { appendAudit } from "./audit.js";
-import type { RuntimePath } from "./binding-service.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import type { RuntimePath } from "./runtime-path.js";
 
 export const DEFAULT_RUNTIME_TOKEN_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -49,23 +50,20 @@ export async function createRuntimeToken(
     const runtime = await findRuntimeInWorkspace(trx, org.id, path.workspace, path.runtimeId);
     if (!runtime) throw notFound("Runtime");
     const name = input.name ?? `runtime ${runtime.key}`;
-    await trx
-      .insertInto("api_keys")
-      .values({
+    await insertApiKey(
+      trx,
+      newApiKeyRow({
         id,
-        user_id: scope.actor.userId,
+        userId: scope.actor.userId,
         name,
-        prefix: key.prefix,
-        key_hash: key.hash,
-        read_only: 1,
-        runtime_id: runtime.id,
-        org_id: runtime.org_id,
-        expires_at: expiresAt,
-        revoked_at: null,
-        last_used_at: null,
-        created_at: at,
-      })
-      .execute();
+        key,
+        readOnly: true,
+        runtimeId: runtime.id,
+        orgId: runtime.org_id,
+        expiresAt,
+        at,
+      }),
+    );
     await appendAudit(
       trx,
       scope,

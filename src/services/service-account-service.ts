@@ -1,6 +1,8 @@
 // Service accounts (SPEC §3): automation users created by one org and belonging to it alone. Their
 // keys are minted by the org's owners and limited to the org (api-key-service.ts); they cannot be
 // added to another org, administer the instance or create orgs.
+import { insertMembership } from "../db/repositories/member-repository.js";
+import { insertUser } from "../db/repositories/user-repository.js";
 import type { Row } from "../db/schema.js";
 import { newId } from "../lib/ids.js";
 import { type Role, requireOrgRole } from "./access.js";
@@ -38,11 +40,8 @@ export async function createServiceAccount(
   };
   user.email = serviceAccountEmail(user.id);
   await deps.db.transaction().execute(async (trx) => {
-    await trx.insertInto("users").values(user).execute();
-    await trx
-      .insertInto("memberships")
-      .values({ org_id: org.id, user_id: user.id, role: input.role, created_at: at })
-      .execute();
+    await insertUser(trx, user);
+    await insertMembership(trx, org.id, user.id, input.role, at);
     await appendAudit(
       trx,
       scope,

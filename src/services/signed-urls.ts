@@ -5,7 +5,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Readable } from "node:stream";
 import { ConfigError } from "../config.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import type { ServiceDeps } from "./deps.js";
 
 export const SIGNED_URL_TTL_SECONDS = 15 * 60;

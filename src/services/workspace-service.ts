@@ -2,9 +2,14 @@
 // in the same transaction, so a runtime always has a project to land in.
 import type { Transaction } from "kysely";
 import type { Dialect } from "../db/connect.js";
-import type { Database, Row } from "../db/schema.js";
-import { isUniqueViolation } from "../db/unique-violation.js";
-import { alreadyExists, conflict, notFound } from "../http/errors.js";
+import { isUniqueViolation } from "../db/driver-errors.js";
+import {
+  findWorkspaceByKey,
+  insertWorkspaceWithDefaultProject,
+  listOrgWorkspaces,
+} from "../db/repositories/workspace-repository.js";
+import type { Database, Db, Row } from "../db/schema.js";
+import { alreadyExists, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
@@ -26,55 +31,26 @@ export interface WorkspacePage {
   total: number;
 }
 
-const DEFAULT_PROJECT = { key: "default", name: "Default" };
-
 /** Inserts a workspace and its default project (the caller holds the transaction and the audit). */
 export async function insertWorkspace(
-  trx: Transaction<Database>,
+  trx: Db,
   orgId: string,
   input: WorkspaceInput & { isDefault: boolean },
   at: string,
 ): Promise<Row<"workspaces">> {
-  const workspace: Row<"workspaces"> = {
-    id: newId(),
-    org_id: orgId,
-    key: input.key,
-    name: input.name,
-    description: input.description ?? null,
-    is_default: input.isDefault ? 1 : 0,
-    created_at: at,
-    updated_at: at,
-  };
-  await trx.insertInto("workspaces").values(workspace).execute();
-  await trx
-    .insertInto("projects")
-    .values({
-      id: newId(),
-      org_id: orgId,
-      workspace_id: workspace.id,
-      key: DEFAULT_PROJECT.key,
-      name: DEFAULT_PROJECT.name,
-      description: null,
-      is_default: 1,
-      created_at: at,
-      updated_at: at,
-    })
-    .execute();
+  const workspaceId = newId();
+  const { workspace } = await insertWorkspaceWithDefaultProject(trx, orgId, {
+    ...input,
+    workspaceId,
+    projectId: newId(),
+    at,
+  });
   return workspace;
 }
 
 /** The workspace `workspaceKey` of an org the caller may already see; 404 when absent. */
-export async function findWorkspace(
-  db: ServiceDeps["db"] | Transaction<Database>,
-  orgId: string,
-  workspaceKey: string,
-): Promise<Row<"workspaces">> {
-  const workspace = await db
-    .selectFrom("workspaces")
-    .selectAll()
-    .where("org_id", "=", orgId)
-    .where("key", "=", workspaceKey)
-    .executeTakeFirst();
+export async function findWorkspace(db: Db, orgId: string, workspaceKey: string): Promise<Row<"workspaces">> {
+  const workspace = await findWorkspaceByKey(db, orgId, workspaceKey);
   if (!workspace) throw notFound(`Workspace '${workspaceKey}'`);
   return workspace;
 }
@@ -86,12 +62,7 @@ export async function listWorkspaces(
   page: { offset: number; limit: number },
 ): Promise<WorkspacePage> {
   const { org } = await requireOrgRole(deps, actor, orgKey, "reader");
-  const inOrg = deps.db.selectFrom("workspaces").where("org_id", "=", org.id);
-  const [{ total }, workspaces] = await Promise.all([
-    inOrg.select((eb) => eb.fn.countAll<number>().as("total")).executeTakeFirstOrThrow(),
-    inOrg.selectAll().orderBy("key").limit(page.limit).offset(page.offset).execute(),
-  ]);
-  return { workspaces, total: Number(total) };
+  return listOrgWorkspaces(deps.db, org.id, page);
 }
 
 export async function createWorkspace(

@@ -4,7 +4,7 @@ import { link, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } f
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import type { BlobStore } from "./blob-store.js";
 import { isAbandonedTemp, isTempFileName, sweepTempDir, tempFileName } from "./temp-files.js";
 

@@ -4,7 +4,7 @@ import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
-import { AppError } from "../http/errors.js";
+import { AppError } from "../errors.js";
 import type { BlobStore } from "./blob-store.js";
 
 /** 256 KiB: small enough to stream, large enough to keep the row count of a 50 MiB bundle low. */

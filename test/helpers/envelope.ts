@@ -1,6 +1,6 @@
 // assertEnvelope(): checks an error response against SPEC §2.4 as strictly as a client would rely on
 // it. The allowed statuses and types are copied from the spec on purpose, not imported from
-// src/http/errors.ts: a type added there without the contract changing must fail here.
+// src/contract/errors.ts: a type added there without the contract changing must fail here.
 import assert from "node:assert/strict";
 
 export const ENVELOPE_STATUSES = [400, 401, 403, 404, 409, 422, 426, 429, 500, 502, 504] as const;

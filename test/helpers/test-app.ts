@@ -6,15 +6,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pino from "pino";
 import { type App, buildApp } from "../../src/app.js";
+import { createDeps, createLogger } from "../../src/composition.js";
 import { type Config, loadConfig } from "../../src/config.js";
-import { connectDatabase } from "../../src/db/connect.js";
 import { migrateToLatest } from "../../src/db/migrate.js";
 import { generateApiKey } from "../../src/lib/api-key-format.js";
-import { createLogger } from "../../src/server.js";
 import { bootstrapIfEmpty } from "../../src/services/bootstrap.js";
-import { LocalChangeFeed } from "../../src/services/change-feed.js";
 import type { ServiceDeps } from "../../src/services/deps.js";
-import { createBlobStore } from "../../src/storage/index.js";
 import { createTestDatabase } from "./database.js";
 
 export interface TestApp {
@@ -64,22 +61,17 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
       ...options.env,
     },
   );
-  const database = connectDatabase(config.database);
-  await migrateToLatest(database.db);
   let offset = 0;
   const startedAt = Date.now();
   const logger = options.logStream
     ? createLogger(options.logLevel ?? "info", options.logStream as pino.DestinationStream)
     : pino({ level: process.env.CAPSTAN_LOG_LEVEL ?? "silent" });
-  const deps: ServiceDeps = {
-    db: database.db,
-    dialect: database.dialect,
-    blobs: createBlobStore(config, database),
-    config,
+  const { deps, close: closeDeps } = await createDeps(config, {
     logger,
     now: () => new Date((options.frozenClock ? startedAt : Date.now()) + offset),
-    changes: new LocalChangeFeed(),
-  };
+    sharedChanges: false,
+  });
+  await migrateToLatest(deps.db);
   const boot = await bootstrapIfEmpty(deps);
   if (!boot) throw new Error("fresh test database was not bootstrapped");
   const app = await buildApp(deps, { consoleDir: options.consoleDir });
@@ -97,7 +89,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     async close() {
       await app.close();
-      await database.close();
+      await closeDeps();
       await testDatabase.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },

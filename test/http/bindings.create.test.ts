@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { type SeededCapability, seedCapability } from "../../scripts/seed.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import { bind, bindingsUrl, listBindings, mintRuntimeToken, newRuntime } from "../helpers/bindings.js";
 import { newOrg, newStranger, newUserKey } from "../helpers/factories.js";
-import { type SeededCapability, seedCapability } from "../helpers/seed.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 describe("POST RT/capabilities", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { seedCapability } from "../../scripts/seed.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import {
   bind,
@@ -10,7 +11,6 @@ import {
   readResolved,
 } from "../helpers/bindings.js";
 import { newStranger, newUserKey } from "../helpers/factories.js";
-import { seedCapability } from "../helpers/seed.js";
 import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 describe("DELETE RT/capabilities/{binding_id}", () => {

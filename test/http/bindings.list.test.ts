@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
-import { bind, bindingsUrl, listBindings, mintRuntimeToken, newRuntime } from "../helpers/bindings.js";
-import { newOrg, newStranger, newUserKey, newWorkspace } from "../helpers/factories.js";
 import {
   type SeededCapability,
   seedCapability,
   seedVersion,
   setVersionStatus,
   setVisibility,
-} from "../helpers/seed.js";
+} from "../../scripts/seed.js";
+import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
+import { bind, bindingsUrl, listBindings, mintRuntimeToken, newRuntime } from "../helpers/bindings.js";
+import { newOrg, newStranger, newUserKey, newWorkspace } from "../helpers/factories.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 describe("GET RT/capabilities", () => {

@@ -3,10 +3,10 @@
 // to the bindings.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { type SeededCapability, seedCapability, setVisibility } from "../../scripts/seed.js";
 import { callApi, expectError } from "../helpers/api.js";
 import { bind, listBindings, newRuntime, patchBinding, runtimeUrl } from "../helpers/bindings.js";
 import { newOrg } from "../helpers/factories.js";
-import { type SeededCapability, seedCapability, setVisibility } from "../helpers/seed.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 describe("reconciling a runtime's bindings to config.capabilities", () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { seedCapability } from "../../scripts/seed.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import {
   type Binding,
@@ -11,7 +12,6 @@ import {
   patchBinding,
 } from "../helpers/bindings.js";
 import { newStranger, newUserKey } from "../helpers/factories.js";
-import { seedCapability } from "../helpers/seed.js";
 import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 describe("PATCH RT/capabilities/{binding_id}", () => {

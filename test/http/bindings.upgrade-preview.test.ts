@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { seedCapability } from "../../scripts/seed.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import { bind, bindingUrl, mintRuntimeToken, newRuntime, patchBinding } from "../helpers/bindings.js";
 import { publishOk } from "../helpers/capability-bundles.js";
 import { newStranger, newUserKey } from "../helpers/factories.js";
-import { seedCapability } from "../helpers/seed.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 describe("GET RT/capabilities/{binding_id}/upgrade-preview", () => {

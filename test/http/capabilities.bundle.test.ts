@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { insertAdminKey } from "../../scripts/seed.js";
 import { newId } from "../../src/lib/ids.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import { capabilityBundle, publishOk } from "../helpers/capability-bundles.js";
 import { newOrg, newStranger, newUserKey } from "../helpers/factories.js";
-import { insertAdminKey } from "../helpers/seed.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 const CAP = "/api/v1/org/default/capabilities";

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
+import { seedCapability } from "../../scripts/seed.js";
 import { backgroundRefreshesSettled } from "../../src/services/refresh-ahead-cache.js";
 import { callApi } from "../helpers/api.js";
 import {
@@ -19,7 +20,6 @@ import {
 } from "../helpers/bindings.js";
 import { assertEnvelope } from "../helpers/envelope.js";
 import { newOrg, newUserKey, newWorkspace } from "../helpers/factories.js";
-import { seedCapability } from "../helpers/seed.js";
 import { buildTestApp, type TestApp, type TestAppOptions } from "../helpers/test-app.js";
 
 /** Set by the server on every response, so never compared. */

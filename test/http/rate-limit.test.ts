@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
+import { insertAdminKey } from "../../scripts/seed.js";
 import { assertEnvelope } from "../helpers/envelope.js";
-import { insertAdminKey } from "../helpers/seed.js";
 import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 const ME = "/api/v1/user/me";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { type SeededCapability, seedCapability, setVersionStatus } from "../../scripts/seed.js";
 import { verifyBlobSignature } from "../../src/services/signed-urls.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import {
@@ -12,7 +13,6 @@ import {
   resolvedUrl,
 } from "../helpers/bindings.js";
 import { newOrg, newStranger, newUserKey } from "../helpers/factories.js";
-import { type SeededCapability, seedCapability, setVersionStatus } from "../helpers/seed.js";
 import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 /** SPEC §7.6 written out: sha256 of the JSON of [{effective_flags, name, runtime_digest, version}] with sorted keys. */

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { seedCapability } from "../../scripts/seed.js";
 import type { ChangeEvent } from "../../src/services/change-feed.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import { newStranger, newUserKey, newWorkspace } from "../helpers/factories.js";
-import { seedCapability } from "../helpers/seed.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 const URL = "/api/v1/org/default/ws/main/runtimes";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { seedCapability } from "../../scripts/seed.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import { newProject, newStranger, newUserKey, newWorkspace } from "../helpers/factories.js";
-import { seedCapability } from "../helpers/seed.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 const WS = "/api/v1/org/default/ws/main";

@@ -1,5 +1,6 @@
 // Cross-checks the shared example capabilities (../shared/examples, next to the repository) against
-// the results they document. A fresh clone has no ../shared, so the checks skip instead of failing.
+// the results they document. They sit next to the repository, not in it: without them this file
+// fails (a skip would let a missing or moved directory pass unnoticed).
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
@@ -24,7 +25,8 @@ const exists = existsSync(expectedPath);
 const expectations: Record<string, Expected> = exists ? JSON.parse(readFileSync(expectedPath, "utf8")) : {};
 
 describe("shared examples", () => {
-  test("../shared/examples is present", { skip: !exists && "../shared/examples is absent" }, () => {
+  test("../shared/examples is present", () => {
+    assert.ok(exists, `the shared examples are missing: expected ${expectedPath}`);
     assert.ok(Object.keys(expectations).length > 0);
   });
 

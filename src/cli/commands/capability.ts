@@ -3,6 +3,7 @@
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { analyzeCapability, type CapabilityAnalysis } from "../../domain/capability-analysis.js";
+import { isCapabilityName } from "../../domain/names.js";
 import { apiPath } from "../api-client.js";
 import type {
   ArtifactDetail,
@@ -22,12 +23,7 @@ import {
   readCapabilitySource,
 } from "../bundle-pack.js";
 import { type CapabilityRef, fileSafeName, parseCapabilityRef } from "../capability-ref.js";
-import {
-  CAPABILITY_NAME,
-  capabilitySchemaUrl,
-  MAX_CAPABILITY_NAME,
-  scaffoldFiles,
-} from "../capability-scaffold.js";
+import { capabilitySchemaUrl, scaffoldFiles } from "../capability-scaffold.js";
 import { oneOf } from "../choices.js";
 import { CliError } from "../cli-errors.js";
 import type { CommandContext, CommandInput, CommandSpec, GroupSpec } from "../command.js";
@@ -50,7 +46,7 @@ format on the configured server (profile or CAPSTAN_URL), else on http://127.0.0
 editors complete and check the manifest.`,
   async run(ctx, input) {
     const [name] = input.args;
-    if (!CAPABILITY_NAME.test(name) || name.length > MAX_CAPABILITY_NAME) {
+    if (!isCapabilityName(name)) {
       throw ctx.usageError(
         `'${name}' is not a capability name: lower-case letters, digits and '-', at most 64`,
       );

@@ -3,13 +3,12 @@
 // is broken, must not be able to send a name that leaves DIR (`a/../../x`), collides with the state
 // files, or adds a line to a file that is sourced by a shell (`x\nPATH=…`). The whole set is refused
 // on the first problem, and DIR stays as it was.
+
+import { FLAG_NAME_MAX_LENGTH, FLAG_NAME_PATTERN, isCapabilityRef } from "../../domain/names.js";
 import type { Resolved, ResolvedEntry } from "../api-types.js";
 import { CliError } from "../cli-errors.js";
 
-/** A capability name as the server makes them: `name`, or `owner/name` for another org's. */
-const CAPABILITY_NAME = /^(?:[a-z0-9][a-z0-9-]{0,62}\/)?[a-z0-9][a-z0-9-]{0,99}$/;
-/** A flag name as the manifest allows them (SPEC §4.2), of a length an environment takes. */
-const FLAG_NAME = /^[a-z0-9](?:[a-z0-9-]{0,254}[a-z0-9])?$/;
+const FLAG_NAME = new RegExp(FLAG_NAME_PATTERN);
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 /** A version only ends up in messages, but it is text from the server all the same. */
 const VERSION = /^[0-9A-Za-z.+-]{1,256}$/;
@@ -18,7 +17,7 @@ const MAX_CAPABILITIES = 10_000;
 
 /** Whether `name` is a capability name the server could have sent (and so a safe directory). */
 export function isCapabilityName(name: unknown): name is string {
-  return typeof name === "string" && CAPABILITY_NAME.test(name);
+  return typeof name === "string" && isCapabilityRef(name);
 }
 
 /** The resolved set in `body`, checked entry by entry; a CliError naming the first problem. */
@@ -66,7 +65,7 @@ function checkedEntry(entry: unknown, index: number): ResolvedEntry {
 function checkFlags(capability: string, field: string, flags: unknown): void {
   if (!isRecord(flags)) throw untrusted(`${capability} has no ${field} object`);
   for (const [flag, on] of Object.entries(flags)) {
-    if (!FLAG_NAME.test(flag)) {
+    if (!FLAG_NAME.test(flag) || flag.length > FLAG_NAME_MAX_LENGTH) {
       throw untrusted(`${capability} has a flag named ${JSON.stringify(flag).slice(0, 80)} in ${field}`);
     }
     if (typeof on !== "boolean") throw untrusted(`${capability}'s ${field}.${flag} is not true or false`);

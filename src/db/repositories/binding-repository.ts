@@ -1,11 +1,8 @@
 // Bindings and what they point at. Every read of a runtime's bindings is one indexed query
 // (bindings → capability_versions → capabilities → orgs): no per-item queries, no version scans.
-import type { Kysely, Transaction } from "kysely";
-import { alreadyExists, notFound } from "../../http/errors.js";
-import type { Database, Row } from "../schema.js";
-import { isForeignKeyViolation, isUniqueViolation } from "../unique-violation.js";
-
-export type Db = Kysely<Database> | Transaction<Database>;
+import { alreadyExists, notFound } from "../../errors.js";
+import { isForeignKeyViolation, isUniqueViolation } from "../driver-errors.js";
+import type { Db, Row } from "../schema.js";
 
 export interface RuntimeRef {
   id: string;
@@ -201,4 +198,9 @@ export async function deleteBindingAtRevision(db: Db, bindingId: string, revisio
     .where("revision", "=", revision)
     .executeTakeFirst();
   return Number(result.numDeletedRows) === 1;
+}
+
+/** Unconditional: reconciliation deletes what it read in the same transaction. */
+export async function deleteBinding(db: Db, bindingId: string): Promise<void> {
+  await db.deleteFrom("bindings").where("id", "=", bindingId).execute();
 }

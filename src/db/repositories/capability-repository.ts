@@ -1,12 +1,11 @@
 // Capabilities and their versions (SPEC §5). Every lookup starts from the tenant: an org id, or a
 // capability id that was itself found through one. Driver errors become domain errors here.
-import { type Expression, type Kysely, type SqlBool, sql, type Transaction } from "kysely";
-import { AppError } from "../../http/errors.js";
+import { type Expression, type SqlBool, sql, type Transaction } from "kysely";
+import { AppError } from "../../errors.js";
 import type { Dialect } from "../connect.js";
-import type { Database, NewRow, Row } from "../schema.js";
-import { isUniqueViolation } from "../unique-violation.js";
+import { isUniqueViolation } from "../driver-errors.js";
+import type { Database, Db, NewRow, Row } from "../schema.js";
 
-export type Executor = Kysely<Database> | Transaction<Database>;
 export type CapabilityRow = Row<"capabilities">;
 export type VersionRow = Row<"capability_versions">;
 export type VersionStatusValue = VersionRow["status"];
@@ -14,11 +13,7 @@ export type VersionStatusValue = VersionRow["status"];
 /** A version that can be "latest" (SPEC §5): active or deprecated. */
 export const RELEASED_STATUSES: VersionStatusValue[] = ["active", "deprecated"];
 
-export function findCapability(
-  db: Executor,
-  orgId: string,
-  name: string,
-): Promise<CapabilityRow | undefined> {
+export function findCapability(db: Db, orgId: string, name: string): Promise<CapabilityRow | undefined> {
   return db
     .selectFrom("capabilities")
     .selectAll()
@@ -29,7 +24,7 @@ export function findCapability(
 
 /** A capability by its owner org's key; with `publicOnly`, only when it is public. */
 export function findCapabilityByOrgKey(
-  db: Executor,
+  db: Db,
   orgKey: string,
   name: string,
   options: { publicOnly: boolean },
@@ -78,7 +73,7 @@ export function lockCapability(trx: Transaction<Database>, dialect: Dialect, cap
  * SQLite runs write transactions one at a time. Undefined when the capability is gone.
  */
 export async function holdCapability(
-  trx: Executor,
+  trx: Db,
   dialect: Dialect,
   capabilityId: string,
 ): Promise<{ latest_version_id: string | null } | undefined> {
@@ -87,11 +82,7 @@ export async function holdCapability(
 }
 
 /** Any version row with that number, tombstones included. */
-export function findVersion(
-  db: Executor,
-  capabilityId: string,
-  version: string,
-): Promise<VersionRow | undefined> {
+export function findVersion(db: Db, capabilityId: string, version: string): Promise<VersionRow | undefined> {
   return db
     .selectFrom("capability_versions")
     .selectAll()
@@ -101,7 +92,7 @@ export function findVersion(
 }
 
 export function findVersionById(
-  db: Executor,
+  db: Db,
   capabilityId: string,
   versionId: string,
 ): Promise<VersionRow | undefined> {
@@ -136,7 +127,7 @@ export const VERSION_CONTENT_COLUMNS = [
 export type VersionContent = Pick<VersionRow, (typeof VERSION_CONTENT_COLUMNS)[number]>;
 
 /** A version's immutable content by id (the id is unique across capabilities); tombstones too. */
-export function findVersionContent(db: Executor, versionId: string): Promise<VersionContent | undefined> {
+export function findVersionContent(db: Db, versionId: string): Promise<VersionContent | undefined> {
   return db
     .selectFrom("capability_versions")
     .select(VERSION_CONTENT_COLUMNS)
@@ -159,7 +150,7 @@ export type VersionHead = Pick<VersionRow, (typeof VERSION_HEAD_COLUMNS)[number]
 
 /** Like findVersion, without the large columns. */
 export function findVersionHead(
-  db: Executor,
+  db: Db,
   capabilityId: string,
   version: string,
 ): Promise<VersionHead | undefined> {
@@ -173,7 +164,7 @@ export function findVersionHead(
 
 /** Like findVersionById, without the large columns. */
 export function findVersionHeadById(
-  db: Executor,
+  db: Db,
   capabilityId: string,
   versionId: string,
 ): Promise<VersionHead | undefined> {
@@ -186,7 +177,7 @@ export function findVersionHeadById(
 }
 
 /** A version's file manifest (JSON text) by id. */
-export function findVersionFileManifest(db: Executor, versionId: string) {
+export function findVersionFileManifest(db: Db, versionId: string) {
   return db
     .selectFrom("capability_versions")
     .select(["id", "file_manifest"])
@@ -194,7 +185,7 @@ export function findVersionFileManifest(db: Executor, versionId: string) {
     .executeTakeFirst();
 }
 
-export async function insertVersion(trx: Executor, row: NewRow<"capability_versions">): Promise<void> {
+export async function insertVersion(trx: Db, row: NewRow<"capability_versions">): Promise<void> {
   try {
     await trx.insertInto("capability_versions").values(row).execute();
   } catch (error) {
@@ -208,7 +199,7 @@ export async function insertVersion(trx: Executor, row: NewRow<"capability_versi
 }
 
 /** Version numbers of the capability that can be "latest"; a write path only. */
-export function listReleasedVersions(trx: Executor, capabilityId: string) {
+export function listReleasedVersions(trx: Db, capabilityId: string) {
   return trx
     .selectFrom("capability_versions")
     .select(["id", "version"])
@@ -218,7 +209,7 @@ export function listReleasedVersions(trx: Executor, capabilityId: string) {
 }
 
 export async function setLatestVersion(
-  trx: Executor,
+  trx: Db,
   capabilityId: string,
   latest: { id: string; version: string } | null,
   at: string,
@@ -231,7 +222,7 @@ export async function setLatestVersion(
 }
 
 export async function setVersionStatus(
-  trx: Executor,
+  trx: Db,
   versionId: string,
   status: VersionStatusValue,
   deprecationMessage: string | null,
@@ -244,7 +235,7 @@ export async function setVersionStatus(
     .execute();
 }
 
-export async function setVisibility(trx: Executor, capabilityId: string, isPublic: boolean, at: string) {
+export async function setVisibility(trx: Db, capabilityId: string, isPublic: boolean, at: string) {
   await trx
     .updateTable("capabilities")
     .set({ is_public: isPublic ? 1 : 0, updated_at: at })
@@ -253,7 +244,7 @@ export async function setVisibility(trx: Executor, capabilityId: string, isPubli
 }
 
 /** Non-deleted versions of several capabilities at once (one query for a whole page). */
-export function listLiveVersions(db: Executor, capabilityIds: string[]) {
+export function listLiveVersions(db: Db, capabilityIds: string[]) {
   if (capabilityIds.length === 0) return Promise.resolve([]);
   return db
     .selectFrom("capability_versions")
@@ -274,7 +265,7 @@ export function listLiveVersions(db: Executor, capabilityIds: string[]) {
 }
 
 /** The bindings of a version, with the org of each binding's runtime (another org's, for a public capability). */
-export function listBindingsOfVersion(trx: Executor, versionId: string) {
+export function listBindingsOfVersion(trx: Db, versionId: string) {
   return trx
     .selectFrom("bindings")
     .innerJoin("runtimes", "runtimes.id", "bindings.runtime_id")
@@ -283,12 +274,12 @@ export function listBindingsOfVersion(trx: Executor, versionId: string) {
     .execute();
 }
 
-export async function deleteBindings(trx: Executor, bindingIds: string[]): Promise<void> {
+export async function deleteBindings(trx: Db, bindingIds: string[]): Promise<void> {
   if (bindingIds.length === 0) return;
   await trx.deleteFrom("bindings").where("id", "in", bindingIds).execute();
 }
 
-export async function isVersionBoundToRuntime(db: Executor, runtimeId: string, versionId: string) {
+export async function isVersionBoundToRuntime(db: Db, runtimeId: string, versionId: string) {
   const row = await db
     .selectFrom("bindings")
     .select("id")
@@ -329,7 +320,7 @@ function containsIgnoringCase(column: string, text: string): Expression<SqlBool>
  * Capabilities the catalog shows: the org's own and, when asked, other orgs' public ones, each
  * through its latest version (a capability without one has nothing to show and is left out).
  */
-function catalogQuery(db: Executor, filter: CatalogFilter) {
+function catalogQuery(db: Db, filter: CatalogFilter) {
   return db
     .selectFrom("capabilities as c")
     .innerJoin("capability_versions as v", "v.id", "c.latest_version_id")
@@ -372,7 +363,7 @@ export interface CatalogRow {
   latest: VersionRow;
 }
 
-export async function listCatalog(db: Executor, filter: CatalogFilter, page: CatalogPage) {
+export async function listCatalog(db: Db, filter: CatalogFilter, page: CatalogPage) {
   const column = SORT_COLUMNS[page.sortBy];
   const [{ total }, rows] = await Promise.all([
     catalogQuery(db, filter)
@@ -420,6 +411,6 @@ export async function listCatalog(db: Executor, filter: CatalogFilter, page: Cat
 }
 
 /** The facet columns of every row the catalog would show. */
-export function listCatalogFacetValues(db: Executor, filter: CatalogFilter) {
+export function listCatalogFacetValues(db: Db, filter: CatalogFilter) {
   return catalogQuery(db, filter).select(["v.keywords", "v.author_name", "v.license"]).execute();
 }

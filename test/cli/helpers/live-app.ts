@@ -1,7 +1,7 @@
 // The real app, in-process, listening on a local port: signed download URLs need a real address,
 // so the CLI (run in-process too) talks to it over HTTP as it would to any server.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { buildTestApp, type TestApp } from "../../helpers/test-app.js";
@@ -18,10 +18,16 @@ export interface LiveApp {
 
 /** `serverEnv`: CAPSTAN_* variables for the server (e.g. CAPSTAN_MIN_CLIENT_VERSION). */
 export async function startLiveApp(serverEnv: Record<string, string> = {}): Promise<LiveApp> {
-  const port = await freePort();
+  // Port 0: the system picks a free port as the socket binds; picking one first and listening on it
+  // later raced with the other test files. The public URL is known only then, as in serve().
+  const t = await buildTestApp({ env: serverEnv });
+  await t.app.listen({ host: "127.0.0.1", port: 0 });
+  const { port } = t.app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  const t = await buildTestApp({ env: { CAPSTAN_PUBLIC_URL: url, ...serverEnv } });
-  await t.app.listen({ host: "127.0.0.1", port });
+  if (serverEnv.CAPSTAN_PUBLIC_URL === undefined) {
+    t.deps.config = Object.freeze({ ...t.deps.config, publicUrl: url });
+    t.config = t.deps.config;
+  }
   const scratch = await mkdtemp(path.join(tmpdir(), "capstan-cli-"));
   return {
     t,
@@ -71,12 +77,4 @@ export async function writeCapability(
     await writeFile(path.join(dir, file), content);
   }
   return dir;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }

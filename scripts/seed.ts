@@ -4,18 +4,18 @@
 // registry from the same row builders.
 import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
-import type { Database, Row } from "../../src/db/schema.js";
-import { runtimeDigestOf } from "../../src/domain/digests.js";
-import { compareSemver } from "../../src/domain/semver.js";
+import type { Database, Row } from "../src/db/schema.js";
+import { runtimeDigestOf } from "../src/domain/digests.js";
 import type {
   ComponentCounts,
   ComponentDetail,
   FileManifestEntry,
   FlagDefinition,
-} from "../../src/domain/types.js";
-import { generateApiKey } from "../../src/lib/api-key-format.js";
-import { newId } from "../../src/lib/ids.js";
-import type { ServiceDeps } from "../../src/services/deps.js";
+} from "../src/domain/types.js";
+import { generateApiKey } from "../src/lib/api-key-format.js";
+import { newId } from "../src/lib/ids.js";
+import type { ServiceDeps } from "../src/services/deps.js";
+import { refreshLatest } from "../src/services/registry-admin-service.js";
 
 export type VersionStatus = Row<"capability_versions">["status"];
 
@@ -174,36 +174,9 @@ function fileManifest(name: string, spec: VersionSpec): FileManifestEntry[] {
   });
 }
 
-/** "Latest" of SPEC §5: the highest semver among active and deprecated versions. */
-export function latestOf<V extends { id: string; version: string; status: VersionStatus }>(
-  versions: V[],
-): V | null {
-  let latest: V | null = null;
-  for (const version of versions) {
-    if (version.status !== "active" && version.status !== "deprecated") continue;
-    if (latest === null || compareSemver(version.version, latest.version) > 0) latest = version;
-  }
-  return latest;
-}
-
 async function orgIdOf(db: Kysely<Database>, orgKey: string): Promise<string> {
   const org = await db.selectFrom("orgs").select("id").where("key", "=", orgKey).executeTakeFirstOrThrow();
   return org.id;
-}
-
-/** Recomputes capabilities.latest_version(_id), as the registry does in each of its transactions. */
-async function refreshLatest(db: Kysely<Database>, capabilityId: string): Promise<void> {
-  const versions = await db
-    .selectFrom("capability_versions")
-    .select(["id", "version", "status"])
-    .where("capability_id", "=", capabilityId)
-    .execute();
-  const latest = latestOf(versions);
-  await db
-    .updateTable("capabilities")
-    .set({ latest_version_id: latest?.id ?? null, latest_version: latest?.version ?? null })
-    .where("id", "=", capabilityId)
-    .execute();
 }
 
 /** Inserts a capability with its versions (in the given order) and sets its latest version. */
@@ -214,7 +187,7 @@ export async function seedCapability(deps: ServiceDeps, spec: CapabilitySpec): P
   await deps.db.insertInto("capabilities").values(capability).execute();
   const seeded: SeededCapability = { id: capability.id, orgId, name: spec.name, versionIds: new Map() };
   for (const version of spec.versions) await insertVersion(deps, seeded, version);
-  await refreshLatest(deps.db, capability.id);
+  await refreshLatest(deps.db, capability.id, at);
   return seeded;
 }
 
@@ -240,7 +213,7 @@ export async function seedVersion(
   spec: string | VersionSpec,
 ): Promise<string> {
   const id = await insertVersion(deps, capability, spec);
-  await refreshLatest(deps.db, capability.id);
+  await refreshLatest(deps.db, capability.id, deps.now().toISOString());
   deps.changes.publish({ kind: "capability", capabilityId: capability.id });
   return id;
 }
@@ -257,7 +230,7 @@ export async function setVersionStatus(
     .where("capability_id", "=", capability.id)
     .where("version", "=", version)
     .execute();
-  await refreshLatest(deps.db, capability.id);
+  await refreshLatest(deps.db, capability.id, deps.now().toISOString());
   deps.changes.publish({ kind: "capability", capabilityId: capability.id });
 }
 

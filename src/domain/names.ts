@@ -1,0 +1,50 @@
+// Every identifier pattern and length limit, written once. The contract's schemas, manifest
+// validation, the fast lane's URL matcher and the CLI's own checks all read them from here, so a
+// name the server accepts is a name every client accepts, and the other way round.
+// Patterns are strings (JSON Schema takes them as such); `new RegExp(...)` where code tests them.
+
+/** `cst_<12 of [a-z2-7]>_<32..128 of [A-Za-z0-9]>` (SPEC §2.2): the prefix, then the secret. */
+export const API_KEY_PATTERN = /^cst_([a-z2-7]{12})_([A-Za-z0-9]{32,128})$/;
+
+/** A UUID in any letter case (paths are lower-cased before use). */
+export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+/** The key of an org, workspace or project: at most 63 characters. */
+export const SLUG_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$";
+
+/** A capability's own name (the manifest's `name`). */
+export const CAPABILITY_NAME_PATTERN = "^[a-z0-9][a-z0-9-]*$";
+export const CAPABILITY_NAME_MAX_LENGTH = 64;
+/** `name`, or `owner/name` for another org's public capability (owner: an org key). */
+export const CAPABILITY_REF_PATTERN = "^(?:[a-z0-9][a-z0-9-]{0,62}/)?[a-z0-9][a-z0-9-]*$";
+export const CAPABILITY_REF_MAX_LENGTH = 128;
+
+/** A release version: `x.y.z` without leading zeros. */
+export const VERSION_PATTERN = "^(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)$";
+/** A version, or `latest`. */
+export const VERSION_SELECTOR_PATTERN = "^(?:latest|(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*))$";
+export const VERSION_MAX_LENGTH = 256;
+
+/** A manifest flag's name (SPEC §4.2). */
+export const FLAG_NAME_PATTERN = "^[a-z0-9]([a-z0-9-]*[a-z0-9])?$";
+/** The longest flag name a runtime takes: flags become environment variable names. */
+export const FLAG_NAME_MAX_LENGTH = 256;
+/** A manifest worker's name. */
+export const WORKER_NAME_PATTERN = "^[a-z0-9][a-z0-9-]*$";
+
+const CAPABILITY_NAME = new RegExp(CAPABILITY_NAME_PATTERN);
+const SLUG = new RegExp(SLUG_PATTERN);
+
+/** Whether `text` is a capability name a manifest may declare. */
+export function isCapabilityName(text: string): boolean {
+  return text.length <= CAPABILITY_NAME_MAX_LENGTH && CAPABILITY_NAME.test(text);
+}
+
+/** Whether `text` is `name` or `owner/name` as the server makes them. */
+export function isCapabilityRef(text: string): boolean {
+  const slash = text.indexOf("/");
+  if (slash === -1) return isCapabilityName(text);
+  return SLUG.test(text.slice(0, slash)) && isCapabilityName(text.slice(slash + 1));
+}
+
+/** A pattern without its `^…$`, to be composed into a longer one (URL matchers). */
+export const unanchored = (pattern: string): string => pattern.replace(/^\^/, "").replace(/\$$/, "");

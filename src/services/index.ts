@@ -1,0 +1,41 @@
+// The services that keep state between requests (caches, the publish worker pool), created once per
+// app by createServices(deps) and attached to it (src/app.ts); route modules and the fast lane use
+// these instances and never build their own. Stateless services are plain functions of ServiceDeps.
+import { ArtifactDetailCache } from "./artifact-detail-cache.js";
+import { BindingService } from "./binding-service.js";
+import type { ServiceDeps } from "./deps.js";
+import { FileManifestCache } from "./file-manifest-cache.js";
+import { OrgRoleCache } from "./org-role-cache.js";
+import { PublishPipeline } from "./publish-service.js";
+import { ResolvedService } from "./resolved-service.js";
+
+export interface Services {
+  /** Org roles per user, cached for the hot runtime reads (shared by bindings and resolved). */
+  roles: OrgRoleCache;
+  bindings: BindingService;
+  resolved: ResolvedService;
+  /** Serialized version details by version id: bytes sent as they are, not through the schema. */
+  details: ArtifactDetailCache;
+  /** Parsed file manifests by version id, for single-file reads, the readme and the paged list. */
+  manifests: FileManifestCache;
+  /** Admission and the worker pool that unpacks published bundles. */
+  publish: PublishPipeline;
+  /** Stops the worker pool; the app calls it when it closes. */
+  close(): Promise<void>;
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  const roles = new OrgRoleCache(deps);
+  const publish = new PublishPipeline(deps.config);
+  // CAPSTAN_DETAIL_CACHE_BYTES: three quarters for details, a quarter for parsed file manifests.
+  const budget = deps.config.detailCacheBytes;
+  return {
+    roles,
+    bindings: new BindingService(deps, roles),
+    resolved: new ResolvedService(deps, roles),
+    details: new ArtifactDetailCache(budget - Math.floor(budget / 4)),
+    manifests: new FileManifestCache(Math.floor(budget / 4)),
+    publish,
+    close: () => publish.close(),
+  };
+}
