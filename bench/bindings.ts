@@ -29,7 +29,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import autocannon from "autocannon";
-import SqliteDatabase from "better-sqlite3";
+import type SqliteDatabase from "better-sqlite3";
 import { sql } from "kysely";
 import pg from "pg";
 import pino from "pino";
@@ -40,6 +40,7 @@ import { connectDatabase } from "../src/db/connect.js";
 import { migrateToLatest } from "../src/db/migrate.js";
 import { RELEASED_STATUSES } from "../src/db/repositories/capability-repository.js";
 import type { Row } from "../src/db/schema.js";
+import { openSqlite } from "../src/db/sqlite-addon.js";
 import { generateApiKey } from "../src/lib/api-key-format.js";
 import { newId } from "../src/lib/ids.js";
 import { latestOf } from "../src/services/artifact-views.js";
@@ -266,7 +267,7 @@ function insertStatement(sqlite: SqliteDatabase.Database, table: string, sample:
 
 /** SQLite: prepared statements on a connection of their own, several times faster than Kysely here. */
 function insertSqlite(file: string, rows: SeedRows): void {
-  const sqlite = new SqliteDatabase(file);
+  const sqlite = openSqlite(file);
   sqlite.pragma("journal_mode = WAL");
   const insertCapability = insertStatement(sqlite, "capabilities", rows.capabilities[0]);
   const insertVersion = insertStatement(sqlite, "capability_versions", rows.versions[0]);
@@ -593,7 +594,8 @@ async function measureScaling(label: string, seeded: Seeded) {
 
 async function main(): Promise<void> {
   console.log(
-    `Binding list benchmark on ${BENCH_DATABASE_URL ? "PostgreSQL" : "SQLite"}: ${CONNECTIONS} connections, ` +
+    `Binding list benchmark on ${BENCH_DATABASE_URL ? "PostgreSQL" : "SQLite"}, Node ${process.versions.node}: ` +
+      `${CONNECTIONS} connections, ` +
       `${ROUNDS} rounds of ${SECONDS} s per server; load from ` +
       (LOAD === "wrk" ? "wrk" : "autocannon in this process") +
       (PIN ? `, pinned (servers on CPU ${SERVER_CPU}, wrk on CPU ${LOAD_CPU})` : ", not pinned") +

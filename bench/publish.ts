@@ -142,7 +142,8 @@ async function main(): Promise<void> {
     const median = percentile(serverTimes, 50);
     const megabytes = archiveBytes / (1024 * 1024);
     console.log(
-      `publish benchmark: ${PUBLISHES} new versions, ${fileCount} files, ${megabytes.toFixed(2)} MiB each`,
+      `publish benchmark on Node ${process.versions.node}: ${PUBLISHES} new versions, ${fileCount} files, ` +
+        `${megabytes.toFixed(2)} MiB each`,
     );
     console.log(
       `  server time  median ${median.toFixed(1)} ms   p95 ${percentile(serverTimes, 95).toFixed(1)} ms`,

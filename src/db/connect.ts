@@ -1,11 +1,11 @@
 // Opens the database named by the config. Dialect differences live in db/ only.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import SqliteDatabase from "better-sqlite3";
 import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
 import type { DatabaseTarget } from "../config.js";
 import type { Database } from "./schema.js";
+import { openSqlite } from "./sqlite-addon.js";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -18,7 +18,7 @@ export interface DatabaseHandle {
 export function connectDatabase(target: DatabaseTarget): DatabaseHandle {
   if (target.dialect === "sqlite") {
     if (target.path !== ":memory:") mkdirSync(path.dirname(target.path), { recursive: true });
-    const sqlite = new SqliteDatabase(target.path);
+    const sqlite = openSqlite(target.path);
     // busy_timeout first: the pragmas after it may already need to wait for another connection.
     sqlite.pragma("busy_timeout = 5000");
     sqlite.pragma("journal_mode = WAL");
