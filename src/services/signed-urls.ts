@@ -2,7 +2,7 @@
 // for a few minutes. The signature is an HMAC of the blob digest and the expiry; the key is
 // CAPSTAN_SIGNING_SECRET or, when unset, a secret generated once and kept in `settings`, so every
 // instance on the same database signs and verifies alike.
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import type { Readable } from "node:stream";
 import { ConfigError } from "../config.js";
 import { AppError } from "../errors.js";
@@ -49,20 +49,31 @@ async function loadStoredSecret(deps: ServiceDeps): Promise<string> {
 // An instance started without CAPSTAN_SIGNING_SECRET beside instances that have it once booted and
 // signed URLs the others refused as `expired_signature_error`, which reads like clock skew. So the
 // database keeps a fingerprint of the secret its instances sign with, and an instance whose secret
-// differs does not start. The fingerprint is an HMAC of a fixed label keyed by the secret: it tells
-// secrets apart without being a plain hash someone could test guesses against offline at speed.
+// differs does not start. The fingerprint is scrypt of the secret with a random salt kept beside it:
+// it tells secrets apart, and whoever reads the settings table (a backup, say) pays scrypt's memory
+// and time for every guess at the secret, where a plain hash or an HMAC of a label would cost them
+// one SHA-256 per guess.
 
 const FINGERPRINT_SETTING = "signing_secret_fingerprint";
-const FINGERPRINT_LABEL = "capstan signing-secret fingerprint v1";
+// N = 2^15, r = 8: 32 MiB and about a tenth of a second per guess, paid once per boot here.
+const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
 
 interface StoredFingerprint {
+  kdf: "scrypt";
+  /** Hex; random per database. */
+  salt: string;
   fingerprint: string;
   /** Where the secret came from on the instance that recorded it. */
   source: "environment" | "generated";
 }
 
-export function signingSecretFingerprint(secret: string): string {
-  return createHmac("sha256", secret).update(FINGERPRINT_LABEL).digest("hex");
+/** scrypt(secret, salt) in hex, off the event loop (libuv's thread pool). */
+export function signingSecretFingerprint(secret: string, salt: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    scrypt(secret, Buffer.from(salt, "hex"), 32, SCRYPT, (error, key) =>
+      error ? reject(error) : resolve(key.toString("hex")),
+    );
+  });
 }
 
 export type SigningSecretCheck = "matched" | "rotated";
@@ -73,13 +84,16 @@ export type SigningSecretCheck = "matched" | "rotated";
  * the database's. A mismatch is a ConfigError naming CAPSTAN_SIGNING_SECRET (exit 2).
  */
 export async function checkSigningSecret(deps: ServiceDeps, rotate: boolean): Promise<SigningSecretCheck> {
-  const mine: StoredFingerprint = {
-    fingerprint: signingSecretFingerprint(await signingSecret(deps)),
-    source: deps.config.signingSecret ? "environment" : "generated",
+  const secret = await signingSecret(deps);
+  const source = deps.config.signingSecret ? "environment" : "generated";
+  const record = async (): Promise<StoredFingerprint> => {
+    const salt = randomBytes(16).toString("hex");
+    return { kdf: "scrypt", salt, fingerprint: await signingSecretFingerprint(secret, salt), source };
   };
+  const first = await record();
   await deps.db
     .insertInto("settings")
-    .values({ key: FINGERPRINT_SETTING, value: JSON.stringify(mine) })
+    .values({ key: FINGERPRINT_SETTING, value: JSON.stringify(first) })
     .onConflict((conflict) => conflict.column("key").doNothing())
     .execute();
   const row = await deps.db
@@ -88,22 +102,36 @@ export async function checkSigningSecret(deps: ServiceDeps, rotate: boolean): Pr
     .where("key", "=", FINGERPRINT_SETTING)
     .executeTakeFirstOrThrow();
   const stored = parseFingerprint(row.value);
-  if (stored?.fingerprint === mine.fingerprint) return "matched";
-  if (rotate) {
+  if (stored !== null) {
+    const mine =
+      stored.salt === first.salt ? first.fingerprint : await signingSecretFingerprint(secret, stored.salt);
+    if (timingSafeEqual(Buffer.from(mine, "hex"), Buffer.from(stored.fingerprint, "hex"))) return "matched";
+  }
+  // A record in no form this code writes tells nothing about the secret: replace it, as on a first boot.
+  if (rotate || stored === null) {
     await deps.db
       .updateTable("settings")
-      .set({ value: JSON.stringify(mine) })
+      .set({ value: JSON.stringify(await record()) })
       .where("key", "=", FINGERPRINT_SETTING)
       .execute();
-    return "rotated";
+    return stored === null ? "matched" : "rotated";
   }
-  throw new ConfigError("CAPSTAN_SIGNING_SECRET", mismatchMessage(mine.source, stored?.source));
+  throw new ConfigError("CAPSTAN_SIGNING_SECRET", mismatchMessage(source, stored.source));
 }
+
+const HEX_32_BYTES = /^[0-9a-f]{64}$/;
+const HEX_SALT = /^[0-9a-f]{32}$/;
 
 function parseFingerprint(value: string): StoredFingerprint | null {
   try {
-    const parsed = JSON.parse(value) as StoredFingerprint;
-    return typeof parsed.fingerprint === "string" ? parsed : null;
+    const parsed = JSON.parse(value) as Partial<StoredFingerprint>;
+    const valid =
+      parsed.kdf === "scrypt" &&
+      typeof parsed.salt === "string" &&
+      HEX_SALT.test(parsed.salt) &&
+      typeof parsed.fingerprint === "string" &&
+      HEX_32_BYTES.test(parsed.fingerprint);
+    return valid ? (parsed as StoredFingerprint) : null;
   } catch {
     return null;
   }

@@ -136,6 +136,9 @@ async function changedMcpServers(
   const definitions = new Map<string, Promise<Record<string, unknown>>>();
   const definitionOf = async (source: McpServerSource): Promise<string> => {
     if (source.kind === "inline") return canonicalJson({ definition: source.definition, gate: source.gate });
+    // A component whose file is missing from the manifest (data that should not exist) has no
+    // definition to read: compare it as absent rather than asking the blob store for "".
+    if (source.sha256 === null) return canonicalJson({ definition: null, gate: source.gate });
     let servers = definitions.get(source.sha256);
     if (servers === undefined) {
       servers = readFile(source.sha256).then(mcpServersOfFile);
@@ -156,7 +159,7 @@ async function changedMcpServers(
 
 type McpServerSource =
   | { kind: "inline"; definition: unknown; gate: unknown }
-  | { kind: "file"; name: string; sha256: string; gate: unknown };
+  | { kind: "file"; name: string; sha256: string | null; gate: unknown };
 
 /**
  * Where each MCP server of a version is defined: inline in capability.yaml (its entry, `when`
@@ -174,7 +177,7 @@ function mcpServerSources(content: VersionContent): Map<string, McpServerSource>
       const { when: _when, ...definition } = recordOf(inline[name]);
       sources.set(name, { kind: "inline", definition, gate });
     } else {
-      sources.set(name, { kind: "file", name, sha256: content.files.get(component.path) ?? "", gate });
+      sources.set(name, { kind: "file", name, sha256: content.files.get(component.path) ?? null, gate });
     }
   }
   return sources;

@@ -224,4 +224,28 @@ describe("upgrade preview of MCP servers defined in files", () => {
     const result = await preview("mcp-moved", "1.0.0", "1.0.1");
     assert.deepEqual(result.mcp_servers_changed, ["other"]);
   });
+
+  test("answers, not a 500, when a stored version lacks the file that defined a server", async () => {
+    await publishOk(t, {
+      name: "mcp-lost",
+      version: "1.0.0",
+      files: { ".mcp.json": mcpFile({ notes: { command: "a" } }) },
+    });
+    await publishOk(t, {
+      name: "mcp-lost",
+      version: "1.0.1",
+      files: { ".mcp.json": mcpFile({ notes: { command: "b" } }) },
+    });
+    // Data that should not exist: the newer version's file manifest no longer names .mcp.json.
+    await t.deps.db
+      .updateTable("capability_versions")
+      .set({ file_manifest: "[]" })
+      .where("version", "=", "1.0.1")
+      .where("capability_id", "in", (q) =>
+        q.selectFrom("capabilities").select("id").where("name", "=", "mcp-lost"),
+      )
+      .execute();
+    const result = await preview("mcp-lost", "1.0.0", "1.0.1");
+    assert.deepEqual(result.mcp_servers_changed, ["notes"]);
+  });
 });

@@ -3,7 +3,7 @@
 // CAPSTAN_SIGNING_SECRET), a rotation is explicit, the database keeps only a keyed fingerprint of
 // the secret, and a CAPSTAN_BOOTSTRAP_TOKEN that can no longer apply is warned about.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -91,13 +91,23 @@ describe("boot checks against the database", () => {
     await bootAndStop({ ...env, CAPSTAN_SIGNING_SECRET: OTHER_SECRET });
     assert.match(await refusedBoot({ ...env, CAPSTAN_SIGNING_SECRET: FIRST_SECRET }), /exited with 2/);
 
-    // Only a keyed fingerprint is stored: neither secret, nor a plain hash of either.
-    const stored = JSON.stringify(await storedSettings(url));
+    // Only a salted scrypt fingerprint is stored: neither secret, nor a fast hash or HMAC of either.
+    const settings = await storedSettings(url);
+    const stored = JSON.stringify(settings);
     for (const secret of [FIRST_SECRET, OTHER_SECRET]) {
       assert.ok(!stored.includes(secret));
       assert.ok(!stored.includes(createHash("sha256").update(secret).digest("hex")));
+      assert.ok(
+        !stored.includes(
+          createHmac("sha256", secret).update("capstan signing-secret fingerprint v1").digest("hex"),
+        ),
+      );
     }
     assert.match(stored, /signing_secret_fingerprint/);
+    const fingerprint = JSON.parse(settings.signing_secret_fingerprint ?? "{}");
+    assert.equal(fingerprint.kdf, "scrypt");
+    assert.match(fingerprint.salt, /^[0-9a-f]{32}$/);
+    assert.match(fingerprint.fingerprint, /^[0-9a-f]{64}$/);
   });
 
   test("embedded defaults: the generated secret is the database's; setting another one later is refused", async () => {
