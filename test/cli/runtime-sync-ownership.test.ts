@@ -3,7 +3,7 @@
 // without --force, and what the sync created is still replaced and removed as bindings change.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { SyncReport } from "../../src/cli/sync/runtime-sync.js";
@@ -175,6 +175,75 @@ describe("capstan runtime sync owns only what it created", () => {
       (await readdir(dir)).sort(),
       ["capabilities.env", first.name, "resolved.json", second].sort(),
     );
+  });
+
+  test("an upgrade that adds a file, stopped after its renames, is finished by the next sync without --force", async () => {
+    const { runtime, name } = await runtimeWith("grow");
+    const dir = path.join(scratch, "out-grow");
+    await sync(runtime, dir);
+    await ok(
+      "capability",
+      "push",
+      await writeCapability(scratch, name, "1.1.0", { "tools/new.yaml": "name: shout\n" }),
+    );
+    await ok("runtime", "upgrade", runtime, name, "--yes");
+    // A folder where capabilities.env goes passes the ownership check (the sync owns that name) but
+    // makes the write after the renames fail: the sync stops where a kill at that point would.
+    await rm(path.join(dir, "capabilities.env"));
+    await mkdir(path.join(dir, "capabilities.env", "block"), { recursive: true });
+    const stopped = await cli(["runtime", "sync", runtime, "--dir", dir]);
+    assert.equal(stopped.code, 1, stopped.stderr);
+    assert.equal(await readFile(path.join(dir, name, "tools", "new.yaml"), "utf8"), "name: shout\n");
+    const interim = JSON.parse(await readFile(path.join(dir, "resolved.json"), "utf8"));
+    assert.equal(interim.etag, "");
+    assert.ok(interim.capabilities[0].files.includes("tools/new.yaml"), JSON.stringify(interim));
+
+    await rm(path.join(dir, "capabilities.env"), { recursive: true });
+    const report = await sync(runtime, dir);
+    assert.deepEqual(report.downloaded, [{ name, version: "1.1.0" }]);
+    assert.equal(await readFile(path.join(dir, name, "tools", "new.yaml"), "utf8"), "name: shout\n");
+    const state = JSON.parse(await readFile(path.join(dir, "resolved.json"), "utf8"));
+    assert.notEqual(state.etag, "");
+    assert.deepEqual(state.capabilities[0].files, ["agents/helper.md", "capability.yaml", "tools/new.yaml"]);
+    assert.deepEqual((await readdir(dir)).sort(), ["capabilities.env", name, "resolved.json"].sort());
+  });
+
+  test("runtime byproducts in a capability directory go with it on upgrade and unbind; a hand-added file still blocks", async () => {
+    const { runtime, name } = await runtimeWith("byproduct");
+    const dir = path.join(scratch, "out-byproduct");
+    const litter = async () => {
+      await mkdir(path.join(dir, name, "tools", "__pycache__"), { recursive: true });
+      await writeFile(path.join(dir, name, "tools", "__pycache__", "x.cpython-312.pyc"), "bytecode");
+      await writeFile(path.join(dir, name, "stray.pyc"), "bytecode");
+      await writeFile(path.join(dir, name, ".DS_Store"), "finder");
+      await mkdir(path.join(dir, name, "node_modules", "left-pad"), { recursive: true });
+      await writeFile(path.join(dir, name, "node_modules", "left-pad", "index.js"), "module.exports = 1;\n");
+    };
+    await sync(runtime, dir);
+    await litter();
+
+    await ok("capability", "push", await writeCapability(scratch, name, "1.1.0"));
+    await ok("runtime", "upgrade", runtime, name, "--yes");
+    assert.deepEqual((await sync(runtime, dir)).downloaded, [{ name, version: "1.1.0" }]);
+    assert.deepEqual((await readdir(path.join(dir, name))).sort(), ["agents", "capability.yaml"]);
+
+    await litter();
+    await ok("runtime", "disable", runtime, name);
+    assert.deepEqual((await sync(runtime, dir)).removed, [name]);
+    await assert.rejects(stat(path.join(dir, name)), { code: "ENOENT" });
+
+    await ok("runtime", "enable", runtime, name);
+    await sync(runtime, dir);
+    await litter();
+    await writeFile(path.join(dir, name, "notes.txt"), "written by hand\n");
+    await writeFile(path.join(dir, name, ".env"), "KEY=mine\n");
+    await ok("runtime", "disable", runtime, name);
+    const run = await cli(["runtime", "sync", runtime, "--dir", dir]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.ok(run.stderr.includes(path.join(dir, name, "notes.txt")), run.stderr);
+    assert.ok(run.stderr.includes(path.join(dir, name, ".env")), run.stderr);
+    assert.doesNotMatch(run.stderr, /__pycache__|\.pyc|DS_Store|node_modules/);
+    assert.equal(await readFile(path.join(dir, name, "notes.txt"), "utf8"), "written by hand\n");
   });
 
   test("an interrupted sync's directory that is no longer bound is removed as the sync's own", async () => {

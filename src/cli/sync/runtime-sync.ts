@@ -19,6 +19,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BundleRejectedError, bundleLimitsFor, readBundle } from "../../domain/bundle-reader.js";
 import { buildFileManifest, runtimeDigestOf } from "../../domain/digests.js";
+import { IgnoreMatcher, parseIgnoreRules } from "../../domain/ignore-rules.js";
 import type { BundleFile } from "../../domain/types.js";
 import type { ApiClient } from "../api-client.js";
 import type { Resolved, ResolvedEntry } from "../api-types.js";
@@ -143,7 +144,7 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
         runtime_id: target.runtimeId,
         etag: "",
         runtime_digest: previous?.runtime_digest ?? "",
-        capabilities: previous?.capabilities ?? [],
+        capabilities: interimCapabilities(previous, unpacked),
         owned: [...new Set([...owned, STATE_FILE, ...replaced])],
       }),
     );
@@ -169,9 +170,42 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
 }
 
 /**
+ * The previous capabilities as the state written before the renames records them: a capability
+ * about to be replaced lists its old files and the new ones, since a sync killed part-way may leave
+ * either version in its directory and the next sync must recognise both as its own.
+ */
+function interimCapabilities(
+  previous: SyncState | null,
+  unpacked: ReadonlyMap<string, string[]>,
+): SyncedCapability[] {
+  return (previous?.capabilities ?? []).map((capability) => {
+    const incoming = unpacked.get(capability.name);
+    if (capability.files === undefined || incoming === undefined) return capability;
+    return { ...capability, files: [...new Set([...capability.files, ...incoming])].sort() };
+  });
+}
+
+/**
+ * What a runtime writes into a capability directory by running it (bytecode caches, installed
+ * packages, OS litter): a subset of the built-in ignore patterns, so never part of a bundle. The
+ * sync removes them with the directory instead of calling them someone else's files. The other
+ * defaults stay protected: version control folders and `.env*` files are put there by a person.
+ */
+export const RUNTIME_BYPRODUCT_PATTERNS: readonly string[] = [
+  "__pycache__/",
+  "*.pyc",
+  ".DS_Store",
+  "node_modules/",
+];
+
+const runtimeByproducts = new IgnoreMatcher(
+  parseIgnoreRules(RUNTIME_BYPRODUCT_PATTERNS.join("\n"), "runtime byproduct"),
+);
+
+/**
  * The paths among `entries` (and inside owned capability directories) that the sync did not
  * create: an entry that exists but is not owned, a file in an owned directory that the sync did not
- * unpack there, and a resolved.json that is not a state the sync wrote.
+ * unpack there (runtime byproducts aside), and a resolved.json that is not a state the sync wrote.
  */
 async function foreignPaths(
   dir: string,
@@ -193,7 +227,7 @@ async function foreignPaths(
     if (recorded === undefined || !(await isDirectory(target))) continue;
     const known = new Set(recorded);
     for (const file of await filesBelow(target)) {
-      if (!known.has(file)) foreign.push(path.join(target, file));
+      if (!known.has(file) && !runtimeByproducts.ignores(file)) foreign.push(path.join(target, file));
     }
   }
   return foreign;
