@@ -22,6 +22,8 @@ export function capabilityIgnoreMatcher(ignoreFile: Buffer | string | null): Ign
 export function selectBundleFiles(files: ReadonlyMap<string, Buffer>): {
   included: Map<string, Buffer>;
   excluded: ExcludedPath[];
+  /** What of `.capstanignore` was not applied (over the rule limits). */
+  ignoreWarnings: readonly string[];
 } {
   const matcher = capabilityIgnoreMatcher(files.get(IGNORE_FILE) ?? null);
   const included = new Map<string, Buffer>();
@@ -36,7 +38,7 @@ export function selectBundleFiles(files: ReadonlyMap<string, Buffer>): {
     if (!excluded.has(where))
       excluded.set(where, { path: where, rule: match.rule.pattern, source: match.rule.source });
   }
-  return { included, excluded: [...excluded.values()] };
+  return { included, excluded: [...excluded.values()], ignoreWarnings: matcher.warnings };
 }
 
 /** `path` itself, or the outermost ignored directory it lies in (as `dir/`). */
@@ -91,7 +93,11 @@ const MAX_FILE_WARNINGS = 20;
  * have left out, or files that look like secrets, is still accepted, with one warning for each.
  */
 export function bundleFileWarnings(files: ReadonlyMap<string, Buffer>): Issue[] {
-  const { included, excluded } = selectBundleFiles(files);
+  const { included, excluded, ignoreWarnings } = selectBundleFiles(files);
+  // Not counted against MAX_FILE_WARNINGS: they say the file list below is not what the file asked.
+  const ruleWarnings = ignoreWarnings.map(
+    (msg): Issue => ({ loc: ["bundle", IGNORE_FILE], msg, type: "bundle.ignore_rules" }),
+  );
   const warnings: Issue[] = [
     ...excluded.map(
       (item): Issue => ({
@@ -108,12 +114,12 @@ export function bundleFileWarnings(files: ReadonlyMap<string, Buffer>): Issue[] 
       }),
     ),
   ];
-  if (warnings.length <= MAX_FILE_WARNINGS) return warnings;
+  if (warnings.length <= MAX_FILE_WARNINGS) return [...ruleWarnings, ...warnings];
   const shown = warnings.slice(0, MAX_FILE_WARNINGS);
   shown.push({
     loc: ["bundle"],
     msg: `${warnings.length - MAX_FILE_WARNINGS} more files are left out by capstan capability pack or look like secrets`,
     type: "bundle.ignored_file",
   });
-  return shown;
+  return [...ruleWarnings, ...shown];
 }
