@@ -1,7 +1,12 @@
 // Which of a capability's files belong in its bundle, and which of those look like secrets. The CLI
 // applies this while packing; the server runs the same rules on a published bundle (which another
 // tool may have packed) and warns about what the CLI would have left out, so both agree.
-import { IGNORE_FILE, type IgnoreMatcher, IgnoreMatcher as Matcher } from "./ignore-rules.js";
+import {
+  IGNORE_FILE,
+  type IgnoreMatcher,
+  IgnoreWorkExceeded,
+  IgnoreMatcher as Matcher,
+} from "./ignore-rules.js";
 import type { Issue } from "./types.js";
 
 export interface ExcludedPath {
@@ -93,7 +98,22 @@ const MAX_FILE_WARNINGS = 20;
  * have left out, or files that look like secrets, is still accepted, with one warning for each.
  */
 export function bundleFileWarnings(files: ReadonlyMap<string, Buffer>): Issue[] {
-  const { included, excluded, ignoreWarnings } = selectBundleFiles(files);
+  let selection: ReturnType<typeof selectBundleFiles>;
+  try {
+    selection = selectBundleFiles(files);
+  } catch (error) {
+    if (!(error instanceof IgnoreWorkExceeded)) throw error;
+    // The rules only decide warnings here, so the bundle is still accepted, with this one instead.
+    return [
+      {
+        loc: ["bundle", IGNORE_FILE],
+        msg: `${IGNORE_FILE} costs too much to apply to this bundle (over ${error.limit} steps); its rules were not checked`,
+        type: "bundle.ignore_rules",
+      },
+      ...secretWarnings(secretLookingFiles(files)),
+    ];
+  }
+  const { included, excluded, ignoreWarnings } = selection;
   // Not counted against MAX_FILE_WARNINGS: they say the file list below is not what the file asked.
   const ruleWarnings = ignoreWarnings.map(
     (msg): Issue => ({ loc: ["bundle", IGNORE_FILE], msg, type: "bundle.ignore_rules" }),
@@ -106,13 +126,7 @@ export function bundleFileWarnings(files: ReadonlyMap<string, Buffer>): Issue[] 
         type: "bundle.ignored_file",
       }),
     ),
-    ...secretLookingFiles(included).map(
-      (item): Issue => ({
-        loc: ["bundle", item.path],
-        msg: `${item.path} looks like a secret (${item.reason}); leave it out with ${IGNORE_FILE}`,
-        type: "bundle.secret_file",
-      }),
-    ),
+    ...secretWarnings(secretLookingFiles(included)),
   ];
   if (warnings.length <= MAX_FILE_WARNINGS) return [...ruleWarnings, ...warnings];
   const shown = warnings.slice(0, MAX_FILE_WARNINGS);
@@ -122,4 +136,12 @@ export function bundleFileWarnings(files: ReadonlyMap<string, Buffer>): Issue[] 
     type: "bundle.ignored_file",
   });
   return [...ruleWarnings, ...shown];
+}
+
+function secretWarnings(secrets: SecretLookingFile[]): Issue[] {
+  return secrets.map((item) => ({
+    loc: ["bundle", item.path],
+    msg: `${item.path} looks like a secret (${item.reason}); leave it out with ${IGNORE_FILE}`,
+    type: "bundle.secret_file",
+  }));
 }
