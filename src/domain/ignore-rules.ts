@@ -39,8 +39,8 @@ export interface IgnoreRule {
   directoryOnly: boolean;
   /** Matched against the whole relative path (else against the last segment). */
   anchored: boolean;
-  /** The pattern compiled: path segments to match (see compileGlob). */
-  segments: RuleSegment[];
+  /** The pattern compiled (see compileGlob). */
+  glob: CompiledGlob;
 }
 
 /**
@@ -125,7 +125,7 @@ function parseIgnoreLine(line: string, source: string): IgnoreRule | null {
     negated,
     directoryOnly,
     anchored,
-    segments: compileGlob(body),
+    glob: compiledGlob(body),
   };
 }
 
@@ -164,6 +164,23 @@ type RuleSegment =
   | { kind: "globstar" }
   /** A trailing `**`: one or more segments, whatever they hold (`.*` after the last `/`). */
   | { kind: "rest" };
+
+export interface CompiledGlob {
+  segments: RuleSegment[];
+  /** No `**`: matches only paths of exactly as many segments. */
+  fixed: boolean;
+  /** The fewest path segments it can match. */
+  minSegments: number;
+}
+
+function compiledGlob(glob: string): CompiledGlob {
+  const segments = compileGlob(glob);
+  return {
+    segments,
+    fixed: segments.every((segment) => segment.kind === "glob"),
+    minSegments: segments.filter((segment) => segment.kind !== "globstar").length,
+  };
+}
 
 /** Work done by a matcher, in steps (segment comparisons and table cells). */
 export interface MatchWork {
@@ -333,6 +350,11 @@ function atomMatches(atom: GlobAtom, char: string): boolean {
  * match resumes after it. Earlier `*`s never need to be revisited, so the cost is O(atoms × name).
  */
 function segmentMatches(atoms: readonly GlobAtom[], name: string, work: MatchWork): boolean {
+  // Most rules fail on most names at their first or last character (`*.pyc` on `main.py`): O(1).
+  const first = atoms[0];
+  const last = atoms[atoms.length - 1];
+  if (first?.kind === "char" && name[0] !== first.char) return false;
+  if (last?.kind === "char" && name[name.length - 1] !== last.char) return false;
   let a = 0;
   let n = 0;
   let starAtom = -1;
@@ -361,8 +383,9 @@ function segmentMatches(atoms: readonly GlobAtom[], name: string, work: MatchWor
  * Whether the rule's segments match all of `path`'s segments: a table filled from the end, where
  * cell (r, p) says whether segments r… of the rule match segments p… of the path.
  */
-function segmentsMatch(rule: readonly RuleSegment[], path: readonly string[], work: MatchWork): boolean {
-  if (rule.every((segment) => segment.kind === "glob")) {
+function segmentsMatch(glob: CompiledGlob, path: readonly string[], work: MatchWork): boolean {
+  const rule = glob.segments;
+  if (glob.fixed) {
     // No `**`: one rule segment per path segment.
     if (rule.length !== path.length) return false;
     for (let i = 0; i < rule.length; i++) {
@@ -371,7 +394,13 @@ function segmentsMatch(rule: readonly RuleSegment[], path: readonly string[], wo
     }
     return true;
   }
-  if (path.length < rule.filter((segment) => segment.kind !== "globstar").length) return false;
+  if (path.length < glob.minSegments) return false;
+  // A first or last segment that is a glob must match the path's first or last segment: checked
+  // before the table, this turns most non-matching rules away at a character or two.
+  const first = rule[0];
+  const last = rule[rule.length - 1];
+  if (first.kind === "glob" && !segmentMatches(first.atoms, path[0], work)) return false;
+  if (last.kind === "glob" && !segmentMatches(last.atoms, path[path.length - 1], work)) return false;
   const width = path.length + 1;
   let below = new Uint8Array(width);
   below[path.length] = 1;
@@ -389,10 +418,16 @@ function segmentsMatch(rule: readonly RuleSegment[], path: readonly string[], wo
   return below[0] === 1;
 }
 
-function ruleMatches(rule: IgnoreRule, path: string, isDirectory: boolean, work: MatchWork): boolean {
+/** `path`: the path's segments for an anchored rule, else its name alone. */
+function ruleMatches(
+  rule: IgnoreRule,
+  path: readonly string[],
+  isDirectory: boolean,
+  work: MatchWork,
+): boolean {
   if (rule.directoryOnly && !isDirectory) return false;
-  if (!rule.anchored) return segmentsMatch(rule.segments, [path.slice(path.lastIndexOf("/") + 1)], work);
-  return segmentsMatch(rule.segments, path.split("/"), work);
+  step(work);
+  return segmentsMatch(rule.glob, path, work);
 }
 
 export interface IgnoreMatch {
@@ -427,9 +462,11 @@ export class IgnoreMatcher {
     const cached = isDirectory ? this.directories.get(path) : undefined;
     if (cached !== undefined) return cached;
     let decision: IgnoreMatch = { ignored: false, rule: null };
+    const segments = path.split("/");
+    const name = segments.slice(-1);
     for (let index = this.rules.length - 1; index >= 0; index--) {
       const rule = this.rules[index];
-      if (ruleMatches(rule, path, isDirectory, this.work)) {
+      if (ruleMatches(rule, rule.anchored ? segments : name, isDirectory, this.work)) {
         decision = { ignored: !rule.negated, rule };
         break;
       }

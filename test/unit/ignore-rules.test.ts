@@ -161,6 +161,9 @@ describe("ignore rules agree with the regex translation they replace", () => {
 
 // --- hostile patterns ---------------------------------------------------------------------------------
 
+/** Passes the first- and last-segment checks on `a/a/…/b`, then needs the whole table to fail. */
+const COSTLY_RULE = `${"**/a/".repeat(200)}c/b`;
+
 describe("ignore rules: hostile patterns cost bounded work", () => {
   test("`**/` ten times, on paths 22 and 2,000 directories deep (the former regex: seconds)", () => {
     const matcher = only(`${"**/".repeat(10)}z`);
@@ -184,16 +187,19 @@ describe("ignore rules: hostile patterns cost bounded work", () => {
   });
 
   test("`**` between many segments on a deep path runs into the step budget, not for minutes", () => {
-    const matcher = new IgnoreMatcher(parseIgnoreRules(`${"**/a/".repeat(200)}b`), [], 1_000_000);
-    assert.throws(() => matcher.ignores(`${"a/".repeat(2000)}c`), IgnoreWorkExceeded);
-    assert.ok(matcher.work.steps <= 1_000_001);
+    const matcher = new IgnoreMatcher(parseIgnoreRules(COSTLY_RULE), [], 100_000);
+    assert.throws(() => matcher.ignores(`${"a/".repeat(2000)}b`), IgnoreWorkExceeded);
+    assert.ok(matcher.work.steps <= 100_001);
+    // Within the default budget, one such rule is decided (a table of 402 × 2,002 cells).
+    assert.equal(only(COSTLY_RULE).ignores(`${"a/".repeat(2000)}b`), false);
+    assert.equal(only(COSTLY_RULE).ignores(`${"a/".repeat(2000)}c/b`), true);
   });
 
   test("the server accepts a bundle whose rules cost too much, with a bundle.ignore_rules warning", () => {
-    const rules = Array.from({ length: MAX_IGNORE_RULES }, () => `${"**/a/".repeat(200)}b`).join("\n");
+    const rules = Array.from({ length: MAX_IGNORE_RULES }, () => COSTLY_RULE).join("\n");
     const files = new Map<string, Buffer>([
       [".capstanignore", Buffer.from(rules)],
-      [`${"a/".repeat(2000)}c`, Buffer.from("x")],
+      [`${"a/".repeat(2000)}b`, Buffer.from("x")],
       ["id_rsa", Buffer.from("x")],
     ]);
     const warnings = bundleFileWarnings(files);
@@ -211,8 +217,8 @@ describe("ignore rules: hostile patterns cost bounded work", () => {
     const root = path.join(scratch, `costly-${runs++}`);
     writeTree(
       root,
-      [`${"a/".repeat(300)}c`],
-      Array.from({ length: MAX_IGNORE_RULES }, () => `${"**/a/".repeat(200)}b`).join("\n"),
+      [`${"a/".repeat(1000)}b`],
+      Array.from({ length: MAX_IGNORE_RULES }, () => COSTLY_RULE).join("\n"),
     );
     await assert.rejects(readCapabilitySelection(root), /costs too much to apply/);
   });
