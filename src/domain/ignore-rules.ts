@@ -191,7 +191,7 @@ export interface MatchWork {
 
 /**
  * A matcher's default step budget: far beyond what real rules cost on a real tree (1,000 rules
- * tried on 10,000 paths are some tens of millions), and about a second of work. Even linear costs
+ * tried on 10,000 paths are about 20 million), and one to two seconds of work. Even linear costs
  * multiply: 1,000 rules of 200 `**` segments each, on a path 2,000 directories deep, are billions of
  * steps, so the budget, not the caps alone, is what bounds one bundle.
  */
@@ -209,11 +209,11 @@ function step(work: MatchWork): void {
 }
 
 /**
- * Splits a glob into segments. Tokens are read left to right exactly as gitignore(5) reads them: `\x`
+ * Splits a glob into segments, reading it as the former regex translation did: `\x`
  * is a literal `x` (`\/` a separator), an unterminated `[` is a literal, and `**` is special only at
  * the start of a segment and before a `/` or the end; elsewhere a run of `*` is one `*`.
  */
-export function compileGlob(glob: string): RuleSegment[] {
+function compileGlob(glob: string): RuleSegment[] {
   const segments: RuleSegment[] = [];
   let atoms: GlobAtom[] = [];
   const push = (segment: RuleSegment) => {
