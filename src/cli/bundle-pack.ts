@@ -12,7 +12,7 @@ import {
   secretLookingFiles,
 } from "../domain/bundle-files.js";
 import { buildFileManifest, comparePathsBytewise, runtimeDigestOf, sha256Hex } from "../domain/digests.js";
-import { IGNORE_FILE } from "../domain/ignore-rules.js";
+import { IGNORE_FILE, IgnoreWorkExceeded } from "../domain/ignore-rules.js";
 import type { FileManifestEntry } from "../domain/types.js";
 import { CliError } from "./cli-errors.js";
 import { readCapabilityDir } from "./read-capability-dir.js";
@@ -55,7 +55,7 @@ export async function readCapabilitySelection(dir: string): Promise<CapabilitySo
   });
   const matcher = capabilityIgnoreMatcher(ignoreFile);
   const excluded: ExcludedPath[] = [];
-  const files = await readCapabilityDir(dir, (file, isDirectory) => {
+  const leaveOut = (file: string, isDirectory: boolean): boolean => {
     const match = matcher.match(file, isDirectory);
     if (!match.ignored || match.rule === null) return false;
     excluded.push({
@@ -64,7 +64,18 @@ export async function readCapabilitySelection(dir: string): Promise<CapabilitySo
       source: match.rule.source,
     });
     return true;
+  };
+  const files = await readCapabilityDir(dir, (file, isDirectory) => {
+    try {
+      return leaveOut(file, isDirectory);
+    } catch (error) {
+      if (!(error instanceof IgnoreWorkExceeded)) throw error;
+      throw new CliError(
+        `${path.join(dir, IGNORE_FILE)} costs too much to apply to this directory (over ${error.limit} steps): use fewer rules, or fewer "**" in them`,
+      );
+    }
   });
+  // The rules over the limits are reported by the validator's bundle.ignore_rules warning.
   return { files, excluded, secrets: secretLookingFiles(files) };
 }
 

@@ -1,7 +1,12 @@
 // Which of a capability's files belong in its bundle, and which of those look like secrets. The CLI
 // applies this while packing; the server runs the same rules on a published bundle (which another
 // tool may have packed) and warns about what the CLI would have left out, so both agree.
-import { IGNORE_FILE, type IgnoreMatcher, IgnoreMatcher as Matcher } from "./ignore-rules.js";
+import {
+  IGNORE_FILE,
+  type IgnoreMatcher,
+  IgnoreWorkExceeded,
+  IgnoreMatcher as Matcher,
+} from "./ignore-rules.js";
 import type { Issue } from "./types.js";
 
 export interface ExcludedPath {
@@ -22,6 +27,8 @@ export function capabilityIgnoreMatcher(ignoreFile: Buffer | string | null): Ign
 export function selectBundleFiles(files: ReadonlyMap<string, Buffer>): {
   included: Map<string, Buffer>;
   excluded: ExcludedPath[];
+  /** What of `.capstanignore` was not applied (over the rule limits). */
+  ignoreWarnings: readonly string[];
 } {
   const matcher = capabilityIgnoreMatcher(files.get(IGNORE_FILE) ?? null);
   const included = new Map<string, Buffer>();
@@ -36,7 +43,7 @@ export function selectBundleFiles(files: ReadonlyMap<string, Buffer>): {
     if (!excluded.has(where))
       excluded.set(where, { path: where, rule: match.rule.pattern, source: match.rule.source });
   }
-  return { included, excluded: [...excluded.values()] };
+  return { included, excluded: [...excluded.values()], ignoreWarnings: matcher.warnings };
 }
 
 /** `path` itself, or the outermost ignored directory it lies in (as `dir/`). */
@@ -91,7 +98,26 @@ const MAX_FILE_WARNINGS = 20;
  * have left out, or files that look like secrets, is still accepted, with one warning for each.
  */
 export function bundleFileWarnings(files: ReadonlyMap<string, Buffer>): Issue[] {
-  const { included, excluded } = selectBundleFiles(files);
+  let selection: ReturnType<typeof selectBundleFiles>;
+  try {
+    selection = selectBundleFiles(files);
+  } catch (error) {
+    if (!(error instanceof IgnoreWorkExceeded)) throw error;
+    // The rules only decide warnings here, so the bundle is still accepted, with this one instead.
+    return [
+      {
+        loc: ["bundle", IGNORE_FILE],
+        msg: `${IGNORE_FILE} costs too much to apply to this bundle (over ${error.limit} steps); its rules were not checked`,
+        type: "bundle.ignore_rules",
+      },
+      ...secretWarnings(secretLookingFiles(files)),
+    ];
+  }
+  const { included, excluded, ignoreWarnings } = selection;
+  // Not counted against MAX_FILE_WARNINGS: they say the file list below is not what the file asked.
+  const ruleWarnings = ignoreWarnings.map(
+    (msg): Issue => ({ loc: ["bundle", IGNORE_FILE], msg, type: "bundle.ignore_rules" }),
+  );
   const warnings: Issue[] = [
     ...excluded.map(
       (item): Issue => ({
@@ -100,20 +126,22 @@ export function bundleFileWarnings(files: ReadonlyMap<string, Buffer>): Issue[] 
         type: "bundle.ignored_file",
       }),
     ),
-    ...secretLookingFiles(included).map(
-      (item): Issue => ({
-        loc: ["bundle", item.path],
-        msg: `${item.path} looks like a secret (${item.reason}); leave it out with ${IGNORE_FILE}`,
-        type: "bundle.secret_file",
-      }),
-    ),
+    ...secretWarnings(secretLookingFiles(included)),
   ];
-  if (warnings.length <= MAX_FILE_WARNINGS) return warnings;
+  if (warnings.length <= MAX_FILE_WARNINGS) return [...ruleWarnings, ...warnings];
   const shown = warnings.slice(0, MAX_FILE_WARNINGS);
   shown.push({
     loc: ["bundle"],
     msg: `${warnings.length - MAX_FILE_WARNINGS} more files are left out by capstan capability pack or look like secrets`,
     type: "bundle.ignored_file",
   });
-  return shown;
+  return [...ruleWarnings, ...shown];
+}
+
+function secretWarnings(secrets: SecretLookingFile[]): Issue[] {
+  return secrets.map((item) => ({
+    loc: ["bundle", item.path],
+    msg: `${item.path} looks like a secret (${item.reason}); leave it out with ${IGNORE_FILE}`,
+    type: "bundle.secret_file",
+  }));
 }

@@ -433,6 +433,35 @@ describe("the hostile bundle corpus, published over HTTP", () => {
     assert.ok(growth < RSS_GROWTH_BOUND, `RSS grew by ${Math.round(growth / MiB)} MiB`);
   });
 
+  test("a .capstanignore of backtracking patterns is published, its costly rules with a warning", async () => {
+    // Compiled to regular expressions, the first two took seconds and minutes on these paths, and a
+    // publish held a bundle worker until its timeout.
+    const rules = [`${"**/".repeat(10)}z`, `${"*a".repeat(10)}*b`];
+    // 500 times: one costs a table of 402 × 2,002 cells on the deep path, 500 are over the budget.
+    const costlyRules = Array.from({ length: 500 }, () => `${"**/a/".repeat(200)}c/b`);
+    const paths = [`${"a/".repeat(22)}y`, `names/${"a".repeat(60)}`, `${"a/".repeat(2000)}b`];
+    const publish = (name: string, lines: string[]) =>
+      publishBundle(
+        t,
+        buildTarGz([
+          ...capabilityEntries({ name }),
+          { name: ".capstanignore", content: `${lines.join("\n")}\n` },
+          ...paths.map((file, i) => ({ name: `long${i}`, pax: { path: file }, content: "x" })),
+        ]),
+      );
+    const typesOf = (res: Awaited<ReturnType<typeof publish>>) =>
+      res.json().warnings.map((item: { type: string }) => item.type);
+
+    const quick = await publish("ignore-backtracking", rules);
+    assert.equal(quick.statusCode, 201, quick.body);
+    assert.deepEqual(typesOf(quick), []);
+
+    const costly = await publish("ignore-costly", [...rules, ...costlyRules]);
+    assert.equal(costly.statusCode, 201, costly.body);
+    assert.deepEqual(typesOf(costly), ["bundle.ignore_rules"]);
+    assert.match(costly.json().warnings[0].msg, /costs too much to apply/);
+  });
+
   test("a single-line Python tool file of megabytes is published with a warning, not scanned", async () => {
     // The reported file was 24 MB; anything over the scan limit takes the same path.
     const line = `x = "${randomDigits(4 * MiB)}"\n`;

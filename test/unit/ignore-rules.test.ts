@@ -10,7 +10,15 @@ import { after, describe, test } from "node:test";
 import fc from "fast-check";
 import { readCapabilitySelection } from "../../src/cli/bundle-pack.js";
 import { bundleFileWarnings, secretLookingFiles, selectBundleFiles } from "../../src/domain/bundle-files.js";
-import { IgnoreMatcher, parseIgnoreRules } from "../../src/domain/ignore-rules.js";
+import {
+  IgnoreMatcher,
+  IgnoreWorkExceeded,
+  MAX_IGNORE_RULE_LENGTH,
+  MAX_IGNORE_RULES,
+  parseIgnoreFile,
+  parseIgnoreRules,
+} from "../../src/domain/ignore-rules.js";
+import { parseRegexIgnoreRules, RegexIgnoreMatcher } from "../helpers/ignore-rules-regex.js";
 
 const only = (text: string) => new IgnoreMatcher(parseIgnoreRules(text));
 
@@ -93,6 +101,159 @@ describe("ignore rules: gitignore semantics", () => {
   test(".capstanignore can re-include what a default leaves out", () => {
     assert.ok(!IgnoreMatcher.forCapability("!.env.example\n").ignores(".env.example"));
     assert.ok(IgnoreMatcher.forCapability("!.env.example\n").ignores(".env"));
+  });
+});
+
+// --- against the former regex translation -----------------------------------------------------------
+
+const GLOB_PIECES = [
+  "a",
+  "b",
+  "*",
+  "**",
+  "?",
+  "/",
+  "\\*",
+  "\\/",
+  "\\",
+  "[ab]",
+  "[!a]",
+  "[a-b]",
+  "[]a]",
+  "[",
+  "-",
+  "!",
+  " ",
+];
+const NAME_CHARS = ["a", "b", "*", "[", "]", "-", "\\", "!", " "];
+
+describe("ignore rules agree with the regex translation they replace", () => {
+  test("random globs (escapes, classes, `**` anywhere) on random paths", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...GLOB_PIECES), { minLength: 1, maxLength: 8 }).map((p) => p.join("")),
+        fc.array(
+          fc.array(fc.constantFrom(...NAME_CHARS), { minLength: 1, maxLength: 4 }).map((c) => c.join("")),
+          { minLength: 1, maxLength: 5 },
+        ),
+        fc.boolean(),
+        (line, segments, isDirectory) => {
+          let reference: RegexIgnoreMatcher;
+          try {
+            reference = new RegexIgnoreMatcher(parseRegexIgnoreRules(line));
+          } catch {
+            // A reversed range (`[b-a]`) was a SyntaxError there; it matches nothing now.
+            return;
+          }
+          const file = segments.join("/");
+          assert.equal(only(line).ignores(file, isDirectory), reference.ignores(file, isDirectory), line);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("a reversed range matches nothing instead of failing", () => {
+    assert.equal(only("[b-a]x").ignores("ax"), false);
+    assert.equal(only("[b-a]x\n!y").ignores("bx"), false);
+  });
+});
+
+// --- hostile patterns ---------------------------------------------------------------------------------
+
+/** Passes the first- and last-segment checks on `a/a/…/b`, then needs the whole table to fail. */
+const COSTLY_RULE = `${"**/a/".repeat(200)}c/b`;
+
+describe("ignore rules: hostile patterns cost bounded work", () => {
+  test("`**/` ten times, on paths 22 and 2,000 directories deep (the former regex: seconds)", () => {
+    const matcher = only(`${"**/".repeat(10)}z`);
+    assert.equal(matcher.ignores(`${"a/".repeat(22)}y`), false);
+    assert.equal(matcher.ignores(`${"a/".repeat(22)}z`), true);
+    // Consecutive `**` fold into one: two rows of a table per directory, each directory decided once.
+    assert.ok(matcher.work.steps < 1_000, `${matcher.work.steps} steps`);
+    const deep = only(`${"**/".repeat(300)}z`);
+    assert.equal(deep.ignores(`${"a/".repeat(2000)}y`), false);
+    assert.ok(deep.work.steps < 3 * 2001 * 2001, `${deep.work.steps} steps`);
+  });
+
+  test("`*a` ten and 500 times, on names of 60 and 4,000 characters (the former regex: minutes)", () => {
+    const matcher = only(`${"*a".repeat(10)}*b`);
+    assert.equal(matcher.ignores("a".repeat(60)), false);
+    assert.equal(matcher.ignores(`${"a".repeat(60)}b`), true);
+    assert.ok(matcher.work.steps < 22 * 61 * 2, `${matcher.work.steps} steps`);
+    const long = only(`${"*a".repeat(500)}*b`);
+    assert.equal(long.ignores(`dir/${"a".repeat(4000)}`), false);
+    assert.ok(long.work.steps < 1002 * 4001, `${long.work.steps} steps`);
+  });
+
+  test("`**` between many segments on a deep path runs into the step budget, not for minutes", () => {
+    const matcher = new IgnoreMatcher(parseIgnoreRules(COSTLY_RULE), [], 100_000);
+    assert.throws(() => matcher.ignores(`${"a/".repeat(2000)}b`), IgnoreWorkExceeded);
+    assert.ok(matcher.work.steps <= 100_001);
+    // Within the default budget, one such rule is decided (a table of 402 × 2,002 cells).
+    assert.equal(only(COSTLY_RULE).ignores(`${"a/".repeat(2000)}b`), false);
+    assert.equal(only(COSTLY_RULE).ignores(`${"a/".repeat(2000)}c/b`), true);
+  });
+
+  test("the server accepts a bundle whose rules cost too much, with a bundle.ignore_rules warning", () => {
+    const rules = Array.from({ length: MAX_IGNORE_RULES }, () => COSTLY_RULE).join("\n");
+    const files = new Map<string, Buffer>([
+      [".capstanignore", Buffer.from(rules)],
+      [`${"a/".repeat(2000)}b`, Buffer.from("x")],
+      ["id_rsa", Buffer.from("x")],
+    ]);
+    const warnings = bundleFileWarnings(files);
+    assert.deepEqual(
+      warnings.map((item) => [item.type, item.loc.join("/")]),
+      [
+        ["bundle.ignore_rules", "bundle/.capstanignore"],
+        ["bundle.secret_file", "bundle/id_rsa"],
+      ],
+    );
+    assert.match(warnings[0].msg, /costs too much/);
+  });
+
+  test("the CLI stops with a clear error on rules that cost too much", async () => {
+    const root = path.join(scratch, `costly-${runs++}`);
+    writeTree(
+      root,
+      [`${"a/".repeat(1000)}b`],
+      Array.from({ length: MAX_IGNORE_RULES }, () => COSTLY_RULE).join("\n"),
+    );
+    await assert.rejects(readCapabilitySelection(root), /costs too much to apply/);
+  });
+
+  test("rules past the first 1,000, or longer than 1,024 characters, are not applied and are named", () => {
+    const long = `${"x".repeat(MAX_IGNORE_RULE_LENGTH)}*`;
+    const lines = [
+      "# a comment",
+      long,
+      ...Array.from({ length: MAX_IGNORE_RULES }, (_, i) => `r${i}`),
+      "late",
+    ];
+    const parsed = parseIgnoreFile(lines.join("\n"));
+    assert.equal(parsed.rules.length, MAX_IGNORE_RULES);
+    assert.equal(parsed.rules[0].pattern, "r0");
+    assert.equal(parsed.warnings.length, 2);
+    assert.match(parsed.warnings[0], /1 rule longer than 1024 characters is not applied \(line 2\)/);
+    assert.match(
+      parsed.warnings[1],
+      /only the first 1000 rules are applied; 1 more rule is not \(line 1003\)/,
+    );
+    const matcher = IgnoreMatcher.forCapability(lines.join("\n"));
+    assert.ok(matcher.ignores("r999"));
+    assert.ok(!matcher.ignores("late"));
+    assert.ok(!matcher.ignores(`${"x".repeat(MAX_IGNORE_RULE_LENGTH)}y`));
+    const warnings = bundleFileWarnings(
+      new Map([
+        [".capstanignore", Buffer.from(lines.join("\n"))],
+        ["capability.yaml", Buffer.from("x")],
+      ]),
+    );
+    assert.deepEqual(
+      warnings.map((item) => item.type),
+      ["bundle.ignore_rules", "bundle.ignore_rules"],
+    );
   });
 });
 
