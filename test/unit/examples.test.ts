@@ -1,6 +1,7 @@
-// Cross-checks the shared example capabilities (../shared/examples, next to the repository) against
-// the results they document. They sit next to the repository, not in it: without them this file
-// fails (a skip would let a missing or moved directory pass unnoticed).
+// Cross-checks the shared example capabilities against the results they document (EXPECTED.json).
+// test/fixtures/examples holds exact copies of the product's shared examples, committed so that a
+// fresh clone checks them too; without them this file fails (a skip would let a missing or moved
+// directory pass unnoticed).
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
@@ -19,13 +20,13 @@ interface Expected {
   warnings: { loc: (string | number)[]; type: string }[];
 }
 
-const examplesDir = fileURLToPath(new URL("../../../shared/examples/", import.meta.url));
+const examplesDir = fileURLToPath(new URL("../fixtures/examples/", import.meta.url));
 const expectedPath = `${examplesDir}EXPECTED.json`;
 const exists = existsSync(expectedPath);
 const expectations: Record<string, Expected> = exists ? JSON.parse(readFileSync(expectedPath, "utf8")) : {};
 
 describe("shared examples", () => {
-  test("../shared/examples is present", () => {
+  test("test/fixtures/examples is present", () => {
     assert.ok(exists, `the shared examples are missing: expected ${expectedPath}`);
     assert.ok(Object.keys(expectations).length > 0);
   });
