@@ -17,6 +17,7 @@ import {
   Timestamp,
   Uuid,
 } from "./common.js";
+import { ScanSummary } from "./scan.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -165,6 +166,7 @@ export const ArtifactDetail = Type.Object({
   warnings: Type.Array(ErrorItem),
   deprecation_message: Nullable(Type.String()),
   published_by: Nullable(Type.String({ description: "The publishing user's id" })),
+  scan: ScanSummary,
 });
 export type ArtifactDetail = Static<typeof ArtifactDetail>;
 

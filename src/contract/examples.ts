@@ -126,6 +126,7 @@ const webSearchDetail = {
   warnings: [],
   deprecation_message: null,
   published_by: USER_ID,
+  scan: { status: "passed", counts: { high: 0, medium: 0, low: 0 }, suppressed: 0, complete: true },
 };
 
 const runtime = {

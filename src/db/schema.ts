@@ -125,6 +125,29 @@ export interface CapabilityVersionsTable {
   published_by: string | null;
   created_at: string;
   updated_at: string;
+  /** JSON of the publish-time scan's summary (SPEC §14); null for versions published before scanning. */
+  scan_summary: Generated<string | null>;
+}
+
+/** One publish-time scan finding of a version (SPEC §14), in the scanner's order (`seq`). */
+export interface ScanFindingsTable {
+  version_id: string;
+  seq: number;
+  org_id: string;
+  rule: string;
+  severity: "high" | "medium" | "low";
+  path: string;
+  line: number;
+  message: string;
+  /** The reason of the `capstan-scan: ignore` comment that suppressed it; null when it stands. */
+  suppressed_reason: string | null;
+}
+
+/** An org's settings for what a publish must pass (SPEC §14); no row means the defaults. */
+export interface OrgPoliciesTable {
+  org_id: string;
+  block_severity: "none" | "high" | "medium";
+  updated_at: string;
 }
 
 export interface BindingsTable {
@@ -186,6 +209,8 @@ export interface Database {
   settings: SettingsTable;
   blobs: BlobsTable;
   blob_chunks: BlobChunksTable;
+  scan_findings: ScanFindingsTable;
+  org_policies: OrgPoliciesTable;
 }
 
 export type Row<T extends keyof Database> = Selectable<Database[T]>;

@@ -10,6 +10,7 @@ import orgRoutes from "./orgs.js";
 import projectRoutes from "./projects.js";
 import type { RouteApp } from "./route-app.js";
 import runtimeRoutes from "./runtimes.js";
+import scanRoutes from "./scan.js";
 import schemaRoutes from "./schemas.js";
 import serviceAccountRoutes from "./service-accounts.js";
 import userRoutes from "./users.js";
@@ -30,5 +31,6 @@ export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(runtimeRoutes, api);
   await app.register(bindingRoutes, api);
   await app.register(capabilityRoutes, api);
+  await app.register(scanRoutes, api);
   await app.register(blobRoutes, api);
 }

@@ -19,7 +19,7 @@ import fastJsonStringify from "fast-json-stringify";
 import { ArtifactDetail } from "../contract/capabilities.js";
 import { findVersionContent, type VersionContent } from "../db/repositories/capability-repository.js";
 import type { Db } from "../db/schema.js";
-import type { LiveVersion } from "./artifact-views.js";
+import { type LiveVersion, scanSummaryOf } from "./artifact-views.js";
 import { ByteBoundedCache } from "./byte-bounded-cache.js";
 
 type DetailKey = keyof ArtifactDetail;
@@ -99,6 +99,8 @@ async function immutableValues(content: VersionContent): Promise<Partial<Record<
     flags: JSON.parse(content.flags),
     warnings: JSON.parse(content.warnings),
     published_by: content.published_by,
+    // Findings never change after publish, so neither does their summary.
+    scan: scanSummaryOf(content.scan_summary),
   };
   values.file_manifest = JSON.parse(content.file_manifest);
   await yieldToEventLoop();

@@ -14,6 +14,7 @@ import {
   lockCapabilityForPublish,
   type VersionRow,
 } from "../db/repositories/capability-repository.js";
+import { insertScanFindings } from "../db/repositories/scan-repository.js";
 import { AppError } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { tempFileName } from "../storage/temp-files.js";
@@ -24,6 +25,7 @@ import { BundleWorkerPool } from "./bundle-worker-pool.js";
 import type { RequestScope, ServiceDeps } from "./deps.js";
 import { refreshLatest } from "./registry-admin-service.js";
 import { loadDetail } from "./registry-service.js";
+import { enforceScanPolicy } from "./scan-service.js";
 
 export type BundleUpload = Buffer | AsyncIterable<Buffer | Uint8Array>;
 
@@ -61,6 +63,8 @@ export class PublishPipeline {
   constructor(
     private readonly config: Config,
     jobTimeoutMs = BUNDLE_JOB_TIMEOUT_MS,
+    /** Only a bench turns the publish-time scan off, to measure what it costs. */
+    private readonly options: { scan?: boolean } = {},
   ) {
     this.pool = new BundleWorkerPool(config.publishConcurrency, jobTimeoutMs);
     this.limit = config.publishConcurrency + config.publishQueue;
@@ -85,7 +89,11 @@ export class PublishPipeline {
   }
 
   async inspect(archivePath: string): Promise<InspectedBundle> {
-    const result = await this.pool.run({ archivePath, maxBundleBytes: this.config.maxBundleBytes });
+    const result = await this.pool.run({
+      archivePath,
+      maxBundleBytes: this.config.maxBundleBytes,
+      scan: this.options.scan ?? true,
+    });
     if (!result.ok) throw new AppError(result.type, result.detail, result.issues);
     return result.bundle;
   }
@@ -116,6 +124,8 @@ export async function publishCapability(
       const existing = await findPublishedVersion(deps, org.id, bundle);
       if (existing) return { artifact: await detailOf(deps, org, name, existing.id), created: false };
 
+      // Refused by the org's scan policy before anything of the bundle is stored.
+      await enforceScanPolicy(deps, org.id, bundle.scan);
       await storeBlobs(deps, bundle, archivePath);
       let outcome: { versionId: string; created: boolean };
       try {
@@ -316,7 +326,9 @@ async function insertPublishedVersion(
       published_by: scope.actor.userId,
       created_at: at,
       updated_at: at,
+      scan_summary: JSON.stringify(bundle.scan.summary),
     });
+    await insertScanFindings(trx, versionId, orgId, bundle.scan.findings);
     await refreshLatest(trx, capability.id, at);
     await appendAudit(
       trx,
