@@ -1,7 +1,11 @@
 // Publish-time scanning (SPEC §14) through HTTP: the policy refusal and its envelope, suppression
 // comments, the findings as SARIF, the scan summary in the detail, and the org policy routes.
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { packBundle } from "../../src/cli/bundle-pack.js";
+import { readCapabilityDir } from "../../src/cli/read-capability-dir.js";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import { capabilityBundle, publishBundle, publishOk } from "../helpers/capability-bundles.js";
 import { newOrg, newStranger, newUserKey } from "../helpers/factories.js";
@@ -151,6 +155,18 @@ describe("publish-time scanning", () => {
       assertSarif210(log);
       assert.deepEqual(log.runs[0].results, []);
       assert.ok(log.runs[0].tool.driver.rules.length >= 15);
+    });
+
+    test("publishes every red-team fixture capability (attack strings are not refused)", async () => {
+      const root = fileURLToPath(new URL("../fixtures/red-team/", import.meta.url));
+      const dirs = readdirSync(root, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+      assert.ok(dirs.length >= 3);
+      for (const dir of dirs) {
+        const { archive } = await packBundle(await readCapabilityDir(`${root}${dir.name}`));
+        const res = await publishBundle(t, archive);
+        assert.equal(res.statusCode, 201, `${dir.name}: ${res.body}`);
+        assert.equal(res.json().scan.counts.high, 0);
+      }
     });
 
     test("a version published before scanning says not_scanned", async () => {
