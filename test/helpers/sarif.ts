@@ -127,7 +127,7 @@ interface SarifLike {
 /** Fails unless `log` is a SARIF 2.1.0 log whose results point at rules that exist. */
 export function assertSarif210(log: unknown): void {
   assert.ok(validate(log), JSON.stringify(validate.errors, null, 1));
-  for (const run of (log as SarifLike).runs) {
+  for (const run of (log as unknown as SarifLike).runs) {
     const rules = run.tool.driver.rules ?? [];
     for (const result of run.results ?? []) {
       // §3.27.7: when both are present, ruleIndex points at the rule whose id is ruleId.

@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { analyzeCapability, type CapabilityAnalysis } from "../../domain/capability-analysis.js";
 import { isCapabilityName } from "../../domain/names.js";
+import { type ScanReport, type ScanSummary, scanCapability } from "../../domain/scan.js";
 import { apiPath } from "../api-client.js";
 import type {
   ArtifactDetail,
@@ -83,10 +84,15 @@ const validate: CommandSpec = {
   name: "validate",
   summary: "Check a capability directory offline, with the server's own validator",
   args: ["DIR"],
-  details: "Prints errors, warnings and the components found. Exits 1 when there are errors.",
+  details:
+    "Prints errors, warnings, the components found and the publish-time scan's findings (the scan the " +
+    "server runs on every publish; an org's policy refuses high findings unless it says otherwise). " +
+    "Exits 1 when there are errors; findings alone do not change the exit status.",
   async run(ctx, input) {
     const dir = path.resolve(ctx.io.cwd, input.args[0]);
-    const analysis = analyzeCapability(await readCapabilitySource(dir));
+    const files = await readCapabilitySource(dir);
+    const analysis = analyzeCapability(files);
+    const scan = scanCapability(files, analysis.componentDetails);
     const label = labelOf(analysis, input.args[0]);
     if (ctx.json) {
       ctx.out.data({
@@ -97,11 +103,13 @@ const validate: CommandSpec = {
         warnings: analysis.warnings,
         component_counts: analysis.componentCounts,
         component_details: analysis.componentDetails,
+        scan,
       });
       if (analysis.errors.length > 0) throw invalid(label, analysis, false);
       return;
     }
     printWarnings(ctx, analysis);
+    printScan(ctx, scan);
     if (analysis.errors.length > 0) throw invalid(label, analysis, true);
     ctx.out.line(
       `${ctx.out.palette.green("✓")} ${label} is valid: ${formatComponents(analysis.componentCounts)}`,
@@ -625,6 +633,28 @@ function printWarnings(ctx: CommandContext, analysis: CapabilityAnalysis): void 
   for (const warning of analysis.warnings) ctx.out.note(`warning: ${formatIssue(warning)}`);
 }
 
+/** The scan's findings, one line each (suppressed ones marked), then the counts. */
+function printScan(ctx: CommandContext, scan: ScanReport): void {
+  const { palette } = ctx.out;
+  const paint = { high: palette.red, medium: palette.yellow, low: palette.dim };
+  for (const finding of scan.findings) {
+    const where = `${finding.path}:${finding.line}`;
+    const waived = finding.suppressed ? palette.dim(` (suppressed: ${finding.suppressed.reason})`) : "";
+    ctx.out.note(
+      `scan: ${paint[finding.severity](finding.severity)} ${finding.rule} ${where}: ${finding.message}${waived}`,
+    );
+  }
+  ctx.out.note(`scan: ${formatScanSummary(scan.summary)}`);
+}
+
+function formatScanSummary(summary: ScanSummary | ArtifactDetail["scan"]): string {
+  if (summary.status === "not_scanned") return "not scanned (published before scanning)";
+  const { high, medium, low } = summary.counts;
+  const counts = summary.status === "passed" ? "no findings" : `${high} high, ${medium} medium, ${low} low`;
+  const suppressed = summary.suppressed > 0 ? `, ${summary.suppressed} suppressed` : "";
+  return `${counts}${suppressed}${summary.complete ? "" : " (incomplete: a size bound stopped the scan)"}`;
+}
+
 function invalid(label: string, analysis: CapabilityAnalysis, withItems: boolean): CliError {
   const count = analysis.errors.length;
   return new CliError(
@@ -653,6 +683,7 @@ function printArtifact(ctx: CommandContext, artifact: ArtifactDetail): void {
     ["sha256", artifact.artifact_sha256],
     ["runtime_digest", artifact.runtime_digest],
     ["components", formatComponents(artifact.component_counts)],
+    ["scan", formatScanSummary(artifact.scan)],
   ]);
   if (artifact.component_details.length > 0) {
     ctx.out.line();
