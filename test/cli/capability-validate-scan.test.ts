@@ -49,7 +49,7 @@ describe("capstan capability validate: scan findings", () => {
     assert.match(run.stderr, /scan: high secret\.aws-access-key tools\/client\.py:3: AWS access key id/);
     assert.match(run.stderr, /scan: medium code\.eval-exec tools\/client\.py:9: /);
     assert.match(run.stderr, /tools\/client\.py:4: .*\(suppressed: revoked in 2024\)/);
-    assert.match(run.stderr, /scan: 1 high, 1 medium, 0 low, 1 suppressed/);
+    assert.match(run.stdout, /is valid: .*\nscan: 1 high, 1 medium, 0 low, 1 suppressed\n/);
     assert.ok(!`${run.stdout}${run.stderr}`.includes(AWS_KEY), "the key itself is never printed");
   });
 
@@ -80,6 +80,7 @@ describe("capstan capability validate: scan findings", () => {
   test("a clean capability says it has no findings", async () => {
     const run = await runCli(["capability", "validate", "clean"], { cwd: scratch });
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /scan: no findings/);
+    assert.match(run.stdout, /scan: no findings/);
+    assert.equal(run.stderr, "");
   });
 });

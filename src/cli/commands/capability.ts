@@ -114,6 +114,7 @@ const validate: CommandSpec = {
     ctx.out.line(
       `${ctx.out.palette.green("✓")} ${label} is valid: ${formatComponents(analysis.componentCounts)}`,
     );
+    ctx.out.line(`scan: ${formatScanSummary(scan.summary)}`);
     if (analysis.componentDetails.length > 0) {
       ctx.out.table(
         ["TYPE", "NAME", "PATH", "DESCRIPTION"],
@@ -633,7 +634,7 @@ function printWarnings(ctx: CommandContext, analysis: CapabilityAnalysis): void 
   for (const warning of analysis.warnings) ctx.out.note(`warning: ${formatIssue(warning)}`);
 }
 
-/** The scan's findings, one line each (suppressed ones marked), then the counts. */
+/** The scan's findings, one line each (suppressed ones marked), on stderr like the warnings. */
 function printScan(ctx: CommandContext, scan: ScanReport): void {
   const { palette } = ctx.out;
   const paint = { high: palette.red, medium: palette.yellow, low: palette.dim };
@@ -644,7 +645,6 @@ function printScan(ctx: CommandContext, scan: ScanReport): void {
       `scan: ${paint[finding.severity](finding.severity)} ${finding.rule} ${where}: ${finding.message}${waived}`,
     );
   }
-  ctx.out.note(`scan: ${formatScanSummary(scan.summary)}`);
 }
 
 function formatScanSummary(summary: ScanSummary | ArtifactDetail["scan"]): string {
