@@ -9,7 +9,7 @@
 // it may still read that runtime's org, and only at its own runtime's paths. The fast lane and the
 // cached views answer from memory only what this would allow (binding-cache.ts, cachedViewFor).
 import { insertApiKey, newApiKeyRow } from "../db/repositories/api-key-repository.js";
-import { findRuntimeInWorkspace } from "../db/repositories/binding-repository.js";
+import { findRuntimeInWorkspace } from "../db/repositories/runtime-repository.js";
 import { type AppError, forbidden, notFound } from "../errors.js";
 import { generateApiKey } from "../lib/api-key-format.js";
 import { newId } from "../lib/ids.js";

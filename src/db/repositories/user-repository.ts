@@ -13,3 +13,13 @@ export async function anyUserExists(db: Db): Promise<boolean> {
 export async function insertUser(db: Db, user: NewRow<"users">): Promise<void> {
   await db.insertInto("users").values(user).execute();
 }
+
+/** Inserts the user unless one with the same email exists, then returns whichever row has that email. */
+export async function insertUserUnlessEmailExists(db: Db, user: NewRow<"users"> & { email: string }): Promise<Row<"users">> {
+  await db
+    .insertInto("users")
+    .values(user)
+    .onConflict((oc) => oc.column("email").doNothing())
+    .execute();
+  return db.selectFrom("users").selectAll().where("email", "=", user.email).executeTakeFirstOrThrow();
+}
