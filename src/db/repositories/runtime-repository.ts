@@ -152,3 +152,27 @@ export async function listConfigBindingsOfRuntimes(db: Db, runtimeIds: string[])
     .where("bindings.runtime_id", "in", runtimeIds)
     .execute();
 }
+
+/** How many runtimes the project holds. */
+export async function countProjectRuntimes(db: Db, projectId: string): Promise<number> {
+  const { count } = await db
+    .selectFrom("runtimes")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("project_id", "=", projectId)
+    .executeTakeFirstOrThrow();
+  return Number(count);
+}
+
+/** Whether any runtime lives in the workspace or project (one indexed probe, LIMIT 1). */
+export async function anyRuntimeIn(
+  db: Db,
+  parent: { column: "workspace_id" | "project_id"; id: string },
+): Promise<boolean> {
+  const runtime = await db
+    .selectFrom("runtimes")
+    .select("id")
+    .where(parent.column, "=", parent.id)
+    .limit(1)
+    .executeTakeFirst();
+  return runtime !== undefined;
+}
