@@ -104,7 +104,9 @@ export class KeyCache {
     const last = this.lastUsedWrites.get(keyId) ?? 0;
     if (now - last < LAST_USED_WRITE_INTERVAL_MS) return;
     this.lastUsedWrites.set(keyId, now);
-    recordKeyUse(this.deps.db, keyId, this.deps.now().toISOString()).catch((error) => this.deps.logger.warn({ err: error }, "could not record key use"));
+    recordKeyUse(this.deps.db, keyId, this.deps.now().toISOString()).catch((error) =>
+      this.deps.logger.warn({ err: error }, "could not record key use"),
+    );
   }
 }
 

@@ -115,7 +115,8 @@ export async function listOwnApiKeys(deps: ServiceDeps, scope: RequestScope): Pr
  */
 export async function revokeOwnApiKey(deps: ServiceDeps, scope: RequestScope, keyId: string): Promise<void> {
   const { actor } = scope;
-  if (!(await isUnrevokedKeyOfUser(deps.db, actor.userId, actor.keyOrgId, keyId))) throw notFound(`API key '${keyId}'`);
+  if (!(await isUnrevokedKeyOfUser(deps.db, actor.userId, actor.keyOrgId, keyId)))
+    throw notFound(`API key '${keyId}'`);
   await revokeKey(deps, scope, scope.actor.userId, keyId);
 }
 

@@ -50,7 +50,8 @@ async function lockOrg(deps: ServiceDeps, trx: Transaction<Database>, orgId: str
 }
 
 async function ensureAnotherOwner(trx: Transaction<Database>, orgId: string, what: string): Promise<void> {
-  if ((await countOrgOwners(trx, orgId)) <= 1) throw conflict(`The last owner of an organization cannot be ${what}`);
+  if ((await countOrgOwners(trx, orgId)) <= 1)
+    throw conflict(`The last owner of an organization cannot be ${what}`);
 }
 
 export async function listMembers(deps: ServiceDeps, actor: Actor, orgKey: string): Promise<MemberView[]> {
@@ -64,7 +65,12 @@ async function findOrCreateUser(
   input: MemberInput,
   at: string,
 ): Promise<Row<"users">> {
-  return insertUserUnlessEmailExists(trx, { id: newId(), email: input.email, name: nameOf(input), created_at: at });
+  return insertUserUnlessEmailExists(trx, {
+    id: newId(),
+    email: input.email,
+    name: nameOf(input),
+    created_at: at,
+  });
 }
 
 const nameOf = (input: MemberInput): string => input.name ?? input.email.split("@")[0];

@@ -44,7 +44,11 @@ export async function findKeyForAuthentication(
   db: Db,
   keyHash: string,
 ): Promise<
-  Pick<Row<"api_keys">, "id" | "user_id" | "read_only" | "runtime_id" | "org_id" | "expires_at" | "revoked_at"> | undefined
+  | Pick<
+      Row<"api_keys">,
+      "id" | "user_id" | "read_only" | "runtime_id" | "org_id" | "expires_at" | "revoked_at"
+    >
+  | undefined
 > {
   return db
     .selectFrom("api_keys")
@@ -96,4 +100,15 @@ export async function revokeKeyOfUser(
     .where("revoked_at", "is", null)
     .returningAll()
     .executeTakeFirst();
+}
+
+/** Whether an unrevoked key has this SHA-256 (the bootstrap token, once it has been used). */
+export async function isUnrevokedKeyHash(db: Db, keyHash: string): Promise<boolean> {
+  const existing = await db
+    .selectFrom("api_keys")
+    .select("id")
+    .where("key_hash", "=", keyHash)
+    .where("revoked_at", "is", null)
+    .executeTakeFirst();
+  return existing !== undefined;
 }

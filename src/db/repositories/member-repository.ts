@@ -75,3 +75,20 @@ export async function updateMembershipRole(
 export async function deleteMembership(db: Db, orgId: string, userId: string): Promise<void> {
   await db.deleteFrom("memberships").where("org_id", "=", orgId).where("user_id", "=", userId).execute();
 }
+
+/** The org's service accounts with their role in it, oldest membership first. */
+export async function listServiceAccountMembers(
+  db: Db,
+  orgId: string,
+): Promise<Array<{ user_id: string; name: string; role: Row<"memberships">["role"]; created_at: string }>> {
+  return db
+    .selectFrom("users")
+    .innerJoin("memberships", (join) =>
+      join.onRef("memberships.user_id", "=", "users.id").on("memberships.org_id", "=", orgId),
+    )
+    .select(["users.id as user_id", "users.name", "memberships.role", "memberships.created_at"])
+    .where("users.service_org_id", "=", orgId)
+    .orderBy("memberships.created_at")
+    .orderBy("users.id")
+    .execute();
+}

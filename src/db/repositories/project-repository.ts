@@ -60,7 +60,12 @@ export async function updateProjectRow(
   projectId: string,
   changes: RowUpdate<"projects">,
 ): Promise<Row<"projects"> | undefined> {
-  return db.updateTable("projects").set(changes).where("id", "=", projectId).returningAll().executeTakeFirst();
+  return db
+    .updateTable("projects")
+    .set(changes)
+    .where("id", "=", projectId)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 export async function deleteProjectRow(db: Db, projectId: string): Promise<void> {

@@ -110,11 +110,18 @@ export async function findWorkspaceRuntimeWithCount(
 }
 
 /** The runtime with its binding count, or undefined (by id alone: the caller located it already). */
-export async function findRuntimeWithCount(db: Db, runtimeId: string): Promise<RuntimeWithCountRow | undefined> {
+export async function findRuntimeWithCount(
+  db: Db,
+  runtimeId: string,
+): Promise<RuntimeWithCountRow | undefined> {
   return selectRuntimesWithCount(db).where("runtimes.id", "=", runtimeId).executeTakeFirst();
 }
 
-export async function updateRuntimeRow(db: Db, runtimeId: string, changes: RowUpdate<"runtimes">): Promise<void> {
+export async function updateRuntimeRow(
+  db: Db,
+  runtimeId: string,
+  changes: RowUpdate<"runtimes">,
+): Promise<void> {
   await db.updateTable("runtimes").set(changes).where("id", "=", runtimeId).execute();
 }
 
@@ -135,7 +142,10 @@ export interface ConfigBindingRow {
 }
 
 /** The bindings of all the given runtimes in one query (a list must not query per runtime). */
-export async function listConfigBindingsOfRuntimes(db: Db, runtimeIds: string[]): Promise<ConfigBindingRow[]> {
+export async function listConfigBindingsOfRuntimes(
+  db: Db,
+  runtimeIds: string[],
+): Promise<ConfigBindingRow[]> {
   return db
     .selectFrom("bindings")
     .innerJoin("capabilities", "capabilities.id", "bindings.capability_id")
@@ -175,4 +185,40 @@ export async function anyRuntimeIn(
     .limit(1)
     .executeTakeFirst();
   return runtime !== undefined;
+}
+
+/**
+ * What a runtime token may read, from the token's runtime: the runtime's org and workspace keys and
+ * the token user's role in that org (null when no longer a member); undefined when it is gone.
+ */
+export async function findRuntimeWithUserRole(
+  db: Db,
+  runtimeId: string,
+  userId: string,
+): Promise<
+  | {
+      id: string;
+      org_id: string;
+      org_key: string;
+      workspace_key: string;
+      role: Row<"memberships">["role"] | null;
+    }
+  | undefined
+> {
+  return db
+    .selectFrom("runtimes")
+    .innerJoin("orgs", "orgs.id", "runtimes.org_id")
+    .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
+    .leftJoin("memberships", (join) =>
+      join.onRef("memberships.org_id", "=", "runtimes.org_id").on("memberships.user_id", "=", userId),
+    )
+    .select([
+      "runtimes.id",
+      "runtimes.org_id",
+      "orgs.key as org_key",
+      "workspaces.key as workspace_key",
+      "memberships.role",
+    ])
+    .where("runtimes.id", "=", runtimeId)
+    .executeTakeFirst();
 }

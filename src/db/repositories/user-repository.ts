@@ -15,7 +15,10 @@ export async function insertUser(db: Db, user: NewRow<"users">): Promise<void> {
 }
 
 /** Inserts the user unless one with the same email exists, then returns whichever row has that email. */
-export async function insertUserUnlessEmailExists(db: Db, user: NewRow<"users"> & { email: string }): Promise<Row<"users">> {
+export async function insertUserUnlessEmailExists(
+  db: Db,
+  user: NewRow<"users"> & { email: string },
+): Promise<Row<"users">> {
   await db
     .insertInto("users")
     .values(user)
@@ -33,7 +36,11 @@ export async function findUserServiceOrg(
 }
 
 /** The id of `userId` when it is a service account of the org; undefined otherwise. */
-export async function findServiceAccountId(db: Db, orgId: string, userId: string): Promise<string | undefined> {
+export async function findServiceAccountId(
+  db: Db,
+  orgId: string,
+  userId: string,
+): Promise<string | undefined> {
   const account = await db
     .selectFrom("users")
     .select("id")

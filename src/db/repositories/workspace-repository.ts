@@ -82,7 +82,12 @@ export async function updateWorkspaceRow(
   workspaceId: string,
   changes: RowUpdate<"workspaces">,
 ): Promise<Row<"workspaces"> | undefined> {
-  return db.updateTable("workspaces").set(changes).where("id", "=", workspaceId).returningAll().executeTakeFirst();
+  return db
+    .updateTable("workspaces")
+    .set(changes)
+    .where("id", "=", workspaceId)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /** Deletes the workspace and its projects (the caller has checked that no runtime lives there). */
