@@ -287,6 +287,7 @@ describe("publish-time scanning", () => {
         .selectFrom("audit_events")
         .select(["action", "data"])
         .where("action", "=", "org.policy.updated")
+        .orderBy("id")
         .execute();
       assert.deepEqual(
         audit.map((event) => JSON.parse(event.data)),
