@@ -150,6 +150,13 @@ function applyPatch(binding: Binding, patch: BindingPatch): Binding {
   };
 }
 
+/** Overrides as `name=value`, sorted by name as the API sorts them. */
+const overridesText = (flags: Record<string, boolean>) =>
+  Object.keys(flags)
+    .sort()
+    .map((name) => `${name}=${flags[name]}`)
+    .join(", ");
+
 type Writer = (binding: Binding, patch: BindingPatch, label: string) => Promise<void>;
 
 function Bindings({
@@ -315,9 +322,7 @@ const BindingRow = memo(function BindingRow({
                 {" "}
                 · overrides{" "}
                 <span className="font-mono" data-testid="overrides">
-                  {Object.entries(binding.flags)
-                    .map(([k, v]) => `${k}=${v}`)
-                    .join(", ")}
+                  {overridesText(binding.flags)}
                 </span>
               </>
             )}
@@ -646,10 +651,7 @@ function describeBinding(b: Binding | null): Record<string, string> {
   return {
     version: b.version,
     enabled: b.enabled ? "yes" : "no",
-    overrides:
-      Object.entries(b.flags)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(", ") || "none",
+    overrides: overridesText(b.flags) || "none",
   };
 }
 
