@@ -125,7 +125,7 @@ function Members({ org }: { org: string }) {
           {members.data.map((member) => (
             <li key={member.user_id} className="p-3 text-sm" data-member={member.email}>
               <div className="flex flex-wrap items-center gap-x-3 gap-y-2">
-                <div className="min-w-0 flex-1">
+                <div className="min-w-0 flex-[1_1_16rem]">
                   <p className="font-medium break-words">
                     {member.name} {member.user_id === me.data?.id && <Badge tone="blue">you</Badge>}
                   </p>
@@ -372,7 +372,7 @@ function ApiKeys() {
               className="flex flex-wrap items-center gap-x-3 gap-y-1 p-3 text-sm"
               data-key={key.name}
             >
-              <div className="min-w-0 flex-1">
+              <div className="min-w-0 flex-[1_1_16rem]">
                 <p className="font-medium break-words">
                   {key.name} <span className="font-mono text-xs">cst_{key.prefix}_…</span>{" "}
                   {key.read_only && <Badge>read-only</Badge>}

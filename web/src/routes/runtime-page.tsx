@@ -293,7 +293,7 @@ const BindingRow = memo(function BindingRow({
       data-revision={binding.revision}
     >
       <div className="flex flex-wrap items-center gap-x-3 gap-y-2">
-        <div className="min-w-0 flex-1">
+        <div className="min-w-0 flex-[1_1_16rem]">
           <div className="flex flex-wrap items-center gap-2">
             <Link
               to="/orgs/$org/capabilities/$name"
