@@ -1,6 +1,7 @@
 // Runtimes of a workspace (SPEC §6) and their capability bindings (SPEC §7): queries, and writes
 // that carry the revision the user saw (`If-Match`), so a colleague's change is never overwritten.
 import { useInfiniteQuery, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback } from "react";
 import { api, unwrap } from "./client";
 import type { paths } from "./schema";
 
@@ -203,10 +204,13 @@ export const deleteRuntime = (org: string, workspace: string, runtime: string) =
 /** Everything that reads a runtime's bindings, refreshed after a write. */
 export function useRefreshRuntime(s: RuntimeScope) {
   const queryClient = useQueryClient();
-  return () => {
-    void queryClient.invalidateQueries({ queryKey: runtimeKeys.bindings(s) });
-    void queryClient.invalidateQueries({ queryKey: runtimeKeys.resolved(s) });
-    void queryClient.invalidateQueries({ queryKey: runtimeKeys.config(s) });
-    void queryClient.invalidateQueries({ queryKey: runtimeKeys.one(s), exact: true });
-  };
+  const { org, ws, runtime } = s;
+  // Stable, so that the binding rows (memoized) keep their props across renders of the list.
+  return useCallback(() => {
+    const scope = { org, ws, runtime };
+    void queryClient.invalidateQueries({ queryKey: runtimeKeys.bindings(scope) });
+    void queryClient.invalidateQueries({ queryKey: runtimeKeys.resolved(scope) });
+    void queryClient.invalidateQueries({ queryKey: runtimeKeys.config(scope) });
+    void queryClient.invalidateQueries({ queryKey: runtimeKeys.one(scope), exact: true });
+  }, [queryClient, org, ws, runtime]);
 }
