@@ -503,7 +503,8 @@ function UpgradeDialog({ binding, scope, write }: { binding: Binding; scope: Run
   const [target, setTarget] = useState<string>("latest");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const versions = useVersions(scope.org, binding.capability_name);
+  // Read when the dialog opens: a row per binding must not cost a request per binding.
+  const versions = useVersions(scope.org, binding.capability_name, open);
   const preview = useUpgradePreview(scope, binding.id, open ? target : null);
   const change = (next: boolean) => {
     setOpen(next);
@@ -745,11 +746,11 @@ function AddCapability({ scope, bound }: { scope: RuntimeScope; bound: string[] 
   const [query, setQuery] = useState("");
   const [chosen, setChosen] = useState<string | null>(null);
   const debounced = useDebounced(query, 250);
-  const list = useCapabilityList(scope.org, {
-    search: debounced || undefined,
-    include_public: true,
-    limit: 20,
-  });
+  const list = useCapabilityList(
+    scope.org,
+    { search: debounced || undefined, include_public: true, limit: 20 },
+    open,
+  );
   const change = (next: boolean) => {
     setOpen(next);
     if (!next) {
