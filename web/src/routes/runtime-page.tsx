@@ -147,6 +147,10 @@ function applyPatch(binding: Binding, patch: BindingPatch): Binding {
     enabled: patch.enabled ?? binding.enabled,
     flags,
     version: patch.version && patch.version !== "latest" ? patch.version : binding.version,
+    upgrade_available:
+      patch.version !== undefined && patch.version === binding.latest_version
+        ? false
+        : binding.upgrade_available,
   };
 }
 
