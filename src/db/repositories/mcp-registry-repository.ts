@@ -1,5 +1,6 @@
 // The capability versions behind the MCP registry API (SPEC §13): versions with at least one MCP
 // server that a caller may see, in id (creation) order for keyset paging.
+import { type SqlBool, sql } from "kysely";
 import type { Db, Row } from "../schema.js";
 
 /** What the registry shows of a version, with its capability and org. */
@@ -39,51 +40,62 @@ export interface McpVersionFilter {
 
 /**
  * Component details are stored as JSON text with `type` first: a version with an MCP server holds
- * this text. Filtering on it in SQL keeps versions without servers from costing a round trip each.
+ * this text. Written as a literal, not a parameter: it is the predicate of the partial indexes of
+ * migration 0009, which the databases use only for a query that states it as written there.
  */
-const HAS_MCP_SERVER = '%"type":"mcp_server"%';
+const HAS_MCP_SERVER = sql<SqlBool>`v.component_details like '%"type":"mcp_server"%'`;
 
 export function listMcpVersions(db: Db, filter: McpVersionFilter, limit: number, newestFirst = false) {
-  return db
-    .selectFrom("capability_versions as v")
-    .innerJoin("capabilities as c", "c.id", "v.capability_id")
-    .innerJoin("orgs as o", "o.id", "c.org_id")
-    .select([
-      "v.id",
-      "v.capability_id",
-      "v.version",
-      "v.status",
-      "v.deprecation_message",
-      "v.description",
-      "v.manifest",
-      "v.component_details",
-      "v.file_manifest",
-      "v.artifact_sha256",
-      "v.runtime_digest",
-      "v.created_at",
-      "v.updated_at",
-      "o.key as org_key",
-      "c.name as capability_name",
-      "c.is_public",
-      "c.latest_version_id",
-    ])
-    .where((eb) =>
-      filter.memberOrgIds.length > 0
-        ? eb.or([eb("c.is_public", "=", 1), eb("c.org_id", "in", filter.memberOrgIds)])
-        : eb("c.is_public", "=", 1),
-    )
-    .where("v.status", "in", filter.statuses)
-    .where("v.component_details", "like", HAS_MCP_SERVER)
-    .$if(filter.latestOnly === true, (qb) => qb.whereRef("v.id", "=", "c.latest_version_id"))
-    .$if(filter.version !== undefined, (qb) => qb.where("v.version", "=", filter.version!))
-    .$if(filter.updatedSince !== undefined, (qb) => qb.where("v.updated_at", ">", filter.updatedSince!))
-    .$if(filter.capabilityId !== undefined, (qb) => qb.where("v.capability_id", "=", filter.capabilityId!))
-    .$if(filter.after !== undefined, (qb) =>
-      qb.where("v.id", filter.after!.inclusive ? ">=" : ">", filter.after!.id),
-    )
-    .orderBy("v.id", newestFirst ? "desc" : "asc")
-    .limit(limit)
-    .execute() as Promise<McpVersionRow[]>;
+  return mcpVersionsQuery(db, filter, limit, newestFirst).execute() as Promise<McpVersionRow[]>;
+}
+
+/** The query of listMcpVersions, unexecuted (the bench explains its plan). */
+export function mcpVersionsQuery(db: Db, filter: McpVersionFilter, limit: number, newestFirst = false) {
+  return (
+    db
+      .selectFrom("capability_versions as v")
+      // CROSS JOIN makes SQLite keep the versions as the outer loop, walking the partial index in
+      // page order; left to itself (it keeps no statistics) it starts from every public
+      // capability and sorts all their versions. PostgreSQL plans it as the inner join it is.
+      .crossJoin("capabilities as c")
+      .whereRef("c.id", "=", "v.capability_id")
+      .innerJoin("orgs as o", "o.id", "c.org_id")
+      .select([
+        "v.id",
+        "v.capability_id",
+        "v.version",
+        "v.status",
+        "v.deprecation_message",
+        "v.description",
+        "v.manifest",
+        "v.component_details",
+        "v.file_manifest",
+        "v.artifact_sha256",
+        "v.runtime_digest",
+        "v.created_at",
+        "v.updated_at",
+        "o.key as org_key",
+        "c.name as capability_name",
+        "c.is_public",
+        "c.latest_version_id",
+      ])
+      .where((eb) =>
+        filter.memberOrgIds.length > 0
+          ? eb.or([eb("c.is_public", "=", 1), eb("c.org_id", "in", filter.memberOrgIds)])
+          : eb("c.is_public", "=", 1),
+      )
+      .where("v.status", "in", filter.statuses)
+      .where(HAS_MCP_SERVER)
+      .$if(filter.latestOnly === true, (qb) => qb.whereRef("v.id", "=", "c.latest_version_id"))
+      .$if(filter.version !== undefined, (qb) => qb.where("v.version", "=", filter.version!))
+      .$if(filter.updatedSince !== undefined, (qb) => qb.where("v.updated_at", ">", filter.updatedSince!))
+      .$if(filter.capabilityId !== undefined, (qb) => qb.where("v.capability_id", "=", filter.capabilityId!))
+      .$if(filter.after !== undefined, (qb) =>
+        qb.where("v.id", filter.after!.inclusive ? ">=" : ">", filter.after!.id),
+      )
+      .orderBy("v.id", newestFirst ? "desc" : "asc")
+      .limit(limit)
+  );
 }
 
 /** The orgs whose private capabilities `userId` sees: its memberships, within the key's limit. */
