@@ -76,7 +76,7 @@ try {
   const unindexed = await measure(t, since);
   const dialect = process.env.CAPSTAN_TEST_DATABASE_URL ? "postgres" : "sqlite";
   console.log(
-    `${dialect}: ${VERSIONS} versions, 1 in ${MCP_EVERY} with 2 MCP servers; median ms of ${ROUNDS}`,
+    `MCP registry: Node ${process.version}, ${dialect}, ${VERSIONS} versions, 1 in ${MCP_EVERY} with 2 MCP servers; median ms of ${ROUNDS}`,
   );
   for (const name of Object.keys(indexed)) {
     const ratio = unindexed[name] / indexed[name];
