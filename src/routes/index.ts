@@ -11,6 +11,7 @@ import projectRoutes from "./projects.js";
 import type { RouteApp } from "./route-app.js";
 import runtimeRoutes from "./runtimes.js";
 import schemaRoutes from "./schemas.js";
+import secretRoutes from "./secrets.js";
 import serviceAccountRoutes from "./service-accounts.js";
 import userRoutes from "./users.js";
 import workspaceRoutes from "./workspaces.js";
@@ -31,4 +32,5 @@ export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(bindingRoutes, api);
   await app.register(capabilityRoutes, api);
   await app.register(blobRoutes, api);
+  await app.register(secretRoutes, api);
 }

@@ -159,6 +159,7 @@ async function planInstall(
     version_id: version.id,
     enabled: enabled ? 1 : 0,
     flags: "{}",
+    secrets: "{}",
     revision: 1,
     created_at: at,
     updated_at: at,

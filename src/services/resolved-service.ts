@@ -6,6 +6,7 @@ import {
   findRuntimeLocation,
   listJoinedBindings,
 } from "../db/repositories/binding-repository.js";
+import { workspaceSecretVersions } from "../db/repositories/secret-repository.js";
 import { canonicalDigest } from "../domain/digests.js";
 import { notFound } from "../errors.js";
 import {
@@ -26,6 +27,12 @@ import {
 import type { Actor, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
 import type { RuntimePath } from "./runtime-path.js";
+import {
+  type DeclaredSecrets,
+  type SecretMapping,
+  type SecretReference,
+  secretReferences,
+} from "./secret-views.js";
 import { signBlobUrl } from "./signed-urls.js";
 
 /**
@@ -42,6 +49,8 @@ interface ResolvedEntry {
   flags: FlagOverrides;
   effective_flags: FlagOverrides;
   runtime_digest: string;
+  /** References to workspace secrets, never values (SPEC §11). */
+  secrets: SecretReference[];
 }
 
 /** The serialized response with its signed URLs, and when to sign them again. */
@@ -121,9 +130,10 @@ export class ResolvedService {
     const location = await findRuntimeLocation(this.deps.db, runtimeId);
     if (!location) throw notFound("Runtime");
     const rows = await listJoinedBindings(this.deps.db, runtimeId);
+    const secrets = await workspaceSecretVersions(this.deps.db, location.workspace_id);
     const entries = rows
       .filter((row) => row.enabled === 1)
-      .map(toResolvedEntry)
+      .map((row) => toResolvedEntry(row, secrets))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // Content only: signed URLs (which change with every signing) never move the digest.
     const digest = canonicalDigest(
@@ -160,6 +170,7 @@ export class ResolvedService {
         flags: entry.flags,
         effective_flags: entry.effective_flags,
         runtime_digest: entry.runtime_digest,
+        secrets: entry.secrets,
       });
     }
     return {
@@ -169,8 +180,13 @@ export class ResolvedService {
   }
 }
 
-function toResolvedEntry(row: BindingJoinedRow): ResolvedEntry {
+function toResolvedEntry(row: BindingJoinedRow, available: ReadonlyMap<string, number>): ResolvedEntry {
   const overrides = parseJsonObject<FlagOverrides>(row.flags);
+  const secrets = secretReferences(
+    parseJsonObject<DeclaredSecrets>(row.declared_secrets),
+    parseJsonObject<SecretMapping>(row.secrets),
+    available,
+  );
   return {
     name: displayName(row.capability_name, row.owner_key, row.capability_org_id === row.runtime_org_id),
     version: row.version,
@@ -178,7 +194,13 @@ function toResolvedEntry(row: BindingJoinedRow): ResolvedEntry {
     artifact_s3_prefix: `/api/v1/org/${row.owner_key}/capabilities/${row.capability_name}/${row.version}/files/`,
     flags: overrides,
     effective_flags: effectiveFlags(parseJsonObject<DeclaredFlags>(row.declared_flags), overrides),
-    runtime_digest: row.runtime_digest,
+    // A capability with secrets: its digest also covers which secrets it reads at which versions,
+    // so a new value makes runtimes re-sync. Without any, the version's digest as it always was.
+    runtime_digest:
+      secrets.length === 0
+        ? row.runtime_digest
+        : canonicalDigest({ runtime_digest: row.runtime_digest, secrets }),
+    secrets,
   };
 }
 
