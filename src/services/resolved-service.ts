@@ -135,13 +135,17 @@ export class ResolvedService {
       .filter((row) => row.enabled === 1)
       .map((row) => toResolvedEntry(row, secrets))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    // Content only: signed URLs (which change with every signing) never move the digest.
+    // Content only: signed URLs (which change with every signing) never move the digest. A
+    // capability's secret references count too (SPEC §11), so a new value makes runtimes re-sync;
+    // without any, an entry is digested exactly as before secrets existed. The capability's own
+    // runtime_digest stays its files' digest: the sync checks what it unpacks against it.
     const digest = canonicalDigest(
-      entries.map(({ name, version, runtime_digest, effective_flags }) => ({
+      entries.map(({ name, version, runtime_digest, effective_flags, secrets }) => ({
         name,
         version,
         runtime_digest,
         effective_flags,
+        ...(secrets.length === 0 ? {} : { secrets }),
       })),
     );
     return {
@@ -194,12 +198,7 @@ function toResolvedEntry(row: BindingJoinedRow, available: ReadonlyMap<string, n
     artifact_s3_prefix: `/api/v1/org/${row.owner_key}/capabilities/${row.capability_name}/${row.version}/files/`,
     flags: overrides,
     effective_flags: effectiveFlags(parseJsonObject<DeclaredFlags>(row.declared_flags), overrides),
-    // A capability with secrets: its digest also covers which secrets it reads at which versions,
-    // so a new value makes runtimes re-sync. Without any, the version's digest as it always was.
-    runtime_digest:
-      secrets.length === 0
-        ? row.runtime_digest
-        : canonicalDigest({ runtime_digest: row.runtime_digest, secrets }),
+    runtime_digest: row.runtime_digest,
     secrets,
   };
 }
