@@ -237,7 +237,8 @@ const SecretsSchema = Type.Object(
     maxProperties: MAX_SECRETS,
     propertyNames: { pattern: SECRET_NAME_PATTERN.source },
     description:
-      "Secrets the capability needs at run time, by name; MCP servers' and workers' env values reference them as ${NAME}.",
+      "Secrets the capability needs at run time, by name; MCP servers' and workers' env values reference them as $" +
+      "{NAME}.",
   },
 );
 

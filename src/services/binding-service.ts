@@ -181,7 +181,7 @@ export class BindingService {
             version: version.version,
             enabled: binding.enabled === 1,
             flags: overrides,
-            secrets: mapping,
+            ...(Object.keys(mapping).length === 0 ? {} : { secrets: mapping }),
           },
         },
         at,

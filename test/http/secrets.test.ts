@@ -17,6 +17,9 @@ import { publishOk } from "../helpers/capability-bundles.js";
 import { newOrg, newStranger, newUserKey, newWorkspace } from "../helpers/factories.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
 
+/** `${NAME}` in an env value: a secret reference, not a template. */
+const ref = (name: string): string => ["$", "{", name, "}"].join("");
+
 const SECRETS = "/api/v1/org/default/ws/main/secrets";
 
 const WITH_SECRETS = [
@@ -30,8 +33,8 @@ const WITH_SECRETS = [
   "  poller:",
   "    command: ./poll",
   "    env:",
-  '      TOKEN: "${API_TOKEN}"',
-  '      WHERE: "eu-${REGION}"',
+  `      TOKEN: "${ref("API_TOKEN")}"`,
+  `      WHERE: "eu-${ref("REGION")}"`,
 ].join("\n");
 
 describe("workspace secrets", () => {
@@ -143,10 +146,14 @@ describe("workspace secrets", () => {
       "validation_error",
     );
     // 65,536 bytes pass; one more (a 2-byte character) does not.
-    const max = await callApi(t, "PUT", `${SECRETS}/BIG`, contributor, { value: "a".repeat(65_536) });
+    const max = await callApi(t, "PUT", `${SECRETS}/BIG`, contributor, {
+      value: "a".repeat(65_536),
+    });
     assert.equal(max.statusCode, 201, max.body);
     expectError(
-      await callApi(t, "PUT", `${SECRETS}/BIGGER`, contributor, { value: `é${"a".repeat(65_535)}` }),
+      await callApi(t, "PUT", `${SECRETS}/BIGGER`, contributor, {
+        value: `é${"a".repeat(65_535)}`,
+      }),
       422,
       "validation_error",
       ["body", "value"],
@@ -257,7 +264,9 @@ describe("workspace secrets", () => {
 
   test("GET RT/secrets gives the runtime's token its enabled bindings' values, audited by name only", async () => {
     await callApi(t, "PUT", `${SECRETS}/API_TOKEN`, contributor, { value: "tok-delivered" });
-    await callApi(t, "PUT", `${SECRETS}/OTHER_TOKEN`, contributor, { value: "tok-other-runtime" });
+    await callApi(t, "PUT", `${SECRETS}/OTHER_TOKEN`, contributor, {
+      value: "tok-other-runtime",
+    });
     const token = await mintRuntimeToken(t, runtimeId);
     const res = await callApi(t, "GET", `${runtimeUrl(runtimeId)}/secrets`, token);
     assert.equal(res.statusCode, 200, res.body);
@@ -347,5 +356,28 @@ describe("workspace secrets", () => {
       ["body", "secrets", "X"],
     );
     assert.deepEqual(await listBindings(t, rt), []);
+  });
+
+  test("PUT RT/config sets each capability's mapping; an undeclared name is 422 and changes nothing", async () => {
+    const rt = await newRuntime(t, "configured");
+    const put = (capabilities: unknown[]) =>
+      callApi(t, "PUT", `${runtimeUrl(rt)}/config`, t.adminKey, { config: { version: "v2", capabilities } });
+    const applied = await put([{ name: "tracker", version: "1.0.0", secrets: { API_TOKEN: "OTHER_TOKEN" } }]);
+    assert.equal(applied.statusCode, 200, applied.body);
+    let [binding] = (await listBindings(t, rt)) as unknown as Record<string, unknown>[];
+    assert.deepEqual(binding.secrets, { API_TOKEN: "OTHER_TOKEN" });
+    expectError(
+      await put([{ name: "tracker", version: "1.0.0", secrets: { NOPE: "X" } }]),
+      422,
+      "validation_error",
+      ["body", "config", "capabilities", "tracker", "secrets", "NOPE"],
+    );
+    // Kept when the entry does not say; replaced when it does.
+    assert.equal((await put([{ name: "tracker", version: "1.0.0" }])).statusCode, 200);
+    [binding] = (await listBindings(t, rt)) as unknown as Record<string, unknown>[];
+    assert.deepEqual(binding.secrets, { API_TOKEN: "OTHER_TOKEN" });
+    assert.equal((await put([{ name: "tracker", version: "1.0.0", secrets: {} }])).statusCode, 200);
+    [binding] = (await listBindings(t, rt)) as unknown as Record<string, unknown>[];
+    assert.deepEqual(binding.secrets, {});
   });
 });

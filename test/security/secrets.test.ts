@@ -17,6 +17,10 @@ import { runCli } from "../cli/helpers/cli-harness.js";
 import { capabilityBundle } from "../helpers/capability-bundles.js";
 import { testDialect } from "../helpers/database.js";
 import { startServerProcess } from "../helpers/server-process.js";
+
+/** `${NAME}` in an env value: a secret reference, not a template. */
+const ref = (name: string): string => ["$", "{", name, "}"].join("");
+
 import { bearer, buildTestApp, TEST_SECRETS_KEY, type TestApp } from "../helpers/test-app.js";
 
 const VALUE = `sv-${randomUUID()}-${randomBytes(8).toString("hex")}`;
@@ -29,7 +33,7 @@ const MANIFEST = [
   "    tracker:",
   "      command: node",
   "      env:",
-  '        TRACKER_TOKEN: "${API_TOKEN}"',
+  `        TRACKER_TOKEN: "${ref("API_TOKEN")}"`,
 ].join("\n");
 
 /** Every file below `root`, with its bytes. */

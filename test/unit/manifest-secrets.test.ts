@@ -4,6 +4,9 @@ import { describe, test } from "node:test";
 import { stringify } from "yaml";
 import { type ManifestResult, parseManifest } from "../../src/domain/manifest.js";
 
+/** `${NAME}` in an env value: a secret reference, not a template. */
+const ref = (name: string): string => ["$", "{", name, "}"].join("");
+
 const BASE = { schema: 1, name: "demo", version: "1.0.0", description: "A demo capability." };
 const parse = (fields: Record<string, unknown>): ManifestResult =>
   parseManifest(stringify({ ...BASE, ...fields }));
@@ -18,8 +21,8 @@ describe("manifest secrets", () => {
   test("declared secrets are read with required defaulting to true", () => {
     const result = parse({
       secrets: { API_TOKEN: { description: "Token" }, REGION: { description: "Region", required: false } },
-      workers: worker({ TOKEN: "${API_TOKEN}", WHERE: "eu-${REGION}" }),
-      mcp: { servers: { s: { command: "node", env: { T: "Bearer ${API_TOKEN}" } } } },
+      workers: worker({ TOKEN: ref("API_TOKEN"), WHERE: "eu-" + ref("REGION") }),
+      mcp: { servers: { s: { command: "node", env: { T: "Bearer " + ref("API_TOKEN") } } } },
     });
     assert.deepEqual(result.errors, []);
     assert.deepEqual(result.manifest?.secrets, {
@@ -31,8 +34,8 @@ describe("manifest secrets", () => {
 
   test("an undeclared reference in a worker's or an MCP server's env is manifest.secrets at its key", () => {
     const result = parse({
-      workers: worker({ TOKEN: "${API_TOKEN}" }),
-      mcp: { servers: { s: { command: "node", env: { T: "x${OTHER}y" } } } },
+      workers: worker({ TOKEN: ref("API_TOKEN") }),
+      mcp: { servers: { s: { command: "node", env: { T: `x${ref("OTHER")}y` } } } },
     });
     assert.deepEqual(errorsAt(result).sort(), [
       "manifest.secrets mcp.servers.s.env.T",
@@ -44,10 +47,10 @@ describe("manifest secrets", () => {
   test("variables the runtime provides and shell defaults are not references", () => {
     const result = parse({
       workers: worker({
-        ROOT: "${CAPABILITY_ROOT}/x",
-        P: "${PATH}:/opt",
-        PORT: "${PORT:-9876}",
-        L: "${lower}",
+        ROOT: ref("CAPABILITY_ROOT") + "/x",
+        P: ref("PATH") + ":/opt",
+        PORT: ref("PORT:-9876"),
+        L: ref("lower"),
       }),
     });
     assert.deepEqual(
