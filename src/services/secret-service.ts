@@ -8,7 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ConfigError } from "../config.js";
 import { isUniqueViolation } from "../db/driver-errors.js";
-import { findRuntimeInWorkspace, listJoinedBindings } from "../db/repositories/binding-repository.js";
+import { listJoinedBindings } from "../db/repositories/binding-repository.js";
+import { findRuntimeInWorkspace } from "../db/repositories/runtime-repository.js";
 import {
   countWorkspaceSecrets,
   deleteWorkspaceSecret,
@@ -23,6 +24,7 @@ import {
   secretsNotUnderKey,
   updateWorkspaceSecretAtVersion,
 } from "../db/repositories/secret-repository.js";
+import { insertSettingUnlessPresent } from "../db/repositories/settings-repository.js";
 import type { Db } from "../db/schema.js";
 import { SECRET_VALUE_MAX_BYTES } from "../domain/names.js";
 import { AppError, conflict, notFound, validationIssue } from "../errors.js";
@@ -70,17 +72,12 @@ export async function checkSecretsKeyring(deps: ServiceDeps): Promise<SecretsKey
   const keyring = deps.config.secretsKeyring ?? loadGeneratedKeyring(deps);
   for (const key of keyring.keys) {
     const setting = `${KEY_CHECK_SETTING}${key.id}`;
-    await deps.db
-      .insertInto("settings")
-      .values({ key: setting, value: sealSecret(key, KEY_CHECK_PLAINTEXT, keyCheckData(key.id)) })
-      .onConflict((oc) => oc.column("key").doNothing())
-      .execute();
-    const stored = await deps.db
-      .selectFrom("settings")
-      .select("value")
-      .where("key", "=", setting)
-      .executeTakeFirstOrThrow();
-    if (openSecret(key, stored.value, keyCheckData(key.id)) !== KEY_CHECK_PLAINTEXT) {
+    const stored = await insertSettingUnlessPresent(
+      deps.db,
+      setting,
+      sealSecret(key, KEY_CHECK_PLAINTEXT, keyCheckData(key.id)),
+    );
+    if (openSecret(key, stored, keyCheckData(key.id)) !== KEY_CHECK_PLAINTEXT) {
       throw new ConfigError(
         "CAPSTAN_SECRETS_KEY",
         `key '${key.id}' is not the key with that id that this database's secrets were encrypted with (its key check does not decrypt). Give the key this database was set up with${deps.config.secretsKeyring ? "" : ` (the embedded default reads it from ${path.join(deps.config.dataDir, SECRETS_KEY_FILE)})`}.`,
