@@ -117,6 +117,7 @@ export function versionRow(
     component_counts: JSON.stringify(countsOf(details)),
     component_details: JSON.stringify(details),
     flags: JSON.stringify(flags),
+    secrets: "{}",
     warnings: "[]",
     file_manifest: JSON.stringify(files),
     readme_path: null,

@@ -21,6 +21,7 @@ import { orgGroup } from "./commands/org.js";
 import { loginCommand, logoutCommand, whoamiCommand } from "./commands/profile.js";
 import { projectGroup } from "./commands/project.js";
 import { runtimeGroup } from "./commands/runtime.js";
+import { secretGroup } from "./commands/secret.js";
 import { serveCommand } from "./commands/serve.js";
 import { serviceAccountGroup } from "./commands/service-account.js";
 import { versionCommand } from "./commands/version.js";
@@ -34,6 +35,7 @@ const GROUPS: GroupSpec[] = [
   runtimeGroup,
   orgGroup,
   workspaceGroup,
+  secretGroup,
   projectGroup,
   memberGroup,
   serviceAccountGroup,

@@ -3,6 +3,7 @@ import { type Static, Type } from "typebox";
 import {
   CAPABILITY_REF_MAX_LENGTH,
   CAPABILITY_REF_PATTERN,
+  SECRET_NAME_PATTERN,
   VERSION_MAX_LENGTH,
   VERSION_SELECTOR_PATTERN,
 } from "../domain/names.js";
@@ -30,6 +31,24 @@ const FlagOverrides = Type.Record(Type.String(), Type.Boolean(), { description: 
  */
 const FlagChanges = Type.Record(Type.String(), Type.Unknown());
 
+const SecretName = Type.String({ pattern: SECRET_NAME_PATTERN, description: "A workspace secret's name" });
+
+/** Declared secret name → workspace secret name; only explicit mappings (the default is the same name). */
+export const SecretMapping = Type.Record(Type.String({ pattern: SECRET_NAME_PATTERN }), SecretName, {
+  maxProperties: 64,
+  description: "Declared secret → workspace secret (default: the same name)",
+});
+
+/** On PATCH, null restores the default mapping. */
+const SecretMappingChanges = Type.Record(
+  Type.String({ pattern: SECRET_NAME_PATTERN }),
+  Type.Union([SecretName, Type.Null()]),
+  {
+    maxProperties: 64,
+    description: "Declared secret → workspace secret; null restores the default (same name)",
+  },
+);
+
 export const RuntimeCapabilityBinding = Type.Object({
   id: Uuid,
   artifact_id: Uuid,
@@ -46,6 +65,10 @@ export const RuntimeCapabilityBinding = Type.Object({
   revision: Type.Integer(),
   created_at: Timestamp,
   updated_at: Timestamp,
+  secrets: SecretMapping,
+  missing_secrets: Type.Array(Type.String(), {
+    description: "Required declared secrets whose workspace secret does not exist",
+  }),
 });
 export type RuntimeCapabilityBinding = Static<typeof RuntimeCapabilityBinding>;
 
@@ -62,6 +85,7 @@ export const BindingCreateBody = Type.Object(
     version: Type.Optional(VersionSelector),
     enabled: Type.Optional(Type.Boolean()),
     flags: Type.Optional(FlagChanges),
+    secrets: Type.Optional(SecretMapping),
   },
   strict,
 );
@@ -72,8 +96,9 @@ export const BindingPatchBody = Type.Object(
     enabled: Type.Optional(Type.Boolean()),
     flags: Type.Optional(FlagChanges),
     version: Type.Optional(VersionSelector),
+    secrets: Type.Optional(SecretMappingChanges),
   },
-  { ...strict, minProperties: 1, description: "At least one of enabled, flags, version" },
+  { ...strict, minProperties: 1, description: "At least one of enabled, flags, version, secrets" },
 );
 export type BindingPatchBody = Static<typeof BindingPatchBody>;
 
@@ -110,6 +135,14 @@ export const ResolvedCapability = Type.Object({
   flags: FlagOverrides,
   effective_flags: Type.Record(Type.String(), Type.Boolean()),
   runtime_digest: Type.String(),
+  secrets: Type.Array(
+    Type.Object({
+      name: Type.String({ description: "The declared secret" }),
+      secret: Type.String({ description: "The workspace secret it reads" }),
+      version: Nullable(Type.Integer({ description: "null while the workspace secret does not exist" })),
+    }),
+    { description: "References to workspace secrets, never values (read them with GET RT/secrets)" },
+  ),
 });
 
 export const ResolvedSet = Type.Object({

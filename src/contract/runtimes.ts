@@ -8,6 +8,7 @@ import {
   UUID_PATTERN,
   VERSION_SELECTOR_PATTERN,
 } from "../domain/names.js";
+import { SecretMapping } from "./bindings.js";
 import { CursorQuery, Description, DisplayName, Nullable, Slug, Timestamp, Uuid } from "./common.js";
 
 const strict = { additionalProperties: false } as const;
@@ -29,6 +30,7 @@ export const DesiredCapability = Type.Object(
     name: CapabilityName,
     version: Type.Optional(CapabilityVersion),
     enabled: Type.Optional(Type.Boolean({ default: true })),
+    secrets: Type.Optional(SecretMapping),
   },
   strict,
 );

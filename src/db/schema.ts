@@ -125,6 +125,8 @@ export interface CapabilityVersionsTable {
   published_by: string | null;
   created_at: string;
   updated_at: string;
+  /** JSON NAME → {description, required}: the secrets the manifest declares (SPEC §11). */
+  secrets: Generated<string>;
   /** JSON of the publish-time scan's summary (SPEC §14); null for versions published before scanning. */
   scan_summary: Generated<string | null>;
 }
@@ -162,6 +164,8 @@ export interface BindingsTable {
   revision: number;
   created_at: string;
   updated_at: string;
+  /** JSON NAME → workspace secret name: explicit mappings only (SPEC §11). */
+  secrets: Generated<string>;
 }
 
 export interface AuditEventsTable {
@@ -175,6 +179,24 @@ export interface AuditEventsTable {
   target_id: string | null;
   request_id: string | null;
   data: string;
+}
+
+/** A workspace secret (SPEC §11): the value only as AES-256-GCM ciphertext. */
+export interface WorkspaceSecretsTable {
+  id: string;
+  org_id: string;
+  workspace_id: string;
+  name: string;
+  description: string | null;
+  version: number;
+  /** The id of the master key that encrypted the value. */
+  key_id: string;
+  /** base64 of nonce ‖ ciphertext ‖ tag. */
+  ciphertext: string;
+  created_at: string;
+  updated_at: string;
+  /** The user who last set it. */
+  updated_by: string | null;
 }
 
 export interface SettingsTable {
@@ -211,6 +233,7 @@ export interface Database {
   blob_chunks: BlobChunksTable;
   scan_findings: ScanFindingsTable;
   org_policies: OrgPoliciesTable;
+  workspace_secrets: WorkspaceSecretsTable;
 }
 
 export type Row<T extends keyof Database> = Selectable<Database[T]>;

@@ -13,6 +13,7 @@ import type { RouteApp } from "./route-app.js";
 import runtimeRoutes from "./runtimes.js";
 import scanRoutes from "./scan.js";
 import schemaRoutes from "./schemas.js";
+import secretRoutes from "./secrets.js";
 import serviceAccountRoutes from "./service-accounts.js";
 import userRoutes from "./users.js";
 import workspaceRoutes from "./workspaces.js";
@@ -35,4 +36,5 @@ export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(capabilityRoutes, api);
   await app.register(scanRoutes, api);
   await app.register(blobRoutes, api);
+  await app.register(secretRoutes, api);
 }

@@ -17,6 +17,7 @@ import {
   findRuntimeLocation,
   type RuntimeRef,
 } from "../db/repositories/runtime-repository.js";
+import { workspaceSecretVersions } from "../db/repositories/secret-repository.js";
 import type { Db, Row } from "../db/schema.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
@@ -54,6 +55,13 @@ import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
 import type { RuntimePath } from "./runtime-path.js";
 import { requireRuntimeTokenRead } from "./runtime-token-service.js";
+import {
+  type DeclaredSecrets,
+  keepDeclaredMapping,
+  mergeSecretMapping,
+  type SecretMapping,
+  serializeMapping,
+} from "./secret-views.js";
 import { previewUpgrade, type UpgradePreview } from "./upgrade-preview.js";
 
 /** The serialized response: sent as is, joined to the headers in one write. */
@@ -104,7 +112,9 @@ export class BindingService {
     const location = await findRuntimeLocation(this.deps.db, runtimeId);
     if (!location) throw notFound("Runtime");
     const rows = await listJoinedBindings(this.deps.db, runtimeId);
-    const items = rows.map(toBindingItem).sort(byCapabilityName);
+    // One query for the workspace's secrets, whatever the number of bindings.
+    const secrets = await workspaceSecretVersions(this.deps.db, location.workspace_id);
+    const items = rows.map((row) => toBindingItem(row, secrets)).sort(byCapabilityName);
     return {
       orgId: location.org_id,
       workspaceKey: location.workspace_key,
@@ -139,6 +149,11 @@ export class BindingService {
       );
       const declared = parseJsonObject<DeclaredFlags>(version.flags);
       const overrides = mergeFlagChanges({}, body.flags ?? {}, declared, { allowRemoval: false });
+      const mapping = mergeSecretMapping(
+        {},
+        body.secrets ?? {},
+        parseJsonObject<DeclaredSecrets>(version.secrets),
+      );
       const name = nameFor(capability, org.id);
       const binding: Row<"bindings"> = {
         id: newId(),
@@ -148,6 +163,7 @@ export class BindingService {
         version_id: version.id,
         enabled: body.enabled === false ? 0 : 1,
         flags: serializeOverrides(overrides),
+        secrets: serializeMapping(mapping),
         revision: 1,
         created_at: at,
         updated_at: at,
@@ -167,6 +183,7 @@ export class BindingService {
             version: version.version,
             enabled: binding.enabled === 1,
             flags: overrides,
+            ...(Object.keys(mapping).length === 0 ? {} : { secrets: mapping }),
           },
         },
         at,
@@ -320,7 +337,8 @@ async function presentBinding(
 ): Promise<RuntimeCapabilityBinding> {
   const [row] = await listJoinedBindings(db, runtimeId, bindingId);
   if (!row) throw notFound("Binding");
-  return toBindingItem(row);
+  const location = await findRuntimeLocation(db, runtimeId);
+  return toBindingItem(row, location ? await workspaceSecretVersions(db, location.workspace_id) : new Map());
 }
 
 interface BindingChangePlan {
@@ -346,12 +364,19 @@ async function planBindingChange(
   const merged =
     body.flags === undefined ? kept : mergeFlagChanges(kept, body.flags, declared, { allowRemoval: true });
   const enabled = body.enabled === undefined ? binding.enabled : body.enabled ? 1 : 0;
+  const declaredSecrets = parseJsonObject<DeclaredSecrets>(target.secrets);
+  const mapping = parseJsonObject<SecretMapping>(binding.secrets);
+  const keptMapping = keepDeclaredMapping(mapping, declaredSecrets);
+  const mergedMapping =
+    body.secrets === undefined ? keptMapping : mergeSecretMapping(keptMapping, body.secrets, declaredSecrets);
 
   const changes: BindingChanges = {};
   if (target.id !== current.id) changes.version_id = target.id;
   if (enabled !== binding.enabled) changes.enabled = enabled;
   const flags = serializeOverrides(merged);
   if (flags !== serializeOverrides(overrides)) changes.flags = flags;
+  const secrets = serializeMapping(mergedMapping);
+  if (secrets !== serializeMapping(mapping)) changes.secrets = secrets;
   return {
     changes,
     summary: {
@@ -360,6 +385,7 @@ async function planBindingChange(
       enabled: enabled === 1,
       flags: merged,
       dropped_overrides: Object.keys(overrides).filter((name) => !Object.hasOwn(kept, name)),
+      ...(changes.secrets === undefined ? {} : { secrets: mergedMapping }),
     },
   };
 }

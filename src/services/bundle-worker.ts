@@ -28,6 +28,8 @@ export interface InspectedBundle {
   componentCountsJson: string;
   componentDetailsJson: string;
   flagsJson: string;
+  /** JSON NAME → {description, required}: the declared secrets (SPEC §11). */
+  secretsJson: string;
   warningsJson: string;
   fileManifestJson: string;
   readmePath: string | null;
@@ -99,6 +101,7 @@ export async function inspectBundle(job: BundleJob): Promise<BundleJobResult> {
       componentCountsJson: JSON.stringify(analysis.componentCounts),
       componentDetailsJson: JSON.stringify(analysis.componentDetails),
       flagsJson: JSON.stringify(analysis.flags),
+      secretsJson: JSON.stringify(manifest.secrets ?? {}),
       warningsJson: JSON.stringify(analysis.warnings),
       fileManifestJson: JSON.stringify(fileManifest),
       readmePath: analysis.readme?.path ?? null,

@@ -8,6 +8,7 @@ import { FileManifestCache } from "./file-manifest-cache.js";
 import { OrgRoleCache } from "./org-role-cache.js";
 import { PublishPipeline } from "./publish-service.js";
 import { ResolvedService } from "./resolved-service.js";
+import { SecretService } from "./secret-service.js";
 
 export interface Services {
   /** Org roles per user, cached for the hot runtime reads (shared by bindings and resolved). */
@@ -20,6 +21,8 @@ export interface Services {
   manifests: FileManifestCache;
   /** Admission and the worker pool that unpacks published bundles. */
   publish: PublishPipeline;
+  /** Workspace secrets, with the master keyring loaded and checked once. */
+  secrets: SecretService;
   /** Stops the worker pool; the app calls it when it closes. */
   close(): Promise<void>;
 }
@@ -36,6 +39,7 @@ export function createServices(deps: ServiceDeps): Services {
     details: new ArtifactDetailCache(budget - Math.floor(budget / 4)),
     manifests: new FileManifestCache(Math.floor(budget / 4)),
     publish,
+    secrets: new SecretService(deps),
     close: () => publish.close(),
   };
 }

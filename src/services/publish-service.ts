@@ -317,6 +317,7 @@ async function insertPublishedVersion(
       component_counts: bundle.componentCountsJson,
       component_details: bundle.componentDetailsJson,
       flags: bundle.flagsJson,
+      secrets: bundle.secretsJson,
       warnings: bundle.warningsJson,
       file_manifest: bundle.fileManifestJson,
       readme_path: bundle.readmePath,

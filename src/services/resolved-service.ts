@@ -3,6 +3,7 @@
 // poll this with If-None-Match, so the digest and the serialized body are cached per runtime.
 import { type BindingJoinedRow, listJoinedBindings } from "../db/repositories/binding-repository.js";
 import { findRuntimeLocation } from "../db/repositories/runtime-repository.js";
+import { workspaceSecretVersions } from "../db/repositories/secret-repository.js";
 import { canonicalDigest } from "../domain/digests.js";
 import { notFound } from "../errors.js";
 import {
@@ -23,6 +24,12 @@ import {
 import type { Actor, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
 import type { RuntimePath } from "./runtime-path.js";
+import {
+  type DeclaredSecrets,
+  type SecretMapping,
+  type SecretReference,
+  secretReferences,
+} from "./secret-views.js";
 import { signBlobUrl } from "./signed-urls.js";
 
 /**
@@ -39,6 +46,8 @@ interface ResolvedEntry {
   flags: FlagOverrides;
   effective_flags: FlagOverrides;
   runtime_digest: string;
+  /** References to workspace secrets, never values (SPEC §11). */
+  secrets: SecretReference[];
 }
 
 /** The serialized response with its signed URLs, and when to sign them again. */
@@ -118,17 +127,22 @@ export class ResolvedService {
     const location = await findRuntimeLocation(this.deps.db, runtimeId);
     if (!location) throw notFound("Runtime");
     const rows = await listJoinedBindings(this.deps.db, runtimeId);
+    const secrets = await workspaceSecretVersions(this.deps.db, location.workspace_id);
     const entries = rows
       .filter((row) => row.enabled === 1)
-      .map(toResolvedEntry)
+      .map((row) => toResolvedEntry(row, secrets))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    // Content only: signed URLs (which change with every signing) never move the digest.
+    // Content only: signed URLs (which change with every signing) never move the digest. A
+    // capability's secret references count too (SPEC §11), so a new value makes runtimes re-sync;
+    // without any, an entry is digested exactly as before secrets existed. The capability's own
+    // runtime_digest stays its files' digest: the sync checks what it unpacks against it.
     const digest = canonicalDigest(
-      entries.map(({ name, version, runtime_digest, effective_flags }) => ({
+      entries.map(({ name, version, runtime_digest, effective_flags, secrets }) => ({
         name,
         version,
         runtime_digest,
         effective_flags,
+        ...(secrets.length === 0 ? {} : { secrets }),
       })),
     );
     return {
@@ -157,6 +171,7 @@ export class ResolvedService {
         flags: entry.flags,
         effective_flags: entry.effective_flags,
         runtime_digest: entry.runtime_digest,
+        secrets: entry.secrets,
       });
     }
     return {
@@ -166,8 +181,13 @@ export class ResolvedService {
   }
 }
 
-function toResolvedEntry(row: BindingJoinedRow): ResolvedEntry {
+function toResolvedEntry(row: BindingJoinedRow, available: ReadonlyMap<string, number>): ResolvedEntry {
   const overrides = parseJsonObject<FlagOverrides>(row.flags);
+  const secrets = secretReferences(
+    parseJsonObject<DeclaredSecrets>(row.declared_secrets),
+    parseJsonObject<SecretMapping>(row.secrets),
+    available,
+  );
   return {
     name: displayName(row.capability_name, row.owner_key, row.capability_org_id === row.runtime_org_id),
     version: row.version,
@@ -176,6 +196,7 @@ function toResolvedEntry(row: BindingJoinedRow): ResolvedEntry {
     flags: overrides,
     effective_flags: effectiveFlags(parseJsonObject<DeclaredFlags>(row.declared_flags), overrides),
     runtime_digest: row.runtime_digest,
+    secrets,
   };
 }
 

@@ -13,6 +13,7 @@ function entry(name: string, effectiveFlags: Record<string, boolean>): ResolvedE
     flags: {},
     effective_flags: effectiveFlags,
     runtime_digest: `sha256:${"b".repeat(64)}`,
+    secrets: [],
   };
 }
 

@@ -28,6 +28,7 @@ import { downloadVerified } from "../bundle-download.js";
 import { CliError } from "../cli-errors.js";
 import type { Progress } from "../progress.js";
 import { checkedResolvedSet } from "./resolved-check.js";
+import { fetchSecretValues, writeSecretFiles } from "./secret-files.js";
 import {
   capabilityDirectory,
   ENV_FILE,
@@ -134,6 +135,8 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
       const files = recordedFiles.get(capabilityDirectory(capability.name));
       if (files !== undefined) unpacked.set(capability.name, files);
     }
+    // Fetched before anything is renamed: a refusal leaves DIR as it was.
+    const secretValues = await fetchSecretValues(target.api, target.runtimePath, resolved, options.signal);
     options.signal?.throwIfAborted();
     // From here on nothing is interrupted: every step is a rename or a small atomic write. The
     // state claims what is about to be written first, so that a crash part-way leaves nothing the
@@ -151,6 +154,7 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
     await swapIn(dir, staging, changed);
     await moveAway(dir, staging, unbound);
     await writeFileAtomically(path.join(dir, ENV_FILE), renderEnvFile(resolved));
+    await writeSecretFiles(dir, secretValues);
     await writeFileAtomically(
       path.join(dir, STATE_FILE),
       renderState(stateOf(target.runtimeId, etag, resolved, unpacked)),

@@ -44,11 +44,11 @@ export async function findRuntimeInWorkspace(
 export async function findRuntimeLocation(
   db: Db,
   runtimeId: string,
-): Promise<{ org_id: string; workspace_key: string } | undefined> {
+): Promise<{ org_id: string; workspace_key: string; workspace_id: string } | undefined> {
   return db
     .selectFrom("runtimes")
     .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
-    .select(["runtimes.org_id", "workspaces.key as workspace_key"])
+    .select(["runtimes.org_id", "workspaces.key as workspace_key", "runtimes.workspace_id"])
     .where("runtimes.id", "=", runtimeId)
     .executeTakeFirst();
 }
