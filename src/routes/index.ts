@@ -12,6 +12,7 @@ import type { RouteApp } from "./route-app.js";
 import runtimeRoutes from "./runtimes.js";
 import schemaRoutes from "./schemas.js";
 import serviceAccountRoutes from "./service-accounts.js";
+import signingRoutes from "./signing.js";
 import userRoutes from "./users.js";
 import workspaceRoutes from "./workspaces.js";
 
@@ -31,4 +32,5 @@ export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(bindingRoutes, api);
   await app.register(capabilityRoutes, api);
   await app.register(blobRoutes, api);
+  await app.register(signingRoutes, api);
 }

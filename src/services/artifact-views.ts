@@ -6,6 +6,7 @@ import type {
   VersionListItem,
   VersionStatus,
 } from "../contract/capabilities.js";
+import type { VersionSignature } from "../contract/signing.js";
 import type { CapabilityRow, VersionRow } from "../db/repositories/capability-repository.js";
 import { compareSemver } from "../domain/semver.js";
 
@@ -70,7 +71,12 @@ export function toSummary(owner: CapabilityOwner, version: VersionRow, live: Liv
   };
 }
 
-export function toDetail(owner: CapabilityOwner, version: VersionRow, live: LiveVersion[]): ArtifactDetail {
+export function toDetail(
+  owner: CapabilityOwner,
+  version: VersionRow,
+  live: LiveVersion[],
+  signatures: VersionSignature[],
+): ArtifactDetail {
   return {
     ...toSummary(owner, version, live),
     artifact_sha256: version.artifact_sha256,
@@ -83,6 +89,7 @@ export function toDetail(owner: CapabilityOwner, version: VersionRow, live: Live
     warnings: JSON.parse(version.warnings),
     deprecation_message: version.deprecation_message,
     published_by: version.published_by,
+    signatures,
   };
 }
 

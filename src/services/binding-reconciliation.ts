@@ -33,6 +33,7 @@ import {
   splitReference,
 } from "./capability-resolution.js";
 import type { RequestScope } from "./deps.js";
+import { assertSignedIfRequired } from "./signing-service.js";
 
 export interface DesiredBinding {
   name: string;
@@ -58,7 +59,7 @@ export async function reconcileRuntimeBindings(
   scope: RequestScope,
   runtime: { id: string; org_id: string },
   desired: DesiredBinding[],
-  options: { dryRun: boolean; dialect: Dialect; at: string },
+  options: { dryRun: boolean; dialect: Dialect; at: string; requireSigned?: boolean },
 ): Promise<ReconciliationPlan> {
   const org = await findOrgRef(trx, runtime.org_id);
   assertNoDuplicates(desired, org);
@@ -69,6 +70,7 @@ export async function reconcileRuntimeBindings(
     org,
     runtimeId: runtime.id,
     at,
+    requireSigned: options.requireSigned ?? false,
     audit: (action, targetId, data) =>
       appendAudit(
         trx,
@@ -124,6 +126,8 @@ interface ReconcileContext {
   org: OrgRef;
   runtimeId: string;
   at: string;
+  /** The config's `policy.require_signed`: every version the apply binds or moves to is checked. */
+  requireSigned: boolean;
   audit: (action: string, targetId: string, data: Record<string, unknown>) => Promise<void>;
 }
 
@@ -149,6 +153,7 @@ async function planInstall(
     entry.version ?? "latest",
     entry.name,
   );
+  await assertSignedIfRequired(trx, context.requireSigned, version, entry.name);
   const name = nameFor(capability, org.id);
   const enabled = entry.enabled ?? true;
   const binding: Row<"bindings"> = {
@@ -190,6 +195,7 @@ async function planUpdate(
     ? await resolveVersion(trx, context.dialect, capability, entry.version ?? "latest", entry.name)
     : null;
   const versionChanged = target !== null && target.id !== existing.version_id;
+  if (versionChanged) await assertSignedIfRequired(trx, context.requireSigned, target, entry.name);
   if (!versionChanged && enabled === (existing.enabled === 1)) return null;
 
   const name = nameOfRow(existing);

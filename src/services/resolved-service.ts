@@ -6,6 +6,7 @@ import {
   findRuntimeLocation,
   listJoinedBindings,
 } from "../db/repositories/binding-repository.js";
+import { listActiveSigningKeys } from "../db/repositories/signing-key-repository.js";
 import { canonicalDigest } from "../domain/digests.js";
 import { notFound } from "../errors.js";
 import {
@@ -27,6 +28,7 @@ import type { Actor, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
 import type { RuntimePath } from "./runtime-path.js";
 import { signBlobUrl } from "./signed-urls.js";
+import { countedSignaturesOf, requiresSigned } from "./signing-service.js";
 
 /**
  * Signed URLs live 15 minutes; a cached body is re-signed once its URLs have less than this left,
@@ -35,6 +37,8 @@ import { signBlobUrl } from "./signed-urls.js";
 const RESIGN_MARGIN_MS = 5 * 60_000;
 
 interface ResolvedEntry {
+  /** The bound version's id: its signatures are looked up by it. */
+  version_id: string;
   name: string;
   version: string;
   artifact_sha256: string;
@@ -42,6 +46,14 @@ interface ResolvedEntry {
   flags: FlagOverrides;
   effective_flags: FlagOverrides;
   runtime_digest: string;
+  /** Stored DSSE envelopes (JSON text) that count for the version. */
+  signatures: string[];
+}
+
+/** What the runtime needs to verify signatures itself (SPEC §14). */
+interface TrustSection {
+  trusted_keys: { id: string; org: string; name: string; public_key: string; fingerprint: string }[];
+  policy: { require_signed: boolean };
 }
 
 /** The serialized response with its signed URLs, and when to sign them again. */
@@ -54,6 +66,7 @@ interface ResolvedView extends RuntimeView, SignedBody {
   /** The digest in quotes: the strong ETag. */
   etag: string;
   entries: ResolvedEntry[];
+  trust: TrustSection;
 }
 
 export type ResolvedResponse = { etag: string } & (SerializedBody | { body: null });
@@ -113,7 +126,7 @@ export class ResolvedService {
   }
 
   private async resignAndAnswer(view: ResolvedView): Promise<ResolvedResponse> {
-    Object.assign(view, await this.sign(view.entries, view.digest));
+    Object.assign(view, await this.sign(view.entries, view.digest, view.trust));
     return { etag: view.etag, body: view.body, contentLength: view.contentLength };
   }
 
@@ -121,9 +134,27 @@ export class ResolvedService {
     const location = await findRuntimeLocation(this.deps.db, runtimeId);
     if (!location) throw notFound("Runtime");
     const rows = await listJoinedBindings(this.deps.db, runtimeId);
-    const entries = rows
-      .filter((row) => row.enabled === 1)
-      .map(toResolvedEntry)
+    const enabled = rows.filter((row) => row.enabled === 1);
+    // Two queries whatever the number of bindings: signatures of every bound version, and the
+    // owners' keys. Trust never moves the digest: SPEC §7.6 fixes what it covers.
+    const signatures = await countedSignaturesOf(
+      this.deps.db,
+      enabled.map((row) => row.version_id),
+    );
+    const owners = new Map(enabled.map((row) => [row.capability_org_id, row.owner_key]));
+    const keys = await listActiveSigningKeys(this.deps.db, [...owners.keys()]);
+    const trust: TrustSection = {
+      trusted_keys: keys.map((key) => ({
+        id: key.id,
+        org: owners.get(key.org_id) ?? "",
+        name: key.name,
+        public_key: key.public_key,
+        fingerprint: key.fingerprint,
+      })),
+      policy: { require_signed: requiresSigned(location.config) },
+    };
+    const entries = enabled
+      .map((row) => toResolvedEntry(row, signatures.get(row.version_id) ?? []))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // Content only: signed URLs (which change with every signing) never move the digest.
     const digest = canonicalDigest(
@@ -141,11 +172,12 @@ export class ResolvedService {
       digest,
       etag: `"${digest}"`,
       entries,
-      ...(await this.sign(entries, digest)),
+      trust,
+      ...(await this.sign(entries, digest, trust)),
     };
   }
 
-  private async sign(entries: ResolvedEntry[], digest: string): Promise<SignedBody> {
+  private async sign(entries: ResolvedEntry[], digest: string, trust: TrustSection): Promise<SignedBody> {
     let expiresAt = Number.POSITIVE_INFINITY;
     const capabilities = [];
     for (const entry of entries) {
@@ -160,18 +192,22 @@ export class ResolvedService {
         flags: entry.flags,
         effective_flags: entry.effective_flags,
         runtime_digest: entry.runtime_digest,
+        signatures: entry.signatures.map((text) => JSON.parse(text) as unknown),
       });
     }
     return {
-      ...serialized({ capabilities, runtime_digest: digest }),
+      ...serialized({ capabilities, runtime_digest: digest, ...trust }),
       resignAt: expiresAt - RESIGN_MARGIN_MS,
     };
   }
 }
 
-function toResolvedEntry(row: BindingJoinedRow): ResolvedEntry {
+function toResolvedEntry(row: BindingJoinedRow, signatures: { envelope: string }[]): ResolvedEntry {
   const overrides = parseJsonObject<FlagOverrides>(row.flags);
   return {
+    version_id: row.version_id,
+    // One envelope may be stored once per key it verified against: send each once.
+    signatures: [...new Set(signatures.map((s) => s.envelope))],
     name: displayName(row.capability_name, row.owner_key, row.capability_org_id === row.runtime_org_id),
     version: row.version,
     artifact_sha256: row.artifact_sha256,

@@ -8,6 +8,8 @@ export interface RuntimeRef {
   id: string;
   org_id: string;
   key: string;
+  /** The stored config settings (JSON): bindings obey its `policy`. */
+  config: string;
 }
 
 /** A binding with its bound version and capability: everything the list and the resolved set show. */
@@ -57,7 +59,7 @@ export async function findRuntimeInWorkspace(
   return db
     .selectFrom("runtimes")
     .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
-    .select(["runtimes.id", "runtimes.org_id", "runtimes.key"])
+    .select(["runtimes.id", "runtimes.org_id", "runtimes.key", "runtimes.config"])
     .where("runtimes.id", "=", runtimeId)
     .where("runtimes.org_id", "=", orgId)
     .where("workspaces.key", "=", workspaceKey)
@@ -68,11 +70,11 @@ export async function findRuntimeInWorkspace(
 export async function findRuntimeLocation(
   db: Db,
   runtimeId: string,
-): Promise<{ org_id: string; workspace_key: string } | undefined> {
+): Promise<{ org_id: string; workspace_key: string; config: string } | undefined> {
   return db
     .selectFrom("runtimes")
     .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
-    .select(["runtimes.org_id", "workspaces.key as workspace_key"])
+    .select(["runtimes.org_id", "workspaces.key as workspace_key", "runtimes.config"])
     .where("runtimes.id", "=", runtimeId)
     .executeTakeFirst();
 }
