@@ -23,6 +23,7 @@ import { projectGroup } from "./commands/project.js";
 import { runtimeGroup } from "./commands/runtime.js";
 import { serveCommand } from "./commands/serve.js";
 import { serviceAccountGroup } from "./commands/service-account.js";
+import { signingKeyGroup } from "./commands/signing-key.js";
 import { versionCommand } from "./commands/version.js";
 import { workspaceGroup } from "./commands/workspace.js";
 import { Output, reportFailure } from "./output.js";
@@ -38,6 +39,7 @@ const GROUPS: GroupSpec[] = [
   memberGroup,
   serviceAccountGroup,
   keyGroup,
+  signingKeyGroup,
   adminGroup,
 ];
 

@@ -64,3 +64,18 @@ export const SignatureResult = Type.Object({
   signatures: Type.Array(VersionSignature),
 });
 export type SignatureResult = Static<typeof SignatureResult>;
+
+export const SignatureEnvelopeList = Type.Object({
+  name: Type.String(),
+  version: Type.String(),
+  artifact_sha256: Type.String(),
+  signatures: Type.Array(
+    Type.Object({
+      key_id: Uuid,
+      key_name: Type.String(),
+      verified_at: Timestamp,
+      envelope: DsseEnvelopeBody,
+    }),
+  ),
+});
+export type SignatureEnvelopeList = Static<typeof SignatureEnvelopeList>;

@@ -446,8 +446,15 @@ class PublishBody {
     if (this.envelopes.length >= MAX_SIGNATURE_PARTS) {
       throw validationIssue(loc, `at most ${MAX_SIGNATURE_PARTS} signature fields`, "signature.invalid");
     }
-    const text = part.type === "file" ? await readCapped(part.file, MAX_ENVELOPE_BYTES) : part.value;
-    if (typeof text !== "string" || (part.type === "field" && part.valueTruncated)) {
+    // A field sent as `Content-Type: application/json` arrives already parsed by the multipart plugin.
+    const value =
+      part.type === "file"
+        ? await readCapped(part.file, MAX_ENVELOPE_BYTES)
+        : typeof part.value === "string" || part.valueTruncated
+          ? part.value
+          : JSON.stringify(part.value);
+    const text = typeof value === "string" ? value : undefined;
+    if (text === undefined || (part.type === "field" && part.valueTruncated)) {
       throw validationIssue(
         loc,
         `the envelope is larger than ${MAX_ENVELOPE_BYTES} bytes`,

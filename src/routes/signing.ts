@@ -3,6 +3,7 @@ import { ReleaseParams } from "../contract/capabilities.js";
 import { errorResponses, NoContent, OrgParams } from "../contract/common.js";
 import {
   DsseEnvelopeBody,
+  SignatureEnvelopeList,
   SignatureResult,
   SigningKey,
   SigningKeyCreateBody,
@@ -13,6 +14,7 @@ import {
   addSignature,
   createSigningKey,
   listSigningKeys,
+  listVersionSignatureEnvelopes,
   revokeSigningKey,
 } from "../services/signing-service.js";
 import { type RouteApp, scopeOf } from "./route-app.js";
@@ -68,6 +70,23 @@ export default async function signingRoutes(app: RouteApp): Promise<void> {
     async (request, reply) => {
       await revokeSigningKey(app.deps, scopeOf(request), request.params.org, request.params.key_id);
       return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    "/org/:org/capabilities/:name/:version/signatures",
+    {
+      schema: {
+        operationId: "listCapabilityVersionSignatures",
+        tags: ["capabilities", ...tags],
+        summary: "The version's DSSE envelopes that count (by non-revoked keys), for offline verification",
+        params: ReleaseParams,
+        response: { 200: SignatureEnvelopeList, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { org, name, version } = request.params;
+      return listVersionSignatureEnvelopes(app.deps, scopeOf(request), org, name, version);
     },
   );
 

@@ -2,7 +2,12 @@
 // (with a publish or later), against the org's non-revoked keys, and stored with the key it
 // verified against; from then on it counts for as long as that key is not revoked. Whether a
 // version is signed is therefore one indexed lookup, never a cryptographic check on a hot read.
-import type { SigningKey, SigningKeyCreateBody, VersionSignature } from "../contract/signing.js";
+import type {
+  SignatureEnvelopeList,
+  SigningKey,
+  SigningKeyCreateBody,
+  VersionSignature,
+} from "../contract/signing.js";
 import { isUniqueViolation } from "../db/driver-errors.js";
 import { findCapability, findVersion } from "../db/repositories/capability-repository.js";
 import {
@@ -262,6 +267,34 @@ export async function addSignature(
   return {
     created: added > 0,
     result: { name, version: version.version, signatures: await versionSignatures(deps.db, version.id) },
+  };
+}
+
+/** `GET CAP/{name}/{version}/signatures`: the envelopes that count, for offline verification. */
+export async function listVersionSignatureEnvelopes(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgKey: string,
+  name: string,
+  versionNumber: string,
+): Promise<SignatureEnvelopeList> {
+  const { org } = await requireOrgRole(deps, scope.actor, orgKey, "reader");
+  const capability = await findCapability(deps.db, org.id, name);
+  const version = capability && (await findVersion(deps.db, capability.id, versionNumber));
+  if (!capability || !version || version.status === "deleted") {
+    throw notFound(`Version ${versionNumber} of '${name}'`);
+  }
+  const rows = await listCountedSignatures(deps.db, [version.id]);
+  return {
+    name,
+    version: version.version,
+    artifact_sha256: version.artifact_sha256,
+    signatures: rows.map((row) => ({
+      key_id: row.key_id,
+      key_name: row.key_name,
+      verified_at: row.verified_at,
+      envelope: JSON.parse(row.envelope) as DsseEnvelope,
+    })),
   };
 }
 
