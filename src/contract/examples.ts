@@ -126,6 +126,7 @@ const webSearchDetail = {
   warnings: [],
   deprecation_message: null,
   published_by: USER_ID,
+  signatures: [],
 };
 
 const runtime = {
@@ -179,9 +180,12 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
             flags: { "safe-search": false },
             effective_flags: { "safe-search": false },
             runtime_digest: "sha256:03080d6df0f719d129849289b75faf673d668c4860f316e84394da920593d619",
+            signatures: [],
           },
         ],
         runtime_digest: "sha256:769bc6f12bd4c0d41335ca9ae9daf00b38e1be322ad6e61618bd7e4d9ac5f950",
+        trusted_keys: [],
+        policy: { require_signed: false },
       },
     },
   },

@@ -432,10 +432,11 @@ class PublishBody {
       if (part.type === "file") {
         // Only `bundle` and `signature` files are read; anything else is a mistake worth naming.
         part.file.resume();
-        throw new AppError("validation_error", `Unexpected file field \`${part.fieldname}\``, [
+        throw new AppError("validation_error", "The multipart body needs a file field `bundle`", [
+          { loc: ["body", "bundle"], msg: "field required", type: "value_error.missing" },
           {
             loc: ["body", part.fieldname],
-            msg: "only `bundle` and `signature` are accepted",
+            msg: "only `bundle` and `signature` files are read",
             type: "value_error.extra",
           },
         ]);

@@ -78,7 +78,7 @@ export default async function signingRoutes(app: RouteApp): Promise<void> {
     {
       schema: {
         operationId: "listCapabilityVersionSignatures",
-        tags: ["capabilities", ...tags],
+        tags: ["capabilities"],
         summary: "The version's DSSE envelopes that count (by non-revoked keys), for offline verification",
         params: ReleaseParams,
         response: { 200: SignatureEnvelopeList, ...errorResponses },
@@ -95,7 +95,7 @@ export default async function signingRoutes(app: RouteApp): Promise<void> {
     {
       schema: {
         operationId: "addCapabilityVersionSignature",
-        tags: ["capabilities", ...tags],
+        tags: ["capabilities"],
         summary: "Add a DSSE signature to a published version; verified against the org's keys",
         params: ReleaseParams,
         body: DsseEnvelopeBody,
