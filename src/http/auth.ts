@@ -5,6 +5,7 @@
 // path (a runtime polling its bindings) then costs no promise and no SHA-256.
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { findKeyForAuthentication, recordKeyUse } from "../db/repositories/api-key-repository.js";
 import { AppError } from "../errors.js";
 import { hashApiKey, parseApiKey } from "../lib/api-key-format.js";
 import type { Actor, ServiceDeps } from "../services/deps.js";
@@ -75,11 +76,7 @@ export class KeyCache {
   }
 
   private async read(credential: string): Promise<CachedKey | undefined> {
-    const row = await this.deps.db
-      .selectFrom("api_keys")
-      .select(["id", "user_id", "read_only", "runtime_id", "org_id", "expires_at", "revoked_at"])
-      .where("key_hash", "=", hashApiKey(credential))
-      .executeTakeFirst();
+    const row = await findKeyForAuthentication(this.deps.db, hashApiKey(credential));
     if (!row) return undefined;
     return {
       id: row.id,
@@ -107,12 +104,9 @@ export class KeyCache {
     const last = this.lastUsedWrites.get(keyId) ?? 0;
     if (now - last < LAST_USED_WRITE_INTERVAL_MS) return;
     this.lastUsedWrites.set(keyId, now);
-    this.deps.db
-      .updateTable("api_keys")
-      .set({ last_used_at: this.deps.now().toISOString() })
-      .where("id", "=", keyId)
-      .execute()
-      .catch((error) => this.deps.logger.warn({ err: error }, "could not record key use"));
+    recordKeyUse(this.deps.db, keyId, this.deps.now().toISOString()).catch((error) =>
+      this.deps.logger.warn({ err: error }, "could not record key use"),
+    );
   }
 }
 
