@@ -22,6 +22,11 @@ declare module "fastify" {
     public?: boolean;
     /** Runtime tokens may call this route (SPEC §7.6); the handler checks the runtime. */
     runtimeToken?: boolean;
+    /**
+     * Anonymous callers are served (rate-limited per address); a presented credential is still
+     * checked as everywhere else, so a bad key is refused rather than silently read as anonymous.
+     */
+    optionalKey?: boolean;
   }
 }
 
@@ -218,6 +223,16 @@ export function registerRequestGuards(
     done(outcome);
   };
 
+  const anonymous = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void => {
+    try {
+      limiter.consumeAnonymous(request.ip, reply);
+    } catch (limited) {
+      done(limited as Error);
+      return;
+    }
+    done();
+  };
+
   app.addHook("onRequest", (request, reply, done) => {
     let credential: string;
     try {
@@ -225,6 +240,9 @@ export function registerRequestGuards(
       const options = request.routeOptions;
       // Unknown routes have no url; the not-found handler answers them without a key.
       if (options.config?.public || options.url === undefined) return done();
+      if (options.config?.optionalKey && credentialIn(request.headers) === undefined) {
+        return anonymous(request, reply, done);
+      }
       credential = requireCredential(request);
     } catch (error) {
       const upgradeRequired = error instanceof AppError && error.type === "upgrade_required_error";
