@@ -24,6 +24,7 @@ import { runtimeGroup } from "./commands/runtime.js";
 import { secretGroup } from "./commands/secret.js";
 import { serveCommand } from "./commands/serve.js";
 import { serviceAccountGroup } from "./commands/service-account.js";
+import { signingKeyGroup } from "./commands/signing-key.js";
 import { versionCommand } from "./commands/version.js";
 import { workspaceGroup } from "./commands/workspace.js";
 import { Output, reportFailure } from "./output.js";
@@ -40,6 +41,7 @@ const GROUPS: GroupSpec[] = [
   memberGroup,
   serviceAccountGroup,
   keyGroup,
+  signingKeyGroup,
   adminGroup,
 ];
 

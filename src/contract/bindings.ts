@@ -8,6 +8,7 @@ import {
   VERSION_SELECTOR_PATTERN,
 } from "../domain/names.js";
 import { ComponentCounts, KeyName, Nullable, Slug, Timestamp, Uuid } from "./common.js";
+import { DsseEnvelopeBody } from "./signing.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -143,11 +144,27 @@ export const ResolvedCapability = Type.Object({
     }),
     { description: "References to workspace secrets, never values (read them with GET RT/secrets)" },
   ),
+  signatures: Type.Array(DsseEnvelopeBody, {
+    description:
+      "DSSE envelopes of this version by the owner org's non-revoked keys (SPEC §14); a runtime verifies them itself against `trusted_keys`",
+  }),
+});
+
+export const TrustedKey = Type.Object({
+  id: Uuid,
+  org: Type.String({ description: "The org whose bundles this key vouches for" }),
+  name: Type.String(),
+  public_key: Type.String({ description: "Ed25519 SPKI PEM" }),
+  fingerprint: Type.String(),
 });
 
 export const ResolvedSet = Type.Object({
   capabilities: Type.Array(ResolvedCapability),
   runtime_digest: Type.String({ description: "Also the strong ETag of this response" }),
+  trusted_keys: Type.Array(TrustedKey, {
+    description: "Non-revoked signing keys of the orgs that own the listed capabilities",
+  }),
+  policy: Type.Object({ require_signed: Type.Boolean() }),
 });
 
 export const IfNoneMatchHeaders = Type.Object({

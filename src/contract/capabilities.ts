@@ -18,6 +18,7 @@ import {
   Uuid,
 } from "./common.js";
 import { ScanSummary } from "./scan.js";
+import { VersionSignature } from "./signing.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -167,6 +168,9 @@ export const ArtifactDetail = Type.Object({
   deprecation_message: Nullable(Type.String()),
   published_by: Nullable(Type.String({ description: "The publishing user's id" })),
   scan: ScanSummary,
+  signatures: Type.Array(VersionSignature, {
+    description: "Verified signatures by the org's non-revoked signing keys (SPEC §14)",
+  }),
 });
 export type ArtifactDetail = Static<typeof ArtifactDetail>;
 

@@ -131,6 +131,7 @@ const webSearchDetail = {
   deprecation_message: null,
   published_by: USER_ID,
   scan: { status: "passed", counts: { high: 0, medium: 0, low: 0 }, suppressed: 0, complete: true },
+  signatures: [],
 };
 
 const runtime = {
@@ -185,9 +186,12 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
             effective_flags: { "safe-search": false },
             runtime_digest: "sha256:03080d6df0f719d129849289b75faf673d668c4860f316e84394da920593d619",
             secrets: [{ name: "SEARCH_API_KEY", secret: "SEARCH_API_KEY_PROD", version: 2 }],
+            signatures: [],
           },
         ],
         runtime_digest: "sha256:769bc6f12bd4c0d41335ca9ae9daf00b38e1be322ad6e61618bd7e4d9ac5f950",
+        trusted_keys: [],
+        policy: { require_signed: false },
       },
     },
   },

@@ -43,6 +43,19 @@ export const ConfigCapability = Type.Object({
 
 /** Every config field except `capabilities`: what `runtimes.config` stores. */
 const configSettings = {
+  policy: Type.Optional(
+    Type.Object(
+      {
+        require_signed: Type.Optional(
+          Type.Boolean({
+            description:
+              "Refuse to bind, upgrade or reconcile to a version without a signature by a current signing key of its org (SPEC §14)",
+          }),
+        ),
+      },
+      strict,
+    ),
+  ),
   defaults: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   metadata: Type.Optional(Type.Object({ labels: Type.Optional(StringMap) }, strict)),
   resources: Type.Optional(

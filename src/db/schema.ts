@@ -216,6 +216,33 @@ export interface BlobChunksTable {
   data: Buffer;
 }
 
+/** An org's Ed25519 public key for capability signatures (SPEC §14). */
+export interface SigningKeysTable {
+  id: string;
+  org_id: string;
+  name: string;
+  /** SPKI PEM, as re-exported after parsing (never the text as sent). */
+  public_key: string;
+  /** Hex SHA-256 of the SPKI DER: the DSSE `keyid` the CLI writes. */
+  fingerprint: string;
+  created_by: string | null;
+  created_at: string;
+  /** Set on revocation; the key's signatures stop counting from then on. */
+  revoked_at: string | null;
+}
+
+/** A DSSE envelope verified against one signing key of the version's org. */
+export interface CapabilitySignaturesTable {
+  id: string;
+  org_id: string;
+  version_id: string;
+  key_id: string;
+  /** The envelope JSON as received (re-serialized). */
+  envelope: string;
+  verified_at: string;
+  created_by: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -234,6 +261,8 @@ export interface Database {
   scan_findings: ScanFindingsTable;
   org_policies: OrgPoliciesTable;
   workspace_secrets: WorkspaceSecretsTable;
+  signing_keys: SigningKeysTable;
+  capability_signatures: CapabilitySignaturesTable;
 }
 
 export type Row<T extends keyof Database> = Selectable<Database[T]>;

@@ -61,6 +61,11 @@ export const OPENAPI_TAGS = [
     name: "operational",
     description: "Health, readiness, metrics and this document. No key needed.",
   },
+  {
+    name: "signing",
+    description:
+      "Org signing keys (Ed25519) and the DSSE signatures they verify on capability versions; runtimes can require signed versions.",
+  },
 ];
 
 /** Fastify's wildcard segment, and the named parameter OpenAPI documents in its place. */

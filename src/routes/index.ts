@@ -15,6 +15,7 @@ import scanRoutes from "./scan.js";
 import schemaRoutes from "./schemas.js";
 import secretRoutes from "./secrets.js";
 import serviceAccountRoutes from "./service-accounts.js";
+import signingRoutes from "./signing.js";
 import userRoutes from "./users.js";
 import workspaceRoutes from "./workspaces.js";
 
@@ -37,4 +38,5 @@ export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(scanRoutes, api);
   await app.register(blobRoutes, api);
   await app.register(secretRoutes, api);
+  await app.register(signingRoutes, api);
 }

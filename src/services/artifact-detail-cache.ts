@@ -38,6 +38,8 @@ export const MUTABLE_FIELDS = [
   "version_count",
   "versions",
   "deprecation_message",
+  // Added and (by revoking a key) taken away after publish.
+  "signatures",
 ] as const satisfies readonly DetailKey[];
 export type MutableDetail = Pick<ArtifactDetail, (typeof MUTABLE_FIELDS)[number]>;
 
@@ -157,6 +159,7 @@ export function mutableDetail(
   isPublic: boolean,
   version: LiveVersion,
   newestFirstVersions: string[],
+  signatures: MutableDetail["signatures"],
 ): MutableDetail {
   if (version.status === "deleted") throw new Error("a deleted version has no public view");
   return {
@@ -167,6 +170,7 @@ export function mutableDetail(
     version_count: newestFirstVersions.length,
     versions: newestFirstVersions,
     deprecation_message: version.deprecation_message,
+    signatures,
   };
 }
 

@@ -7,6 +7,7 @@ import type {
   VersionStatus,
 } from "../contract/capabilities.js";
 import type { ScanSummary } from "../contract/scan.js";
+import type { VersionSignature } from "../contract/signing.js";
 import type { CapabilityRow, VersionRow } from "../db/repositories/capability-repository.js";
 import { compareSemver } from "../domain/semver.js";
 
@@ -71,7 +72,12 @@ export function toSummary(owner: CapabilityOwner, version: VersionRow, live: Liv
   };
 }
 
-export function toDetail(owner: CapabilityOwner, version: VersionRow, live: LiveVersion[]): ArtifactDetail {
+export function toDetail(
+  owner: CapabilityOwner,
+  version: VersionRow,
+  live: LiveVersion[],
+  signatures: VersionSignature[],
+): ArtifactDetail {
   return {
     ...toSummary(owner, version, live),
     artifact_sha256: version.artifact_sha256,
@@ -85,6 +91,7 @@ export function toDetail(owner: CapabilityOwner, version: VersionRow, live: Live
     deprecation_message: version.deprecation_message,
     published_by: version.published_by,
     scan: scanSummaryOf(version.scan_summary),
+    signatures,
   };
 }
 

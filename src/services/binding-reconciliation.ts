@@ -41,6 +41,8 @@ import {
   serializeMapping,
 } from "./secret-views.js";
 
+import { assertSignedIfRequired } from "./signing-service.js";
+
 const secretsLoc = (name: string) => ["body", "config", "capabilities", name, "secrets"];
 
 export interface DesiredBinding {
@@ -69,7 +71,7 @@ export async function reconcileRuntimeBindings(
   scope: RequestScope,
   runtime: { id: string; org_id: string },
   desired: DesiredBinding[],
-  options: { dryRun: boolean; dialect: Dialect; at: string },
+  options: { dryRun: boolean; dialect: Dialect; at: string; requireSigned?: boolean },
 ): Promise<ReconciliationPlan> {
   const org = await findOrgRef(trx, runtime.org_id);
   assertNoDuplicates(desired, org);
@@ -80,6 +82,7 @@ export async function reconcileRuntimeBindings(
     org,
     runtimeId: runtime.id,
     at,
+    requireSigned: options.requireSigned ?? false,
     audit: (action, targetId, data) =>
       appendAudit(
         trx,
@@ -135,6 +138,8 @@ interface ReconcileContext {
   org: OrgRef;
   runtimeId: string;
   at: string;
+  /** The config's `policy.require_signed`: every version the apply binds or moves to is checked. */
+  requireSigned: boolean;
   audit: (action: string, targetId: string, data: Record<string, unknown>) => Promise<void>;
 }
 
@@ -160,6 +165,7 @@ async function planInstall(
     entry.version ?? "latest",
     entry.name,
   );
+  await assertSignedIfRequired(trx, context.requireSigned, version, entry.name);
   const name = nameFor(capability, org.id);
   const enabled = entry.enabled ?? true;
   const mapping = mergeSecretMapping(
@@ -217,6 +223,7 @@ async function planUpdate(
       : mergeSecretMapping({}, entry.secrets, declaredSecrets, secretsLoc(entry.name));
   const secrets = serializeMapping(mapping);
   const secretsChanged = secrets !== serializeMapping(parseJsonObject<SecretMapping>(existing.secrets));
+  if (versionChanged) await assertSignedIfRequired(trx, context.requireSigned, target, entry.name);
   if (!versionChanged && !secretsChanged && enabled === (existing.enabled === 1)) return null;
 
   const name = nameOfRow(existing);

@@ -8,6 +8,7 @@ import {
   type BindingChanges,
   deleteBindingAtRevision,
   findBinding,
+  findCapabilityById,
   insertBinding,
   listJoinedBindings,
   updateBindingAtRevision,
@@ -62,6 +63,7 @@ import {
   type SecretMapping,
   serializeMapping,
 } from "./secret-views.js";
+import { assertSignedIfRequired, requiresSigned } from "./signing-service.js";
 import { previewUpgrade, type UpgradePreview } from "./upgrade-preview.js";
 
 /** The serialized response: sent as is, joined to the headers in one write. */
@@ -147,6 +149,7 @@ export class BindingService {
         body.version ?? "latest",
         body.name,
       );
+      await assertSignedIfRequired(trx, requiresSigned(runtime.config), version, body.name);
       const declared = parseJsonObject<DeclaredFlags>(version.flags);
       const overrides = mergeFlagChanges({}, body.flags ?? {}, declared, { allowRemoval: false });
       const mapping = mergeSecretMapping(
@@ -235,7 +238,7 @@ export class BindingService {
     const { item, changed } = await this.deps.db.transaction().execute(async (trx) => {
       const runtime = await requireRuntime(trx, org.id, path);
       const binding = await requireBinding(trx, runtime.id, bindingId, ifMatch);
-      const plan = await planBindingChange(trx, this.deps.dialect, org, binding, body);
+      const plan = await planBindingChange(trx, this.deps.dialect, org, binding, body, runtime.config);
       if (Object.keys(plan.changes).length === 0) {
         return { item: await presentBinding(trx, runtime.id, binding.id), changed: false };
       }
@@ -352,12 +355,19 @@ async function planBindingChange(
   runtimeOrg: OrgRef,
   binding: Row<"bindings">,
   body: BindingPatchBody,
+  runtimeConfig: string,
 ): Promise<BindingChangePlan> {
   const current = await requireVersionById(db, binding.version_id);
   const target =
     body.version === undefined
       ? current
       : await targetVersion(db, dialect, runtimeOrg, binding, current, body.version);
+  // Only a move is checked: enabling or re-flagging the bound version is not binding anything new.
+  if (target.id !== current.id) {
+    const capability = await findCapabilityById(db, binding.capability_id);
+    const reference = capability ? nameFor(capability, runtimeOrg.id) : "capability";
+    await assertSignedIfRequired(db, requiresSigned(runtimeConfig), target, reference);
+  }
   const declared = parseJsonObject<DeclaredFlags>(target.flags);
   const overrides = parseJsonObject<FlagOverrides>(binding.flags);
   const kept = keepDeclared(overrides, declared);

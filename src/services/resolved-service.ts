@@ -4,6 +4,7 @@
 import { type BindingJoinedRow, listJoinedBindings } from "../db/repositories/binding-repository.js";
 import { findRuntimeLocation } from "../db/repositories/runtime-repository.js";
 import { workspaceSecretVersions } from "../db/repositories/secret-repository.js";
+import { listActiveSigningKeys } from "../db/repositories/signing-key-repository.js";
 import { canonicalDigest } from "../domain/digests.js";
 import { notFound } from "../errors.js";
 import {
@@ -31,6 +32,7 @@ import {
   secretReferences,
 } from "./secret-views.js";
 import { signBlobUrl } from "./signed-urls.js";
+import { countedSignaturesOf, requiresSigned } from "./signing-service.js";
 
 /**
  * Signed URLs live 15 minutes; a cached body is re-signed once its URLs have less than this left,
@@ -39,6 +41,8 @@ import { signBlobUrl } from "./signed-urls.js";
 const RESIGN_MARGIN_MS = 5 * 60_000;
 
 interface ResolvedEntry {
+  /** The bound version's id: its signatures are looked up by it. */
+  version_id: string;
   name: string;
   version: string;
   artifact_sha256: string;
@@ -48,6 +52,14 @@ interface ResolvedEntry {
   runtime_digest: string;
   /** References to workspace secrets, never values (SPEC §11). */
   secrets: SecretReference[];
+  /** Stored DSSE envelopes (JSON text) that count for the version. */
+  signatures: string[];
+}
+
+/** What the runtime needs to verify signatures itself (SPEC §14). */
+interface TrustSection {
+  trusted_keys: { id: string; org: string; name: string; public_key: string; fingerprint: string }[];
+  policy: { require_signed: boolean };
 }
 
 /** The serialized response with its signed URLs, and when to sign them again. */
@@ -60,6 +72,7 @@ interface ResolvedView extends RuntimeView, SignedBody {
   /** The digest in quotes: the strong ETag. */
   etag: string;
   entries: ResolvedEntry[];
+  trust: TrustSection;
 }
 
 export type ResolvedResponse = { etag: string } & (SerializedBody | { body: null });
@@ -119,7 +132,7 @@ export class ResolvedService {
   }
 
   private async resignAndAnswer(view: ResolvedView): Promise<ResolvedResponse> {
-    Object.assign(view, await this.sign(view.entries, view.digest));
+    Object.assign(view, await this.sign(view.entries, view.digest, view.trust));
     return { etag: view.etag, body: view.body, contentLength: view.contentLength };
   }
 
@@ -128,9 +141,27 @@ export class ResolvedService {
     if (!location) throw notFound("Runtime");
     const rows = await listJoinedBindings(this.deps.db, runtimeId);
     const secrets = await workspaceSecretVersions(this.deps.db, location.workspace_id);
-    const entries = rows
-      .filter((row) => row.enabled === 1)
-      .map((row) => toResolvedEntry(row, secrets))
+    const enabled = rows.filter((row) => row.enabled === 1);
+    // Two queries whatever the number of bindings: signatures of every bound version, and the
+    // owners' keys. Trust never moves the digest: SPEC §7.6 fixes what it covers.
+    const signatures = await countedSignaturesOf(
+      this.deps.db,
+      enabled.map((row) => row.version_id),
+    );
+    const owners = new Map(enabled.map((row) => [row.capability_org_id, row.owner_key]));
+    const keys = await listActiveSigningKeys(this.deps.db, [...owners.keys()]);
+    const trust: TrustSection = {
+      trusted_keys: keys.map((key) => ({
+        id: key.id,
+        org: owners.get(key.org_id) ?? "",
+        name: key.name,
+        public_key: key.public_key,
+        fingerprint: key.fingerprint,
+      })),
+      policy: { require_signed: requiresSigned(location.config) },
+    };
+    const entries = enabled
+      .map((row) => toResolvedEntry(row, secrets, signatures.get(row.version_id) ?? []))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     // Content only: signed URLs (which change with every signing) never move the digest. A
     // capability's secret references count too (SPEC §11), so a new value makes runtimes re-sync;
@@ -152,11 +183,12 @@ export class ResolvedService {
       digest,
       etag: `"${digest}"`,
       entries,
-      ...(await this.sign(entries, digest)),
+      trust,
+      ...(await this.sign(entries, digest, trust)),
     };
   }
 
-  private async sign(entries: ResolvedEntry[], digest: string): Promise<SignedBody> {
+  private async sign(entries: ResolvedEntry[], digest: string, trust: TrustSection): Promise<SignedBody> {
     let expiresAt = Number.POSITIVE_INFINITY;
     const capabilities = [];
     for (const entry of entries) {
@@ -172,16 +204,21 @@ export class ResolvedService {
         effective_flags: entry.effective_flags,
         runtime_digest: entry.runtime_digest,
         secrets: entry.secrets,
+        signatures: entry.signatures.map((text) => JSON.parse(text) as unknown),
       });
     }
     return {
-      ...serialized({ capabilities, runtime_digest: digest }),
+      ...serialized({ capabilities, runtime_digest: digest, ...trust }),
       resignAt: expiresAt - RESIGN_MARGIN_MS,
     };
   }
 }
 
-function toResolvedEntry(row: BindingJoinedRow, available: ReadonlyMap<string, number>): ResolvedEntry {
+function toResolvedEntry(
+  row: BindingJoinedRow,
+  available: ReadonlyMap<string, number>,
+  signatures: { envelope: string }[],
+): ResolvedEntry {
   const overrides = parseJsonObject<FlagOverrides>(row.flags);
   const secrets = secretReferences(
     parseJsonObject<DeclaredSecrets>(row.declared_secrets),
@@ -189,6 +226,9 @@ function toResolvedEntry(row: BindingJoinedRow, available: ReadonlyMap<string, n
     available,
   );
   return {
+    version_id: row.version_id,
+    // One envelope may be stored once per key it verified against: send each once.
+    signatures: [...new Set(signatures.map((s) => s.envelope))],
     name: displayName(row.capability_name, row.owner_key, row.capability_org_id === row.runtime_org_id),
     version: row.version,
     artifact_sha256: row.artifact_sha256,

@@ -134,6 +134,7 @@ export async function createRuntime(
           dryRun: false,
           dialect: deps.dialect,
           at,
+          requireSigned: input.config?.policy?.require_signed === true,
         });
       await appendAudit(
         trx,
@@ -245,6 +246,7 @@ export async function replaceRuntimeConfig(
           dryRun: false,
           dialect: deps.dialect,
           at,
+          requireSigned: config.policy?.require_signed === true,
         })
       : EMPTY_PLAN;
     await appendAudit(
@@ -285,6 +287,7 @@ export async function planRuntimeConfig(
       dryRun: true,
       dialect: deps.dialect,
       at: deps.now().toISOString(),
+      requireSigned: config.policy?.require_signed === true,
     });
   } finally {
     await trx.rollback().execute();

@@ -29,6 +29,7 @@ import { CliError } from "../cli-errors.js";
 import type { Progress } from "../progress.js";
 import { checkedResolvedSet } from "./resolved-check.js";
 import { fetchSecretValues, writeSecretFiles } from "./secret-files.js";
+import { runtimeOrgOf, verifyResolvedSignatures } from "./signature-check.js";
 import {
   capabilityDirectory,
   ENV_FILE,
@@ -104,6 +105,7 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
   });
   if (response.status === 304) return unchangedReport(previous);
   const resolved = checkedResolvedSet(response.body);
+  verifyResolvedSignatures(resolved, runtimeOrgOf(target.runtimePath));
   const etag = response.headers.get("etag") ?? `"${resolved.runtime_digest}"`;
 
   const reusable = await reusableCapabilities(dir, previous);
