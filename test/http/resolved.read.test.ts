@@ -85,6 +85,7 @@ describe("GET RT/capabilities/resolved", () => {
       "name",
       "runtime_digest",
       "secrets",
+      "signatures",
       "version",
     ]);
     assert.equal(item.version, "1.0.0");
