@@ -93,6 +93,14 @@ export class ResolvedService {
     return view && this.answer(view, ifNoneMatch);
   }
 
+  /**
+   * Whether the runtime's cached set binds the capability; undefined when it is not cached (a
+   * watcher then cannot rule the change out).
+   */
+  showsCapability(runtimeId: string, capabilityId: string): boolean | undefined {
+    return this.views.peek(runtimeId)?.capabilityIds.includes(capabilityId);
+  }
+
   private async readResolved(
     actor: Actor,
     path: RuntimePath,
@@ -121,19 +129,8 @@ export class ResolvedService {
     const location = await findRuntimeLocation(this.deps.db, runtimeId);
     if (!location) throw notFound("Runtime");
     const rows = await listJoinedBindings(this.deps.db, runtimeId);
-    const entries = rows
-      .filter((row) => row.enabled === 1)
-      .map(toResolvedEntry)
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    // Content only: signed URLs (which change with every signing) never move the digest.
-    const digest = canonicalDigest(
-      entries.map(({ name, version, runtime_digest, effective_flags }) => ({
-        name,
-        version,
-        runtime_digest,
-        effective_flags,
-      })),
-    );
+    const entries = resolvedEntriesOf(rows);
+    const digest = digestOfEntries(entries);
     return {
       orgId: location.org_id,
       workspaceKey: location.workspace_key,
@@ -167,6 +164,35 @@ export class ResolvedService {
       resignAt: expiresAt - RESIGN_MARGIN_MS,
     };
   }
+}
+
+/** The enabled bindings as resolved entries, sorted by name. */
+function resolvedEntriesOf(rows: BindingJoinedRow[]): ResolvedEntry[] {
+  return rows
+    .filter((row) => row.enabled === 1)
+    .map(toResolvedEntry)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Content only: signed URLs (which change with every signing) never move the digest. */
+function digestOfEntries(entries: ResolvedEntry[]): string {
+  return canonicalDigest(
+    entries.map(({ name, version, runtime_digest, effective_flags }) => ({
+      name,
+      version,
+      runtime_digest,
+      effective_flags,
+    })),
+  );
+}
+
+/**
+ * The resolved set's digest from a runtime's joined binding rows, without signing anything: what
+ * the runtime list compares a runtime's reported `applied_digest` with (SPEC §12 `in_sync`). The
+ * same functions as the resolved set itself, so the two can never disagree.
+ */
+export function resolvedDigestOf(rows: BindingJoinedRow[]): string {
+  return digestOfEntries(resolvedEntriesOf(rows));
 }
 
 function toResolvedEntry(row: BindingJoinedRow): ResolvedEntry {
