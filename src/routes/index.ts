@@ -9,6 +9,7 @@ import operationalRoutes from "./operational.js";
 import orgRoutes from "./orgs.js";
 import projectRoutes from "./projects.js";
 import type { RouteApp } from "./route-app.js";
+import runtimeStatusRoutes from "./runtime-status.js";
 import runtimeRoutes from "./runtimes.js";
 import schemaRoutes from "./schemas.js";
 import serviceAccountRoutes from "./service-accounts.js";
@@ -28,6 +29,7 @@ export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(projectRoutes, api);
   await app.register(auditRoutes, api);
   await app.register(runtimeRoutes, api);
+  await app.register(runtimeStatusRoutes, api);
   await app.register(bindingRoutes, api);
   await app.register(capabilityRoutes, api);
   await app.register(blobRoutes, api);

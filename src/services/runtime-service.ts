@@ -6,10 +6,12 @@ import type {
   CreateRuntimeInput,
   RuntimeConfigInputValue,
   RuntimeConfigViewValue,
+  RuntimeSyncView,
   RuntimeView,
   UpdateRuntimeInput,
 } from "../contract/runtimes.js";
 import { isForeignKeyViolation, isUniqueViolation } from "../db/driver-errors.js";
+import { listJoinedBindingsOfRuntimes } from "../db/repositories/binding-repository.js";
 import { insertRuntime } from "../db/repositories/runtime-repository.js";
 import type { Db, Row } from "../db/schema.js";
 import { canonicalDigest } from "../domain/digests.js";
@@ -27,6 +29,7 @@ import {
 import { displayName } from "./binding-views.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import { findProject } from "./project-service.js";
+import { resolvedDigestOf } from "./resolved-service.js";
 
 export interface WorkspaceRef {
   org: string;
@@ -42,6 +45,10 @@ export interface RuntimeListOptions {
   cursor?: string;
   projectId?: string;
   statuses?: string[];
+  /** `sync.in_sync` must equal this. */
+  inSync?: boolean;
+  /** true: not seen for STALE_AFTER_MS (or never); false: seen within it. */
+  stale?: boolean;
 }
 
 export interface RuntimePage {
@@ -57,9 +64,18 @@ export interface AppliedConfig {
 
 type ConfigCapability = RuntimeConfigViewValue["capabilities"][number];
 type StoredConfig = Omit<RuntimeConfigViewValue, "capabilities">;
-type RuntimeRow = Row<"runtimes"> & { capability_count: number | string | bigint | null };
+type RuntimeRow = Row<"runtimes"> & {
+  capability_count: number | string | bigint | null;
+  sync_last_seen_at: string | null;
+  sync_applied_digest: string | null;
+  sync_checks_failed: number | string | null;
+};
 
 const INITIAL_STATUS = "idle";
+/** A runtime that has not reported for this long is stale (SPEC §12). */
+export const STALE_AFTER_MS = 5 * 60_000;
+/** Runtimes one list request examines at most for the `in_sync` filter. */
+const IN_SYNC_SCAN_BUDGET = 1_000;
 const EMPTY_PLAN: ReconciliationPlan = { install: [], update: [], remove: [] };
 
 export async function listRuntimes(
@@ -69,23 +85,41 @@ export async function listRuntimes(
   options: RuntimeListOptions,
 ): Promise<RuntimePage> {
   const { workspace } = await locateWorkspace(deps, actor, ref, "reader");
-  const after = options.cursor === undefined ? undefined : decodeIdCursor(options.cursor);
-  const rows = await selectRuntimes(deps.db)
-    .where("runtimes.workspace_id", "=", workspace.id)
-    .$if(options.projectId !== undefined, (q) =>
-      q.where("runtimes.project_id", "=", options.projectId!.toLowerCase()),
-    )
-    .$if((options.statuses?.length ?? 0) > 0, (q) => q.where("runtimes.status", "in", options.statuses!))
-    .$if(after !== undefined, (q) => q.where("runtimes.id", ">", after!))
-    .orderBy("runtimes.id")
-    .limit(options.limit + 1)
-    .execute();
-  const page = rows.slice(0, options.limit);
-  const capabilities = await configCapabilitiesOf(deps.db, page);
-  return {
-    items: page.map((row) => presentRuntime(row, capabilities.get(row.id) ?? [])),
-    next_cursor: rows.length > options.limit ? encodeIdCursor(page[page.length - 1].id) : null,
-  };
+  let after = options.cursor === undefined ? undefined : decodeIdCursor(options.cursor);
+  const staleBefore = new Date(deps.now().getTime() - STALE_AFTER_MS).toISOString();
+  // `in_sync` is computed, not stored (it moves with every binding change): with that filter the
+  // rows are read in batches until the page is full or the scan budget is spent, and a short page
+  // then carries a cursor to go on from.
+  const batch = options.inSync === undefined ? options.limit + 1 : Math.max(options.limit + 1, 100);
+  const items: RuntimeView[] = [];
+  for (let scanned = 0; ; ) {
+    const rows = await selectRuntimes(deps.db)
+      .where("runtimes.workspace_id", "=", workspace.id)
+      .$if(options.projectId !== undefined, (q) =>
+        q.where("runtimes.project_id", "=", options.projectId!.toLowerCase()),
+      )
+      .$if((options.statuses?.length ?? 0) > 0, (q) => q.where("runtimes.status", "in", options.statuses!))
+      .$if(options.stale === true, (q) =>
+        q.where((eb) =>
+          eb.or([eb("sync.last_seen_at", "is", null), eb("sync.last_seen_at", "<", staleBefore)]),
+        ),
+      )
+      .$if(options.stale === false, (q) => q.where("sync.last_seen_at", ">=", staleBefore))
+      .$if(after !== undefined, (q) => q.where("runtimes.id", ">", after!))
+      .orderBy("runtimes.id")
+      .limit(batch)
+      .execute();
+    for (const view of await presentRuntimes(deps.db, rows)) {
+      if (options.inSync !== undefined && view.sync.in_sync !== options.inSync) continue;
+      if (items.length === options.limit)
+        return { items, next_cursor: encodeIdCursor(items[items.length - 1].id) };
+      items.push(view);
+    }
+    if (rows.length < batch) return { items, next_cursor: null };
+    after = rows[rows.length - 1].id;
+    scanned += rows.length;
+    if (scanned >= IN_SYNC_SCAN_BUDGET) return { items, next_cursor: encodeIdCursor(after) };
+  }
 }
 
 /**
@@ -156,7 +190,11 @@ export async function createRuntime(
 
 export async function getRuntime(deps: ServiceDeps, actor: Actor, ref: RuntimeRef): Promise<RuntimeView> {
   const { runtime } = await locateRuntime(deps, actor, ref, "reader");
-  return presentRuntime(runtime, await listBindingsForConfig(deps.db, runtime.id));
+  return presentRuntime(
+    runtime,
+    await listBindingsForConfig(deps.db, runtime.id),
+    await currentDigestOf(deps.db, runtime.id),
+  );
 }
 
 export async function updateRuntime(
@@ -264,7 +302,11 @@ export async function replaceRuntimeConfig(
   });
   deps.changes.publish({ kind: "runtime", runtimeId: runtime.id });
   const { row, capabilities: bound } = await loadRuntime(deps.db, runtime.id);
-  return { config: configViewOf(row, bound), runtime: presentRuntime(row, bound), plan };
+  return {
+    config: configViewOf(row, bound),
+    runtime: presentRuntime(row, bound, await currentDigestOf(deps.db, row.id)),
+    plan,
+  };
 }
 
 /**
@@ -344,11 +386,17 @@ async function resolveProject(
   return fallback;
 }
 
-/** The runtime rows with their binding count, counted in the same query. */
+/** The runtime rows with their binding count, counted in the same query, and their last sync report. */
 function selectRuntimes(db: Db) {
   return db
     .selectFrom("runtimes")
+    .leftJoin("runtime_sync_status as sync", "sync.runtime_id", "runtimes.id")
     .selectAll("runtimes")
+    .select([
+      "sync.last_seen_at as sync_last_seen_at",
+      "sync.applied_digest as sync_applied_digest",
+      "sync.checks_failed as sync_checks_failed",
+    ])
     .select((eb) =>
       eb
         .selectFrom("bindings")
@@ -369,7 +417,44 @@ async function loadRuntime(
 
 async function getRuntimeView(db: Db, runtimeId: string): Promise<RuntimeView> {
   const { row, capabilities } = await loadRuntime(db, runtimeId);
-  return presentRuntime(row, capabilities);
+  return presentRuntime(row, capabilities, await currentDigestOf(db, row.id));
+}
+
+/** Many runtimes, presented with two queries whatever their number (config names, resolved digests). */
+async function presentRuntimes(db: Db, rows: RuntimeRow[]): Promise<RuntimeView[]> {
+  const capabilities = await configCapabilitiesOf(db, rows);
+  const digests = await currentDigestsOf(
+    db,
+    rows.map((row) => row.id),
+  );
+  return rows.map((row) => presentRuntime(row, capabilities.get(row.id) ?? [], digests.get(row.id) ?? ""));
+}
+
+/** The runtime_digest each runtime's resolved set has now: what `in_sync` compares a report with. */
+async function currentDigestsOf(db: Db, runtimeIds: string[]): Promise<Map<string, string>> {
+  const bindings = await listJoinedBindingsOfRuntimes(db, runtimeIds);
+  return new Map([...bindings].map(([id, rows]) => [id, resolvedDigestOf(rows)]));
+}
+
+export async function currentDigestOf(db: Db, runtimeId: string): Promise<string> {
+  return (await currentDigestsOf(db, [runtimeId])).get(runtimeId) ?? "";
+}
+
+/** The `sync` member of a runtime (SPEC §12) from its last report and its current resolved digest. */
+export function syncView(
+  report: {
+    last_seen_at: string | null;
+    applied_digest: string | null;
+    checks_failed: number | string | null;
+  },
+  currentDigest: string,
+): RuntimeSyncView {
+  return {
+    last_seen_at: report.last_seen_at,
+    applied_digest: report.applied_digest,
+    in_sync: report.applied_digest !== null && report.applied_digest === currentDigest,
+    checks_failed: Number(report.checks_failed ?? 0),
+  };
 }
 
 /**
@@ -405,7 +490,11 @@ async function configCapabilitiesOf(
   return byRuntime;
 }
 
-function presentRuntime(row: RuntimeRow, capabilities: ConfigCapability[]): RuntimeView {
+function presentRuntime(
+  row: RuntimeRow,
+  capabilities: ConfigCapability[],
+  currentDigest: string,
+): RuntimeView {
   return {
     id: row.id,
     key: row.key,
@@ -419,6 +508,14 @@ function presentRuntime(row: RuntimeRow, capabilities: ConfigCapability[]): Runt
     capability_count: Number(row.capability_count ?? 0),
     created_at: row.created_at,
     updated_at: row.updated_at,
+    sync: syncView(
+      {
+        last_seen_at: row.sync_last_seen_at,
+        applied_digest: row.sync_applied_digest,
+        checks_failed: row.sync_checks_failed,
+      },
+      currentDigest,
+    ),
   };
 }
 
