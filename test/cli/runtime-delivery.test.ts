@@ -3,8 +3,8 @@
 // soon as something changes (or polls a server that does not hold it).
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { createServer, request as httpRequest, type Server } from "node:http";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -56,7 +56,11 @@ checks:
 `;
 
 /** Polls `check` until it holds; a deadline instead of a sleep. */
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
@@ -92,7 +96,9 @@ describe("capstan runtime sync: mcp.json, checks, status and watch", () => {
     const dir = path.join(scratch, "src", "toolbox");
     const files: Record<string, string> = {
       "capability.yaml": MANIFEST.replace("NAME", "toolbox"),
-      "servers.json": JSON.stringify({ mcpServers: { filed: { command: "node", args: ["./srv.js"], cwd: "sub" } } }),
+      "servers.json": JSON.stringify({
+        mcpServers: { filed: { command: "node", args: ["./srv.js"], cwd: "sub" } },
+      }),
       "bin/server.py": "print('hello')\n",
       "data/config.json": "{}\n",
       "sub/srv.js": "console.log('hi')\n",
@@ -114,18 +120,22 @@ describe("capstan runtime sync: mcp.json, checks, status and watch", () => {
     const mcp = JSON.parse(await readFile(path.join(dir, "mcp.json"), "utf8"));
     assert.deepEqual(mcp, {
       mcpServers: {
-        "toolbox.filed": { command: "node", args: [path.join(root, "sub", "srv.js")], cwd: path.join(root, "sub") },
+        "toolbox.filed": {
+          command: "node",
+          args: [path.join(root, "sub", "srv.js")],
+          cwd: path.join(root, "sub"),
+        },
         "toolbox.local": {
           command: path.join(root, "bin", "server.py"),
           args: ["--port", "8080", path.join(root, "data", "config.json")],
           // Left for the secrets file: never a value here.
-          env: { API_TOKEN: "${API_TOKEN}" },
+          env: { API_TOKEN: "$" + "{API_TOKEN}" },
           cwd: root,
         },
         "toolbox.remote": {
           type: "http",
           url: "https://mcp.example.com/mcp",
-          headers: { Authorization: "Bearer ${REMOTE_TOKEN}" },
+          headers: { Authorization: "Bearer $" + "{REMOTE_TOKEN}" },
         },
       },
     });
@@ -134,7 +144,12 @@ describe("capstan runtime sync: mcp.json, checks, status and watch", () => {
     await ok("runtime", "flag", key, "toolbox", "burp=true", "web=false");
     await ok("runtime", "sync", key, "--dir", dir);
     const flagged = JSON.parse(await readFile(path.join(dir, "mcp.json"), "utf8")).mcpServers;
-    assert.deepEqual(Object.keys(flagged).sort(), ["toolbox.filed", "toolbox.gated", "toolbox.local", "toolbox.remote"]);
+    assert.deepEqual(Object.keys(flagged).sort(), [
+      "toolbox.filed",
+      "toolbox.gated",
+      "toolbox.local",
+      "toolbox.remote",
+    ]);
     assert.deepEqual(flagged["toolbox.gated"], { command: "uvx", args: ["burp-bridge"], cwd: root });
     await ok("runtime", "flag", key, "toolbox", "burp=false");
     await ok("runtime", "sync", key, "--dir", dir);
@@ -235,10 +250,14 @@ describe("capstan runtime sync: mcp.json, checks, status and watch", () => {
     const proxy: Server = createServer((req, res) => {
       const { prefer: _, ...headers } = req.headers;
       if (req.url?.endsWith("/capabilities/resolved")) resolvedReads += 1;
-      const upstream = httpRequest(new URL(req.url ?? "/", live.url), { method: req.method, headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = httpRequest(
+        new URL(req.url ?? "/", live.url),
+        { method: req.method, headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       req.pipe(upstream);
     });
     await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));

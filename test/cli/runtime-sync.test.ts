@@ -165,7 +165,12 @@ describe("capstan runtime sync", () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /digest mismatch/);
     assert.deepEqual(await snapshot(dir), before);
-    assert.deepEqual((await readdir(dir)).sort(), ["capabilities.env", "foxtrot", "mcp.json", "resolved.json"]);
+    assert.deepEqual((await readdir(dir)).sort(), [
+      "capabilities.env",
+      "foxtrot",
+      "mcp.json",
+      "resolved.json",
+    ]);
   });
 
   test("another org's public capability lands in owner__name, its flags under OWNER__NAME", async () => {
