@@ -21,8 +21,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { buildTarGz } from "../scripts/tar-builder.js";
 import { generateApiKey } from "../src/lib/api-key-format.js";
-import { buildTarGz } from "../test/helpers/tar-builder.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const RUNTIMES = Number(process.env.BENCH_WATCHERS ?? 1_000);

@@ -8,13 +8,15 @@ import {
   type BindingChanges,
   deleteBindingAtRevision,
   findBinding,
-  findRuntimeInWorkspace,
-  findRuntimeLocation,
   insertBinding,
   listJoinedBindings,
-  type RuntimeRef,
   updateBindingAtRevision,
 } from "../db/repositories/binding-repository.js";
+import {
+  findRuntimeInWorkspace,
+  findRuntimeLocation,
+  type RuntimeRef,
+} from "../db/repositories/runtime-repository.js";
 import type { Db, Row } from "../db/schema.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";

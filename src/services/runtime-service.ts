@@ -12,7 +12,19 @@ import type {
 } from "../contract/runtimes.js";
 import { isForeignKeyViolation, isUniqueViolation } from "../db/driver-errors.js";
 import { listJoinedBindingsOfRuntimes } from "../db/repositories/binding-repository.js";
-import { insertRuntime } from "../db/repositories/runtime-repository.js";
+import { findDefaultProject } from "../db/repositories/project-repository.js";
+import {
+  deleteRuntimeRow,
+  findRuntimeByKey,
+  findRuntimeWithCount,
+  findWorkspaceRuntimeWithCount,
+  insertRuntime,
+  listConfigBindingsOfRuntimes,
+  listWorkspaceRuntimesWithCount,
+  type RuntimeWithCountRow,
+  updateRuntimeRow,
+} from "../db/repositories/runtime-repository.js";
+import { findWorkspaceByKey } from "../db/repositories/workspace-repository.js";
 import type { Db, Row } from "../db/schema.js";
 import { canonicalDigest } from "../domain/digests.js";
 import { notFound } from "../errors.js";
@@ -64,12 +76,7 @@ export interface AppliedConfig {
 
 type ConfigCapability = RuntimeConfigViewValue["capabilities"][number];
 type StoredConfig = Omit<RuntimeConfigViewValue, "capabilities">;
-type RuntimeRow = Row<"runtimes"> & {
-  capability_count: number | string | bigint | null;
-  sync_last_seen_at: string | null;
-  sync_applied_digest: string | null;
-  sync_checks_failed: number | string | null;
-};
+type RuntimeRow = RuntimeWithCountRow;
 
 const INITIAL_STATUS = "idle";
 /** A runtime that has not reported for this long is stale (SPEC §12). */
@@ -93,22 +100,13 @@ export async function listRuntimes(
   const batch = options.inSync === undefined ? options.limit + 1 : Math.max(options.limit + 1, 100);
   const items: RuntimeView[] = [];
   for (let scanned = 0; ; ) {
-    const rows = await selectRuntimes(deps.db)
-      .where("runtimes.workspace_id", "=", workspace.id)
-      .$if(options.projectId !== undefined, (q) =>
-        q.where("runtimes.project_id", "=", options.projectId!.toLowerCase()),
-      )
-      .$if((options.statuses?.length ?? 0) > 0, (q) => q.where("runtimes.status", "in", options.statuses!))
-      .$if(options.stale === true, (q) =>
-        q.where((eb) =>
-          eb.or([eb("sync.last_seen_at", "is", null), eb("sync.last_seen_at", "<", staleBefore)]),
-        ),
-      )
-      .$if(options.stale === false, (q) => q.where("sync.last_seen_at", ">=", staleBefore))
-      .$if(after !== undefined, (q) => q.where("runtimes.id", ">", after!))
-      .orderBy("runtimes.id")
-      .limit(batch)
-      .execute();
+    const rows = await listWorkspaceRuntimesWithCount(deps.db, workspace.id, {
+      projectId: options.projectId?.toLowerCase(),
+      statuses: options.statuses,
+      seen: options.stale === undefined ? undefined : { before: staleBefore, stale: options.stale },
+      afterId: after,
+      limit: batch,
+    });
     for (const view of await presentRuntimes(deps.db, rows)) {
       if (options.inSync !== undefined && view.sync.in_sync !== options.inSync) continue;
       if (items.length === options.limit)
@@ -206,11 +204,7 @@ export async function updateRuntime(
   const { org, runtime } = await locateRuntime(deps, scope.actor, ref, "contributor");
   const at = deps.now().toISOString();
   await deps.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable("runtimes")
-      .set({ ...patch, updated_at: at })
-      .where("id", "=", runtime.id)
-      .execute();
+    await updateRuntimeRow(trx, runtime.id, { ...patch, updated_at: at });
     await appendAudit(
       trx,
       scope,
@@ -233,8 +227,7 @@ export async function deleteRuntime(deps: ServiceDeps, scope: RequestScope, ref:
   const { org, runtime } = await locateRuntime(deps, scope.actor, ref, "contributor");
   const at = deps.now().toISOString();
   await deps.db.transaction().execute(async (trx) => {
-    const deleted = await trx.deleteFrom("runtimes").where("id", "=", runtime.id).executeTakeFirst();
-    if (deleted.numDeletedRows === 0n) throw notFound("Runtime");
+    if (!(await deleteRuntimeRow(trx, runtime.id))) throw notFound("Runtime");
     await appendAudit(
       trx,
       scope,
@@ -274,11 +267,7 @@ export async function replaceRuntimeConfig(
   const { capabilities, settings } = splitConfig(config);
   const at = deps.now().toISOString();
   const plan = await deps.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable("runtimes")
-      .set({ config: JSON.stringify(settings), updated_at: at })
-      .where("id", "=", runtime.id)
-      .execute();
+    await updateRuntimeRow(trx, runtime.id, { config: JSON.stringify(settings), updated_at: at });
     const applied = capabilities
       ? await reconcileRuntimeBindings(trx, scope, runtime, capabilities, {
           dryRun: false,
@@ -336,37 +325,16 @@ export async function planRuntimeConfig(
 
 async function locateWorkspace(deps: ServiceDeps, actor: Actor, ref: WorkspaceRef, minimum: Role) {
   const { org } = await requireOrgRole(deps, actor, ref.org, minimum);
-  const workspace = await deps.db
-    .selectFrom("workspaces")
-    .selectAll()
-    .where("org_id", "=", org.id)
-    .where("key", "=", ref.workspace)
-    .executeTakeFirst();
+  const workspace = await findWorkspaceByKey(deps.db, org.id, ref.workspace);
   if (!workspace) throw notFound(`Workspace '${ref.workspace}'`);
   return { org, workspace };
 }
 
 async function locateRuntime(deps: ServiceDeps, actor: Actor, ref: RuntimeRef, minimum: Role) {
   const { org, workspace } = await locateWorkspace(deps, actor, ref, minimum);
-  const runtime = await selectRuntimes(deps.db)
-    .where("runtimes.workspace_id", "=", workspace.id)
-    .where("runtimes.id", "=", ref.runtimeId.toLowerCase())
-    .executeTakeFirst();
+  const runtime = await findWorkspaceRuntimeWithCount(deps.db, workspace.id, ref.runtimeId.toLowerCase());
   if (!runtime) throw notFound(`Runtime '${ref.runtimeId}'`);
   return { org, workspace, runtime };
-}
-
-async function findRuntimeByKey(
-  db: Db,
-  workspaceId: string,
-  key: string,
-): Promise<Row<"runtimes"> | undefined> {
-  return db
-    .selectFrom("runtimes")
-    .selectAll()
-    .where("workspace_id", "=", workspaceId)
-    .where("key", "=", key)
-    .executeTakeFirst();
 }
 
 /** `reference` is a project key or id in the workspace; absent means the workspace's default project. */
@@ -376,41 +344,16 @@ async function resolveProject(
   reference: string | undefined,
 ): Promise<Row<"projects">> {
   if (reference !== undefined) return findProject(db, workspaceId, reference);
-  const fallback = await db
-    .selectFrom("projects")
-    .selectAll()
-    .where("workspace_id", "=", workspaceId)
-    .where("is_default", "=", 1)
-    .executeTakeFirst();
+  const fallback = await findDefaultProject(db, workspaceId);
   if (!fallback) throw notFound("The workspace's default project");
   return fallback;
-}
-
-/** The runtime rows with their binding count, counted in the same query, and their last sync report. */
-function selectRuntimes(db: Db) {
-  return db
-    .selectFrom("runtimes")
-    .leftJoin("runtime_sync_status as sync", "sync.runtime_id", "runtimes.id")
-    .selectAll("runtimes")
-    .select([
-      "sync.last_seen_at as sync_last_seen_at",
-      "sync.applied_digest as sync_applied_digest",
-      "sync.checks_failed as sync_checks_failed",
-    ])
-    .select((eb) =>
-      eb
-        .selectFrom("bindings")
-        .select((sub) => sub.fn.countAll().as("n"))
-        .whereRef("bindings.runtime_id", "=", "runtimes.id")
-        .as("capability_count"),
-    );
 }
 
 async function loadRuntime(
   db: Db,
   runtimeId: string,
 ): Promise<{ row: RuntimeRow; capabilities: ConfigCapability[] }> {
-  const row = await selectRuntimes(db).where("runtimes.id", "=", runtimeId).executeTakeFirst();
+  const row = await findRuntimeWithCount(db, runtimeId);
   if (!row) throw notFound("Runtime");
   return { row, capabilities: await listBindingsForConfig(db, row.id) };
 }
@@ -468,21 +411,7 @@ async function configCapabilitiesOf(
   const byRuntime = new Map<string, ConfigCapability[]>(runtimes.map((r) => [r.id, []]));
   if (runtimes.length === 0) return byRuntime;
   const orgOf = new Map(runtimes.map((r) => [r.id, r.org_id]));
-  const rows = await db
-    .selectFrom("bindings")
-    .innerJoin("capabilities", "capabilities.id", "bindings.capability_id")
-    .innerJoin("capability_versions", "capability_versions.id", "bindings.version_id")
-    .innerJoin("orgs", "orgs.id", "capabilities.org_id")
-    .select([
-      "bindings.runtime_id",
-      "bindings.enabled",
-      "capabilities.name",
-      "capabilities.org_id as owner_id",
-      "orgs.key as owner_key",
-      "capability_versions.version",
-    ])
-    .where("bindings.runtime_id", "in", [...orgOf.keys()])
-    .execute();
+  const rows = await listConfigBindingsOfRuntimes(db, [...orgOf.keys()]);
   for (const row of rows) {
     const name = displayName(row.name, row.owner_key, row.owner_id === orgOf.get(row.runtime_id));
     byRuntime.get(row.runtime_id)!.push({ name, version: row.version, enabled: Boolean(row.enabled) });

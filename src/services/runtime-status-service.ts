@@ -6,7 +6,7 @@
 // Reports are neither audited nor published on the change feed: a fleet reports every few seconds,
 // and nothing cached shows them (a published change would also wake every watcher of the runtime).
 import { type RuntimeStatusInput, type RuntimeStatusView, STATUS_LIMITS } from "../contract/runtimes.js";
-import { findRuntimeInWorkspace } from "../db/repositories/binding-repository.js";
+import { findRuntimeInWorkspace, upsertRuntimeSyncStatus } from "../db/repositories/runtime-repository.js";
 import { AppError, notFound } from "../errors.js";
 import { requireOrgRole } from "./access.js";
 import type { RequestScope, ServiceDeps } from "./deps.js";
@@ -37,12 +37,7 @@ export async function reportRuntimeStatus(
     errors: JSON.stringify(errors),
     reported_by_key_id: scope.actor.apiKeyId,
   };
-  const { runtime_id: _, ...update } = row;
-  await deps.db
-    .insertInto("runtime_sync_status")
-    .values(row)
-    .onConflict((conflict) => conflict.column("runtime_id").doUpdateSet(update))
-    .execute();
+  await upsertRuntimeSyncStatus(deps.db, row);
   return {
     sync: syncView(row, await currentDigestOf(deps.db, runtimeId)),
     agent: report.agent,

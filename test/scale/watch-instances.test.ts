@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import pino from "pino";
+import { seedCapability } from "../../scripts/seed.js";
 import { type App, buildApp } from "../../src/app.js";
 import { createDeps, type DepsHandle } from "../../src/composition.js";
-import { seedCapability } from "../../scripts/seed.js";
 import { bind, newRuntime, readResolved, resolvedUrl } from "../helpers/bindings.js";
 import { testDialect } from "../helpers/database.js";
 import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
@@ -74,7 +74,11 @@ describe("watching the resolved set across two instances", { skip: testDialect()
     const app = await buildApp(handle.deps, { consoleDir: null });
     await app.ready();
     // Read through this instance: the test app's own cache hears no other instance.
-    const current = await app.inject({ method: "GET", url: resolvedUrl(runtimeId), headers: bearer(t.adminKey) });
+    const current = await app.inject({
+      method: "GET",
+      url: resolvedUrl(runtimeId),
+      headers: bearer(t.adminKey),
+    });
     const etag = current.headers.etag as string;
     const held = app.inject({
       method: "GET",

@@ -7,9 +7,8 @@ import { CliError } from "../cli-errors.js";
 import type { CommandContext, CommandInput, CommandSpec } from "../command.js";
 import { formatIssue } from "../output.js";
 import { startProgress } from "../progress.js";
-import { CHECK_TIMEOUT_MS, runChecks } from "../sync/run-checks.js";
-import { StatusReporter } from "../sync/status-report.js";
 import { resolveRuntime } from "../runtime-lookup.js";
+import { CHECK_TIMEOUT_MS, runChecks } from "../sync/run-checks.js";
 import {
   type SyncOptions,
   type SyncReport,
@@ -17,6 +16,7 @@ import {
   syncRuntime,
   watchRuntime,
 } from "../sync/runtime-sync.js";
+import { StatusReporter } from "../sync/status-report.js";
 
 const DEFAULT_INTERVAL_SECONDS = 30;
 /** Below the 60 s a server holds at most, and below the idle timeout of most proxies. */
@@ -29,7 +29,8 @@ export const syncCommand: CommandSpec = {
     dir: { type: "string", value: "DIR", description: "Directory to keep in sync (created if missing)" },
     watch: {
       type: "boolean",
-      description: "Keep watching: the server answers as soon as something changes; retry with backoff when it is away",
+      description:
+        "Keep watching: the server answers as soon as something changes; retry with backoff when it is away",
     },
     force: {
       type: "boolean",
@@ -96,8 +97,7 @@ did not create, or a file added to a capability directory, stops it (exit 1) wit
     const removeHandler = ctx.io.onStopSignal(() => stop.abort());
     try {
       if (input.boolean("watch")) {
-        if (!ctx.json)
-          ctx.out.note(`watching runtime ${input.args[0]} into ${options.dir}`);
+        if (!ctx.json) ctx.out.note(`watching runtime ${input.args[0]} into ${options.dir}`);
         await watchRuntime({
           intervalMs: intervalSeconds * 1000,
           signal: stop.signal,
@@ -148,7 +148,9 @@ function printReport(ctx: CommandContext, report: SyncReport, dir: string, watch
   for (const name of report.removed) ctx.out.line(`  removed    ${name}`);
   for (const item of report.kept) ctx.out.line(`  unchanged  ${item.name}@${item.version}`);
   for (const check of report.checks ?? [])
-    ctx.out.line(`  check      ${check.capability}/${check.name}: ${check.ok ? "ok" : "FAILED"} (${check.duration_ms} ms)`);
+    ctx.out.line(
+      `  check      ${check.capability}/${check.name}: ${check.ok ? "ok" : "FAILED"} (${check.duration_ms} ms)`,
+    );
 }
 
 function printFailure(ctx: CommandContext, error: unknown, retryInMs: number): void {

@@ -9,6 +9,7 @@ import { DEFINITION_FILE_LIMITS } from "../../domain/bounded-parse.js";
 import { MANIFEST_PATH, type McpServer, parseManifest } from "../../domain/manifest.js";
 import type { Resolved } from "../api-types.js";
 import { capabilityDirectory } from "./sync-state.js";
+
 /** The discovery defaults of SPEC §4.3 when `mcp` is omitted. */
 const DEFAULT_MCP_FILES = [".mcp.json", "mcp.json"];
 

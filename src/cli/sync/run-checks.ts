@@ -29,9 +29,14 @@ export async function runChecks(
   for (const capability of capabilities) {
     const root = path.join(dir, capabilityDirectory(capability.name));
     const source = await readFile(path.join(root, MANIFEST_PATH)).catch(() => null);
-    const checks = source === null ? [] : (parseManifest(source, { allowPrerelease: true }).manifest?.checks ?? []);
+    const checks =
+      source === null ? [] : (parseManifest(source, { allowPrerelease: true }).manifest?.checks ?? []);
     for (const check of checks) {
-      results.push({ capability: capability.name, name: check.name, ...(await runOne(check.command, root, timeoutMs)) });
+      results.push({
+        capability: capability.name,
+        name: check.name,
+        ...(await runOne(check.command, root, timeoutMs)),
+      });
     }
   }
   return results;
@@ -49,7 +54,8 @@ async function runOne(
     let output = Buffer.alloc(0);
     const keep = (chunk: Buffer) => {
       output = Buffer.concat([output, chunk]);
-      if (output.length > MAX_CHECK_OUTPUT_BYTES * 2) output = output.subarray(output.length - MAX_CHECK_OUTPUT_BYTES);
+      if (output.length > MAX_CHECK_OUTPUT_BYTES * 2)
+        output = output.subarray(output.length - MAX_CHECK_OUTPUT_BYTES);
     };
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);

@@ -28,8 +28,8 @@ import { downloadVerified } from "../bundle-download.js";
 import { CliError } from "../cli-errors.js";
 import type { Progress } from "../progress.js";
 import { buildMcpConfig, renderMcpConfig } from "./mcp-config.js";
-import type { CheckResult } from "./run-checks.js";
 import { checkedResolvedSet } from "./resolved-check.js";
+import type { CheckResult } from "./run-checks.js";
 import {
   capabilityDirectory,
   ENV_FILE,
@@ -119,9 +119,7 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
     (await allDirectoriesPresent(dir, previous.capabilities));
   const wait = intact ? options.waitSeconds : undefined;
   const response = await target.api.get<Resolved>(`${target.runtimePath}/capabilities/resolved`, {
-    headers: intact
-      ? { "if-none-match": previous.etag, ...(wait ? { prefer: `wait=${wait}` } : {}) }
-      : {},
+    headers: intact ? { "if-none-match": previous.etag, ...(wait ? { prefer: `wait=${wait}` } : {}) } : {},
     accept: [304],
     signal: options.signal,
     ...(wait ? { timeoutMs: wait * 1000 + WAIT_MARGIN_MS } : {}),

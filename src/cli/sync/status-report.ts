@@ -50,10 +50,7 @@ export class StatusReporter {
     });
   }
 
-  private async send(
-    target: SyncTarget,
-    body: Pick<StatusBody, "applied_digest" | "errors">,
-  ): Promise<void> {
+  private async send(target: SyncTarget, body: Pick<StatusBody, "applied_digest" | "errors">): Promise<void> {
     const full: StatusBody = {
       ...body,
       agent: { name: "capstan-cli", version: cliVersion() },
