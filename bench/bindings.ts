@@ -248,6 +248,7 @@ function buildRows(
         version_id: version.id,
         enabled: j % 5 === 4 ? 0 : 1,
         flags: j % 2 === 0 ? '{"verbose":true}' : "{}",
+        secrets: "{}",
         revision: 1,
         created_at: at,
         updated_at: at,

@@ -1,7 +1,9 @@
 // The console's budgets (issue #15), measured, not asserted (timings never go into tests):
 //   1. initial JavaScript: what index.html loads before the first screen, gzip-compressed (≤ 200 KB);
 //   2. the catalog's first render with 500 capabilities in the org (≤ 300 ms after the data arrives);
-//   3. the capability page of the largest bundle built from the shared examples (≤ 300 ms likewise).
+//   3. the capability page of the largest bundle built from the shared examples (≤ 300 ms likewise);
+//   4. the runtime page with 200 bindings (≤ 300 ms likewise), and how many binding rows render
+//      again when one binding is toggled (1: the others keep their props and are not re-rendered).
 // "After the data arrives" = from the end of the last API response the screen needed before it
 // showed its content, to the first frame after that content is in the DOM, read in Chromium with
 // the Performance API (resource timing + performance.now in a requestAnimationFrame).
@@ -18,6 +20,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DIST = path.join(ROOT, "web/dist");
 const RUNS = 5;
 const CATALOG_SIZE = 500;
+const RUNTIME_BINDINGS = 200;
 /** Copies of the examples' agents, skills and tools folded into the largest bundle. */
 const COPIES = 100;
 
@@ -160,6 +163,46 @@ async function main(): Promise<void> {
         times.push(await renderAfterData(page, `${server.url}${screen.path}`, screen.selector));
       console.log(`${screen.name}: ${fmt(times)} — budget 300 ms`);
     }
+
+    // The runtime page: RUNTIME_BINDINGS of the catalog's capabilities bound to the default runtime.
+    const runtimes = await server.call("GET", "/api/v1/org/default/ws/main/runtimes", server.adminKey);
+    const runtimeId = runtimes.body.items[0].id as string;
+    for (let i = 1; i <= RUNTIME_BINDINGS; i++) {
+      const bound = await server.call(
+        "POST",
+        `/api/v1/org/default/ws/main/runtimes/${runtimeId}/capabilities`,
+        server.adminKey,
+        { name: `cap-${String(i).padStart(3, "0")}` },
+      );
+      if (bound.status !== 201)
+        throw new Error(`bind cap-${i}: ${bound.status} ${JSON.stringify(bound.body)}`);
+    }
+    const lastRow = `[data-testid="bindings"] > li:nth-child(${RUNTIME_BINDINGS})`;
+    await page.addInitScript(INIT(lastRow));
+    const times: number[] = [];
+    for (let run = 0; run < RUNS; run++)
+      times.push(
+        await renderAfterData(page, `${server.url}/orgs/default/ws/main/runtimes/${runtimeId}`, lastRow),
+      );
+    console.log(`runtime page (${RUNTIME_BINDINGS} bindings): ${fmt(times)} — budget 300 ms`);
+
+    // Toggle one binding: count the rows that rendered again.
+    const renders = () =>
+      page.evaluate("Object.fromEntries(window.__capstanRowRenders)") as Promise<Record<string, number>>;
+    const before = await renders();
+    const row = page.locator('[data-binding="cap-100"]');
+    const revision = await row.getAttribute("data-revision");
+    await row.getByTestId("enabled-switch").click();
+    await page
+      .locator(`[data-binding="cap-100"][data-enabled="false"]:not([data-revision="${revision}"])`)
+      .waitFor();
+    // Let the refetches that follow the write settle (the list, the resolved set, the runtime).
+    await page.waitForLoadState("networkidle");
+    const after = await renders();
+    const rerendered = Object.keys(after).filter((id) => after[id] !== before[id]);
+    console.log(
+      `toggling one of ${RUNTIME_BINDINGS} bindings re-rendered ${rerendered.length} row(s) (${Object.values(after).length} rows on the page) — budget 1`,
+    );
     await context.close();
   } finally {
     await browser.close();

@@ -5,6 +5,7 @@ import path from "node:path";
 import proxyAddr from "@fastify/proxy-addr";
 import { API_KEY_PATTERN } from "./domain/names.js";
 import { parseSemver } from "./domain/semver.js";
+import { parseSecretsKeyring, type SecretsKeyring } from "./lib/secret-crypto.js";
 
 export type DatabaseTarget = { dialect: "sqlite"; path: string } | { dialect: "postgres"; url: string };
 export type BlobStoreTarget = { driver: "fs"; dir: string } | { driver: "postgres" };
@@ -40,6 +41,11 @@ export interface Config {
   bodyMinBytesPerSecond: number;
   /** Open connections per client address (socket peer; trusted proxies exempt); 0 = no limit. */
   maxConnectionsPerClient: number;
+  /**
+   * CAPSTAN_SECRETS_KEY: the master keys of workspace secrets, the first encrypting (SPEC §11).
+   * null: the embedded default generates `<DATA_DIR>/secrets.key`; scale mode refuses to start.
+   */
+  secretsKeyring: SecretsKeyring | null;
   /** CAPSTAN_MCP_NAMESPACE: the reverse-DNS prefix of every MCP registry server name (SPEC §13). */
   mcpNamespace: string;
 }
@@ -126,6 +132,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     throw new ConfigError("CAPSTAN_LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}`);
   }
 
+  const secretsKeyText = read("CAPSTAN_SECRETS_KEY");
+  const secretsKeyring = secretsKeyText === undefined ? null : parseSecretsKeyring(secretsKeyText);
+  if (typeof secretsKeyring === "string") throw new ConfigError("CAPSTAN_SECRETS_KEY", secretsKeyring);
+
   return Object.freeze({
     host,
     port,
@@ -149,6 +159,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     bodyTimeoutMs: readInteger(read, "CAPSTAN_BODY_TIMEOUT_MS", 30_000, 1, 3_600_000),
     bodyMinBytesPerSecond: readInteger(read, "CAPSTAN_BODY_MIN_BYTES_PER_SECOND", 16_384, 1, 2 ** 31),
     maxConnectionsPerClient: readInteger(read, "CAPSTAN_MAX_CONNECTIONS_PER_CLIENT", 64, 0, 1_000_000),
+    secretsKeyring,
     mcpNamespace: readMcpNamespace(read("CAPSTAN_MCP_NAMESPACE")),
   });
 }

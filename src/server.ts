@@ -6,6 +6,7 @@ import { migrateToLatest, withBootLock } from "./db/migrate.js";
 import { tuneHeapForServing } from "./lib/heap-tuning.js";
 import { startBlobCollector, sweepTemporaryFiles } from "./services/blob-collector.js";
 import { bootstrapIfEmpty, warnIfBootstrapTokenIgnored } from "./services/bootstrap.js";
+import { checkSecretsKeyring } from "./services/secret-service.js";
 import { checkSigningSecret } from "./services/signed-urls.js";
 
 export async function serve(config: Config): Promise<() => Promise<void>> {
@@ -26,6 +27,9 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
           "CAPSTAN_ROTATE_SIGNING_SECRET: this instance's signing secret is now the database's; download URLs signed before no longer verify. Start the other instances with the same CAPSTAN_SIGNING_SECRET, and unset CAPSTAN_ROTATE_SIGNING_SECRET.",
         );
       }
+      // Refuses to boot (ConfigError) without a key in scale mode, or with a key that is not the
+      // one the database's secrets were encrypted with (SPEC §11).
+      await checkSecretsKeyring(deps);
       return bootstrapped;
     },
     config.migrationLockTimeoutMs,

@@ -21,8 +21,10 @@ import { orgGroup } from "./commands/org.js";
 import { loginCommand, logoutCommand, whoamiCommand } from "./commands/profile.js";
 import { projectGroup } from "./commands/project.js";
 import { runtimeGroup } from "./commands/runtime.js";
+import { secretGroup } from "./commands/secret.js";
 import { serveCommand } from "./commands/serve.js";
 import { serviceAccountGroup } from "./commands/service-account.js";
+import { signingKeyGroup } from "./commands/signing-key.js";
 import { versionCommand } from "./commands/version.js";
 import { workspaceGroup } from "./commands/workspace.js";
 import { Output, reportFailure } from "./output.js";
@@ -34,10 +36,12 @@ const GROUPS: GroupSpec[] = [
   runtimeGroup,
   orgGroup,
   workspaceGroup,
+  secretGroup,
   projectGroup,
   memberGroup,
   serviceAccountGroup,
   keyGroup,
+  signingKeyGroup,
   adminGroup,
 ];
 

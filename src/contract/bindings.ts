@@ -3,10 +3,12 @@ import { type Static, Type } from "typebox";
 import {
   CAPABILITY_REF_MAX_LENGTH,
   CAPABILITY_REF_PATTERN,
+  SECRET_NAME_PATTERN,
   VERSION_MAX_LENGTH,
   VERSION_SELECTOR_PATTERN,
 } from "../domain/names.js";
 import { ComponentCounts, KeyName, Nullable, Slug, Timestamp, Uuid } from "./common.js";
+import { DsseEnvelopeBody } from "./signing.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -30,6 +32,24 @@ const FlagOverrides = Type.Record(Type.String(), Type.Boolean(), { description: 
  */
 const FlagChanges = Type.Record(Type.String(), Type.Unknown());
 
+const SecretName = Type.String({ pattern: SECRET_NAME_PATTERN, description: "A workspace secret's name" });
+
+/** Declared secret name → workspace secret name; only explicit mappings (the default is the same name). */
+export const SecretMapping = Type.Record(Type.String({ pattern: SECRET_NAME_PATTERN }), SecretName, {
+  maxProperties: 64,
+  description: "Declared secret → workspace secret (default: the same name)",
+});
+
+/** On PATCH, null restores the default mapping. */
+const SecretMappingChanges = Type.Record(
+  Type.String({ pattern: SECRET_NAME_PATTERN }),
+  Type.Union([SecretName, Type.Null()]),
+  {
+    maxProperties: 64,
+    description: "Declared secret → workspace secret; null restores the default (same name)",
+  },
+);
+
 export const RuntimeCapabilityBinding = Type.Object({
   id: Uuid,
   artifact_id: Uuid,
@@ -46,6 +66,10 @@ export const RuntimeCapabilityBinding = Type.Object({
   revision: Type.Integer(),
   created_at: Timestamp,
   updated_at: Timestamp,
+  secrets: SecretMapping,
+  missing_secrets: Type.Array(Type.String(), {
+    description: "Required declared secrets whose workspace secret does not exist",
+  }),
 });
 export type RuntimeCapabilityBinding = Static<typeof RuntimeCapabilityBinding>;
 
@@ -62,6 +86,7 @@ export const BindingCreateBody = Type.Object(
     version: Type.Optional(VersionSelector),
     enabled: Type.Optional(Type.Boolean()),
     flags: Type.Optional(FlagChanges),
+    secrets: Type.Optional(SecretMapping),
   },
   strict,
 );
@@ -72,8 +97,9 @@ export const BindingPatchBody = Type.Object(
     enabled: Type.Optional(Type.Boolean()),
     flags: Type.Optional(FlagChanges),
     version: Type.Optional(VersionSelector),
+    secrets: Type.Optional(SecretMappingChanges),
   },
-  { ...strict, minProperties: 1, description: "At least one of enabled, flags, version" },
+  { ...strict, minProperties: 1, description: "At least one of enabled, flags, version, secrets" },
 );
 export type BindingPatchBody = Static<typeof BindingPatchBody>;
 
@@ -110,11 +136,35 @@ export const ResolvedCapability = Type.Object({
   flags: FlagOverrides,
   effective_flags: Type.Record(Type.String(), Type.Boolean()),
   runtime_digest: Type.String(),
+  secrets: Type.Array(
+    Type.Object({
+      name: Type.String({ description: "The declared secret" }),
+      secret: Type.String({ description: "The workspace secret it reads" }),
+      version: Nullable(Type.Integer({ description: "null while the workspace secret does not exist" })),
+    }),
+    { description: "References to workspace secrets, never values (read them with GET RT/secrets)" },
+  ),
+  signatures: Type.Array(DsseEnvelopeBody, {
+    description:
+      "DSSE envelopes of this version by the owner org's non-revoked keys (SPEC §14); a runtime verifies them itself against `trusted_keys`",
+  }),
+});
+
+export const TrustedKey = Type.Object({
+  id: Uuid,
+  org: Type.String({ description: "The org whose bundles this key vouches for" }),
+  name: Type.String(),
+  public_key: Type.String({ description: "Ed25519 SPKI PEM" }),
+  fingerprint: Type.String(),
 });
 
 export const ResolvedSet = Type.Object({
   capabilities: Type.Array(ResolvedCapability),
   runtime_digest: Type.String({ description: "Also the strong ETag of this response" }),
+  trusted_keys: Type.Array(TrustedKey, {
+    description: "Non-revoked signing keys of the orgs that own the listed capabilities",
+  }),
+  policy: Type.Object({ require_signed: Type.Boolean() }),
 });
 
 export const IfNoneMatchHeaders = Type.Object({

@@ -17,6 +17,8 @@ import {
   Timestamp,
   Uuid,
 } from "./common.js";
+import { ScanSummary } from "./scan.js";
+import { VersionSignature } from "./signing.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -165,6 +167,10 @@ export const ArtifactDetail = Type.Object({
   warnings: Type.Array(ErrorItem),
   deprecation_message: Nullable(Type.String()),
   published_by: Nullable(Type.String({ description: "The publishing user's id" })),
+  scan: ScanSummary,
+  signatures: Type.Array(VersionSignature, {
+    description: "Verified signatures by the org's non-revoked signing keys (SPEC §14)",
+  }),
 });
 export type ArtifactDetail = Static<typeof ArtifactDetail>;
 

@@ -39,6 +39,8 @@ const webSearchBinding = {
   revision: 3,
   created_at: CREATED,
   updated_at: UPDATED,
+  secrets: { SEARCH_API_KEY: "SEARCH_API_KEY_PROD" },
+  missing_secrets: [],
 };
 
 const codeReviewBinding = {
@@ -57,6 +59,8 @@ const codeReviewBinding = {
   revision: 1,
   created_at: CREATED,
   updated_at: CREATED,
+  secrets: {},
+  missing_secrets: ["GITHUB_TOKEN"],
 };
 
 const webSearchSummary = {
@@ -126,6 +130,8 @@ const webSearchDetail = {
   warnings: [],
   deprecation_message: null,
   published_by: USER_ID,
+  scan: { status: "passed", counts: { high: 0, medium: 0, low: 0 }, suppressed: 0, complete: true },
+  signatures: [],
 };
 
 const runtime = {
@@ -185,9 +191,13 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
             flags: { "safe-search": false },
             effective_flags: { "safe-search": false },
             runtime_digest: "sha256:03080d6df0f719d129849289b75faf673d668c4860f316e84394da920593d619",
+            secrets: [{ name: "SEARCH_API_KEY", secret: "SEARCH_API_KEY_PROD", version: 2 }],
+            signatures: [],
           },
         ],
         runtime_digest: "sha256:769bc6f12bd4c0d41335ca9ae9daf00b38e1be322ad6e61618bd7e4d9ac5f950",
+        trusted_keys: [],
+        policy: { require_signed: false },
       },
     },
   },

@@ -8,6 +8,7 @@ import {
   UUID_PATTERN,
   VERSION_SELECTOR_PATTERN,
 } from "../domain/names.js";
+import { SecretMapping } from "./bindings.js";
 import { CursorQuery, Description, DisplayName, Nullable, Slug, Timestamp, Uuid } from "./common.js";
 
 const strict = { additionalProperties: false } as const;
@@ -29,6 +30,7 @@ export const DesiredCapability = Type.Object(
     name: CapabilityName,
     version: Type.Optional(CapabilityVersion),
     enabled: Type.Optional(Type.Boolean({ default: true })),
+    secrets: Type.Optional(SecretMapping),
   },
   strict,
 );
@@ -41,6 +43,19 @@ export const ConfigCapability = Type.Object({
 
 /** Every config field except `capabilities`: what `runtimes.config` stores. */
 const configSettings = {
+  policy: Type.Optional(
+    Type.Object(
+      {
+        require_signed: Type.Optional(
+          Type.Boolean({
+            description:
+              "Refuse to bind, upgrade or reconcile to a version without a signature by a current signing key of its org (SPEC §14)",
+          }),
+        ),
+      },
+      strict,
+    ),
+  ),
   defaults: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   metadata: Type.Optional(Type.Object({ labels: Type.Optional(StringMap) }, strict)),
   resources: Type.Optional(

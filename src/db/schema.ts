@@ -141,6 +141,31 @@ export interface CapabilityVersionsTable {
   published_by: string | null;
   created_at: string;
   updated_at: string;
+  /** JSON NAME → {description, required}: the secrets the manifest declares (SPEC §11). */
+  secrets: Generated<string>;
+  /** JSON of the publish-time scan's summary (SPEC §14); null for versions published before scanning. */
+  scan_summary: Generated<string | null>;
+}
+
+/** One publish-time scan finding of a version (SPEC §14), in the scanner's order (`seq`). */
+export interface ScanFindingsTable {
+  version_id: string;
+  seq: number;
+  org_id: string;
+  rule: string;
+  severity: "high" | "medium" | "low";
+  path: string;
+  line: number;
+  message: string;
+  /** The reason of the `capstan-scan: ignore` comment that suppressed it; null when it stands. */
+  suppressed_reason: string | null;
+}
+
+/** An org's settings for what a publish must pass (SPEC §14); no row means the defaults. */
+export interface OrgPoliciesTable {
+  org_id: string;
+  block_severity: "none" | "high" | "medium";
+  updated_at: string;
 }
 
 export interface BindingsTable {
@@ -155,6 +180,8 @@ export interface BindingsTable {
   revision: number;
   created_at: string;
   updated_at: string;
+  /** JSON NAME → workspace secret name: explicit mappings only (SPEC §11). */
+  secrets: Generated<string>;
 }
 
 export interface AuditEventsTable {
@@ -168,6 +195,24 @@ export interface AuditEventsTable {
   target_id: string | null;
   request_id: string | null;
   data: string;
+}
+
+/** A workspace secret (SPEC §11): the value only as AES-256-GCM ciphertext. */
+export interface WorkspaceSecretsTable {
+  id: string;
+  org_id: string;
+  workspace_id: string;
+  name: string;
+  description: string | null;
+  version: number;
+  /** The id of the master key that encrypted the value. */
+  key_id: string;
+  /** base64 of nonce ‖ ciphertext ‖ tag. */
+  ciphertext: string;
+  created_at: string;
+  updated_at: string;
+  /** The user who last set it. */
+  updated_by: string | null;
 }
 
 export interface SettingsTable {
@@ -187,6 +232,33 @@ export interface BlobChunksTable {
   data: Buffer;
 }
 
+/** An org's Ed25519 public key for capability signatures (SPEC §14). */
+export interface SigningKeysTable {
+  id: string;
+  org_id: string;
+  name: string;
+  /** SPKI PEM, as re-exported after parsing (never the text as sent). */
+  public_key: string;
+  /** Hex SHA-256 of the SPKI DER: the DSSE `keyid` the CLI writes. */
+  fingerprint: string;
+  created_by: string | null;
+  created_at: string;
+  /** Set on revocation; the key's signatures stop counting from then on. */
+  revoked_at: string | null;
+}
+
+/** A DSSE envelope verified against one signing key of the version's org. */
+export interface CapabilitySignaturesTable {
+  id: string;
+  org_id: string;
+  version_id: string;
+  key_id: string;
+  /** The envelope JSON as received (re-serialized). */
+  envelope: string;
+  verified_at: string;
+  created_by: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -203,6 +275,11 @@ export interface Database {
   settings: SettingsTable;
   blobs: BlobsTable;
   blob_chunks: BlobChunksTable;
+  scan_findings: ScanFindingsTable;
+  org_policies: OrgPoliciesTable;
+  workspace_secrets: WorkspaceSecretsTable;
+  signing_keys: SigningKeysTable;
+  capability_signatures: CapabilitySignaturesTable;
 }
 
 export type Row<T extends keyof Database> = Selectable<Database[T]>;

@@ -19,6 +19,21 @@ export const MAX_FLAGS = 16;
 export const FLAG_NAME_PATTERN = new RegExp(names.FLAG_NAME_PATTERN);
 export const WORKER_NAME_PATTERN = new RegExp(names.WORKER_NAME_PATTERN);
 export const MAX_KEYWORDS = 64;
+export const MAX_SECRETS = 64;
+export const SECRET_NAME_PATTERN = new RegExp(names.SECRET_NAME_PATTERN);
+/**
+ * Variables the runtime or the process environment provides: a `${NAME}` reference to one of them
+ * in an `env` value is not a secret reference and needs no declaration.
+ */
+export const RUNTIME_ENV_REFERENCES: readonly string[] = [
+  "CAPABILITY_ROOT",
+  "HOME",
+  "LANG",
+  "PATH",
+  "PWD",
+  "TMPDIR",
+  "USER",
+];
 export const MAX_KEYWORD_LENGTH = 64;
 /** Set by the runtime for every worker; a manifest may not override them. */
 export const FORBIDDEN_WORKER_ENV: readonly string[] = [
@@ -203,6 +218,30 @@ const WorkersSchema = Type.Object(
   },
 );
 
+// --- secrets -------------------------------------------------------------------------------------
+
+export const SecretDeclarationSchema = Type.Object(
+  {
+    description: nonEmpty("What the secret is (shown to whoever sets it)."),
+    required: Type.Optional(
+      Type.Boolean({ description: "Whether the capability cannot run without it (true)." }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const SecretsSchema = Type.Object(
+  {},
+  {
+    additionalProperties: SecretDeclarationSchema,
+    maxProperties: MAX_SECRETS,
+    propertyNames: { pattern: SECRET_NAME_PATTERN.source },
+    description:
+      "Secrets the capability needs at run time, by name; MCP servers' and workers' env values reference them as $" +
+      "{NAME}.",
+  },
+);
+
 // --- dependencies, checks, catalog metadata --------------------------------------------------------
 
 export const DependenciesSchema = Type.Object(
@@ -292,6 +331,7 @@ export const MANIFEST_FIELDS = {
   flags: { schema: FlagsSchema, errorType: "manifest.flags" },
   workers: { schema: WorkersSchema, errorType: "manifest.workers", nullable: true },
   dependencies: { schema: DependenciesSchema, errorType: "manifest.dependencies", nullable: true },
+  secrets: { schema: SecretsSchema, errorType: "manifest.secrets", nullable: true },
   checks: {
     schema: Type.Array(CheckSchema, { description: "Health checks a runtime may run." }),
     errorType: "manifest.checks",

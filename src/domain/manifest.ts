@@ -18,6 +18,7 @@ import {
   MAX_KEYWORD_LENGTH,
   MAX_KEYWORDS,
   MAX_NAME_LENGTH,
+  MAX_SECRETS,
   MAX_VERSION_LENGTH,
   McpAuthSchema,
   McpHeaderObjectSchema,
@@ -25,6 +26,9 @@ import {
   McpSchema,
   McpStdioServerSchema,
   NAME_PATTERN,
+  RUNTIME_ENV_REFERENCES,
+  SECRET_NAME_PATTERN,
+  SecretDeclarationSchema,
   SubprocessWorkerSchema,
   WORKER_NAME_PATTERN,
 } from "./manifest-schema.js";
@@ -78,6 +82,11 @@ export interface Dependencies {
   scripts: string[];
 }
 
+export interface SecretDeclaration {
+  description: string;
+  required: boolean;
+}
+
 export interface Check {
   name: string;
   command: string;
@@ -98,6 +107,8 @@ export interface Manifest {
   /** Every declared flag, `default` filled in. */
   flags: Record<string, FlagDefinition>;
   workers?: Record<string, Worker>;
+  /** Declared secrets, `required` filled in (SPEC §11). */
+  secrets?: Record<string, SecretDeclaration>;
   dependencies?: Dependencies;
   checks?: Check[];
   author_name: string | null;
@@ -213,6 +224,7 @@ function readManifest(raw: Json, document: Document, ctx: Ctx): Manifest {
     ...optional("mcp", readMcp(raw, ctx)),
     flags: readFlags(raw.flags, ctx),
     ...optional("workers", readWorkers(raw.workers, ctx)),
+    ...optional("secrets", readSecrets(raw, ctx)),
     ...optional("dependencies", readDependencies(raw.dependencies, ctx)),
     ...optional("checks", readChecks(raw.checks, ctx)),
     author_name: readAuthor(raw.author, ctx),
@@ -578,6 +590,77 @@ function readSubprocessWorker(value: Json, loc: Loc, ctx: Ctx): Worker {
     ...optional("args", readStringList(value.args, [...loc, "args"], type, ctx)),
     ...optional("env", env),
   };
+}
+
+// --- secrets ---------------------------------------------------------------------------------------
+
+const SECRET_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const RUNTIME_ENV_NAMES = new Set([...RUNTIME_ENV_REFERENCES, ...FORBIDDEN_WORKER_ENV]);
+
+/**
+ * The declared secrets, and a check of every `${NAME}` in the inline MCP servers' and the workers'
+ * `env` values: a reference must name a declared secret (or a variable the runtime provides).
+ */
+function readSecrets(raw: Json, ctx: Ctx): Record<string, SecretDeclaration> | undefined {
+  const value = raw.secrets;
+  const type = MANIFEST_FIELDS.secrets.errorType;
+  let declared: Record<string, SecretDeclaration> | undefined;
+  if (!isAbsent(value)) {
+    if (!isMap(value)) {
+      fail(ctx, type, ["secrets"], "secrets must be a map of NAME → {description, required?}");
+    } else {
+      if (Object.keys(value).length > MAX_SECRETS)
+        fail(ctx, type, ["secrets"], `at most ${MAX_SECRETS} secrets are allowed`);
+      declared = readNamedEntries(value, (name, item) => readSecretDeclaration(name, item, ctx));
+    }
+  }
+  const names = new Set(Object.keys(declared ?? (isMap(value) ? value : {})));
+  for (const [loc, env] of envMaps(raw)) {
+    for (const [key, text] of Object.entries(env)) {
+      if (typeof text !== "string") continue;
+      for (const match of text.matchAll(SECRET_REFERENCE)) {
+        const name = match[1];
+        if (names.has(name) || RUNTIME_ENV_NAMES.has(name)) continue;
+        fail(
+          ctx,
+          type,
+          [...loc, key],
+          SECRET_NAME_PATTERN.test(name)
+            ? `\${${name}} references a secret the manifest does not declare under secrets`
+            : `\${${name}} is not a secret name (${SECRET_NAME_PATTERN.source}) nor a variable the runtime provides`,
+        );
+      }
+    }
+  }
+  return declared;
+}
+
+function readSecretDeclaration(name: string, value: unknown, ctx: Ctx): SecretDeclaration | undefined {
+  const type = MANIFEST_FIELDS.secrets.errorType;
+  const loc = ["secrets", name];
+  const errorsBefore = ctx.errors.length;
+  if (!SECRET_NAME_PATTERN.test(name))
+    fail(ctx, type, loc, `secret name must match ${SECRET_NAME_PATTERN.source}`);
+  if (!isMap(value)) return fail(ctx, type, loc, "a secret must be a map {description, required?}");
+  rejectUnknownKeys(value, keysOf(SecretDeclarationSchema), loc, type, ctx);
+  const description = readNonEmptyString(value.description, [...loc, "description"], type, ctx);
+  const required = readBoolean(value.required, [...loc, "required"], type, ctx);
+  if (ctx.errors.length > errorsBefore || description === undefined) return undefined;
+  return { description, required: required !== false };
+}
+
+/** The `env` maps of the inline MCP servers and the workers, with where each is. */
+function envMaps(raw: Json): [Loc, Json][] {
+  const found: [Loc, Json][] = [];
+  const servers = isMap(raw.mcp) && isMap(raw.mcp.servers) ? raw.mcp.servers : {};
+  for (const [name, server] of Object.entries(servers)) {
+    if (isMap(server) && isMap(server.env)) found.push([["mcp", "servers", name, "env"], server.env]);
+  }
+  const workers = isMap(raw.workers) ? raw.workers : {};
+  for (const [name, worker] of Object.entries(workers)) {
+    if (isMap(worker) && isMap(worker.env)) found.push([["workers", name, "env"], worker.env]);
+  }
+  return found;
 }
 
 // --- dependencies and checks -----------------------------------------------------------------------

@@ -48,3 +48,10 @@ export function isCapabilityRef(text: string): boolean {
 
 /** A pattern without its `^…$`, to be composed into a longer one (URL matchers). */
 export const unanchored = (pattern: string): string => pattern.replace(/^\^/, "").replace(/\$$/, "");
+
+/** A workspace secret's name, and a name a manifest declares under `secrets` (SPEC §11). */
+export const SECRET_NAME_PATTERN = "^[A-Z_][A-Z0-9_]{0,127}$";
+/** A secret's value: 1 to this many UTF-8 bytes. */
+export const SECRET_VALUE_MAX_BYTES = 65_536;
+/** The id of a master key in CAPSTAN_SECRETS_KEY (`id:base64`). */
+export const SECRETS_KEY_ID_PATTERN = "^[A-Za-z0-9_-]{1,32}$";

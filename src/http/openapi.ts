@@ -46,6 +46,11 @@ export const OPENAPI_TAGS = [
     description:
       "The registry: capability bundles (.tar.gz with a `capability.yaml`) published as immutable versions, their files, READMEs and signed bundle downloads.",
   },
+  {
+    name: "secrets",
+    description:
+      "Workspace secrets: values encrypted at rest, listed as metadata only, delivered to a runtime's own token with GET RT/secrets (audited).",
+  },
   { name: "audit", description: "The organization's audit log: every change, who made it and when." },
   {
     name: "mcp-registry",
@@ -55,6 +60,11 @@ export const OPENAPI_TAGS = [
   {
     name: "operational",
     description: "Health, readiness, metrics and this document. No key needed.",
+  },
+  {
+    name: "signing",
+    description:
+      "Org signing keys (Ed25519) and the DSSE signatures they verify on capability versions; runtimes can require signed versions.",
   },
 ];
 

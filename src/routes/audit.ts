@@ -1,7 +1,7 @@
 // The audit log of an organization (SPEC §3): owners only, newest first, cursor-paginated.
 import type { Static } from "typebox";
-import { type AuditEvent, AuditPage } from "../contract/audit.js";
-import { CursorQuery, errorResponses, OrgParams } from "../contract/common.js";
+import { type AuditEvent, AuditPage, AuditQuery } from "../contract/audit.js";
+import { errorResponses, OrgParams } from "../contract/common.js";
 import type { Row } from "../db/schema.js";
 import { listAuditEvents } from "../services/audit-service.js";
 import { type RouteApp, scopeOf } from "./route-app.js";
@@ -31,16 +31,19 @@ export default async function auditRoutes(app: RouteApp): Promise<void> {
         tags: ["audit"],
         summary: "The organization's audit events, newest first (owner)",
         params: OrgParams,
-        querystring: CursorQuery,
+        querystring: AuditQuery,
         response: { 200: AuditPage, ...errorResponses },
       },
     },
     async (request) => {
-      const { limit = DEFAULT_LIMIT, cursor } = request.query;
-      const page = await listAuditEvents(app.deps, scopeOf(request).actor, request.params.org, {
-        limit,
-        cursor,
-      });
+      const { limit = DEFAULT_LIMIT, cursor, actor_user_id, action, target_id, since, until } = request.query;
+      const page = await listAuditEvents(
+        app.deps,
+        scopeOf(request).actor,
+        request.params.org,
+        { limit, cursor },
+        { actorUserId: actor_user_id, action, targetId: target_id, since, until },
+      );
       return { items: page.items.map(presentAuditEvent), next_cursor: page.nextCursor };
     },
   );

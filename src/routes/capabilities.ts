@@ -1,7 +1,7 @@
 // The capability registry (SPEC §5): publish, catalog, versions, status, visibility, downloads.
 import { extname } from "node:path";
 import { Readable } from "node:stream";
-import multipart from "@fastify/multipart";
+import multipart, { type MultipartFile, type MultipartValue } from "@fastify/multipart";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import {
@@ -25,7 +25,8 @@ import {
   VisibilityResult,
 } from "../contract/capabilities.js";
 import { CursorQuery, errorResponses, NoContent, OrgParams } from "../contract/common.js";
-import { AppError } from "../errors.js";
+import { MAX_ENVELOPE_BYTES } from "../domain/dsse.js";
+import { AppError, validationIssue } from "../errors.js";
 import { JSON_UTF8 } from "../http/fast-lane.js";
 import type { RenderedDetail } from "../services/artifact-detail-cache.js";
 import { type BundleUpload, publishCapability } from "../services/publish-service.js";
@@ -45,6 +46,8 @@ import { type RouteApp, scopeOf } from "./route-app.js";
 const BUNDLE_CONTENT_TYPES = ["application/gzip", "application/x-gzip", "application/octet-stream"];
 /** Room for the multipart boundaries and part headers around the bundle itself. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+/** Signature envelopes one publish may carry. */
+const MAX_SIGNATURE_PARTS = 4;
 
 const Binary = Type.Unsafe<unknown>({ type: "string", format: "binary" });
 
@@ -314,7 +317,14 @@ async function publishRoute(app: RouteApp): Promise<void> {
   const maxBundleBytes = app.deps.config.maxBundleBytes;
   // One byte over the limit is enough for the bundle reader to report `bundle.too_large`.
   await app.register(multipart, {
-    limits: { fileSize: maxBundleBytes + 1, files: 1, fields: 10, parts: 11 },
+    // Besides the bundle: up to MAX_SIGNATURE_PARTS `signature` envelopes, as text or file parts.
+    limits: {
+      fileSize: maxBundleBytes + 1,
+      files: 1 + MAX_SIGNATURE_PARTS,
+      fields: 10,
+      parts: 11 + MAX_SIGNATURE_PARTS,
+      fieldSize: MAX_ENVELOPE_BYTES + 1,
+    },
   });
   app.addContentTypeParser(BUNDLE_CONTENT_TYPES, (_request, payload, done) => done(null, payload));
   const pipeline = app.services.publish;
@@ -337,29 +347,76 @@ async function publishRoute(app: RouteApp): Promise<void> {
       },
     },
     async (request, reply) => {
+      const body = new PublishBody(request, maxBundleBytes);
       const result = await publishCapability(
         app.deps,
         pipeline,
         scopeOf(request),
         request.params.org,
-        () => bundleUploadOf(request, maxBundleBytes),
-        { isPublic: request.query.public ?? false },
+        () => body.openBundle(),
+        { isPublic: request.query.public ?? false, signatures: () => body.signatures() },
       );
       return reply.code(result.created ? 201 : 200).send(result.artifact);
     },
   );
 }
 
-/** The bundle bytes as a stream, from a raw body or the multipart field `bundle`. */
-async function bundleUploadOf(request: FastifyRequest, maxBundleBytes: number): Promise<BundleUpload> {
-  const declaredLength = Number(request.headers["content-length"] ?? 0);
-  if (request.isMultipart()) {
-    if (declaredLength > maxBundleBytes + MULTIPART_OVERHEAD_BYTES) throw bundleTooLarge(maxBundleBytes);
-    let part: Awaited<ReturnType<FastifyRequest["file"]>>;
+type Part = MultipartFile | MultipartValue;
+
+/**
+ * The publish body: the bundle bytes as a stream, from a raw body or the multipart field `bundle`,
+ * and the DSSE envelopes of any multipart `signature` fields, before or after the bundle (text
+ * fields or files). The parts after the bundle can only be read once the bundle has been consumed,
+ * so the service asks for the signatures after it has spooled the upload.
+ */
+class PublishBody {
+  private readonly envelopes: string[] = [];
+  private parts: AsyncIterator<Part> | undefined;
+
+  constructor(
+    private readonly request: FastifyRequest,
+    private readonly maxBundleBytes: number,
+  ) {}
+
+  async openBundle(): Promise<BundleUpload> {
+    const { request, maxBundleBytes } = this;
+    const declaredLength = Number(request.headers["content-length"] ?? 0);
+    if (request.isMultipart()) {
+      if (declaredLength > maxBundleBytes + MULTIPART_OVERHEAD_BYTES) throw bundleTooLarge(maxBundleBytes);
+      this.parts = request.parts()[Symbol.asyncIterator]() as AsyncIterator<Part>;
+      for (let part = await this.nextPart(); part; part = await this.nextPart()) {
+        if (part.fieldname === "bundle" && part.type === "file") return part.file;
+        await this.takeSignature(part);
+      }
+      throw new AppError("validation_error", "The multipart body needs a file field `bundle`", [
+        { loc: ["body", "bundle"], msg: "field required", type: "value_error.missing" },
+      ]);
+    }
+    if (request.body instanceof Readable) {
+      if (declaredLength > maxBundleBytes) throw bundleTooLarge(maxBundleBytes);
+      return request.body;
+    }
+    throw new AppError(
+      "invalid_error",
+      `Send the bundle as ${BUNDLE_CONTENT_TYPES.join(", ")} or as the multipart/form-data field \`bundle\``,
+    );
+  }
+
+  /** Every `signature` envelope, reading the parts after the bundle (call once it is consumed). */
+  async signatures(): Promise<string[]> {
+    if (this.parts) {
+      for (let part = await this.nextPart(); part; part = await this.nextPart())
+        await this.takeSignature(part);
+    }
+    return this.envelopes;
+  }
+
+  private async nextPart(): Promise<Part | undefined> {
     try {
-      part = await request.file();
+      const next = await this.parts?.next();
+      return next && !next.done ? next.value : undefined;
     } catch (error) {
-      // Busboy's complaints about the framing (no boundary, a body cut short): the client's to fix.
+      // Busboy's complaints about the framing (no boundary, a body cut short, too many parts).
       throw new AppError("invalid_error", "The bundle was rejected", [
         {
           loc: ["bundle", "archive"],
@@ -368,21 +425,56 @@ async function bundleUploadOf(request: FastifyRequest, maxBundleBytes: number): 
         },
       ]);
     }
-    if (part?.fieldname !== "bundle") {
-      throw new AppError("validation_error", "The multipart body needs a file field `bundle`", [
-        { loc: ["body", "bundle"], msg: "field required", type: "value_error.missing" },
-      ]);
+  }
+
+  private async takeSignature(part: Part): Promise<void> {
+    if (part.fieldname !== "signature") {
+      if (part.type === "file") {
+        // Only `bundle` and `signature` files are read; anything else is a mistake worth naming.
+        part.file.resume();
+        throw new AppError("validation_error", "The multipart body needs a file field `bundle`", [
+          { loc: ["body", "bundle"], msg: "field required", type: "value_error.missing" },
+          {
+            loc: ["body", part.fieldname],
+            msg: "only `bundle` and `signature` files are read",
+            type: "value_error.extra",
+          },
+        ]);
+      }
+      return;
     }
-    return part.file;
+    const loc = ["body", "signature", this.envelopes.length];
+    if (this.envelopes.length >= MAX_SIGNATURE_PARTS) {
+      throw validationIssue(loc, `at most ${MAX_SIGNATURE_PARTS} signature fields`, "signature.invalid");
+    }
+    // A field sent as `Content-Type: application/json` arrives already parsed by the multipart plugin.
+    const value =
+      part.type === "file"
+        ? await readCapped(part.file, MAX_ENVELOPE_BYTES)
+        : typeof part.value === "string" || part.valueTruncated
+          ? part.value
+          : JSON.stringify(part.value);
+    const text = typeof value === "string" ? value : undefined;
+    if (text === undefined || (part.type === "field" && part.valueTruncated)) {
+      throw validationIssue(
+        loc,
+        `the envelope is larger than ${MAX_ENVELOPE_BYTES} bytes`,
+        "signature.invalid",
+      );
+    }
+    this.envelopes.push(text);
   }
-  if (request.body instanceof Readable) {
-    if (declaredLength > maxBundleBytes) throw bundleTooLarge(maxBundleBytes);
-    return request.body;
+}
+
+/** A small file part as text, or undefined past `max` bytes (the rest is drained, not kept). */
+async function readCapped(stream: Readable, max: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size <= max) chunks.push(chunk as Buffer);
   }
-  throw new AppError(
-    "invalid_error",
-    `Send the bundle as ${BUNDLE_CONTENT_TYPES.join(", ")} or as the multipart/form-data field \`bundle\``,
-  );
+  return size > max ? undefined : Buffer.concat(chunks).toString("utf8");
 }
 
 /** Refused from Content-Length alone, before a byte is read. */

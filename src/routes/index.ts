@@ -12,8 +12,11 @@ import projectRoutes from "./projects.js";
 import type { RouteApp } from "./route-app.js";
 import runtimeStatusRoutes from "./runtime-status.js";
 import runtimeRoutes from "./runtimes.js";
+import scanRoutes from "./scan.js";
 import schemaRoutes from "./schemas.js";
+import secretRoutes from "./secrets.js";
 import serviceAccountRoutes from "./service-accounts.js";
+import signingRoutes from "./signing.js";
 import userRoutes from "./users.js";
 import workspaceRoutes from "./workspaces.js";
 
@@ -34,5 +37,8 @@ export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(runtimeStatusRoutes, api);
   await app.register(bindingRoutes, api);
   await app.register(capabilityRoutes, api);
+  await app.register(scanRoutes, api);
   await app.register(blobRoutes, api);
+  await app.register(secretRoutes, api);
+  await app.register(signingRoutes, api);
 }

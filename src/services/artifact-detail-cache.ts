@@ -19,7 +19,7 @@ import fastJsonStringify from "fast-json-stringify";
 import { ArtifactDetail } from "../contract/capabilities.js";
 import { findVersionContent, type VersionContent } from "../db/repositories/capability-repository.js";
 import type { Db } from "../db/schema.js";
-import type { LiveVersion } from "./artifact-views.js";
+import { type LiveVersion, scanSummaryOf } from "./artifact-views.js";
 import { ByteBoundedCache } from "./byte-bounded-cache.js";
 
 type DetailKey = keyof ArtifactDetail;
@@ -38,6 +38,8 @@ export const MUTABLE_FIELDS = [
   "version_count",
   "versions",
   "deprecation_message",
+  // Added and (by revoking a key) taken away after publish.
+  "signatures",
 ] as const satisfies readonly DetailKey[];
 export type MutableDetail = Pick<ArtifactDetail, (typeof MUTABLE_FIELDS)[number]>;
 
@@ -99,6 +101,8 @@ async function immutableValues(content: VersionContent): Promise<Partial<Record<
     flags: JSON.parse(content.flags),
     warnings: JSON.parse(content.warnings),
     published_by: content.published_by,
+    // Findings never change after publish, so neither does their summary.
+    scan: scanSummaryOf(content.scan_summary),
   };
   values.file_manifest = JSON.parse(content.file_manifest);
   await yieldToEventLoop();
@@ -155,6 +159,7 @@ export function mutableDetail(
   isPublic: boolean,
   version: LiveVersion,
   newestFirstVersions: string[],
+  signatures: MutableDetail["signatures"],
 ): MutableDetail {
   if (version.status === "deleted") throw new Error("a deleted version has no public view");
   return {
@@ -165,6 +170,7 @@ export function mutableDetail(
     version_count: newestFirstVersions.length,
     versions: newestFirstVersions,
     deprecation_message: version.deprecation_message,
+    signatures,
   };
 }
 

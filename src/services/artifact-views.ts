@@ -6,6 +6,8 @@ import type {
   VersionListItem,
   VersionStatus,
 } from "../contract/capabilities.js";
+import type { ScanSummary } from "../contract/scan.js";
+import type { VersionSignature } from "../contract/signing.js";
 import type { CapabilityRow, VersionRow } from "../db/repositories/capability-repository.js";
 import { compareSemver } from "../domain/semver.js";
 
@@ -70,7 +72,12 @@ export function toSummary(owner: CapabilityOwner, version: VersionRow, live: Liv
   };
 }
 
-export function toDetail(owner: CapabilityOwner, version: VersionRow, live: LiveVersion[]): ArtifactDetail {
+export function toDetail(
+  owner: CapabilityOwner,
+  version: VersionRow,
+  live: LiveVersion[],
+  signatures: VersionSignature[],
+): ArtifactDetail {
   return {
     ...toSummary(owner, version, live),
     artifact_sha256: version.artifact_sha256,
@@ -83,7 +90,21 @@ export function toDetail(owner: CapabilityOwner, version: VersionRow, live: Live
     warnings: JSON.parse(version.warnings),
     deprecation_message: version.deprecation_message,
     published_by: version.published_by,
+    scan: scanSummaryOf(version.scan_summary),
+    signatures,
   };
+}
+
+const NOT_SCANNED: ScanSummary = {
+  status: "not_scanned",
+  counts: { high: 0, medium: 0, low: 0 },
+  suppressed: 0,
+  complete: false,
+};
+
+/** The stored summary of a version's publish-time scan; versions from before scanning were never scanned. */
+export function scanSummaryOf(stored: string | null): ScanSummary {
+  return stored === null ? NOT_SCANNED : JSON.parse(stored);
 }
 
 export function toVersionListItem(version: LiveVersion): VersionListItem {

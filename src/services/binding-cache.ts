@@ -7,6 +7,7 @@
 // - {kind: "capability"}: a publish, status or visibility change or delete moved the capability's
 //   latest version or a version's status, so every cached runtime that binds it is dropped (an index
 //   capability → runtimes makes that cheap);
+// - {kind: "secrets"}: a workspace secret of the org was set or deleted: its runtimes' views go;
 // - {kind: "all"}: missed notifications (scale mode), drop everything.
 import { notFound } from "../errors.js";
 import type { ChangeEvent, ChangeFeed } from "./change-feed.js";
@@ -130,6 +131,7 @@ export class RuntimeViewCache<V extends RuntimeView> {
   private onChange(event: ChangeEvent): void {
     if (event.kind === "runtime") this.evictRuntime(event.runtimeId);
     else if (event.kind === "capability") this.evictCapability(event.capabilityId);
+    else if (event.kind === "secrets") this.evictOrg(event.orgId);
     else if (event.kind === "all") this.clear();
   }
 
@@ -143,6 +145,16 @@ export class RuntimeViewCache<V extends RuntimeView> {
       runtimes?.delete(runtimeId);
       if (runtimes?.size === 0) this.runtimesByCapability.delete(capabilityId);
     }
+  }
+
+  /**
+   * Every view of the org's runtimes: a secret change is rare, and a walk over the cached views
+   * needs no index of workspaces (which a rename would also have to keep up to date).
+   */
+  private evictOrg(orgId: string): void {
+    for (const runtimeId of [...this.fills.keys()]) this.abandonFill(runtimeId);
+    for (const [runtimeId, entry] of [...this.entries])
+      if (entry.view.orgId === orgId) this.evictRuntime(runtimeId);
   }
 
   private evictCapability(capabilityId: string): void {

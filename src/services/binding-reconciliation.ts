@@ -33,11 +33,24 @@ import {
   splitReference,
 } from "./capability-resolution.js";
 import type { RequestScope } from "./deps.js";
+import {
+  type DeclaredSecrets,
+  keepDeclaredMapping,
+  mergeSecretMapping,
+  type SecretMapping,
+  serializeMapping,
+} from "./secret-views.js";
+
+import { assertSignedIfRequired } from "./signing-service.js";
+
+const secretsLoc = (name: string) => ["body", "config", "capabilities", name, "secrets"];
 
 export interface DesiredBinding {
   name: string;
   version?: string;
   enabled?: boolean;
+  /** The whole mapping of declared secrets to workspace secrets; absent keeps the current one. */
+  secrets?: Record<string, string>;
 }
 
 export interface ReconciliationPlan {
@@ -58,7 +71,7 @@ export async function reconcileRuntimeBindings(
   scope: RequestScope,
   runtime: { id: string; org_id: string },
   desired: DesiredBinding[],
-  options: { dryRun: boolean; dialect: Dialect; at: string },
+  options: { dryRun: boolean; dialect: Dialect; at: string; requireSigned?: boolean },
 ): Promise<ReconciliationPlan> {
   const org = await findOrgRef(trx, runtime.org_id);
   assertNoDuplicates(desired, org);
@@ -69,6 +82,7 @@ export async function reconcileRuntimeBindings(
     org,
     runtimeId: runtime.id,
     at,
+    requireSigned: options.requireSigned ?? false,
     audit: (action, targetId, data) =>
       appendAudit(
         trx,
@@ -124,6 +138,8 @@ interface ReconcileContext {
   org: OrgRef;
   runtimeId: string;
   at: string;
+  /** The config's `policy.require_signed`: every version the apply binds or moves to is checked. */
+  requireSigned: boolean;
   audit: (action: string, targetId: string, data: Record<string, unknown>) => Promise<void>;
 }
 
@@ -149,8 +165,15 @@ async function planInstall(
     entry.version ?? "latest",
     entry.name,
   );
+  await assertSignedIfRequired(trx, context.requireSigned, version, entry.name);
   const name = nameFor(capability, org.id);
   const enabled = entry.enabled ?? true;
+  const mapping = mergeSecretMapping(
+    {},
+    entry.secrets ?? {},
+    parseJsonObject<DeclaredSecrets>(version.secrets),
+    secretsLoc(entry.name),
+  );
   const binding: Row<"bindings"> = {
     id: newId(),
     org_id: org.id,
@@ -159,6 +182,7 @@ async function planInstall(
     version_id: version.id,
     enabled: enabled ? 1 : 0,
     flags: "{}",
+    secrets: serializeMapping(mapping),
     revision: 1,
     created_at: at,
     updated_at: at,
@@ -190,13 +214,23 @@ async function planUpdate(
     ? await resolveVersion(trx, context.dialect, capability, entry.version ?? "latest", entry.name)
     : null;
   const versionChanged = target !== null && target.id !== existing.version_id;
-  if (!versionChanged && enabled === (existing.enabled === 1)) return null;
+  const declaredSecrets = parseJsonObject<DeclaredSecrets>(
+    target ? target.secrets : existing.declared_secrets,
+  );
+  const mapping =
+    entry.secrets === undefined
+      ? keepDeclaredMapping(parseJsonObject<SecretMapping>(existing.secrets), declaredSecrets)
+      : mergeSecretMapping({}, entry.secrets, declaredSecrets, secretsLoc(entry.name));
+  const secrets = serializeMapping(mapping);
+  const secretsChanged = secrets !== serializeMapping(parseJsonObject<SecretMapping>(existing.secrets));
+  if (versionChanged) await assertSignedIfRequired(trx, context.requireSigned, target, entry.name);
+  if (!versionChanged && !secretsChanged && enabled === (existing.enabled === 1)) return null;
 
   const name = nameOfRow(existing);
   const to = target?.version ?? existing.version;
   const overrides = parseJsonObject<FlagOverrides>(existing.flags);
   const flags = target ? keepDeclared(overrides, parseJsonObject<DeclaredFlags>(target.flags)) : overrides;
-  const changes: BindingChanges = { enabled: enabled ? 1 : 0, flags: serializeOverrides(flags) };
+  const changes: BindingChanges = { enabled: enabled ? 1 : 0, flags: serializeOverrides(flags), secrets };
   if (target) changes.version_id = target.id;
   return {
     item: { name, from: existing.version, to, enabled },

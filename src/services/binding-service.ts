@@ -8,6 +8,7 @@ import {
   type BindingChanges,
   deleteBindingAtRevision,
   findBinding,
+  findCapabilityById,
   insertBinding,
   listJoinedBindings,
   updateBindingAtRevision,
@@ -17,6 +18,7 @@ import {
   findRuntimeLocation,
   type RuntimeRef,
 } from "../db/repositories/runtime-repository.js";
+import { workspaceSecretVersions } from "../db/repositories/secret-repository.js";
 import type { Db, Row } from "../db/schema.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
@@ -54,6 +56,14 @@ import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
 import type { RuntimePath } from "./runtime-path.js";
 import { requireRuntimeTokenRead } from "./runtime-token-service.js";
+import {
+  type DeclaredSecrets,
+  keepDeclaredMapping,
+  mergeSecretMapping,
+  type SecretMapping,
+  serializeMapping,
+} from "./secret-views.js";
+import { assertSignedIfRequired, requiresSigned } from "./signing-service.js";
 import { previewUpgrade, type UpgradePreview } from "./upgrade-preview.js";
 
 /** The serialized response: sent as is, joined to the headers in one write. */
@@ -104,7 +114,9 @@ export class BindingService {
     const location = await findRuntimeLocation(this.deps.db, runtimeId);
     if (!location) throw notFound("Runtime");
     const rows = await listJoinedBindings(this.deps.db, runtimeId);
-    const items = rows.map(toBindingItem).sort(byCapabilityName);
+    // One query for the workspace's secrets, whatever the number of bindings.
+    const secrets = await workspaceSecretVersions(this.deps.db, location.workspace_id);
+    const items = rows.map((row) => toBindingItem(row, secrets)).sort(byCapabilityName);
     return {
       orgId: location.org_id,
       workspaceKey: location.workspace_key,
@@ -137,8 +149,14 @@ export class BindingService {
         body.version ?? "latest",
         body.name,
       );
+      await assertSignedIfRequired(trx, requiresSigned(runtime.config), version, body.name);
       const declared = parseJsonObject<DeclaredFlags>(version.flags);
       const overrides = mergeFlagChanges({}, body.flags ?? {}, declared, { allowRemoval: false });
+      const mapping = mergeSecretMapping(
+        {},
+        body.secrets ?? {},
+        parseJsonObject<DeclaredSecrets>(version.secrets),
+      );
       const name = nameFor(capability, org.id);
       const binding: Row<"bindings"> = {
         id: newId(),
@@ -148,6 +166,7 @@ export class BindingService {
         version_id: version.id,
         enabled: body.enabled === false ? 0 : 1,
         flags: serializeOverrides(overrides),
+        secrets: serializeMapping(mapping),
         revision: 1,
         created_at: at,
         updated_at: at,
@@ -167,6 +186,7 @@ export class BindingService {
             version: version.version,
             enabled: binding.enabled === 1,
             flags: overrides,
+            ...(Object.keys(mapping).length === 0 ? {} : { secrets: mapping }),
           },
         },
         at,
@@ -218,7 +238,7 @@ export class BindingService {
     const { item, changed } = await this.deps.db.transaction().execute(async (trx) => {
       const runtime = await requireRuntime(trx, org.id, path);
       const binding = await requireBinding(trx, runtime.id, bindingId, ifMatch);
-      const plan = await planBindingChange(trx, this.deps.dialect, org, binding, body);
+      const plan = await planBindingChange(trx, this.deps.dialect, org, binding, body, runtime.config);
       if (Object.keys(plan.changes).length === 0) {
         return { item: await presentBinding(trx, runtime.id, binding.id), changed: false };
       }
@@ -320,7 +340,8 @@ async function presentBinding(
 ): Promise<RuntimeCapabilityBinding> {
   const [row] = await listJoinedBindings(db, runtimeId, bindingId);
   if (!row) throw notFound("Binding");
-  return toBindingItem(row);
+  const location = await findRuntimeLocation(db, runtimeId);
+  return toBindingItem(row, location ? await workspaceSecretVersions(db, location.workspace_id) : new Map());
 }
 
 interface BindingChangePlan {
@@ -334,24 +355,38 @@ async function planBindingChange(
   runtimeOrg: OrgRef,
   binding: Row<"bindings">,
   body: BindingPatchBody,
+  runtimeConfig: string,
 ): Promise<BindingChangePlan> {
   const current = await requireVersionById(db, binding.version_id);
   const target =
     body.version === undefined
       ? current
       : await targetVersion(db, dialect, runtimeOrg, binding, current, body.version);
+  // Only a move is checked: enabling or re-flagging the bound version is not binding anything new.
+  if (target.id !== current.id) {
+    const capability = await findCapabilityById(db, binding.capability_id);
+    const reference = capability ? nameFor(capability, runtimeOrg.id) : "capability";
+    await assertSignedIfRequired(db, requiresSigned(runtimeConfig), target, reference);
+  }
   const declared = parseJsonObject<DeclaredFlags>(target.flags);
   const overrides = parseJsonObject<FlagOverrides>(binding.flags);
   const kept = keepDeclared(overrides, declared);
   const merged =
     body.flags === undefined ? kept : mergeFlagChanges(kept, body.flags, declared, { allowRemoval: true });
   const enabled = body.enabled === undefined ? binding.enabled : body.enabled ? 1 : 0;
+  const declaredSecrets = parseJsonObject<DeclaredSecrets>(target.secrets);
+  const mapping = parseJsonObject<SecretMapping>(binding.secrets);
+  const keptMapping = keepDeclaredMapping(mapping, declaredSecrets);
+  const mergedMapping =
+    body.secrets === undefined ? keptMapping : mergeSecretMapping(keptMapping, body.secrets, declaredSecrets);
 
   const changes: BindingChanges = {};
   if (target.id !== current.id) changes.version_id = target.id;
   if (enabled !== binding.enabled) changes.enabled = enabled;
   const flags = serializeOverrides(merged);
   if (flags !== serializeOverrides(overrides)) changes.flags = flags;
+  const secrets = serializeMapping(mergedMapping);
+  if (secrets !== serializeMapping(mapping)) changes.secrets = secrets;
   return {
     changes,
     summary: {
@@ -360,6 +395,7 @@ async function planBindingChange(
       enabled: enabled === 1,
       flags: merged,
       dropped_overrides: Object.keys(overrides).filter((name) => !Object.hasOwn(kept, name)),
+      ...(changes.secrets === undefined ? {} : { secrets: mergedMapping }),
     },
   };
 }

@@ -5,6 +5,7 @@ import type { BindingJoinedRow } from "../db/repositories/binding-repository.js"
 import { compareSemver } from "../domain/semver.js";
 import type { ComponentCounts, FlagDefinition, Issue } from "../domain/types.js";
 import { AppError } from "../errors.js";
+import { type DeclaredSecrets, missingSecrets, type SecretMapping } from "./secret-views.js";
 
 export type FlagOverrides = Record<string, boolean>;
 export type DeclaredFlags = Record<string, FlagDefinition>;
@@ -71,7 +72,15 @@ export function effectiveFlags(declared: DeclaredFlags, overrides: FlagOverrides
   return effective;
 }
 
-export function toBindingItem(row: BindingJoinedRow): RuntimeCapabilityBinding {
+/**
+ * `secrets`: name → version of the workspace's secrets, for `missing_secrets` and `secrets` (SPEC
+ * §11); read once per list, not per item.
+ */
+export function toBindingItem(
+  row: BindingJoinedRow,
+  secrets: ReadonlyMap<string, number> = new Map(),
+): RuntimeCapabilityBinding {
+  const mapping = parseJsonObject<SecretMapping>(row.secrets);
   const own = row.capability_org_id === row.runtime_org_id;
   // After a public capability goes private, its bindings in other orgs stay but see no "latest".
   const latest = own || row.is_public === 1 ? row.latest_version : null;
@@ -91,6 +100,8 @@ export function toBindingItem(row: BindingJoinedRow): RuntimeCapabilityBinding {
     revision: row.revision,
     created_at: row.created_at,
     updated_at: row.updated_at,
+    secrets: mapping,
+    missing_secrets: missingSecrets(parseJsonObject<DeclaredSecrets>(row.declared_secrets), mapping, secrets),
   };
 }
 

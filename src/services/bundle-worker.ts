@@ -6,11 +6,14 @@ import { isMainThread, parentPort } from "node:worker_threads";
 import { BundleRejectedError, bundleLimitsFor, readBundle } from "../domain/bundle-reader.js";
 import { analyzeCapability } from "../domain/capability-analysis.js";
 import { buildFileManifest, runtimeDigestOf } from "../domain/digests.js";
+import { type ScanReport, scanCapability } from "../domain/scan.js";
 import type { Issue } from "../domain/types.js";
 
 export interface BundleJob {
   archivePath: string;
   maxBundleBytes: number;
+  /** The publish-time scan (SPEC §14); false only where a bench measures what scanning costs. */
+  scan?: boolean;
 }
 
 /** Everything the version row needs, the large parts already serialised. */
@@ -25,6 +28,8 @@ export interface InspectedBundle {
   componentCountsJson: string;
   componentDetailsJson: string;
   flagsJson: string;
+  /** JSON NAME → {description, required}: the declared secrets (SPEC §11). */
+  secretsJson: string;
   warningsJson: string;
   fileManifestJson: string;
   readmePath: string | null;
@@ -34,6 +39,8 @@ export interface InspectedBundle {
   /** Each distinct file content once, packed into `contents` (transferred, not copied). */
   blobs: { sha256: string; offset: number; length: number }[];
   contents: ArrayBuffer;
+  /** The publish-time scan's findings and summary; the publish applies the org's policy to them. */
+  scan: ScanReport;
 }
 
 export type BundleJobResult =
@@ -51,7 +58,8 @@ export async function inspectBundle(job: BundleJob): Promise<BundleJobResult> {
     if (error instanceof BundleRejectedError) return rejected(error.issues);
     throw error;
   }
-  const analysis = analyzeCapability(new Map(read.files.map((file) => [file.path, file.content])));
+  const files = new Map(read.files.map((file) => [file.path, file.content]));
+  const analysis = analyzeCapability(files);
   if (analysis.errors.some((issue) => issue.type.startsWith("bundle."))) return rejected(analysis.errors);
   const manifest = analysis.manifest;
   if (analysis.errors.length > 0 || manifest === null) {
@@ -63,6 +71,7 @@ export async function inspectBundle(job: BundleJob): Promise<BundleJobResult> {
     };
   }
   const fileManifest = buildFileManifest(read.files);
+  const scan = job.scan === false ? NOT_SCANNED : scanCapability(files, analysis.componentDetails);
 
   const unique = new Map<string, Buffer>();
   for (const file of read.files) unique.set(file.sha256, file.content);
@@ -92,6 +101,7 @@ export async function inspectBundle(job: BundleJob): Promise<BundleJobResult> {
       componentCountsJson: JSON.stringify(analysis.componentCounts),
       componentDetailsJson: JSON.stringify(analysis.componentDetails),
       flagsJson: JSON.stringify(analysis.flags),
+      secretsJson: JSON.stringify(manifest.secrets ?? {}),
       warningsJson: JSON.stringify(analysis.warnings),
       fileManifestJson: JSON.stringify(fileManifest),
       readmePath: analysis.readme?.path ?? null,
@@ -100,9 +110,15 @@ export async function inspectBundle(job: BundleJob): Promise<BundleJobResult> {
       sizeBytes: read.sizeBytes,
       blobs,
       contents,
+      scan,
     },
   };
 }
+
+const NOT_SCANNED: ScanReport = {
+  findings: [],
+  summary: { status: "passed", counts: { high: 0, medium: 0, low: 0 }, suppressed: 0, complete: false },
+};
 
 /**
  * The headline of a 422: the files the errors are in, so that a typo in `.mcp.json` is not

@@ -6,6 +6,8 @@ export type ChangeEvent =
   | { kind: "runtime"; runtimeId: string }
   /** A capability's versions, latest, statuses or visibility changed (affects every runtime binding it). */
   | { kind: "capability"; capabilityId: string }
+  /** A workspace secret of this org was set or deleted (binding lists and resolved sets show versions). */
+  | { kind: "secrets"; orgId: string }
   /** An API key was revoked or changed. */
   | { kind: "api_key"; keyId: string }
   /** Memberships or roles in an org changed. */

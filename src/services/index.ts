@@ -9,6 +9,7 @@ import { OrgRoleCache } from "./org-role-cache.js";
 import { PublishPipeline } from "./publish-service.js";
 import { ResolvedService } from "./resolved-service.js";
 import { ResolvedWatch } from "./resolved-watch.js";
+import { SecretService } from "./secret-service.js";
 
 export interface Services {
   /** Org roles per user, cached for the hot runtime reads (shared by bindings and resolved). */
@@ -23,6 +24,8 @@ export interface Services {
   manifests: FileManifestCache;
   /** Admission and the worker pool that unpacks published bundles. */
   publish: PublishPipeline;
+  /** Workspace secrets, with the master keyring loaded and checked once. */
+  secrets: SecretService;
   /** Stops the worker pool; the app calls it when it closes. */
   close(): Promise<void>;
 }
@@ -42,6 +45,7 @@ export function createServices(deps: ServiceDeps): Services {
     details: new ArtifactDetailCache(budget - Math.floor(budget / 4)),
     manifests: new FileManifestCache(Math.floor(budget / 4)),
     publish,
+    secrets: new SecretService(deps),
     close: () => publish.close(),
   };
 }

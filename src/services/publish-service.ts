@@ -14,6 +14,7 @@ import {
   lockCapabilityForPublish,
   type VersionRow,
 } from "../db/repositories/capability-repository.js";
+import { insertScanFindings } from "../db/repositories/scan-repository.js";
 import { AppError } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { tempFileName } from "../storage/temp-files.js";
@@ -24,6 +25,8 @@ import { BundleWorkerPool } from "./bundle-worker-pool.js";
 import type { RequestScope, ServiceDeps } from "./deps.js";
 import { refreshLatest } from "./registry-admin-service.js";
 import { loadDetail } from "./registry-service.js";
+import { enforceScanPolicy } from "./scan-service.js";
+import { storeSignatures, type VerifiedSignature, verifySignatures } from "./signing-service.js";
 
 export type BundleUpload = Buffer | AsyncIterable<Buffer | Uint8Array>;
 
@@ -61,6 +64,8 @@ export class PublishPipeline {
   constructor(
     private readonly config: Config,
     jobTimeoutMs = BUNDLE_JOB_TIMEOUT_MS,
+    /** Only a bench turns the publish-time scan off, to measure what it costs. */
+    private readonly options: { scan?: boolean } = {},
   ) {
     this.pool = new BundleWorkerPool(config.publishConcurrency, jobTimeoutMs);
     this.limit = config.publishConcurrency + config.publishQueue;
@@ -85,7 +90,11 @@ export class PublishPipeline {
   }
 
   async inspect(archivePath: string): Promise<InspectedBundle> {
-    const result = await this.pool.run({ archivePath, maxBundleBytes: this.config.maxBundleBytes });
+    const result = await this.pool.run({
+      archivePath,
+      maxBundleBytes: this.config.maxBundleBytes,
+      scan: this.options.scan ?? true,
+    });
     if (!result.ok) throw new AppError(result.type, result.detail, result.issues);
     return result.bundle;
   }
@@ -95,13 +104,19 @@ export class PublishPipeline {
   }
 }
 
+export interface PublishOptions {
+  isPublic: boolean;
+  /** The DSSE envelopes sent with the bundle (SPEC §14), read once the upload is spooled. */
+  signatures?: () => Promise<string[]>;
+}
+
 export async function publishCapability(
   deps: ServiceDeps,
   pipeline: PublishPipeline,
   scope: RequestScope,
   orgKey: string,
   openUpload: () => Promise<BundleUpload>,
-  options: { isPublic: boolean },
+  options: PublishOptions,
 ): Promise<PublishResult> {
   // Access first: a caller who may not publish gets 404/403 before a byte of the bundle is read.
   // Making a name public is the owner's call (SPEC §2.3), here as on PATCH visibility.
@@ -109,22 +124,36 @@ export async function publishCapability(
   return pipeline.admit(async () => {
     const archivePath = await spoolUpload(await openUpload(), deps.config);
     try {
+      const envelopes = (await options.signatures?.()) ?? [];
       const bundle = await pipeline.inspect(archivePath);
       const name = bundle.name;
+      // Checked before anything is stored: a publish with a bad signature changes nothing.
+      const signatures = await verifySignatures(
+        deps.db,
+        org.id,
+        { org: org.key, capability: name, version: bundle.version, artifactSha256: bundle.archiveSha256 },
+        envelopes.map((value, index) => ({ value, loc: ["body", "signature", index] })),
+      );
 
       // Most re-publishes are identical (CI retries): answer them without touching the blob store.
       const existing = await findPublishedVersion(deps, org.id, bundle);
-      if (existing) return { artifact: await detailOf(deps, org, name, existing.id), created: false };
+      if (existing) {
+        await signExisting(deps, scope, org.id, existing, signatures);
+        return { artifact: await detailOf(deps, org, name, existing.id), created: false };
+      }
 
+      // Refused by the org's scan policy before anything of the bundle is stored.
+      await enforceScanPolicy(deps, org.id, bundle.scan);
       await storeBlobs(deps, bundle, archivePath);
       let outcome: { versionId: string; created: boolean };
       try {
-        outcome = await insertPublishedVersion(deps, scope, org.id, bundle, options);
+        outcome = await insertPublishedVersion(deps, scope, org.id, bundle, options, signatures);
       } catch (error) {
         // A concurrent publish of the same number won the insert: identical content is still a 200.
         const raced = error instanceof AppError && error.type === "already_exists_error";
         const winner = raced ? await findPublishedVersion(deps, org.id, bundle) : undefined;
         if (!winner) throw error;
+        await signExisting(deps, scope, org.id, winner, signatures);
         outcome = { versionId: winner.id, created: false };
       }
       return { artifact: await detailOf(deps, org, name, outcome.versionId), created: outcome.created };
@@ -272,7 +301,8 @@ async function insertPublishedVersion(
   scope: RequestScope,
   orgId: string,
   bundle: InspectedBundle,
-  options: { isPublic: boolean },
+  options: PublishOptions,
+  signatures: VerifiedSignature[],
 ): Promise<{ versionId: string; created: boolean }> {
   const outcome = await deps.db.transaction().execute(async (trx) => {
     const at = deps.now().toISOString();
@@ -307,6 +337,7 @@ async function insertPublishedVersion(
       component_counts: bundle.componentCountsJson,
       component_details: bundle.componentDetailsJson,
       flags: bundle.flagsJson,
+      secrets: bundle.secretsJson,
       warnings: bundle.warningsJson,
       file_manifest: bundle.fileManifestJson,
       readme_path: bundle.readmePath,
@@ -316,8 +347,11 @@ async function insertPublishedVersion(
       published_by: scope.actor.userId,
       created_at: at,
       updated_at: at,
+      scan_summary: JSON.stringify(bundle.scan.summary),
     });
+    await insertScanFindings(trx, versionId, orgId, bundle.scan.findings);
     await refreshLatest(trx, capability.id, at);
+    await storeSignatures(trx, scope, orgId, versionId, signatures, at);
     await appendAudit(
       trx,
       scope,
@@ -331,6 +365,7 @@ async function insertPublishedVersion(
           version: bundle.version,
           runtime_digest: bundle.runtimeDigest,
           artifact_sha256: bundle.archiveSha256,
+          signed_by: signatures.flatMap((s) => s.keys.map((k) => k.id)),
         },
       },
       at,
@@ -339,6 +374,37 @@ async function insertPublishedVersion(
   });
   if (outcome.created) deps.changes.publish({ kind: "capability", capabilityId: outcome.capabilityId });
   return outcome;
+}
+
+/** Signatures sent with an identical re-publish are added to the stored version. */
+async function signExisting(
+  deps: ServiceDeps,
+  scope: RequestScope,
+  orgId: string,
+  version: VersionRow,
+  signatures: VerifiedSignature[],
+): Promise<void> {
+  if (signatures.length === 0) return;
+  const at = deps.now().toISOString();
+  const added = await deps.db.transaction().execute(async (trx) => {
+    const count = await storeSignatures(trx, scope, orgId, version.id, signatures, at);
+    if (count > 0) {
+      await appendAudit(
+        trx,
+        scope,
+        {
+          orgId,
+          action: "capability.version.signed",
+          targetType: "capability_version",
+          targetId: version.id,
+          data: { version: version.version, keys: signatures.flatMap((s) => s.keys.map((k) => k.id)) },
+        },
+        at,
+      );
+    }
+    return count;
+  });
+  if (added > 0) deps.changes.publish({ kind: "capability", capabilityId: version.capability_id });
 }
 
 async function detailOf(

@@ -53,6 +53,7 @@ import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import type { FileManifestCache } from "./file-manifest-cache.js";
 import { requireRuntimeTokenRead } from "./runtime-token-service.js";
 import { signBlobUrl } from "./signed-urls.js";
+import { versionSignatures } from "./signing-service.js";
 
 const DEFAULT_PAGE_SIZE = 20;
 
@@ -136,7 +137,8 @@ export async function loadDetail(
   owner: CapabilityOwner,
   version: VersionRow,
 ): Promise<ArtifactDetail> {
-  return toDetail(owner, version, await listLiveVersions(db, [owner.capability.id]));
+  const live = await listLiveVersions(db, [owner.capability.id]);
+  return toDetail(owner, version, live, await versionSignatures(db, version.id));
 }
 
 function catalogFilter(access: OrgAccess, query: FacetQuery): CatalogFilter {
@@ -257,7 +259,8 @@ export async function renderVersionDetail(
   if (!template) throw versionNotFound(target, version);
   const versions = newestFirst(live).map((v) => v.version);
   const isPublic = target.capability.is_public === 1;
-  return renderDetail(template, mutableDetail(target.displayName, isPublic, head, versions));
+  const signatures = await versionSignatures(deps.db, head.id);
+  return renderDetail(template, mutableDetail(target.displayName, isPublic, head, versions, signatures));
 }
 
 export async function listVersions(

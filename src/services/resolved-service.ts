@@ -3,6 +3,8 @@
 // poll this with If-None-Match, so the digest and the serialized body are cached per runtime.
 import { type BindingJoinedRow, listJoinedBindings } from "../db/repositories/binding-repository.js";
 import { findRuntimeLocation } from "../db/repositories/runtime-repository.js";
+import { workspaceSecretVersions } from "../db/repositories/secret-repository.js";
+import { listActiveSigningKeys } from "../db/repositories/signing-key-repository.js";
 import { canonicalDigest } from "../domain/digests.js";
 import { notFound } from "../errors.js";
 import {
@@ -23,7 +25,14 @@ import {
 import type { Actor, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
 import type { RuntimePath } from "./runtime-path.js";
+import {
+  type DeclaredSecrets,
+  type SecretMapping,
+  type SecretReference,
+  secretReferences,
+} from "./secret-views.js";
 import { signBlobUrl } from "./signed-urls.js";
+import { countedSignaturesOf, requiresSigned } from "./signing-service.js";
 
 /**
  * Signed URLs live 15 minutes; a cached body is re-signed once its URLs have less than this left,
@@ -32,6 +41,8 @@ import { signBlobUrl } from "./signed-urls.js";
 const RESIGN_MARGIN_MS = 5 * 60_000;
 
 interface ResolvedEntry {
+  /** The bound version's id: its signatures are looked up by it. */
+  version_id: string;
   name: string;
   version: string;
   artifact_sha256: string;
@@ -39,6 +50,16 @@ interface ResolvedEntry {
   flags: FlagOverrides;
   effective_flags: FlagOverrides;
   runtime_digest: string;
+  /** References to workspace secrets, never values (SPEC §11). */
+  secrets: SecretReference[];
+  /** Stored DSSE envelopes (JSON text) that count for the version. */
+  signatures: string[];
+}
+
+/** What the runtime needs to verify signatures itself (SPEC §14). */
+interface TrustSection {
+  trusted_keys: { id: string; org: string; name: string; public_key: string; fingerprint: string }[];
+  policy: { require_signed: boolean };
 }
 
 /** The serialized response with its signed URLs, and when to sign them again. */
@@ -51,6 +72,7 @@ interface ResolvedView extends RuntimeView, SignedBody {
   /** The digest in quotes: the strong ETag. */
   etag: string;
   entries: ResolvedEntry[];
+  trust: TrustSection;
 }
 
 export type ResolvedResponse = { etag: string } & (SerializedBody | { body: null });
@@ -118,7 +140,7 @@ export class ResolvedService {
   }
 
   private async resignAndAnswer(view: ResolvedView): Promise<ResolvedResponse> {
-    Object.assign(view, await this.sign(view.entries, view.digest));
+    Object.assign(view, await this.sign(view.entries, view.digest, view.trust));
     return { etag: view.etag, body: view.body, contentLength: view.contentLength };
   }
 
@@ -126,7 +148,29 @@ export class ResolvedService {
     const location = await findRuntimeLocation(this.deps.db, runtimeId);
     if (!location) throw notFound("Runtime");
     const rows = await listJoinedBindings(this.deps.db, runtimeId);
-    const entries = resolvedEntriesOf(rows);
+    const secrets = await workspaceSecretVersions(this.deps.db, location.workspace_id);
+    const enabled = rows.filter((row) => row.enabled === 1);
+    // Two queries whatever the number of bindings: signatures of every bound version, and the
+    // owners' keys. Trust never moves the digest: SPEC §7.6 fixes what it covers.
+    const signatures = await countedSignaturesOf(
+      this.deps.db,
+      enabled.map((row) => row.version_id),
+    );
+    const owners = new Map(enabled.map((row) => [row.capability_org_id, row.owner_key]));
+    const keys = await listActiveSigningKeys(this.deps.db, [...owners.keys()]);
+    const trust: TrustSection = {
+      trusted_keys: keys.map((key) => ({
+        id: key.id,
+        org: owners.get(key.org_id) ?? "",
+        name: key.name,
+        public_key: key.public_key,
+        fingerprint: key.fingerprint,
+      })),
+      policy: { require_signed: requiresSigned(location.config) },
+    };
+    const entries = enabled
+      .map((row) => toResolvedEntry(row, secrets, signatures.get(row.version_id) ?? []))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const digest = digestOfEntries(entries);
     return {
       orgId: location.org_id,
@@ -135,11 +179,12 @@ export class ResolvedService {
       digest,
       etag: `"${digest}"`,
       entries,
-      ...(await this.sign(entries, digest)),
+      trust,
+      ...(await this.sign(entries, digest, trust)),
     };
   }
 
-  private async sign(entries: ResolvedEntry[], digest: string): Promise<SignedBody> {
+  private async sign(entries: ResolvedEntry[], digest: string, trust: TrustSection): Promise<SignedBody> {
     let expiresAt = Number.POSITIVE_INFINITY;
     const capabilities = [];
     for (const entry of entries) {
@@ -154,47 +199,64 @@ export class ResolvedService {
         flags: entry.flags,
         effective_flags: entry.effective_flags,
         runtime_digest: entry.runtime_digest,
+        secrets: entry.secrets,
+        signatures: entry.signatures.map((text) => JSON.parse(text) as unknown),
       });
     }
     return {
-      ...serialized({ capabilities, runtime_digest: digest }),
+      ...serialized({ capabilities, runtime_digest: digest, ...trust }),
       resignAt: expiresAt - RESIGN_MARGIN_MS,
     };
   }
 }
 
-/** The enabled bindings as resolved entries, sorted by name. */
-function resolvedEntriesOf(rows: BindingJoinedRow[]): ResolvedEntry[] {
-  return rows
-    .filter((row) => row.enabled === 1)
-    .map(toResolvedEntry)
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-/** Content only: signed URLs (which change with every signing) never move the digest. */
+/**
+ * Content only: signed URLs (which change with every signing) never move the digest. A
+ * capability's secret references count too (SPEC §11), so a new value makes runtimes re-sync;
+ * without any, an entry is digested exactly as before secrets existed. The capability's own
+ * runtime_digest stays its files' digest: the sync checks what it unpacks against it.
+ */
 function digestOfEntries(entries: ResolvedEntry[]): string {
   return canonicalDigest(
-    entries.map(({ name, version, runtime_digest, effective_flags }) => ({
+    entries.map(({ name, version, runtime_digest, effective_flags, secrets }) => ({
       name,
       version,
       runtime_digest,
       effective_flags,
+      ...(secrets.length === 0 ? {} : { secrets }),
     })),
   );
 }
 
 /**
- * The resolved set's digest from a runtime's joined binding rows, without signing anything: what
- * the runtime list compares a runtime's reported `applied_digest` with (SPEC §12 `in_sync`). The
- * same functions as the resolved set itself, so the two can never disagree.
+ * The resolved set's digest from a runtime's joined binding rows and its workspace's secret
+ * versions, without signing anything: what the runtime list compares a runtime's reported
+ * `applied_digest` with (SPEC §12 `in_sync`). The same functions as the resolved set itself, so
+ * the two can never disagree (signatures never move the digest).
  */
-export function resolvedDigestOf(rows: BindingJoinedRow[]): string {
-  return digestOfEntries(resolvedEntriesOf(rows));
+export function resolvedDigestOf(rows: BindingJoinedRow[], secrets: ReadonlyMap<string, number>): string {
+  const entries = rows
+    .filter((row) => row.enabled === 1)
+    .map((row) => toResolvedEntry(row, secrets, []))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return digestOfEntries(entries);
 }
 
-function toResolvedEntry(row: BindingJoinedRow): ResolvedEntry {
+function toResolvedEntry(
+  row: BindingJoinedRow,
+  available: ReadonlyMap<string, number>,
+  signatures: { envelope: string }[],
+): ResolvedEntry {
   const overrides = parseJsonObject<FlagOverrides>(row.flags);
+  const secrets = secretReferences(
+    parseJsonObject<DeclaredSecrets>(row.declared_secrets),
+    parseJsonObject<SecretMapping>(row.secrets),
+    available,
+  );
   return {
+    version_id: row.version_id,
+    // One envelope may be stored once per key it verified against: send each once.
+    signatures: [...new Set(signatures.map((s) => s.envelope))],
     name: displayName(row.capability_name, row.owner_key, row.capability_org_id === row.runtime_org_id),
     version: row.version,
     artifact_sha256: row.artifact_sha256,
@@ -202,6 +264,7 @@ function toResolvedEntry(row: BindingJoinedRow): ResolvedEntry {
     flags: overrides,
     effective_flags: effectiveFlags(parseJsonObject<DeclaredFlags>(row.declared_flags), overrides),
     runtime_digest: row.runtime_digest,
+    secrets,
   };
 }
 

@@ -16,6 +16,7 @@ import { findDefaultProject } from "../db/repositories/project-repository.js";
 import {
   deleteRuntimeRow,
   findRuntimeByKey,
+  findRuntimeLocation,
   findRuntimeWithCount,
   findWorkspaceRuntimeWithCount,
   insertRuntime,
@@ -24,6 +25,7 @@ import {
   type RuntimeWithCountRow,
   updateRuntimeRow,
 } from "../db/repositories/runtime-repository.js";
+import { workspaceSecretVersions } from "../db/repositories/secret-repository.js";
 import { findWorkspaceByKey } from "../db/repositories/workspace-repository.js";
 import type { Db, Row } from "../db/schema.js";
 import { canonicalDigest } from "../domain/digests.js";
@@ -158,6 +160,7 @@ export async function createRuntime(
           dryRun: false,
           dialect: deps.dialect,
           at,
+          requireSigned: input.config?.policy?.require_signed === true,
         });
       await appendAudit(
         trx,
@@ -273,6 +276,7 @@ export async function replaceRuntimeConfig(
           dryRun: false,
           dialect: deps.dialect,
           at,
+          requireSigned: config.policy?.require_signed === true,
         })
       : EMPTY_PLAN;
     await appendAudit(
@@ -317,6 +321,7 @@ export async function planRuntimeConfig(
       dryRun: true,
       dialect: deps.dialect,
       at: deps.now().toISOString(),
+      requireSigned: config.policy?.require_signed === true,
     });
   } finally {
     await trx.rollback().execute();
@@ -366,21 +371,39 @@ async function getRuntimeView(db: Db, runtimeId: string): Promise<RuntimeView> {
 /** Many runtimes, presented with two queries whatever their number (config names, resolved digests). */
 async function presentRuntimes(db: Db, rows: RuntimeRow[]): Promise<RuntimeView[]> {
   const capabilities = await configCapabilitiesOf(db, rows);
-  const digests = await currentDigestsOf(
-    db,
-    rows.map((row) => row.id),
-  );
+  const digests = await currentDigestsOf(db, rows);
   return rows.map((row) => presentRuntime(row, capabilities.get(row.id) ?? [], digests.get(row.id) ?? ""));
 }
 
 /** The runtime_digest each runtime's resolved set has now: what `in_sync` compares a report with. */
-async function currentDigestsOf(db: Db, runtimeIds: string[]): Promise<Map<string, string>> {
-  const bindings = await listJoinedBindingsOfRuntimes(db, runtimeIds);
-  return new Map([...bindings].map(([id, rows]) => [id, resolvedDigestOf(rows)]));
+async function currentDigestsOf(
+  db: Db,
+  runtimes: Pick<Row<"runtimes">, "id" | "workspace_id">[],
+): Promise<Map<string, string>> {
+  const bindings = await listJoinedBindingsOfRuntimes(
+    db,
+    runtimes.map((runtime) => runtime.id),
+  );
+  // A page lists one workspace: one query for its secret versions.
+  const secretsOf = new Map<string, ReadonlyMap<string, number>>();
+  for (const workspaceId of new Set(runtimes.map((runtime) => runtime.workspace_id))) {
+    secretsOf.set(workspaceId, await workspaceSecretVersions(db, workspaceId));
+  }
+  return new Map(
+    runtimes.map((runtime) => [
+      runtime.id,
+      resolvedDigestOf(bindings.get(runtime.id) ?? [], secretsOf.get(runtime.workspace_id) ?? new Map()),
+    ]),
+  );
 }
 
 export async function currentDigestOf(db: Db, runtimeId: string): Promise<string> {
-  return (await currentDigestsOf(db, [runtimeId])).get(runtimeId) ?? "";
+  const location = await findRuntimeLocation(db, runtimeId);
+  if (!location) return "";
+  return (
+    (await currentDigestsOf(db, [{ id: runtimeId, workspace_id: location.workspace_id }])).get(runtimeId) ??
+    ""
+  );
 }
 
 /** The `sync` member of a runtime (SPEC §12) from its last report and its current resolved digest. */

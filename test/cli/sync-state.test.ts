@@ -13,11 +13,18 @@ function entry(name: string, effectiveFlags: Record<string, boolean>): ResolvedE
     flags: {},
     effective_flags: effectiveFlags,
     runtime_digest: `sha256:${"b".repeat(64)}`,
+    secrets: [],
+    signatures: [],
   };
 }
 
 function resolved(...capabilities: ResolvedEntry[]): Resolved {
-  return { capabilities, runtime_digest: `sha256:${"c".repeat(64)}` };
+  return {
+    capabilities,
+    runtime_digest: `sha256:${"c".repeat(64)}`,
+    trusted_keys: [],
+    policy: { require_signed: false },
+  };
 }
 
 describe("capabilities.env", () => {

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { TEST_SECRETS_KEY } from "./test-app.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -34,6 +35,9 @@ export async function startServerProcess(
       CAPSTAN_PORT: "0",
       CAPSTAN_LOG_LEVEL: "info",
       CAPSTAN_RATE_LIMIT_RPM: "0",
+      // PostgreSQL refuses to start without a master key for secrets (SPEC §11); a test that
+      // checks that passes CAPSTAN_SECRETS_KEY: "" (unset).
+      ...(env.CAPSTAN_DATABASE_URL?.startsWith("postgres") ? { CAPSTAN_SECRETS_KEY: TEST_SECRETS_KEY } : {}),
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -12,7 +12,13 @@ import { migrateToLatest } from "../../src/db/migrate.js";
 import { generateApiKey } from "../../src/lib/api-key-format.js";
 import { bootstrapIfEmpty } from "../../src/services/bootstrap.js";
 import type { ServiceDeps } from "../../src/services/deps.js";
-import { createTestDatabase } from "./database.js";
+import { createTestDatabase, testDialect } from "./database.js";
+
+/**
+ * The master key of workspace secrets on PostgreSQL, where the server refuses to generate one
+ * (SPEC §11). On SQLite the app generates `<DATA_DIR>/secrets.key`, as the embedded default does.
+ */
+export const TEST_SECRETS_KEY = `test:${Buffer.alloc(32, 7).toString("base64")}`;
 
 export interface TestApp {
   app: App;
@@ -58,6 +64,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
       CAPSTAN_BOOTSTRAP_TOKEN: adminKey,
       CAPSTAN_RATE_LIMIT_RPM: "0",
       CAPSTAN_PUBLIC_URL: "http://capstan.test",
+      ...(testDialect() === "postgres" ? { CAPSTAN_SECRETS_KEY: TEST_SECRETS_KEY } : {}),
       ...options.env,
     },
   );

@@ -84,6 +84,7 @@ describe("GET RT/capabilities/resolved", () => {
       "flags",
       "name",
       "runtime_digest",
+      "secrets",
       "version",
     ]);
     assert.equal(item.version, "1.0.0");

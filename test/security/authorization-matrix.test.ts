@@ -484,6 +484,28 @@ const RULES: Record<string, Rule | Rule[]> = {
     runtimeToken: true,
     ok: 200,
   },
+  // Secret values: the runtime's own token, or an owner (SPEC §11).
+  "GET /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/secrets": {
+    access: "owner",
+    runtimeToken: true,
+    ok: 200,
+  },
+  "GET /api/v1/org/:org/ws/:workspace/secrets": { access: "reader", ok: 200 },
+  "PUT /api/v1/org/:org/ws/:workspace/secrets/:name": {
+    access: "contributor",
+    ok: 201,
+    build: ({ n }) => ({ params: { name: `MATRIX_${n}` }, payload: { value: `value ${n}` } }),
+  },
+  "DELETE /api/v1/org/:org/ws/:workspace/secrets/:name": {
+    access: "contributor",
+    ok: 204,
+    build: async ({ world }) => {
+      const n = next();
+      await expectStatus(world, "PUT", `${wsUrl}/secrets/GONE_${n}`, 201, { value: "x" });
+      return { params: { name: `GONE_${n}` } };
+    },
+  },
+  "POST /api/v1/admin/secrets/rotate": { access: "admin", ok: 200 },
   "GET /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/capabilities/:binding_id/upgrade-preview": {
     access: "reader",
     ok: 200,

@@ -6,6 +6,7 @@ import { catalogRoute } from "./routes/catalog";
 import { orgIndexRoute, orgRoute } from "./routes/org";
 import { organizationRoute } from "./routes/organization";
 import { rootRoute } from "./routes/root";
+import { runtimeRoute } from "./routes/runtime";
 import { runtimesRoute } from "./routes/runtimes";
 import { signInRoute } from "./routes/sign-in";
 
@@ -13,7 +14,14 @@ const routeTree = rootRoute.addChildren([
   signInRoute,
   authenticatedRoute.addChildren([
     homeRoute,
-    orgRoute.addChildren([orgIndexRoute, catalogRoute, capabilityRoute, runtimesRoute, organizationRoute]),
+    orgRoute.addChildren([
+      orgIndexRoute,
+      catalogRoute,
+      capabilityRoute,
+      runtimesRoute,
+      runtimeRoute,
+      organizationRoute,
+    ]),
   ]),
 ]);
 

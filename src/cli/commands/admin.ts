@@ -83,11 +83,34 @@ const userGroup: GroupSpec = {
   commands: [list, create, key],
 };
 
+const rotateSecrets: CommandSpec = {
+  name: "rotate",
+  summary: "Re-encrypt every workspace secret under the first key of the server's CAPSTAN_SECRETS_KEY",
+  details: `Rotation: give every instance CAPSTAN_SECRETS_KEY=new:BASE64,old:BASE64 (the new key first),
+restart them, run this, then drop the old key from the variable and restart again.`,
+  async run(ctx) {
+    const result = (
+      await (await ctx.api()).post<{ key_id: string; reencrypted: number }>("/admin/secrets/rotate")
+    ).body;
+    if (ctx.json) ctx.out.data(result);
+    else
+      ctx.out.line(
+        `Re-encrypted ${result.reencrypted} secret(s); every value is now under key '${result.key_id}'.`,
+      );
+  },
+};
+
+const secretsAdminGroup: GroupSpec = {
+  name: "secrets",
+  summary: "The master key of workspace secrets",
+  commands: [rotateSecrets],
+};
+
 export const adminGroup: GroupSpec = {
   name: "admin",
   summary: "Instance administration (instance admins only)",
   commands: [],
-  groups: [userGroup],
+  groups: [userGroup, secretsAdminGroup],
 };
 
 async function listUsers(api: ApiClient): Promise<AdminUserView[]> {

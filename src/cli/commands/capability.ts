@@ -1,9 +1,16 @@
 // `capstan capability …`: author a capability offline (init, validate, pack) and work with the
 // registry (push, list, info, versions, deprecate, yank, delete, visibility, download).
+
+import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import type { SignatureEnvelopeList, SigningKey } from "../../contract/signing.js";
+import { BundleRejectedError, bundleLimitsFor, readBundle } from "../../domain/bundle-reader.js";
 import { analyzeCapability, type CapabilityAnalysis } from "../../domain/capability-analysis.js";
+import { sha256Hex } from "../../domain/digests.js";
+import { envelopeFrom, SignatureError, signSubject, verifyEnvelope } from "../../domain/dsse.js";
 import { isCapabilityName } from "../../domain/names.js";
+import { type ScanReport, type ScanSummary, scanCapability } from "../../domain/scan.js";
 import { apiPath } from "../api-client.js";
 import type {
   ArtifactDetail,
@@ -31,6 +38,7 @@ import { confirm, YES_OPTION } from "../confirm.js";
 import { formatBytes, formatIssue } from "../output.js";
 import { formatComponents, formatTimestamp, truncate } from "../presenters.js";
 import { startProgress } from "../progress.js";
+import { loadPrivateKey } from "./signing-key.js";
 
 const init: CommandSpec = {
   name: "init",
@@ -83,10 +91,15 @@ const validate: CommandSpec = {
   name: "validate",
   summary: "Check a capability directory offline, with the server's own validator",
   args: ["DIR"],
-  details: "Prints errors, warnings and the components found. Exits 1 when there are errors.",
+  details:
+    "Prints errors, warnings, the components found and the publish-time scan's findings (the scan the " +
+    "server runs on every publish; an org's policy refuses high findings unless it says otherwise). " +
+    "Exits 1 when there are errors; findings alone do not change the exit status.",
   async run(ctx, input) {
     const dir = path.resolve(ctx.io.cwd, input.args[0]);
-    const analysis = analyzeCapability(await readCapabilitySource(dir));
+    const files = await readCapabilitySource(dir);
+    const analysis = analyzeCapability(files);
+    const scan = scanCapability(files, analysis.componentDetails);
     const label = labelOf(analysis, input.args[0]);
     if (ctx.json) {
       ctx.out.data({
@@ -97,15 +110,18 @@ const validate: CommandSpec = {
         warnings: analysis.warnings,
         component_counts: analysis.componentCounts,
         component_details: analysis.componentDetails,
+        scan,
       });
       if (analysis.errors.length > 0) throw invalid(label, analysis, false);
       return;
     }
     printWarnings(ctx, analysis);
+    printScan(ctx, scan);
     if (analysis.errors.length > 0) throw invalid(label, analysis, true);
     ctx.out.line(
       `${ctx.out.palette.green("✓")} ${label} is valid: ${formatComponents(analysis.componentCounts)}`,
     );
+    ctx.out.line(`scan: ${formatScanSummary(scan.summary)}`);
     if (analysis.componentDetails.length > 0) {
       ctx.out.table(
         ["TYPE", "NAME", "PATH", "DESCRIPTION"],
@@ -217,6 +233,11 @@ const push: CommandSpec = {
   args: ["DIR|FILE.tar.gz"],
   options: {
     public: { type: "boolean", description: "Make the capability public (only when the name is new)" },
+    sign: {
+      type: "string",
+      value: "KEYFILE",
+      description: "Sign the bundle with this Ed25519 private key (DSSE, sent with the publish)",
+    },
   },
   details: `Publishing identical content again is a no-op; a changed one needs a new version.
 A directory is packed as 'capability pack' does (same files left out, same warnings); an archive
@@ -225,19 +246,38 @@ A directory is packed as 'capability pack' does (same files left out, same warni
 'capstan capability visibility NAME --public').`,
   async run(ctx, input) {
     const target = path.resolve(ctx.io.cwd, input.args[0]);
-    const archive = (await isPackedFile(target))
-      ? await readFile(target)
-      : (await buildBundle(ctx, target, input.args[0])).bundle.archive;
+    const keyFile = input.string("sign");
+    // Read before any packing: a wrong key file fails at once.
+    const signingKey =
+      keyFile === undefined ? undefined : await loadPrivateKey(path.resolve(ctx.io.cwd, keyFile));
+    let archive: Buffer;
+    let identity: { name: string; version: string } | null = null;
+    if (await isPackedFile(target)) {
+      archive = await readFile(target);
+      if (signingKey) identity = await identityOfArchive(archive);
+    } else {
+      const built = await buildBundle(ctx, target, input.args[0]);
+      archive = built.bundle.archive;
+      identity = built.analysis.manifest && {
+        name: built.analysis.manifest.name,
+        version: built.analysis.manifest.version,
+      };
+    }
     const { api, org } = await ctx.orgScope();
-    const progress = startProgress(ctx.io, "uploading", archive.length);
+    let upload = { data: archive, contentType: "application/gzip" };
+    if (signingKey) {
+      if (!identity) throw new CliError("the bundle has no valid capability.yaml to sign");
+      const envelope = signSubject(
+        { org, capability: identity.name, version: identity.version, artifactSha256: sha256Hex(archive) },
+        signingKey,
+      );
+      upload = multipartUpload(archive, JSON.stringify(envelope));
+    }
+    const progress = startProgress(ctx.io, "uploading", upload.data.length);
     const response = await api
       .post<ArtifactDetail>(apiPath`/org/${org}/capabilities`, {
         query: { public: input.boolean("public") ? true : undefined },
-        raw: {
-          data: archive,
-          contentType: "application/gzip",
-          onProgress: (sent) => progress.update(sent),
-        },
+        raw: { ...upload, onProgress: (sent) => progress.update(sent) },
       })
       .finally(() => progress.finish());
     const artifact = response.body;
@@ -261,10 +301,42 @@ A directory is packed as 'capability pack' does (same files left out, same warni
       ["components", formatComponents(artifact.component_counts)],
       ["sha256", artifact.artifact_sha256],
       ["runtime_digest", artifact.runtime_digest],
+      ["signed by", artifact.signatures?.map((s) => s.key_name).join(", ") || "-"],
     ]);
     if (keptPrivate) ctx.out.note(`note: ${visibilityNote}`);
   },
 };
+
+/** The name and version a packed archive's manifest declares (to sign it before sending it). */
+async function identityOfArchive(archive: Buffer): Promise<{ name: string; version: string }> {
+  const bundle = await readBundle(
+    archive,
+    bundleLimitsFor(Math.max(archive.length, DEFAULT_MAX_BUNDLE_BYTES)),
+  ).catch((error) => {
+    if (error instanceof BundleRejectedError) throw new CliError("the archive cannot be read", error.issues);
+    throw error;
+  });
+  const manifest = analyzeCapability(new Map(bundle.files.map((file) => [file.path, file.content]))).manifest;
+  if (!manifest) throw new CliError("the archive has no valid capability.yaml to sign");
+  return { name: manifest.name, version: manifest.version };
+}
+
+/** multipart/form-data: the `bundle` file, then one `signature` field (SPEC §14). */
+function multipartUpload(archive: Buffer, envelope: string): { data: Buffer; contentType: string } {
+  const boundary = `----capstan-${randomBytes(12).toString("hex")}`;
+  return {
+    data: Buffer.concat([
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="bundle"; filename="bundle.tar.gz"\r\nContent-Type: application/gzip\r\n\r\n`,
+      ),
+      archive,
+      Buffer.from(
+        `\r\n--${boundary}\r\nContent-Disposition: form-data; name="signature"\r\nContent-Type: application/json\r\n\r\n${envelope}\r\n--${boundary}--\r\n`,
+      ),
+    ]),
+    contentType: `multipart/form-data; boundary=${boundary}`,
+  };
+}
 
 /** A packed bundle rather than a capability directory: a regular file named like an archive. */
 async function isPackedFile(target: string): Promise<boolean> {
@@ -498,10 +570,82 @@ const download: CommandSpec = {
   },
 };
 
+const verifyCommand: CommandSpec = {
+  name: "verify",
+  summary: "Check a version's signatures here: download the bundle, verify each DSSE envelope",
+  args: ["NAME@VERSION"],
+  details: `Trusts nothing the server says about the signatures: the bundle is downloaded and hashed
+here, and each envelope is verified over DSSE's PAE with the org's current signing keys
+('capstan signing-key list'), naming this bundle. Exit code 1 when none verifies.`,
+  async run(ctx, input) {
+    const ref = capabilityRef(ctx, input.args[0]);
+    const { api, org } = await ctx.orgScope();
+    const version = await concreteVersion(ctx, ref);
+    const link = (await api.get<BundleLink>(`${versionPath(org, ref.name, version)}/bundle`)).body;
+    const archive = await downloadVerified(api, link.download_url, link.digest, {
+      maxBytes: Math.max(link.size_bytes, DEFAULT_MAX_BUNDLE_BYTES),
+    });
+    const keys = (
+      await api.get<{ items: SigningKey[] }>(apiPath`/org/${org}/signing-keys`)
+    ).body.items.filter((key) => key.revoked_at === null);
+    const listed = (await api.get<SignatureEnvelopeList>(`${versionPath(org, ref.name, version)}/signatures`))
+      .body;
+    const subject = { org, capability: ref.name, version, artifactSha256: sha256Hex(archive) };
+    const results = listed.signatures.map((item, index) => {
+      try {
+        const { keys: verifiedBy } = verifyEnvelope(
+          envelopeFrom(item.envelope, ["signatures", index]),
+          subject,
+          keys,
+          ["signatures", index],
+        );
+        return { key_name: verifiedBy.map((key) => key.name).join(", "), ok: true, problem: null };
+      } catch (error) {
+        if (!(error instanceof SignatureError)) throw error;
+        return { key_name: item.key_name, ok: false, problem: error.message };
+      }
+    });
+    const verified = results.some((result) => result.ok);
+    const label = `${ref.name}@${version}`;
+    if (ctx.json)
+      ctx.out.data({
+        name: ref.name,
+        version,
+        sha256: subject.artifactSha256,
+        verified,
+        signatures: results,
+      });
+    else {
+      for (const result of results) {
+        ctx.out.line(
+          result.ok ? `ok: signed by ${result.key_name}` : `FAILED: ${result.key_name}: ${result.problem}`,
+        );
+      }
+    }
+    if (!verified)
+      throw new CliError(`${label} has no signature that verifies with ${org}'s current signing keys`);
+    if (!ctx.json) ctx.out.line(`${label} (sha256 ${subject.artifactSha256}) is signed.`);
+  },
+};
+
 export const capabilityGroup: GroupSpec = {
   name: "capability",
   summary: "Author capabilities and manage them in the registry",
-  commands: [init, validate, pack, push, list, info, versions, deprecate, yank, remove, visibility, download],
+  commands: [
+    init,
+    validate,
+    pack,
+    push,
+    list,
+    info,
+    versions,
+    deprecate,
+    yank,
+    remove,
+    visibility,
+    download,
+    verifyCommand,
+  ],
 };
 
 // --- helpers ---------------------------------------------------------------------------------------
@@ -625,6 +769,27 @@ function printWarnings(ctx: CommandContext, analysis: CapabilityAnalysis): void 
   for (const warning of analysis.warnings) ctx.out.note(`warning: ${formatIssue(warning)}`);
 }
 
+/** The scan's findings, one line each (suppressed ones marked), on stderr like the warnings. */
+function printScan(ctx: CommandContext, scan: ScanReport): void {
+  const { palette } = ctx.out;
+  const paint = { high: palette.red, medium: palette.yellow, low: palette.dim };
+  for (const finding of scan.findings) {
+    const where = `${finding.path}:${finding.line}`;
+    const waived = finding.suppressed ? palette.dim(` (suppressed: ${finding.suppressed.reason})`) : "";
+    ctx.out.note(
+      `scan: ${paint[finding.severity](finding.severity)} ${finding.rule} ${where}: ${finding.message}${waived}`,
+    );
+  }
+}
+
+function formatScanSummary(summary: ScanSummary | ArtifactDetail["scan"]): string {
+  if (summary.status === "not_scanned") return "not scanned (published before scanning)";
+  const { high, medium, low } = summary.counts;
+  const counts = summary.status === "passed" ? "no findings" : `${high} high, ${medium} medium, ${low} low`;
+  const suppressed = summary.suppressed > 0 ? `, ${summary.suppressed} suppressed` : "";
+  return `${counts}${suppressed}${summary.complete ? "" : " (incomplete: a size bound stopped the scan)"}`;
+}
+
 function invalid(label: string, analysis: CapabilityAnalysis, withItems: boolean): CliError {
   const count = analysis.errors.length;
   return new CliError(
@@ -653,6 +818,7 @@ function printArtifact(ctx: CommandContext, artifact: ArtifactDetail): void {
     ["sha256", artifact.artifact_sha256],
     ["runtime_digest", artifact.runtime_digest],
     ["components", formatComponents(artifact.component_counts)],
+    ["scan", formatScanSummary(artifact.scan)],
   ]);
   if (artifact.component_details.length > 0) {
     ctx.out.line();

@@ -8,6 +8,7 @@ import { listRuntimes, resolveRuntime, workspacePath } from "../runtime-lookup.j
 import { applyCommand } from "./runtime-apply.js";
 import { bindingCommands } from "./runtime-bindings.js";
 import { syncCommand } from "./runtime-sync.js";
+import { runtimeSecretsCommand } from "./secret.js";
 
 const list: CommandSpec = {
   name: "list",
@@ -146,7 +147,17 @@ const token: CommandSpec = {
 export const runtimeGroup: GroupSpec = {
   name: "runtime",
   summary: "Manage runtimes, their capability bindings, and sync a runtime's capabilities to disk",
-  commands: [list, create, show, remove, token, ...bindingCommands, applyCommand, syncCommand],
+  commands: [
+    list,
+    create,
+    show,
+    remove,
+    token,
+    ...bindingCommands,
+    applyCommand,
+    syncCommand,
+    runtimeSecretsCommand,
+  ],
 };
 
 function printRuntime(ctx: CommandContext, runtime: Runtime): void {

@@ -30,6 +30,8 @@ import type { Progress } from "../progress.js";
 import { buildMcpConfig, renderMcpConfig } from "./mcp-config.js";
 import { checkedResolvedSet } from "./resolved-check.js";
 import type { CheckResult } from "./run-checks.js";
+import { fetchSecretValues, writeSecretFiles } from "./secret-files.js";
+import { runtimeOrgOf, verifyResolvedSignatures } from "./signature-check.js";
 import {
   capabilityDirectory,
   ENV_FILE,
@@ -127,6 +129,7 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
   const held = wait !== undefined && /\bwait=/.test(response.headers.get("preference-applied") ?? "");
   if (response.status === 304) return { report: unchangedReport(previous), held };
   const resolved = checkedResolvedSet(response.body);
+  verifyResolvedSignatures(resolved, runtimeOrgOf(target.runtimePath));
   const etag = response.headers.get("etag") ?? `"${resolved.runtime_digest}"`;
 
   const reusable = await reusableCapabilities(dir, previous);
@@ -158,6 +161,8 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
       const files = recordedFiles.get(capabilityDirectory(capability.name));
       if (files !== undefined) unpacked.set(capability.name, files);
     }
+    // Fetched before anything is renamed: a refusal leaves DIR as it was.
+    const secretValues = await fetchSecretValues(target.api, target.runtimePath, resolved, options.signal);
     options.signal?.throwIfAborted();
     // From here on nothing is interrupted: every step is a rename or a small atomic write. The
     // state claims what is about to be written first, so that a crash part-way leaves nothing the
@@ -176,6 +181,7 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
     await moveAway(dir, staging, unbound);
     await writeFileAtomically(path.join(dir, ENV_FILE), renderEnvFile(resolved));
     await writeFileAtomically(path.join(dir, MCP_FILE), renderMcpConfig(await buildMcpConfig(dir, resolved)));
+    await writeSecretFiles(dir, secretValues);
     await writeFileAtomically(
       path.join(dir, STATE_FILE),
       renderState(stateOf(target.runtimeId, etag, resolved, unpacked)),

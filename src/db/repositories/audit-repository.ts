@@ -1,17 +1,46 @@
 // The audit log: appended inside the transaction of the change it describes, read newest first.
+import { sql } from "kysely";
 import type { Db, NewRow, Row } from "../schema.js";
 
 export async function insertAuditEvent(db: Db, event: NewRow<"audit_events">): Promise<void> {
   await db.insertInto("audit_events").values(event).execute();
 }
 
-/** Up to `limit` of `orgId`'s events with an id below `before` (all when null), newest first. */
+export interface AuditFilter {
+  actorUserId?: string;
+  /** An exact action, or a prefix when it ends in "." */
+  action?: string;
+  targetId?: string;
+  /** ISO 8601 UTC timestamps in the stored form (`at` is text, so the comparison is lexical). */
+  since?: string;
+  until?: string;
+}
+
+/** `!` escapes LIKE's wildcards so that a prefix is matched literally on both dialects. */
+const likePrefix = (prefix: string) => `${prefix.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+
+/**
+ * Up to `limit` of `orgId`'s events with an id below `before` (all when null) that pass `filter`,
+ * newest first. The keyset walk on (org_id, id) stays; the filters narrow it (owners' occasional
+ * reads, so no index per filter).
+ */
 export async function listOrgAuditEvents(
   db: Db,
   orgId: string,
   page: { before: string | null; limit: number },
+  filter: AuditFilter = {},
 ): Promise<Row<"audit_events">[]> {
   let query = db.selectFrom("audit_events").selectAll().where("org_id", "=", orgId);
   if (page.before !== null) query = query.where("id", "<", page.before);
+  if (filter.actorUserId !== undefined) query = query.where("actor_user_id", "=", filter.actorUserId);
+  if (filter.targetId !== undefined) query = query.where("target_id", "=", filter.targetId);
+  if (filter.since !== undefined) query = query.where("at", ">=", filter.since);
+  if (filter.until !== undefined) query = query.where("at", "<", filter.until);
+  const action = filter.action;
+  if (action !== undefined) {
+    query = action.endsWith(".")
+      ? query.where(sql<boolean>`${sql.ref("action")} like ${likePrefix(action)} escape '!'`)
+      : query.where("action", "=", action);
+  }
   return query.orderBy("id", "desc").limit(page.limit).execute();
 }

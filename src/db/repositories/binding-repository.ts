@@ -22,6 +22,10 @@ export interface BindingJoinedRow {
   component_counts: string;
   /** JSON: the bound version's declared flags. */
   declared_flags: string;
+  /** JSON: the binding's secret mapping (explicit entries only). */
+  secrets: string;
+  /** JSON: the bound version's declared secrets. */
+  declared_secrets: string;
   artifact_sha256: string;
   runtime_digest: string;
   capability_name: string;
@@ -74,6 +78,8 @@ function joinedBindings(db: Db) {
       "v.description",
       "v.component_counts",
       "v.flags as declared_flags",
+      "b.secrets",
+      "v.secrets as declared_secrets",
       "v.artifact_sha256",
       "v.runtime_digest",
       "c.name as capability_name",
@@ -155,7 +161,7 @@ export async function insertBinding(db: Db, binding: Row<"bindings">, displayNam
   }
 }
 
-export type BindingChanges = Partial<Pick<Row<"bindings">, "version_id" | "enabled" | "flags">>;
+export type BindingChanges = Partial<Pick<Row<"bindings">, "version_id" | "enabled" | "flags" | "secrets">>;
 
 /**
  * Applies `changes` only if the binding is still at `revision` (bumping it by one); false when

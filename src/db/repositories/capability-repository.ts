@@ -123,6 +123,7 @@ export const VERSION_CONTENT_COLUMNS = [
   "size_bytes",
   "published_by",
   "created_at",
+  "scan_summary",
 ] as const;
 export type VersionContent = Pick<VersionRow, (typeof VERSION_CONTENT_COLUMNS)[number]>;
 

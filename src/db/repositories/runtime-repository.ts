@@ -7,6 +7,8 @@ export interface RuntimeRef {
   id: string;
   org_id: string;
   key: string;
+  /** The stored config settings (JSON): bindings obey its `policy` (SPEC §14). */
+  config: string;
 }
 
 /** A runtime row with how many bindings it has, counted in the same query, and its last sync report. */
@@ -40,7 +42,7 @@ export async function findRuntimeInWorkspace(
   return db
     .selectFrom("runtimes")
     .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
-    .select(["runtimes.id", "runtimes.org_id", "runtimes.key"])
+    .select(["runtimes.id", "runtimes.org_id", "runtimes.key", "runtimes.config"])
     .where("runtimes.id", "=", runtimeId)
     .where("runtimes.org_id", "=", orgId)
     .where("workspaces.key", "=", workspaceKey)
@@ -51,11 +53,16 @@ export async function findRuntimeInWorkspace(
 export async function findRuntimeLocation(
   db: Db,
   runtimeId: string,
-): Promise<{ org_id: string; workspace_key: string } | undefined> {
+): Promise<{ org_id: string; workspace_key: string; workspace_id: string; config: string } | undefined> {
   return db
     .selectFrom("runtimes")
     .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
-    .select(["runtimes.org_id", "workspaces.key as workspace_key"])
+    .select([
+      "runtimes.org_id",
+      "workspaces.key as workspace_key",
+      "runtimes.workspace_id",
+      "runtimes.config",
+    ])
     .where("runtimes.id", "=", runtimeId)
     .executeTakeFirst();
 }

@@ -31,8 +31,9 @@ export const capabilityKeys = {
     [...capabilityKeys.one(org, name), "file", version, path] as const,
 };
 
-export function useCapabilityList(org: string, query: CatalogQuery) {
+export function useCapabilityList(org: string, query: CatalogQuery, enabled = true) {
   return useQuery({
+    enabled,
     queryKey: capabilityKeys.list(org, query),
     queryFn: () => unwrap(api.GET("/api/v1/org/{org}/capabilities", { params: { path: { org }, query } })),
     // Paging and typing keep the previous page on screen instead of flashing a spinner.
@@ -61,9 +62,10 @@ export function useCapability(org: string, name: string, version: string) {
   });
 }
 
-export function useVersions(org: string, name: string) {
+export function useVersions(org: string, name: string, enabled = true) {
   return useQuery({
     queryKey: capabilityKeys.versions(org, name),
+    enabled,
     queryFn: () =>
       unwrap(api.GET("/api/v1/org/{org}/capabilities/{name}/versions", { params: { path: { org, name } } })),
   });

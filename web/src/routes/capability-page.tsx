@@ -1,7 +1,7 @@
 // The capability page (SPEC §10): header with the install command, README, trust card, versions
 // with their actions, files, flags.
 import { Link, useNavigate } from "@tanstack/react-router";
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
 import Markdown from "react-markdown";
 import {
   type CapabilityDetail,
@@ -13,6 +13,7 @@ import {
   useVersions,
   type VersionItem,
 } from "../api/capabilities";
+import { useRuntimes } from "../api/runtimes";
 import { useOrgRole } from "../api/user";
 import { StatusBadge, VisibilityBadge } from "../components/Badge";
 import { Button } from "../components/Button";
@@ -24,7 +25,7 @@ import { TrustCard } from "../components/TrustCard";
 import { ApiError } from "../lib/envelope";
 import { formatBytes, formatDate, splitCapabilityName } from "../lib/format";
 import { capabilityRoute, type Tab } from "./capability";
-import { orgRoute } from "./org";
+import { orgRoute, useCurrentWorkspace } from "./org";
 
 const TAB_LABELS: Record<Tab, string> = {
   overview: "Overview",
@@ -78,7 +79,7 @@ export function CapabilityPage() {
       />
       <nav
         aria-label="Capability sections"
-        className="flex gap-1 overflow-x-auto border-b border-slate-300 dark:border-slate-700"
+        className="flex flex-wrap gap-1 border-b border-slate-300 dark:border-slate-700"
       >
         {(Object.keys(TAB_LABELS) as Tab[]).map((t) => (
           <Link
@@ -124,7 +125,8 @@ function Header({
 }) {
   const navigate = useNavigate({ from: capabilityRoute.fullPath });
   const { owner } = splitCapabilityName(detail.name, org);
-  const install = `capstan runtime install RUNTIME ${detail.name}@${detail.version}`;
+  const [runtimeKey, setRuntimeKey] = useState("");
+  const install = `capstan runtime install ${runtimeKey || "RUNTIME"} ${detail.name}@${detail.version}`;
   return (
     <header className="space-y-2">
       <div className="flex flex-wrap items-center gap-2">
@@ -192,7 +194,7 @@ function Header({
         </code>
         <CopyButton text={install} label="Copy the install command" />
       </div>
-      <p className="text-xs text-slate-600 dark:text-slate-400">Replace RUNTIME with your runtime's key.</p>
+      <RuntimePicker org={org} value={runtimeKey} onChange={setRuntimeKey} />
       {detail.status === "deprecated" && (
         <p
           role="note"
@@ -267,13 +269,13 @@ function Versions({ org, name, current }: { org: string; name: string; current: 
             <th scope="col" className="px-3 py-2">
               Status
             </th>
-            <th scope="col" className="px-3 py-2">
+            <th scope="col" className="hidden px-3 py-2 sm:table-cell">
               Published
             </th>
-            <th scope="col" className="px-3 py-2">
+            <th scope="col" className="hidden px-3 py-2 sm:table-cell">
               Size
             </th>
-            <th scope="col" className="px-3 py-2">
+            <th scope="col" className="hidden px-3 py-2 sm:table-cell">
               Digest
             </th>
             {canChange && (
@@ -304,10 +306,16 @@ function Versions({ org, name, current }: { org: string; name: string; current: 
               <td className="px-3 py-2">
                 <StatusBadge status={v.status} />
                 {v.deprecation_message && <p className="text-xs">{v.deprecation_message}</p>}
+                {/* Narrow screens drop the date, size and digest columns; the date stays here. */}
+                <p className="text-xs text-slate-600 sm:hidden dark:text-slate-400">
+                  {formatDate(v.created_at)}
+                </p>
               </td>
-              <td className="px-3 py-2 whitespace-nowrap">{formatDate(v.created_at)}</td>
-              <td className="px-3 py-2 whitespace-nowrap">{formatBytes(v.size_bytes)}</td>
-              <td className="px-3 py-2 font-mono text-xs" title={v.runtime_digest}>
+              <td className="hidden px-3 py-2 whitespace-nowrap sm:table-cell">{formatDate(v.created_at)}</td>
+              <td className="hidden px-3 py-2 whitespace-nowrap sm:table-cell">
+                {formatBytes(v.size_bytes)}
+              </td>
+              <td className="hidden px-3 py-2 font-mono text-xs sm:table-cell" title={v.runtime_digest}>
                 {v.runtime_digest.slice(0, 19)}…
               </td>
               {canChange && (
@@ -584,5 +592,42 @@ function Flags({ detail }: { detail: CapabilityDetail }) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** Fills the install command with one of the current workspace's runtimes (RUNTIME until chosen). */
+function RuntimePicker({
+  org,
+  value,
+  onChange,
+}: {
+  org: string;
+  value: string;
+  onChange: (key: string) => void;
+}) {
+  const workspace = useCurrentWorkspace(org);
+  const runtimes = useRuntimes(org, workspace ?? "", undefined, workspace !== null);
+  const items = runtimes.data?.pages.flatMap((page) => page.items) ?? [];
+  if (items.length === 0)
+    return (
+      <p className="text-xs text-slate-600 dark:text-slate-400">Replace RUNTIME with your runtime's key.</p>
+    );
+  return (
+    <label className="flex flex-wrap items-center gap-2 text-xs">
+      Runtime in {workspace}
+      <select
+        id="install-runtime"
+        value={value}
+        onChange={(event) => onChange(event.target.value)}
+        className="rounded border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-600 dark:bg-slate-900"
+      >
+        <option value="">RUNTIME (choose)</option>
+        {items.map((r) => (
+          <option key={r.id} value={r.key}>
+            {r.key}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
