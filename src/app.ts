@@ -96,7 +96,7 @@ export async function buildApp(deps: ServiceDeps, options: BuildOptions = {}): P
   registerErrorHandling(app);
   registerConsole(app, options.consoleDir === undefined ? findConsoleDir() : options.consoleDir);
   registerRequestId(app);
-  const tallies = registerMetrics(app);
+  const tallies = registerMetrics(app, () => services.watch.size);
   // Shares its counts with the other instances when the change feed reaches them (scale mode).
   const limiter = new RateLimiter(
     deps.config.rateLimitRpm,

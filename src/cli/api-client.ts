@@ -15,6 +15,8 @@ export interface RequestOptions {
   /** Statuses outside 2xx that are answers rather than errors (304 for If-None-Match). */
   accept?: number[];
   signal?: AbortSignal;
+  /** The deadline for the whole answer, when it differs from the client's (a held watch request). */
+  timeoutMs?: number;
 }
 
 export interface ApiResponse<T> {
@@ -130,8 +132,9 @@ export class ApiClient {
     if (this.options.token !== null) headers.authorization = `Bearer ${this.options.token}`;
     const timer = new RequestTimer(options.signal, this.setTimer);
     const shown = withoutQuery(url);
-    const deadline = `no complete answer from ${shown} within ${seconds(this.requestTimeoutMs)}`;
-    const awaitAnswer = () => timer.start(this.requestTimeoutMs, deadline);
+    const requestTimeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+    const deadline = `no complete answer from ${shown} within ${seconds(requestTimeoutMs)}`;
+    const awaitAnswer = () => timer.start(requestTimeoutMs, deadline);
     let body: string | ReadableStream<Uint8Array> | undefined;
     if (options.raw !== undefined) {
       headers["content-type"] = options.raw.contentType;

@@ -175,6 +175,20 @@ export const IfNoneMatchHeaders = Type.Object({
   ),
 });
 
+/** The resolved set's request headers: If-None-Match, and the watch's `Prefer: wait=N` (SPEC §12). */
+export const ResolvedHeaders = Type.Object({
+  ...IfNoneMatchHeaders.properties,
+  prefer: Type.Optional(
+    Type.String({
+      description:
+        "`wait=N` (1..60 seconds; more is lowered to 60) with If-None-Match: the request is held until the " +
+        "digest differs (200) or the wait ends (304); the answer then carries `Preference-Applied: wait=N`. " +
+        "A server that cannot hold it answers at once without Preference-Applied, as if polled.",
+      examples: ["wait=60"],
+    }),
+  ),
+});
+
 export const RuntimeTokenBody = Type.Object(
   {
     name: Type.Optional(KeyName),

@@ -147,6 +147,12 @@ const runtime = {
   capability_count: 2,
   created_at: CREATED,
   updated_at: UPDATED,
+  sync: {
+    last_seen_at: UPDATED,
+    applied_digest: "sha256:9a2c0e1d7f4b3a5c6e8d0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e",
+    in_sync: true,
+    checks_failed: 0,
+  },
 };
 
 const signedUrl = (digest: string) =>

@@ -113,6 +113,17 @@ export const RuntimeConfigView = Type.Object({
   ...configSettings,
 });
 
+/** What the runtime last reported about its sync (SPEC §12), compared with its current resolved set. */
+export const RuntimeSync = Type.Object({
+  last_seen_at: Nullable(Timestamp),
+  applied_digest: Nullable(Type.String()),
+  in_sync: Type.Boolean({
+    description:
+      "The applied digest equals the current resolved set's runtime_digest (false before any report)",
+  }),
+  checks_failed: Type.Integer({ description: "Checks reported failing in the last report" }),
+});
+
 export const Runtime = Type.Object({
   id: Uuid,
   key: Slug,
@@ -126,6 +137,7 @@ export const Runtime = Type.Object({
   capability_count: Type.Integer(),
   created_at: Timestamp,
   updated_at: Timestamp,
+  sync: RuntimeSync,
 });
 
 export const RuntimeList = Type.Object({ items: Type.Array(Runtime), next_cursor: Nullable(Type.String()) });
@@ -135,9 +147,98 @@ export const RuntimeListQuery = Type.Object(
     ...CursorQuery.properties,
     project_id: Type.Optional(Uuid),
     status: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { maxItems: 20 })),
+    in_sync: Type.Optional(
+      Type.Boolean({
+        description: "`sync.in_sync` equals this (runtimes that never reported are not in sync)",
+      }),
+    ),
+    stale: Type.Optional(
+      Type.Boolean({
+        description: "true: not seen for 5 minutes, or never; false: seen within 5 minutes",
+      }),
+    ),
   },
   strict,
 );
+
+/** Sizes of a status report: a report is small and frequent, and is stored as it is sent. */
+export const STATUS_LIMITS = {
+  maxChecks: 200,
+  maxOutputBytes: 4096,
+  maxErrors: 50,
+  maxErrorBytes: 4096,
+} as const;
+
+const Digest = Type.String({ pattern: "^sha256:[0-9a-f]{64}$", description: "`sha256:` + 64 hex" });
+
+export const RuntimeStatusBody = Type.Object(
+  {
+    applied_digest: Nullable(
+      Type.String({
+        ...Digest,
+        description: "The runtime_digest the runtime has applied; null before its first successful apply",
+      }),
+    ),
+    agent: Type.Object(
+      {
+        name: Type.String({ minLength: 1, maxLength: 64, examples: ["capstan-cli"] }),
+        version: Type.String({ minLength: 1, maxLength: 64, examples: ["0.1.0"] }),
+      },
+      strict,
+    ),
+    host: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    checks: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            capability: Type.String({
+              pattern: CAPABILITY_REF_PATTERN,
+              maxLength: CAPABILITY_REF_MAX_LENGTH,
+            }),
+            name: Type.String({ minLength: 1, maxLength: 128 }),
+            ok: Type.Boolean(),
+            duration_ms: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
+            output: Type.Optional(
+              Type.String({
+                maxLength: STATUS_LIMITS.maxOutputBytes,
+                description: `At most ${STATUS_LIMITS.maxOutputBytes} bytes (UTF-8)`,
+              }),
+            ),
+          },
+          strict,
+        ),
+        { maxItems: STATUS_LIMITS.maxChecks },
+      ),
+    ),
+    errors: Type.Optional(
+      Type.Array(
+        Type.String({
+          minLength: 1,
+          maxLength: STATUS_LIMITS.maxErrorBytes,
+          description: `At most ${STATUS_LIMITS.maxErrorBytes} bytes (UTF-8)`,
+        }),
+        { maxItems: STATUS_LIMITS.maxErrors },
+      ),
+    ),
+  },
+  strict,
+);
+
+export const RuntimeStatusReport = Type.Object({
+  sync: RuntimeSync,
+  agent: Type.Object({ name: Type.String(), version: Type.String() }),
+  host: Nullable(Type.String()),
+  checks: Type.Array(
+    Type.Object({
+      capability: Type.String(),
+      name: Type.String(),
+      ok: Type.Boolean(),
+      duration_ms: Type.Integer(),
+      output: Type.Optional(Type.String()),
+    }),
+  ),
+  errors: Type.Array(Type.String()),
+});
 
 export const CreateRuntimeBody = Type.Object(
   {
@@ -189,3 +290,6 @@ export type RuntimeConfigInputValue = Static<typeof RuntimeConfigInput>;
 export type RuntimeConfigViewValue = Static<typeof RuntimeConfigView>;
 export type CreateRuntimeInput = Static<typeof CreateRuntimeBody>;
 export type UpdateRuntimeInput = Static<typeof UpdateRuntimeBody>;
+export type RuntimeSyncView = Static<typeof RuntimeSync>;
+export type RuntimeStatusInput = Static<typeof RuntimeStatusBody>;
+export type RuntimeStatusView = Static<typeof RuntimeStatusReport>;

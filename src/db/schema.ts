@@ -87,6 +87,22 @@ export interface RuntimesTable {
   updated_at: string;
 }
 
+/** What a runtime last reported about its sync (SPEC §12); one row per runtime. */
+export interface RuntimeSyncStatusTable {
+  runtime_id: string;
+  last_seen_at: string;
+  applied_digest: string | null;
+  agent_name: string;
+  agent_version: string;
+  host: string | null;
+  /** JSON array of the reported checks. */
+  checks: string;
+  checks_failed: number;
+  /** JSON array of the reported error strings. */
+  errors: string;
+  reported_by_key_id: string | null;
+}
+
 export interface CapabilitiesTable {
   id: string;
   org_id: string;
@@ -251,6 +267,7 @@ export interface Database {
   workspaces: WorkspacesTable;
   projects: ProjectsTable;
   runtimes: RuntimesTable;
+  runtime_sync_status: RuntimeSyncStatusTable;
   capabilities: CapabilitiesTable;
   capability_versions: CapabilityVersionsTable;
   bindings: BindingsTable;

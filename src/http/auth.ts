@@ -22,6 +22,8 @@ declare module "fastify" {
     public?: boolean;
     /** Runtime tokens may call this route (SPEC §7.6); the handler checks the runtime. */
     runtimeToken?: boolean;
+    /** A runtime token (read-only otherwise) may write here: its own status report (SPEC §12). */
+    runtimeTokenWrites?: boolean;
     /**
      * Anonymous callers are served (rate-limited per address); a presented credential is still
      * checked as everywhere else, so a bad key is refused rather than silently read as anonymous.
@@ -191,7 +193,9 @@ export function registerRequestGuards(
     if (actor.runtimeId !== null && !request.routeOptions.config?.runtimeToken) {
       throw new AppError("forbidden_error", "A runtime token can only read its own runtime's capabilities");
     }
-    if (actor.readOnly && mutating) throw new AppError("forbidden_error", "This API key is read-only");
+    const tokenWrite = actor.runtimeId !== null && request.routeOptions.config?.runtimeTokenWrites === true;
+    if (actor.readOnly && mutating && !tokenWrite)
+      throw new AppError("forbidden_error", "This API key is read-only");
   };
   // Failed logins count against the caller's IP (SPEC §2.6); over that limit the 429 wins.
   const refuse = (request: FastifyRequest, reply: FastifyReply, error: unknown): unknown => {

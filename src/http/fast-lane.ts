@@ -178,6 +178,8 @@ export class FastLane {
       if (content === undefined) return undefined;
     } else {
       route = reads.resolvedRoute;
+      // A watch (`Prefer: wait=N`) may be held: the route holds it.
+      if (headers.prefer !== undefined) return undefined;
       resolved = reads.cachedResolved(actor, path, headers["if-none-match"]);
       if (resolved === undefined) return undefined;
       if (resolved.body !== null) content = resolved;

@@ -5,7 +5,7 @@
 // /metrics is scraped: prom-client's own counters hash and validate their labels on every
 // increment, which cost more than answering a cached binding list.
 import type { FastifyInstance } from "fastify";
-import { collectDefaultMetrics, type Metric, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, type Metric, Registry } from "prom-client";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -104,9 +104,19 @@ export class RequestTallies {
 }
 
 /** Registers /metrics' registry and the request tallies; the fast lane records into the same tallies. */
-export function registerMetrics(app: FastifyInstance): RequestTallies {
+export function registerMetrics(app: FastifyInstance, heldWatches?: () => number): RequestTallies {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  if (heldWatches) {
+    new Gauge({
+      name: "capstan_resolved_watches_held",
+      help: "Resolved-set requests held until a change (Prefer: wait, SPEC §12)",
+      registers: [registry],
+      collect() {
+        this.set(heldWatches());
+      },
+    });
+  }
   const tallies = new RequestTallies();
   registry.registerMetric(tallies.counter());
   registry.registerMetric(tallies.histogram());

@@ -1,4 +1,5 @@
 // Runtime capability bindings, the resolved set and runtime tokens (SPEC §7).
+import type { IncomingMessage } from "node:http";
 import type { FastifyReply } from "fastify";
 import { Type } from "typebox";
 import {
@@ -7,7 +8,7 @@ import {
   BindingParams,
   BindingPatchBody,
   IfMatchHeaders,
-  IfNoneMatchHeaders,
+  ResolvedHeaders,
   ResolvedSet,
   RuntimeCapabilityBinding,
   RuntimeTokenBody,
@@ -17,7 +18,9 @@ import {
 } from "../contract/bindings.js";
 import { errorResponses, NoContent, RuntimeParams } from "../contract/common.js";
 import { JSON_UTF8, RESOLVED_CACHE_CONTROL } from "../http/fast-lane.js";
+import type { Actor } from "../services/deps.js";
 import type { ResolvedResponse } from "../services/resolved-service.js";
+import { preferredWaitSeconds } from "../services/resolved-watch.js";
 import type { RuntimePath } from "../services/runtime-path.js";
 import { createRuntimeToken } from "../services/runtime-token-service.js";
 import { type RouteApp, scopeOf } from "./route-app.js";
@@ -48,7 +51,43 @@ function sendResolved(reply: FastifyReply, result: ResolvedResponse): void {
 }
 
 export default async function bindingRoutes(app: RouteApp): Promise<void> {
-  const { bindings, resolved } = app.services;
+  const { bindings, resolved, watch } = app.services;
+  // Held requests answer at once when the server starts closing, so it need not wait for them.
+  app.addHook("preClose", (done) => {
+    watch.close();
+    done();
+  });
+
+  /** SPEC §12: held until the digest differs or the wait ends; a client that leaves is let go. */
+  const watchResolved = async (
+    raw: IncomingMessage,
+    reply: FastifyReply,
+    actor: Actor,
+    path: RuntimePath,
+    preference: { ifNoneMatch: string; waitSeconds: number },
+  ): Promise<void> => {
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableEnded) gone.abort();
+    };
+    reply.raw.on("close", onClose);
+    raw.socket?.once("close", onClose);
+    try {
+      const { response, applied } = await watch.watch(
+        actor,
+        path,
+        preference.ifNoneMatch,
+        preference.waitSeconds * 1000,
+        gone.signal,
+      );
+      if (gone.signal.aborted) return;
+      if (applied) reply.header("preference-applied", `wait=${preference.waitSeconds}`);
+      sendResolved(reply, response);
+    } finally {
+      reply.raw.off("close", onClose);
+      raw.socket?.off("close", onClose);
+    }
+  };
   app.fastLane.serveRuntimeReads({
     listRoute: `${app.prefix}${RT}/capabilities`,
     resolvedRoute: `${app.prefix}${RT}/capabilities/resolved`,
@@ -84,14 +123,23 @@ export default async function bindingRoutes(app: RouteApp): Promise<void> {
         operationId: "getResolvedRuntimeCapabilities",
         tags,
         summary: "What the runtime consumes: enabled bindings resolved to artifacts and effective flags",
-        description: "The strong ETag is the top-level runtime_digest; If-None-Match with it answers 304.",
+        description:
+          "The strong ETag is the top-level runtime_digest; If-None-Match with it answers 304. With " +
+          "`Prefer: wait=N` as well, the request is held until the digest differs or N seconds pass.",
         params: RuntimeParams,
-        headers: IfNoneMatchHeaders,
+        headers: ResolvedHeaders,
         response: { 200: ResolvedSet, 304: Type.Null({ description: "Not modified" }), ...errorResponses },
       },
     },
     (request, reply) => {
       const ifNoneMatch = request.headers["if-none-match"];
+      const waitSeconds = preferredWaitSeconds(request.headers.prefer);
+      if (waitSeconds !== undefined && ifNoneMatch !== undefined) {
+        return watchResolved(request.raw, reply, scopeOf(request).actor, runtimePath(request.params), {
+          ifNoneMatch,
+          waitSeconds,
+        });
+      }
       const result = resolved.resolve(scopeOf(request).actor, runtimePath(request.params), ifNoneMatch);
       if (result instanceof Promise) return result.then((answer) => sendResolved(reply, answer));
       sendResolved(reply, result);

@@ -10,6 +10,7 @@ import operationalRoutes from "./operational.js";
 import orgRoutes from "./orgs.js";
 import projectRoutes from "./projects.js";
 import type { RouteApp } from "./route-app.js";
+import runtimeStatusRoutes from "./runtime-status.js";
 import runtimeRoutes from "./runtimes.js";
 import scanRoutes from "./scan.js";
 import schemaRoutes from "./schemas.js";
@@ -33,6 +34,7 @@ export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(projectRoutes, api);
   await app.register(auditRoutes, api);
   await app.register(runtimeRoutes, api);
+  await app.register(runtimeStatusRoutes, api);
   await app.register(bindingRoutes, api);
   await app.register(capabilityRoutes, api);
   await app.register(scanRoutes, api);

@@ -37,18 +37,23 @@ export default async function runtimeRoutes(app: RouteApp): Promise<void> {
         operationId: "listRuntimes",
         tags,
         summary: "List runtimes (cursor pagination, newest last)",
+        description:
+          "`in_sync` and `stale` filter on the runtimes' sync reports (SPEC §12). With `in_sync`, one request " +
+          "examines at most 1,000 runtimes: a page may then be short, with a `next_cursor` to go on from.",
         params: WorkspaceParams,
         querystring: RuntimeListQuery,
         response: { 200: RuntimeList, ...errorResponses },
       },
     },
     async (request) => {
-      const { limit, cursor, project_id, status } = request.query;
+      const { limit, cursor, project_id, status, in_sync, stale } = request.query;
       return listRuntimes(app.deps, scopeOf(request).actor, request.params, {
         limit: limit ?? 50,
         cursor,
         projectId: project_id,
         statuses: status,
+        inSync: in_sync,
+        stale,
       });
     },
   );

@@ -8,6 +8,7 @@ import { FileManifestCache } from "./file-manifest-cache.js";
 import { OrgRoleCache } from "./org-role-cache.js";
 import { PublishPipeline } from "./publish-service.js";
 import { ResolvedService } from "./resolved-service.js";
+import { ResolvedWatch } from "./resolved-watch.js";
 import { SecretService } from "./secret-service.js";
 
 export interface Services {
@@ -15,6 +16,8 @@ export interface Services {
   roles: OrgRoleCache;
   bindings: BindingService;
   resolved: ResolvedService;
+  /** Requests held until a runtime's resolved set changes (SPEC §12 watch). */
+  watch: ResolvedWatch;
   /** Serialized version details by version id: bytes sent as they are, not through the schema. */
   details: ArtifactDetailCache;
   /** Parsed file manifests by version id, for single-file reads, the readme and the paged list. */
@@ -32,10 +35,13 @@ export function createServices(deps: ServiceDeps): Services {
   const publish = new PublishPipeline(deps.config);
   // CAPSTAN_DETAIL_CACHE_BYTES: three quarters for details, a quarter for parsed file manifests.
   const budget = deps.config.detailCacheBytes;
+  const resolved = new ResolvedService(deps, roles);
   return {
     roles,
     bindings: new BindingService(deps, roles),
-    resolved: new ResolvedService(deps, roles),
+    resolved,
+    // Subscribes after the resolved set's cache, so a change has evicted it when a watcher wakes.
+    watch: new ResolvedWatch(resolved, deps.changes),
     details: new ArtifactDetailCache(budget - Math.floor(budget / 4)),
     manifests: new FileManifestCache(Math.floor(budget / 4)),
     publish,

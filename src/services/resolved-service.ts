@@ -112,6 +112,14 @@ export class ResolvedService {
     return view && this.answer(view, ifNoneMatch);
   }
 
+  /**
+   * Whether the runtime's cached set binds the capability; undefined when it is not cached (a
+   * watcher then cannot rule the change out).
+   */
+  showsCapability(runtimeId: string, capabilityId: string): boolean | undefined {
+    return this.views.peek(runtimeId)?.capabilityIds.includes(capabilityId);
+  }
+
   private async readResolved(
     actor: Actor,
     path: RuntimePath,
@@ -163,19 +171,7 @@ export class ResolvedService {
     const entries = enabled
       .map((row) => toResolvedEntry(row, secrets, signatures.get(row.version_id) ?? []))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    // Content only: signed URLs (which change with every signing) never move the digest. A
-    // capability's secret references count too (SPEC §11), so a new value makes runtimes re-sync;
-    // without any, an entry is digested exactly as before secrets existed. The capability's own
-    // runtime_digest stays its files' digest: the sync checks what it unpacks against it.
-    const digest = canonicalDigest(
-      entries.map(({ name, version, runtime_digest, effective_flags, secrets }) => ({
-        name,
-        version,
-        runtime_digest,
-        effective_flags,
-        ...(secrets.length === 0 ? {} : { secrets }),
-      })),
-    );
+    const digest = digestOfEntries(entries);
     return {
       orgId: location.org_id,
       workspaceKey: location.workspace_key,
@@ -212,6 +208,38 @@ export class ResolvedService {
       resignAt: expiresAt - RESIGN_MARGIN_MS,
     };
   }
+}
+
+/**
+ * Content only: signed URLs (which change with every signing) never move the digest. A
+ * capability's secret references count too (SPEC §11), so a new value makes runtimes re-sync;
+ * without any, an entry is digested exactly as before secrets existed. The capability's own
+ * runtime_digest stays its files' digest: the sync checks what it unpacks against it.
+ */
+function digestOfEntries(entries: ResolvedEntry[]): string {
+  return canonicalDigest(
+    entries.map(({ name, version, runtime_digest, effective_flags, secrets }) => ({
+      name,
+      version,
+      runtime_digest,
+      effective_flags,
+      ...(secrets.length === 0 ? {} : { secrets }),
+    })),
+  );
+}
+
+/**
+ * The resolved set's digest from a runtime's joined binding rows and its workspace's secret
+ * versions, without signing anything: what the runtime list compares a runtime's reported
+ * `applied_digest` with (SPEC §12 `in_sync`). The same functions as the resolved set itself, so
+ * the two can never disagree (signatures never move the digest).
+ */
+export function resolvedDigestOf(rows: BindingJoinedRow[], secrets: ReadonlyMap<string, number>): string {
+  const entries = rows
+    .filter((row) => row.enabled === 1)
+    .map((row) => toResolvedEntry(row, secrets, []))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return digestOfEntries(entries);
 }
 
 function toResolvedEntry(

@@ -6,14 +6,17 @@ import type {
   CreateRuntimeInput,
   RuntimeConfigInputValue,
   RuntimeConfigViewValue,
+  RuntimeSyncView,
   RuntimeView,
   UpdateRuntimeInput,
 } from "../contract/runtimes.js";
 import { isForeignKeyViolation, isUniqueViolation } from "../db/driver-errors.js";
+import { listJoinedBindingsOfRuntimes } from "../db/repositories/binding-repository.js";
 import { findDefaultProject } from "../db/repositories/project-repository.js";
 import {
   deleteRuntimeRow,
   findRuntimeByKey,
+  findRuntimeLocation,
   findRuntimeWithCount,
   findWorkspaceRuntimeWithCount,
   insertRuntime,
@@ -22,6 +25,7 @@ import {
   type RuntimeWithCountRow,
   updateRuntimeRow,
 } from "../db/repositories/runtime-repository.js";
+import { workspaceSecretVersions } from "../db/repositories/secret-repository.js";
 import { findWorkspaceByKey } from "../db/repositories/workspace-repository.js";
 import type { Db, Row } from "../db/schema.js";
 import { canonicalDigest } from "../domain/digests.js";
@@ -39,6 +43,7 @@ import {
 import { displayName } from "./binding-views.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import { findProject } from "./project-service.js";
+import { resolvedDigestOf } from "./resolved-service.js";
 
 export interface WorkspaceRef {
   org: string;
@@ -54,6 +59,10 @@ export interface RuntimeListOptions {
   cursor?: string;
   projectId?: string;
   statuses?: string[];
+  /** `sync.in_sync` must equal this. */
+  inSync?: boolean;
+  /** true: not seen for STALE_AFTER_MS (or never); false: seen within it. */
+  stale?: boolean;
 }
 
 export interface RuntimePage {
@@ -72,6 +81,10 @@ type StoredConfig = Omit<RuntimeConfigViewValue, "capabilities">;
 type RuntimeRow = RuntimeWithCountRow;
 
 const INITIAL_STATUS = "idle";
+/** A runtime that has not reported for this long is stale (SPEC §12). */
+export const STALE_AFTER_MS = 5 * 60_000;
+/** Runtimes one list request examines at most for the `in_sync` filter. */
+const IN_SYNC_SCAN_BUDGET = 1_000;
 const EMPTY_PLAN: ReconciliationPlan = { install: [], update: [], remove: [] };
 
 export async function listRuntimes(
@@ -81,19 +94,32 @@ export async function listRuntimes(
   options: RuntimeListOptions,
 ): Promise<RuntimePage> {
   const { workspace } = await locateWorkspace(deps, actor, ref, "reader");
-  const after = options.cursor === undefined ? undefined : decodeIdCursor(options.cursor);
-  const rows = await listWorkspaceRuntimesWithCount(deps.db, workspace.id, {
-    projectId: options.projectId?.toLowerCase(),
-    statuses: options.statuses,
-    afterId: after,
-    limit: options.limit + 1,
-  });
-  const page = rows.slice(0, options.limit);
-  const capabilities = await configCapabilitiesOf(deps.db, page);
-  return {
-    items: page.map((row) => presentRuntime(row, capabilities.get(row.id) ?? [])),
-    next_cursor: rows.length > options.limit ? encodeIdCursor(page[page.length - 1].id) : null,
-  };
+  let after = options.cursor === undefined ? undefined : decodeIdCursor(options.cursor);
+  const staleBefore = new Date(deps.now().getTime() - STALE_AFTER_MS).toISOString();
+  // `in_sync` is computed, not stored (it moves with every binding change): with that filter the
+  // rows are read in batches until the page is full or the scan budget is spent, and a short page
+  // then carries a cursor to go on from.
+  const batch = options.inSync === undefined ? options.limit + 1 : Math.max(options.limit + 1, 100);
+  const items: RuntimeView[] = [];
+  for (let scanned = 0; ; ) {
+    const rows = await listWorkspaceRuntimesWithCount(deps.db, workspace.id, {
+      projectId: options.projectId?.toLowerCase(),
+      statuses: options.statuses,
+      seen: options.stale === undefined ? undefined : { before: staleBefore, stale: options.stale },
+      afterId: after,
+      limit: batch,
+    });
+    for (const view of await presentRuntimes(deps.db, rows)) {
+      if (options.inSync !== undefined && view.sync.in_sync !== options.inSync) continue;
+      if (items.length === options.limit)
+        return { items, next_cursor: encodeIdCursor(items[items.length - 1].id) };
+      items.push(view);
+    }
+    if (rows.length < batch) return { items, next_cursor: null };
+    after = rows[rows.length - 1].id;
+    scanned += rows.length;
+    if (scanned >= IN_SYNC_SCAN_BUDGET) return { items, next_cursor: encodeIdCursor(after) };
+  }
 }
 
 /**
@@ -165,7 +191,11 @@ export async function createRuntime(
 
 export async function getRuntime(deps: ServiceDeps, actor: Actor, ref: RuntimeRef): Promise<RuntimeView> {
   const { runtime } = await locateRuntime(deps, actor, ref, "reader");
-  return presentRuntime(runtime, await listBindingsForConfig(deps.db, runtime.id));
+  return presentRuntime(
+    runtime,
+    await listBindingsForConfig(deps.db, runtime.id),
+    await currentDigestOf(deps.db, runtime.id),
+  );
 }
 
 export async function updateRuntime(
@@ -265,7 +295,11 @@ export async function replaceRuntimeConfig(
   });
   deps.changes.publish({ kind: "runtime", runtimeId: runtime.id });
   const { row, capabilities: bound } = await loadRuntime(deps.db, runtime.id);
-  return { config: configViewOf(row, bound), runtime: presentRuntime(row, bound), plan };
+  return {
+    config: configViewOf(row, bound),
+    runtime: presentRuntime(row, bound, await currentDigestOf(deps.db, row.id)),
+    plan,
+  };
 }
 
 /**
@@ -331,7 +365,62 @@ async function loadRuntime(
 
 async function getRuntimeView(db: Db, runtimeId: string): Promise<RuntimeView> {
   const { row, capabilities } = await loadRuntime(db, runtimeId);
-  return presentRuntime(row, capabilities);
+  return presentRuntime(row, capabilities, await currentDigestOf(db, row.id));
+}
+
+/** Many runtimes, presented with two queries whatever their number (config names, resolved digests). */
+async function presentRuntimes(db: Db, rows: RuntimeRow[]): Promise<RuntimeView[]> {
+  const capabilities = await configCapabilitiesOf(db, rows);
+  const digests = await currentDigestsOf(db, rows);
+  return rows.map((row) => presentRuntime(row, capabilities.get(row.id) ?? [], digests.get(row.id) ?? ""));
+}
+
+/** The runtime_digest each runtime's resolved set has now: what `in_sync` compares a report with. */
+async function currentDigestsOf(
+  db: Db,
+  runtimes: Pick<Row<"runtimes">, "id" | "workspace_id">[],
+): Promise<Map<string, string>> {
+  const bindings = await listJoinedBindingsOfRuntimes(
+    db,
+    runtimes.map((runtime) => runtime.id),
+  );
+  // A page lists one workspace: one query for its secret versions.
+  const secretsOf = new Map<string, ReadonlyMap<string, number>>();
+  for (const workspaceId of new Set(runtimes.map((runtime) => runtime.workspace_id))) {
+    secretsOf.set(workspaceId, await workspaceSecretVersions(db, workspaceId));
+  }
+  return new Map(
+    runtimes.map((runtime) => [
+      runtime.id,
+      resolvedDigestOf(bindings.get(runtime.id) ?? [], secretsOf.get(runtime.workspace_id) ?? new Map()),
+    ]),
+  );
+}
+
+export async function currentDigestOf(db: Db, runtimeId: string): Promise<string> {
+  const location = await findRuntimeLocation(db, runtimeId);
+  if (!location) return "";
+  return (
+    (await currentDigestsOf(db, [{ id: runtimeId, workspace_id: location.workspace_id }])).get(runtimeId) ??
+    ""
+  );
+}
+
+/** The `sync` member of a runtime (SPEC §12) from its last report and its current resolved digest. */
+export function syncView(
+  report: {
+    last_seen_at: string | null;
+    applied_digest: string | null;
+    checks_failed: number | string | null;
+  },
+  currentDigest: string,
+): RuntimeSyncView {
+  return {
+    last_seen_at: report.last_seen_at,
+    applied_digest: report.applied_digest,
+    in_sync: report.applied_digest !== null && report.applied_digest === currentDigest,
+    checks_failed: Number(report.checks_failed ?? 0),
+  };
 }
 
 /**
@@ -353,7 +442,11 @@ async function configCapabilitiesOf(
   return byRuntime;
 }
 
-function presentRuntime(row: RuntimeRow, capabilities: ConfigCapability[]): RuntimeView {
+function presentRuntime(
+  row: RuntimeRow,
+  capabilities: ConfigCapability[],
+  currentDigest: string,
+): RuntimeView {
   return {
     id: row.id,
     key: row.key,
@@ -367,6 +460,14 @@ function presentRuntime(row: RuntimeRow, capabilities: ConfigCapability[]): Runt
     capability_count: Number(row.capability_count ?? 0),
     created_at: row.created_at,
     updated_at: row.updated_at,
+    sync: syncView(
+      {
+        last_seen_at: row.sync_last_seen_at,
+        applied_digest: row.sync_applied_digest,
+        checks_failed: row.sync_checks_failed,
+      },
+      currentDigest,
+    ),
   };
 }
 

@@ -94,7 +94,12 @@ describe("capstan runtime sync owns only what it created", () => {
     await ok("runtime", "disable", runtime, name);
     const removed = await sync(runtime, dir);
     assert.deepEqual(removed.removed, [name]);
-    assert.deepEqual((await readdir(dir)).sort(), ["capabilities.env", "resolved.json", "unrelated"]);
+    assert.deepEqual((await readdir(dir)).sort(), [
+      "capabilities.env",
+      "mcp.json",
+      "resolved.json",
+      "unrelated",
+    ]);
     assert.equal(await readFile(path.join(dir, "unrelated", "keep.txt"), "utf8"), "keep me\n");
   });
 
@@ -111,6 +116,7 @@ describe("capstan runtime sync owns only what it created", () => {
     assert.deepEqual((await readdir(dir)).sort(), [
       "README.txt",
       "capabilities.env",
+      "mcp.json",
       "resolved.json",
       "unrelated",
     ]);
@@ -173,7 +179,7 @@ describe("capstan runtime sync owns only what it created", () => {
     assert.deepEqual((await readdir(path.join(dir, second, "agents"))).sort(), ["helper.md"]);
     assert.deepEqual(
       (await readdir(dir)).sort(),
-      ["capabilities.env", first.name, "resolved.json", second].sort(),
+      ["capabilities.env", first.name, "mcp.json", "resolved.json", second].sort(),
     );
   });
 
@@ -205,7 +211,10 @@ describe("capstan runtime sync owns only what it created", () => {
     const state = JSON.parse(await readFile(path.join(dir, "resolved.json"), "utf8"));
     assert.notEqual(state.etag, "");
     assert.deepEqual(state.capabilities[0].files, ["agents/helper.md", "capability.yaml", "tools/new.yaml"]);
-    assert.deepEqual((await readdir(dir)).sort(), ["capabilities.env", name, "resolved.json"].sort());
+    assert.deepEqual(
+      (await readdir(dir)).sort(),
+      ["capabilities.env", "mcp.json", name, "resolved.json"].sort(),
+    );
   });
 
   test("runtime byproducts in a capability directory go with it on upgrade and unbind; a hand-added file still blocks", async () => {
@@ -258,6 +267,9 @@ describe("capstan runtime sync owns only what it created", () => {
       JSON.stringify({ ...state, etag: "", owned: [...state.owned, "orphan-leftover"] }),
     );
     await sync(runtime, dir);
-    assert.deepEqual((await readdir(dir)).sort(), ["capabilities.env", name, "resolved.json"].sort());
+    assert.deepEqual(
+      (await readdir(dir)).sort(),
+      ["capabilities.env", "mcp.json", name, "resolved.json"].sort(),
+    );
   });
 });

@@ -88,7 +88,7 @@ describe("capstan runtime sync", () => {
       state.capabilities.map((item: { name: string; directory: string }) => [item.name, item.directory]),
       [["alpha", "alpha"]],
     );
-    assert.deepEqual((await readdir(dir)).sort(), ["alpha", "capabilities.env", "resolved.json"]);
+    assert.deepEqual((await readdir(dir)).sort(), ["alpha", "capabilities.env", "mcp.json", "resolved.json"]);
   });
 
   test("a second sync is answered 304 and downloads nothing", async () => {
@@ -119,7 +119,7 @@ describe("capstan runtime sync", () => {
     await ok("runtime", "disable", runtime, "delta");
     const disabled = await sync(runtime, dir);
     assert.deepEqual(disabled.removed, ["delta"]);
-    assert.deepEqual((await readdir(dir)).sort(), ["capabilities.env", "resolved.json"]);
+    assert.deepEqual((await readdir(dir)).sort(), ["capabilities.env", "mcp.json", "resolved.json"]);
     assert.equal(await readFile(path.join(dir, "capabilities.env"), "utf8"), "");
     await ok("runtime", "enable", runtime, "delta");
     assert.deepEqual((await sync(runtime, dir)).downloaded, [{ name: "delta", version: "1.0.0" }]);
@@ -165,7 +165,12 @@ describe("capstan runtime sync", () => {
     assert.equal(run.code, 1);
     assert.match(run.stderr, /digest mismatch/);
     assert.deepEqual(await snapshot(dir), before);
-    assert.deepEqual((await readdir(dir)).sort(), ["capabilities.env", "foxtrot", "resolved.json"]);
+    assert.deepEqual((await readdir(dir)).sort(), [
+      "capabilities.env",
+      "foxtrot",
+      "mcp.json",
+      "resolved.json",
+    ]);
   });
 
   test("another org's public capability lands in owner__name, its flags under OWNER__NAME", async () => {

@@ -19,6 +19,7 @@ const RUNTIME_FIELDS = [
   "name",
   "project_id",
   "status",
+  "sync",
   "updated_at",
   "workspace_id",
 ];

@@ -8,6 +8,7 @@ import type { CommandContext, CommandInput, CommandSpec } from "../command.js";
 import { formatIssue } from "../output.js";
 import { startProgress } from "../progress.js";
 import { resolveRuntime } from "../runtime-lookup.js";
+import { CHECK_TIMEOUT_MS, runChecks } from "../sync/run-checks.js";
 import {
   type SyncOptions,
   type SyncReport,
@@ -15,15 +16,22 @@ import {
   syncRuntime,
   watchRuntime,
 } from "../sync/runtime-sync.js";
+import { StatusReporter } from "../sync/status-report.js";
 
 const DEFAULT_INTERVAL_SECONDS = 30;
+/** Below the 60 s a server holds at most, and below the idle timeout of most proxies. */
+const WATCH_WAIT_SECONDS = 55;
 export const syncCommand: CommandSpec = {
   name: "sync",
   summary: "Make a directory hold a runtime's enabled capabilities, with their flags",
   args: ["RT"],
   options: {
     dir: { type: "string", value: "DIR", description: "Directory to keep in sync (created if missing)" },
-    watch: { type: "boolean", description: "Keep polling; retry with backoff when the server is away" },
+    watch: {
+      type: "boolean",
+      description:
+        "Keep watching: the server answers as soon as something changes; retry with backoff when it is away",
+    },
     force: {
       type: "boolean",
       description: "Adopt files and directories in DIR that the sync did not create (replace or remove them)",
@@ -31,7 +39,11 @@ export const syncCommand: CommandSpec = {
     interval: {
       type: "string",
       value: "SECONDS",
-      description: `Seconds between polls with --watch (default ${DEFAULT_INTERVAL_SECONDS})`,
+      description: `Seconds between polls with --watch when the server cannot hold a request (default ${DEFAULT_INTERVAL_SECONDS})`,
+    },
+    "run-checks": {
+      type: "boolean",
+      description: `After each apply, run each capability's checks (${CHECK_TIMEOUT_MS / 1000} s each) and report them`,
     },
     "max-bundle-bytes": {
       type: "string",
@@ -40,7 +52,9 @@ export const syncCommand: CommandSpec = {
     },
   },
   details: `DIR/<name>/ holds each enabled capability (owner/name → owner__name), DIR/capabilities.env its
-flags as CAPABILITY_FLAG__<CAP>__<FLAG>=1|0, DIR/resolved.json the resolved set and its ETag.
+flags as CAPABILITY_FLAG__<CAP>__<FLAG>=1|0, DIR/resolved.json the resolved set and its ETag,
+DIR/mcp.json the MCP servers its flags allow, as MCP clients read them (<capability>.<server>).
+After every apply and every failure the sync reports its status to the server (PUT RT/status).
 Only bundles whose digest changed are downloaded; each is verified before it is unpacked, and the
 directory is only changed once everything has been fetched.
 The sync owns only what it created (listed in resolved.json): a file or directory in its way that it
@@ -66,26 +80,46 @@ did not create, or a file added to a capability directory, stops it (exit 1) wit
       maxBundleBytes,
       startProgress: (label) => startProgress(ctx.io, label, null),
     };
+    const runsChecks = input.boolean("run-checks");
+    const reporter = new StatusReporter(options.dir, (message) => ctx.out.note(message));
+    /** Checks (when asked) after an apply, or first thing; then the status report. */
+    const afterSync = async (synced: SyncTarget, report: SyncReport, first: boolean) => {
+      if (runsChecks && (first || report.status === "updated")) {
+        const checks = await runChecks(options.dir, [...report.downloaded, ...report.kept]);
+        reporter.setChecks(checks);
+        report.checks = checks;
+      }
+      await reporter.applied(synced, report, first);
+    };
 
     // A stop signal aborts downloads; renames already under way are finished first.
     const stop = new AbortController();
     const removeHandler = ctx.io.onStopSignal(() => stop.abort());
     try {
       if (input.boolean("watch")) {
-        if (!ctx.json)
-          ctx.out.note(`watching runtime ${input.args[0]} into ${options.dir} every ${intervalSeconds}s`);
+        if (!ctx.json) ctx.out.note(`watching runtime ${input.args[0]} into ${options.dir}`);
         await watchRuntime({
           intervalMs: intervalSeconds * 1000,
           signal: stop.signal,
           target: resolveTarget,
-          sync: options,
+          sync: { ...options, waitSeconds: WATCH_WAIT_SECONDS },
+          afterSync,
+          afterFailure: (synced, error) => reporter.failed(synced, describe(error)),
           onReport: (report) => printReport(ctx, report, options.dir, true),
           onFailure: (error, retryInMs) => printFailure(ctx, error, retryInMs),
         });
         if (!ctx.json) ctx.out.note("sync stopped");
         return;
       }
-      const report = await syncRuntime(await resolveTarget(), { ...options, signal: stop.signal });
+      const synced = await resolveTarget();
+      let report: SyncReport;
+      try {
+        report = await syncRuntime(synced, { ...options, signal: stop.signal });
+      } catch (error) {
+        if (!stop.signal.aborted) await reporter.failed(synced, describe(error));
+        throw error;
+      }
+      await afterSync(synced, report, true);
       printReport(ctx, report, options.dir, false);
     } catch (error) {
       if (stop.signal.aborted) throw new CliError("sync interrupted: the directory was left as it was");
@@ -113,6 +147,10 @@ function printReport(ctx: CommandContext, report: SyncReport, dir: string, watch
   for (const item of report.downloaded) ctx.out.line(`  downloaded ${item.name}@${item.version}`);
   for (const name of report.removed) ctx.out.line(`  removed    ${name}`);
   for (const item of report.kept) ctx.out.line(`  unchanged  ${item.name}@${item.version}`);
+  for (const check of report.checks ?? [])
+    ctx.out.line(
+      `  check      ${check.capability}/${check.name}: ${check.ok ? "ok" : "FAILED"} (${check.duration_ms} ms)`,
+    );
 }
 
 function printFailure(ctx: CommandContext, error: unknown, retryInMs: number): void {

@@ -24,13 +24,14 @@ const list: CommandSpec = {
       return;
     }
     ctx.out.table(
-      ["KEY", "NAME", "ID", "CAPABILITIES", "STATUS", "UPDATED"],
+      ["KEY", "NAME", "ID", "CAPABILITIES", "STATUS", "SYNC", "UPDATED"],
       runtimes.map((runtime) => [
         runtime.key,
         runtime.name,
         runtime.id,
         String(runtime.capability_count),
         runtime.status,
+        syncLabel(runtime.sync),
         formatTimestamp(runtime.updated_at),
       ]),
     );
@@ -169,7 +170,25 @@ function printRuntime(ctx: CommandContext, runtime: Runtime): void {
     ["status", runtime.status],
     ["capabilities", String(runtime.capability_count)],
     ["config_digest", runtime.config_digest],
+    ["sync", syncLabel(runtime.sync)],
+    ["last_seen", runtime.sync?.last_seen_at ? formatTimestamp(runtime.sync.last_seen_at) : "never"],
+    ["applied_digest", runtime.sync?.applied_digest ?? null],
     ["created", formatTimestamp(runtime.created_at)],
     ["updated", formatTimestamp(runtime.updated_at)],
   ]);
+}
+
+/** STALE_AFTER_MS of the server: a runtime not seen for this long is stale (SPEC §12). */
+const STALE_AFTER_MS = 5 * 60_000;
+
+/**
+ * One word for the sync column: `never` (no report), `stale` (none for 5 minutes), `in sync` or
+ * `behind`, and the failing checks. A server without §12 sends no `sync`: then `-`.
+ */
+export function syncLabel(sync: Runtime["sync"] | undefined, now = Date.now()): string {
+  if (!sync) return "-";
+  if (sync.last_seen_at === null) return "never";
+  const state =
+    now - Date.parse(sync.last_seen_at) > STALE_AFTER_MS ? "stale" : sync.in_sync ? "in sync" : "behind";
+  return sync.checks_failed > 0 ? `${state}, ${sync.checks_failed} check(s) failing` : state;
 }

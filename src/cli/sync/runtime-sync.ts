@@ -27,12 +27,15 @@ import { writeFileAtomically } from "../atomic-write.js";
 import { downloadVerified } from "../bundle-download.js";
 import { CliError } from "../cli-errors.js";
 import type { Progress } from "../progress.js";
+import { buildMcpConfig, renderMcpConfig } from "./mcp-config.js";
 import { checkedResolvedSet } from "./resolved-check.js";
+import type { CheckResult } from "./run-checks.js";
 import { fetchSecretValues, writeSecretFiles } from "./secret-files.js";
 import { runtimeOrgOf, verifyResolvedSignatures } from "./signature-check.js";
 import {
   capabilityDirectory,
   ENV_FILE,
+  MCP_FILE,
   ownedEntries,
   readState,
   renderEnvFile,
@@ -58,6 +61,8 @@ export interface SyncOptions {
   signal?: AbortSignal;
   /** Reports a download's progress (a progress bar on a terminal). */
   startProgress?: (label: string) => Progress;
+  /** Ask the server to hold an unchanged answer this long (`Prefer: wait=N`, SPEC §12). */
+  waitSeconds?: number;
 }
 
 export interface SyncReport {
@@ -67,12 +72,24 @@ export interface SyncReport {
   downloaded: { name: string; version: string }[];
   removed: string[];
   kept: { name: string; version: string }[];
+  /** With --run-checks, when they ran after this sync. */
+  checks?: CheckResult[];
 }
 
 const STAGING_PREFIX = ".capstan-sync-";
 const LOCK_FILE = ".capstan-sync.lock";
 
 export async function syncRuntime(target: SyncTarget, options: SyncOptions): Promise<SyncReport> {
+  return (await syncOnce(target, options)).report;
+}
+
+/** One sync, and whether the server held the request as asked (it then answered Preference-Applied). */
+interface SyncOutcome {
+  report: SyncReport;
+  held: boolean;
+}
+
+async function syncOnce(target: SyncTarget, options: SyncOptions): Promise<SyncOutcome> {
   await mkdir(options.dir, { recursive: true });
   const release = await lockDirectory(options.dir);
   try {
@@ -83,7 +100,10 @@ export async function syncRuntime(target: SyncTarget, options: SyncOptions): Pro
   }
 }
 
-async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<SyncReport> {
+/** A held request may take the whole wait: its deadline is the wait and this margin. */
+const WAIT_MARGIN_MS = 30_000;
+
+async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<SyncOutcome> {
   const { dir } = options;
   const previous = await readState(dir);
   if (previous !== null && previous.runtime_id !== target.runtimeId) {
@@ -97,13 +117,17 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
     previous !== null &&
     previous.etag !== "" &&
     (await isFile(path.join(dir, ENV_FILE))) &&
+    (!owned.has(MCP_FILE) || (await isFile(path.join(dir, MCP_FILE)))) &&
     (await allDirectoriesPresent(dir, previous.capabilities));
+  const wait = intact ? options.waitSeconds : undefined;
   const response = await target.api.get<Resolved>(`${target.runtimePath}/capabilities/resolved`, {
-    headers: intact ? { "if-none-match": previous.etag } : {},
+    headers: intact ? { "if-none-match": previous.etag, ...(wait ? { prefer: `wait=${wait}` } : {}) } : {},
     accept: [304],
     signal: options.signal,
+    ...(wait ? { timeoutMs: wait * 1000 + WAIT_MARGIN_MS } : {}),
   });
-  if (response.status === 304) return unchangedReport(previous);
+  const held = wait !== undefined && /\bwait=/.test(response.headers.get("preference-applied") ?? "");
+  if (response.status === 304) return { report: unchangedReport(previous), held };
   const resolved = checkedResolvedSet(response.body);
   verifyResolvedSignatures(resolved, runtimeOrgOf(target.runtimePath));
   const etag = response.headers.get("etag") ?? `"${resolved.runtime_digest}"`;
@@ -114,14 +138,14 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
   const bound = new Set(resolved.capabilities.map((item) => capabilityDirectory(item.name)));
   // Owned directories no longer bound, those of an interrupted sync included.
   const unbound = [...owned].filter(
-    (entry) => entry !== STATE_FILE && entry !== ENV_FILE && !bound.has(entry),
+    (entry) => entry !== STATE_FILE && entry !== ENV_FILE && entry !== MCP_FILE && !bound.has(entry),
   );
 
   // Before anything is downloaded: nothing in the way may be someone else's.
   const recordedFiles = new Map(
     (previous?.capabilities ?? []).map((item) => [item.directory, item.files] as const),
   );
-  const replaced = [ENV_FILE, ...changed.map((item) => capabilityDirectory(item.name)), ...unbound];
+  const replaced = [ENV_FILE, MCP_FILE, ...changed.map((item) => capabilityDirectory(item.name)), ...unbound];
   if (!options.force) {
     const foreign = await foreignPaths(dir, replaced, owned, recordedFiles, previous !== null);
     if (foreign.length > 0) throw refuseForeign(dir, foreign);
@@ -156,6 +180,7 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
     await swapIn(dir, staging, changed);
     await moveAway(dir, staging, unbound);
     await writeFileAtomically(path.join(dir, ENV_FILE), renderEnvFile(resolved));
+    await writeFileAtomically(path.join(dir, MCP_FILE), renderMcpConfig(await buildMcpConfig(dir, resolved)));
     await writeSecretFiles(dir, secretValues);
     await writeFileAtomically(
       path.join(dir, STATE_FILE),
@@ -165,14 +190,17 @@ async function syncLocked(target: SyncTarget, options: SyncOptions): Promise<Syn
     await rm(staging, { recursive: true, force: true });
   }
   const names = new Map((previous?.capabilities ?? []).map((item) => [item.directory, item.name]));
-  return report(
-    "updated",
-    target.runtimeId,
-    resolved.runtime_digest,
-    changed.map(({ name, version }) => ({ name, version })),
-    unbound.filter((entry) => names.has(entry)).map((entry) => names.get(entry) as string),
-    kept.map(({ name, version }) => ({ name, version })),
-  );
+  return {
+    report: report(
+      "updated",
+      target.runtimeId,
+      resolved.runtime_digest,
+      changed.map(({ name, version }) => ({ name, version })),
+      unbound.filter((entry) => names.has(entry)).map((entry) => names.get(entry) as string),
+      kept.map(({ name, version }) => ({ name, version })),
+    ),
+    held,
+  };
 }
 
 /**
@@ -348,7 +376,7 @@ async function isFile(target: string): Promise<boolean> {
 }
 
 /** A killed sync's staging directory, and the temporary files of its atomic writes. */
-const LEFTOVER = /^(\.capstan-sync-|\.(resolved\.json|capabilities\.env)\.[0-9a-f]{12}\.tmp$)/;
+const LEFTOVER = /^(\.capstan-sync-|\.(resolved\.json|capabilities\.env|mcp\.json)\.[0-9a-f]{12}\.tmp$)/;
 
 async function removeStagingLeftovers(dir: string): Promise<void> {
   for (const entry of await readdir(dir)) {
@@ -415,29 +443,50 @@ export interface WatchOptions {
   /** Resolves the target again after a failure, so a watch can start before the server is up. */
   target: () => Promise<SyncTarget>;
   sync: Omit<SyncOptions, "signal">;
+  /** After each successful sync and before its report (checks, status); `first` for the watch's first. */
+  afterSync?(target: SyncTarget, report: SyncReport, first: boolean): Promise<void>;
+  /** After a failure, before it is printed; `target` is null when it could not be resolved. */
+  afterFailure?(target: SyncTarget | null, error: unknown): Promise<void>;
   onReport(report: SyncReport): void;
   onFailure(error: unknown, retryInMs: number): void;
 }
 
 const FIRST_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 5 * 60_000;
+/** A held request answered sooner than this (a server closing) is not asked again at once. */
+const MIN_HELD_MS = 1_000;
 
-/** Polls until the signal fires; failures (server restarts, network errors) are retried with backoff. */
+/**
+ * Syncs until the signal fires. With `sync.waitSeconds` each request is held by the server until
+ * something changes (SPEC §12), and the next one is sent at once; a server that does not hold it
+ * (no Preference-Applied) is polled every `intervalMs`. Failures (server restarts, network errors)
+ * are retried with backoff.
+ */
 export async function watchRuntime(options: WatchOptions): Promise<void> {
   const { signal } = options;
   let failures = 0;
+  let first = true;
   while (!signal.aborted) {
     let pause = options.intervalMs;
+    let target: SyncTarget | null = null;
     try {
-      options.onReport(await syncRuntime(await options.target(), { ...options.sync, signal }));
+      target = await options.target();
+      const started = performance.now();
+      const { report, held } = await syncOnce(target, { ...options.sync, signal });
+      await options.afterSync?.(target, report, first);
+      first = false;
+      options.onReport(report);
       failures = 0;
+      if (report.status === "updated") pause = 0;
+      else if (held) pause = Math.max(0, MIN_HELD_MS - (performance.now() - started));
     } catch (error) {
       if (signal.aborted) break;
       failures += 1;
       pause = retryDelay(failures);
+      await options.afterFailure?.(target, error);
       options.onFailure(error, pause);
     }
-    await sleep(pause, undefined, { signal }).catch(() => {});
+    if (pause > 0) await sleep(pause, undefined, { signal }).catch(() => {});
   }
 }
 

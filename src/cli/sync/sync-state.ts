@@ -14,6 +14,8 @@ import { isCapabilityName } from "./resolved-check.js";
 
 export const STATE_FILE = "resolved.json";
 export const ENV_FILE = "capabilities.env";
+/** The MCP servers of the synced capabilities, for MCP clients (SPEC §12; see mcp-config.ts). */
+export const MCP_FILE = "mcp.json";
 
 export interface SyncedCapability {
   name: string;
@@ -65,7 +67,12 @@ export function stateOf(
     runtime_id: runtimeId,
     etag,
     runtime_digest: resolved.runtime_digest,
-    owned: [STATE_FILE, ENV_FILE, ...resolved.capabilities.map((item) => capabilityDirectory(item.name))],
+    owned: [
+      STATE_FILE,
+      ENV_FILE,
+      MCP_FILE,
+      ...resolved.capabilities.map((item) => capabilityDirectory(item.name)),
+    ],
     capabilities: resolved.capabilities.map((capability) => ({
       name: capability.name,
       version: capability.version,
@@ -85,11 +92,12 @@ export function ownedEntries(state: SyncState): Set<string> {
   return new Set(state.owned ?? [STATE_FILE, ENV_FILE, ...state.capabilities.map((item) => item.directory)]);
 }
 
-/** An entry a state may claim: one of the two files, or a capability's own directory. */
+/** An entry a state may claim: one of the sync's files, or a capability's own directory. */
 function isOwnableEntry(entry: unknown): boolean {
   return (
     entry === STATE_FILE ||
     entry === ENV_FILE ||
+    entry === MCP_FILE ||
     (typeof entry === "string" && isCapabilityName(entry.replace("__", "/")) && !entry.includes("/"))
   );
 }

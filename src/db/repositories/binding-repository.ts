@@ -52,7 +52,13 @@ export async function listJoinedBindings(
   runtimeId: string,
   bindingId?: string,
 ): Promise<BindingJoinedRow[]> {
-  let query = db
+  let query = joinedBindings(db).where("b.runtime_id", "=", runtimeId);
+  if (bindingId !== undefined) query = query.where("b.id", "=", bindingId);
+  return query.execute();
+}
+
+function joinedBindings(db: Db) {
+  return db
     .selectFrom("bindings as b")
     .innerJoin("capability_versions as v", "v.id", "b.version_id")
     .innerJoin("capabilities as c", "c.id", "b.capability_id")
@@ -81,10 +87,25 @@ export async function listJoinedBindings(
       "c.is_public",
       "c.latest_version",
       "o.key as owner_key",
-    ])
-    .where("b.runtime_id", "=", runtimeId);
-  if (bindingId !== undefined) query = query.where("b.id", "=", bindingId);
-  return query.execute();
+    ]);
+}
+
+/**
+ * listJoinedBindings for many runtimes in one query (the runtime list's `in_sync` must not query
+ * per runtime), grouped by runtime; a runtime without bindings maps to [].
+ */
+export async function listJoinedBindingsOfRuntimes(
+  db: Db,
+  runtimeIds: readonly string[],
+): Promise<Map<string, BindingJoinedRow[]>> {
+  const byRuntime = new Map<string, BindingJoinedRow[]>(runtimeIds.map((id) => [id, []]));
+  if (runtimeIds.length === 0) return byRuntime;
+  const rows = await joinedBindings(db)
+    .select("b.runtime_id")
+    .where("b.runtime_id", "in", runtimeIds)
+    .execute();
+  for (const { runtime_id, ...row } of rows) byRuntime.get(runtime_id)?.push(row);
+  return byRuntime;
 }
 
 export async function findBinding(

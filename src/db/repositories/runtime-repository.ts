@@ -11,12 +11,19 @@ export interface RuntimeRef {
   config: string;
 }
 
-/** A runtime row with how many bindings it has, counted in the same query. */
-export type RuntimeWithCountRow = Row<"runtimes"> & { capability_count: number | string | bigint | null };
+/** A runtime row with how many bindings it has, counted in the same query, and its last sync report. */
+export type RuntimeWithCountRow = Row<"runtimes"> & {
+  capability_count: number | string | bigint | null;
+  sync_last_seen_at: string | null;
+  sync_applied_digest: string | null;
+  sync_checks_failed: number | string | null;
+};
 
 export interface RuntimeFilter {
   projectId?: string;
   statuses?: string[];
+  /** Last sync report before `before` (or none: `stale`), or at or after it (not `stale`). */
+  seen?: { before: string; stale: boolean };
   /** Keyset paging: only ids after this one. */
   afterId?: string;
   limit: number;
@@ -74,11 +81,17 @@ export async function findRuntimeByKey(
     .executeTakeFirst();
 }
 
-/** The runtime rows with their binding count, counted in the same query. */
+/** The runtime rows with their binding count, counted in the same query, and their last sync report. */
 function selectRuntimesWithCount(db: Db) {
   return db
     .selectFrom("runtimes")
+    .leftJoin("runtime_sync_status as sync", "sync.runtime_id", "runtimes.id")
     .selectAll("runtimes")
+    .select([
+      "sync.last_seen_at as sync_last_seen_at",
+      "sync.applied_digest as sync_applied_digest",
+      "sync.checks_failed as sync_checks_failed",
+    ])
     .select((eb) =>
       eb
         .selectFrom("bindings")
@@ -98,6 +111,12 @@ export async function listWorkspaceRuntimesWithCount(
     .where("runtimes.workspace_id", "=", workspaceId)
     .$if(filter.projectId !== undefined, (q) => q.where("runtimes.project_id", "=", filter.projectId!))
     .$if((filter.statuses?.length ?? 0) > 0, (q) => q.where("runtimes.status", "in", filter.statuses!))
+    .$if(filter.seen?.stale === true, (q) =>
+      q.where((eb) =>
+        eb.or([eb("sync.last_seen_at", "is", null), eb("sync.last_seen_at", "<", filter.seen!.before)]),
+      ),
+    )
+    .$if(filter.seen?.stale === false, (q) => q.where("sync.last_seen_at", ">=", filter.seen!.before))
     .$if(filter.afterId !== undefined, (q) => q.where("runtimes.id", ">", filter.afterId!))
     .orderBy("runtimes.id")
     .limit(filter.limit)
@@ -228,4 +247,14 @@ export async function findRuntimeWithUserRole(
     ])
     .where("runtimes.id", "=", runtimeId)
     .executeTakeFirst();
+}
+
+/** A runtime's sync report (SPEC §12), replacing the one before it. */
+export async function upsertRuntimeSyncStatus(db: Db, row: Row<"runtime_sync_status">): Promise<void> {
+  const { runtime_id: _, ...update } = row;
+  await db
+    .insertInto("runtime_sync_status")
+    .values(row)
+    .onConflict((conflict) => conflict.column("runtime_id").doUpdateSet(update))
+    .execute();
 }
