@@ -4,6 +4,7 @@ import auditRoutes from "./audit.js";
 import bindingRoutes from "./bindings.js";
 import blobRoutes from "./blobs.js";
 import capabilityRoutes from "./capabilities.js";
+import capabilityTagRoutes from "./capability-tags.js";
 import memberRoutes from "./members.js";
 import operationalRoutes from "./operational.js";
 import orgRoutes from "./orgs.js";
@@ -30,5 +31,6 @@ export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(runtimeRoutes, api);
   await app.register(bindingRoutes, api);
   await app.register(capabilityRoutes, api);
+  await app.register(capabilityTagRoutes, api);
   await app.register(blobRoutes, api);
 }

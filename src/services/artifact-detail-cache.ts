@@ -38,6 +38,7 @@ export const MUTABLE_FIELDS = [
   "version_count",
   "versions",
   "deprecation_message",
+  "tags",
 ] as const satisfies readonly DetailKey[];
 export type MutableDetail = Pick<ArtifactDetail, (typeof MUTABLE_FIELDS)[number]>;
 
@@ -155,6 +156,7 @@ export function mutableDetail(
   isPublic: boolean,
   version: LiveVersion,
   newestFirstVersions: string[],
+  tags: string[],
 ): MutableDetail {
   if (version.status === "deleted") throw new Error("a deleted version has no public view");
   return {
@@ -165,6 +167,7 @@ export function mutableDetail(
     version_count: newestFirstVersions.length,
     versions: newestFirstVersions,
     deprecation_message: version.deprecation_message,
+    tags,
   };
 }
 

@@ -11,7 +11,7 @@ import {
   updateBindingAtRevision,
 } from "../db/repositories/binding-repository.js";
 import { findOrgRef } from "../db/repositories/org-repository.js";
-import type { Db, Row } from "../db/schema.js";
+import type { Db, NewRow, Row } from "../db/schema.js";
 import type { Issue } from "../domain/types.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
@@ -31,6 +31,7 @@ import {
   type OrgRef,
   resolveVersion,
   splitReference,
+  trackOf,
 } from "./capability-resolution.js";
 import type { RequestScope } from "./deps.js";
 
@@ -151,7 +152,7 @@ async function planInstall(
   );
   const name = nameFor(capability, org.id);
   const enabled = entry.enabled ?? true;
-  const binding: Row<"bindings"> = {
+  const binding: NewRow<"bindings"> = {
     id: newId(),
     org_id: org.id,
     runtime_id: runtimeId,
@@ -160,6 +161,7 @@ async function planInstall(
     enabled: enabled ? 1 : 0,
     flags: "{}",
     revision: 1,
+    track: trackOf(entry.version ?? "latest"),
     created_at: at,
     updated_at: at,
   };
@@ -197,7 +199,12 @@ async function planUpdate(
   const overrides = parseJsonObject<FlagOverrides>(existing.flags);
   const flags = target ? keepDeclared(overrides, parseJsonObject<DeclaredFlags>(target.flags)) : overrides;
   const changes: BindingChanges = { enabled: enabled ? 1 : 0, flags: serializeOverrides(flags) };
-  if (target) changes.version_id = target.id;
+  if (target) {
+    changes.version_id = target.id;
+    changes.track = trackOf(entry.version ?? "latest");
+    // A pinned version follows nothing: auto-update would have nowhere to go.
+    if (changes.track === null) changes.auto_update = 0;
+  }
   return {
     item: { name, from: existing.version, to, enabled },
     write: async () => {

@@ -15,7 +15,7 @@ import {
   type RuntimeRef,
   updateBindingAtRevision,
 } from "../db/repositories/binding-repository.js";
-import type { Db, Row } from "../db/schema.js";
+import type { Db, NewRow, Row } from "../db/schema.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
@@ -47,6 +47,7 @@ import {
   resolveCapability,
   resolveVersion,
   targetVersion,
+  trackOf,
 } from "./capability-resolution.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
@@ -128,17 +129,15 @@ export class BindingService {
     const item = await this.deps.db.transaction().execute(async (trx) => {
       const runtime = await requireRuntime(trx, org.id, path);
       const capability = await resolveCapability(trx, org, body.name);
-      const version = await resolveVersion(
-        trx,
-        this.deps.dialect,
-        capability,
-        body.version ?? "latest",
-        body.name,
-      );
+      const selector = body.version ?? "latest";
+      const track = trackOf(selector);
+      const autoUpdate = body.auto_update === true;
+      if (autoUpdate && track === null) throw autoUpdateNeedsTrack(selector);
+      const version = await resolveVersion(trx, this.deps.dialect, capability, selector, body.name);
       const declared = parseJsonObject<DeclaredFlags>(version.flags);
       const overrides = mergeFlagChanges({}, body.flags ?? {}, declared, { allowRemoval: false });
       const name = nameFor(capability, org.id);
-      const binding: Row<"bindings"> = {
+      const binding: NewRow<"bindings"> = {
         id: newId(),
         org_id: runtime.org_id,
         runtime_id: runtime.id,
@@ -147,6 +146,8 @@ export class BindingService {
         enabled: body.enabled === false ? 0 : 1,
         flags: serializeOverrides(overrides),
         revision: 1,
+        track,
+        auto_update: autoUpdate ? 1 : 0,
         created_at: at,
         updated_at: at,
       };
@@ -165,6 +166,8 @@ export class BindingService {
             version: version.version,
             enabled: binding.enabled === 1,
             flags: overrides,
+            track,
+            auto_update: autoUpdate,
           },
         },
         at,
@@ -289,6 +292,16 @@ export class BindingService {
   }
 }
 
+function autoUpdateNeedsTrack(selector: string): AppError {
+  return new AppError("validation_error", "auto_update needs a tag or latest to follow", [
+    {
+      loc: ["body", "auto_update"],
+      msg: `version '${selector}' is a fixed version; bind a tag or "latest" to auto-update`,
+      type: "binding.auto_update",
+    },
+  ]);
+}
+
 async function requireRuntime(db: Db, orgId: string, path: RuntimePath): Promise<RuntimeRef> {
   const runtime = await findRuntimeInWorkspace(db, orgId, path.workspace, path.runtimeId);
   if (!runtime) throw notFound("Runtime");
@@ -345,8 +358,16 @@ async function planBindingChange(
     body.flags === undefined ? kept : mergeFlagChanges(kept, body.flags, declared, { allowRemoval: true });
   const enabled = body.enabled === undefined ? binding.enabled : body.enabled ? 1 : 0;
 
+  // Naming a version (or a tag, or latest) again re-decides what the binding tracks; a pinned
+  // version tracks nothing, so auto-update goes off with it unless the body asks for it.
+  const track = body.version === undefined ? binding.track : trackOf(body.version);
+  const autoUpdate = body.auto_update ?? (track === null ? false : binding.auto_update === 1);
+  if (autoUpdate && track === null) throw autoUpdateNeedsTrack(body.version ?? current.version);
+
   const changes: BindingChanges = {};
   if (target.id !== current.id) changes.version_id = target.id;
+  if (track !== binding.track) changes.track = track;
+  if ((autoUpdate ? 1 : 0) !== binding.auto_update) changes.auto_update = autoUpdate ? 1 : 0;
   if (enabled !== binding.enabled) changes.enabled = enabled;
   const flags = serializeOverrides(merged);
   if (flags !== serializeOverrides(overrides)) changes.flags = flags;
@@ -357,6 +378,8 @@ async function planBindingChange(
       to_version: target.version,
       enabled: enabled === 1,
       flags: merged,
+      track,
+      auto_update: autoUpdate,
       dropped_overrides: Object.keys(overrides).filter((name) => !Object.hasOwn(kept, name)),
     },
   };

@@ -31,6 +31,7 @@ import {
   type VersionHead,
   type VersionRow,
 } from "../db/repositories/capability-repository.js";
+import { listTags } from "../db/repositories/tag-repository.js";
 import type { Db } from "../db/schema.js";
 import type { FileManifestEntry } from "../domain/types.js";
 import { AppError, validationIssue } from "../errors.js";
@@ -45,6 +46,7 @@ import {
   type CapabilityOwner,
   displayNameOf,
   newestFirst,
+  tagsByVersion,
   toDetail,
   toSummary,
   toVersionListItem,
@@ -136,7 +138,11 @@ export async function loadDetail(
   owner: CapabilityOwner,
   version: VersionRow,
 ): Promise<ArtifactDetail> {
-  return toDetail(owner, version, await listLiveVersions(db, [owner.capability.id]));
+  const [live, tags] = await Promise.all([
+    listLiveVersions(db, [owner.capability.id]),
+    listTags(db, owner.capability.id),
+  ]);
+  return toDetail(owner, version, live, tagsByVersion(tags));
 }
 
 function catalogFilter(access: OrgAccess, query: FacetQuery): CatalogFilter {
@@ -246,7 +252,10 @@ export async function renderVersionDetail(
   target: CapabilityOwner,
   version: string,
 ): Promise<RenderedDetail> {
-  const live = await listLiveVersions(deps.db, [target.capability.id]);
+  const [live, tags] = await Promise.all([
+    listLiveVersions(deps.db, [target.capability.id]),
+    listTags(deps.db, target.capability.id),
+  ]);
   const head =
     version === "latest"
       ? live.find((v) => v.id === target.capability.latest_version_id)
@@ -257,7 +266,8 @@ export async function renderVersionDetail(
   if (!template) throw versionNotFound(target, version);
   const versions = newestFirst(live).map((v) => v.version);
   const isPublic = target.capability.is_public === 1;
-  return renderDetail(template, mutableDetail(target.displayName, isPublic, head, versions));
+  const tagNames = tagsByVersion(tags).get(head.id) ?? [];
+  return renderDetail(template, mutableDetail(target.displayName, isPublic, head, versions, tagNames));
 }
 
 export async function listVersions(
@@ -267,11 +277,15 @@ export async function listVersions(
   ref: string,
 ): Promise<VersionList> {
   const target = await resolveCapability(deps, scope.actor, orgKey, ref, "reader");
-  const versions = await listLiveVersions(deps.db, [target.capability.id]);
+  const [versions, tags] = await Promise.all([
+    listLiveVersions(deps.db, [target.capability.id]),
+    listTags(deps.db, target.capability.id),
+  ]);
+  const byVersion = tagsByVersion(tags);
   return {
     name: target.displayName,
     latest_version: target.capability.latest_version,
-    versions: newestFirst(versions).map(toVersionListItem),
+    versions: newestFirst(versions).map((version) => toVersionListItem(version, byVersion)),
   };
 }
 
