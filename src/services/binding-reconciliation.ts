@@ -33,7 +33,9 @@ import {
   splitReference,
   trackOf,
 } from "./capability-resolution.js";
+import { assertRuntimeRequirements } from "./dependency-resolution.js";
 import type { RequestScope } from "./deps.js";
+import { requiresOf } from "./upgrade-preview.js";
 
 export interface DesiredBinding {
   name: string;
@@ -112,7 +114,11 @@ export async function reconcileRuntimeBindings(
     writes.push(step.write);
   }
 
-  if (!options.dryRun) for (const write of writes) await write();
+  if (!options.dryRun) {
+    for (const write of writes) await write();
+    // Checked on the result, so the order of the listed entries does not matter.
+    await assertRuntimeRequirements(trx, runtime.id);
+  }
   plan.install.sort(byName);
   plan.update.sort(byName);
   plan.remove.sort(byName);
@@ -132,6 +138,11 @@ interface ReconcileContext {
 interface PlanStep<T> {
   item: T;
   write: () => Promise<void>;
+}
+
+function requiresItem(version: { manifest: string }): { requires?: Record<string, string> } {
+  const requires = requiresOf(JSON.parse(version.manifest));
+  return Object.keys(requires).length > 0 ? { requires } : {};
 }
 
 const byName = (a: { name: string }, b: { name: string }): number =>
@@ -166,7 +177,7 @@ async function planInstall(
     updated_at: at,
   };
   return {
-    item: { name, version: version.version, enabled },
+    item: { name, version: version.version, enabled, ...requiresItem(version) },
     write: async () => {
       await insertBinding(trx, binding, name);
       await context.audit("runtime.capability.installed", binding.id, {
@@ -206,7 +217,7 @@ async function planUpdate(
     if (changes.track === null) changes.auto_update = 0;
   }
   return {
-    item: { name, from: existing.version, to, enabled },
+    item: { name, from: existing.version, to, enabled, ...(target ? requiresItem(target) : {}) },
     write: async () => {
       if (!(await updateBindingAtRevision(trx, existing.id, existing.revision, changes, at))) {
         throw conflict(`The binding of '${name}' was changed concurrently; apply again`);

@@ -6,8 +6,10 @@ import type { BindingCreateBody, BindingPatchBody, RuntimeCapabilityBinding } fr
 import type { Dialect } from "../db/connect.js";
 import {
   type BindingChanges,
+  type BindingJoinedRow,
   deleteBindingAtRevision,
   findBinding,
+  findCapabilityById,
   findRuntimeInWorkspace,
   findRuntimeLocation,
   insertBinding,
@@ -49,6 +51,7 @@ import {
   targetVersion,
   trackOf,
 } from "./capability-resolution.js";
+import { assertNotRequired, satisfyRequirements } from "./dependency-resolution.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
 import type { RuntimePath } from "./runtime-path.js";
@@ -152,6 +155,41 @@ export class BindingService {
         updated_at: at,
       };
       await insertBinding(trx, binding, name);
+      // A disabled binding needs nothing yet: its requirements are checked when it is enabled.
+      const dependencies =
+        binding.enabled === 1
+          ? await satisfyRequirements(
+              {
+                trx,
+                dialect: this.deps.dialect,
+                runtime,
+                at,
+                withDependencies: body.with_dependencies === true,
+              },
+              { capability, version },
+            )
+          : [];
+      for (const dependency of dependencies) {
+        await appendAudit(
+          trx,
+          scope,
+          {
+            orgId: org.id,
+            action: "runtime.capability.installed",
+            targetType: "binding",
+            targetId: dependency.id,
+            data: {
+              runtime_id: runtime.id,
+              name: dependency.name,
+              version: dependency.version,
+              enabled: true,
+              flags: {},
+              required_by: name,
+            },
+          },
+          at,
+        );
+      }
       await appendAudit(
         trx,
         scope,
@@ -223,6 +261,7 @@ export class BindingService {
       if (Object.keys(plan.changes).length === 0) {
         return { item: await presentBinding(trx, runtime.id, binding.id), changed: false };
       }
+      await this.checkRequirements(trx, runtime, binding, plan, at);
       if (!(await updateBindingAtRevision(trx, binding.id, binding.revision, plan.changes, at))) {
         throw new ConcurrentChangeError();
       }
@@ -244,6 +283,34 @@ export class BindingService {
     return item;
   }
 
+  /**
+   * A PATCH that disables a binding others require is refused (409); one that enables a binding, or
+   * points an enabled one at another version, must find that version's requirements met (422).
+   */
+  private async checkRequirements(
+    trx: Db,
+    runtime: RuntimeRef,
+    binding: Row<"bindings">,
+    plan: BindingChangePlan,
+    at: string,
+  ): Promise<void> {
+    const enabled = plan.changes.enabled ?? binding.enabled;
+    if (enabled === 0 && binding.enabled === 1) {
+      const [row] = await listJoinedBindings(trx, runtime.id, binding.id);
+      await assertNotRequired(trx, runtime.id, requiredTarget(row), "disabled");
+      return;
+    }
+    if (enabled === 1 && (binding.enabled === 0 || plan.changes.version_id !== undefined)) {
+      const capability = await findCapabilityById(trx, binding.capability_id);
+      const version = await requireVersionById(trx, plan.changes.version_id ?? binding.version_id);
+      if (!capability) throw notFound("Capability");
+      await satisfyRequirements(
+        { trx, dialect: this.deps.dialect, runtime, at, withDependencies: false },
+        { capability, version },
+      );
+    }
+  }
+
   async remove(
     scope: RequestScope,
     path: RuntimePath,
@@ -256,6 +323,7 @@ export class BindingService {
       const runtime = await requireRuntime(trx, org.id, path);
       const binding = await requireBinding(trx, runtime.id, bindingId, ifMatch);
       const [row] = await listJoinedBindings(trx, runtime.id, binding.id);
+      await assertNotRequired(trx, runtime.id, requiredTarget(row), "removed");
       if (!(await deleteBindingAtRevision(trx, binding.id, binding.revision))) {
         throw new ConcurrentChangeError();
       }
@@ -290,6 +358,17 @@ export class BindingService {
     const overrides = parseJsonObject<FlagOverrides>(binding.flags);
     return previewUpgrade(current, target, overrides, (sha256) => this.deps.blobs.read(sha256));
   }
+}
+
+/** The binding as a requirement names it: its capability's owner and name. */
+function requiredTarget(row: BindingJoinedRow) {
+  return {
+    bindingId: row.id,
+    capabilityId: row.capability_id,
+    name: row.capability_name,
+    ownerKey: row.owner_key,
+    orgId: row.capability_org_id,
+  };
 }
 
 function autoUpdateNeedsTrack(selector: string): AppError {

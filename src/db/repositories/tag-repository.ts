@@ -117,3 +117,34 @@ export async function repointBindings(
 
 /** Ids per statement: far below SQLite's and PostgreSQL's bound-parameter limits. */
 const REPOINT_CHUNK = 500;
+
+/** The installable versions of a capability (active or deprecated), for choosing a dependency. */
+export function listInstallableVersions(db: Db, capabilityId: string) {
+  return db
+    .selectFrom("capability_versions")
+    .selectAll()
+    .where("capability_id", "=", capabilityId)
+    .where("status", "in", ["active", "deprecated"])
+    .execute();
+}
+
+/** A runtime's bindings with what each bound version requires (its manifest) and who owns it. */
+export function listRuntimeRequirements(db: Db, runtimeId: string) {
+  return db
+    .selectFrom("bindings as b")
+    .innerJoin("capability_versions as v", "v.id", "b.version_id")
+    .innerJoin("capabilities as c", "c.id", "b.capability_id")
+    .innerJoin("orgs as o", "o.id", "c.org_id")
+    .select([
+      "b.id",
+      "b.capability_id",
+      "b.enabled",
+      "v.version",
+      "v.manifest",
+      "c.name",
+      "c.org_id as capability_org_id",
+      "o.key as owner_key",
+    ])
+    .where("b.runtime_id", "=", runtimeId)
+    .execute();
+}
