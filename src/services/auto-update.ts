@@ -12,7 +12,7 @@ import {
   type TagRow,
 } from "../db/repositories/tag-repository.js";
 import type { Db } from "../db/schema.js";
-import { appendAudit } from "./audit.js";
+import { appendAuditBatch } from "./audit.js";
 import {
   type DeclaredFlags,
   type FlagOverrides,
@@ -101,33 +101,30 @@ export async function moveTrackingBindings(
   for (const group of groups.values())
     await repointBindings(trx, group.ids, group.target.id, group.flags, at);
 
-  for (const row of movable) {
+  const entries = movable.map((row) => {
     const target = targets.get(row.track) as TrackTarget;
+    const declared = declaredOf.get(target.id) as DeclaredFlags;
     const dropped = Object.keys(parseJsonObject<FlagOverrides>(row.flags)).filter(
-      (name) => !Object.hasOwn(declaredOf.get(target.id) as DeclaredFlags, name),
+      (name) => !Object.hasOwn(declared, name),
     );
-    await appendAudit(
-      trx,
-      null,
-      {
-        orgId: row.org_id,
-        action: "runtime.capability.auto_updated",
-        targetType: "binding",
-        targetId: row.id,
-        data: {
-          runtime_id: row.runtime_id,
-          name:
-            row.org_id === capability.org_id ? capability.name : `${capability.owner_key}/${capability.name}`,
-          track: row.track,
-          from_version: row.version,
-          to_version: target.version,
-          dropped_overrides: dropped,
-          cause,
-        },
+    return {
+      orgId: row.org_id,
+      action: "runtime.capability.auto_updated",
+      targetType: "binding",
+      targetId: row.id,
+      data: {
+        runtime_id: row.runtime_id,
+        name:
+          row.org_id === capability.org_id ? capability.name : `${capability.owner_key}/${capability.name}`,
+        track: row.track,
+        from_version: row.version,
+        to_version: target.version,
+        dropped_overrides: dropped,
+        cause,
       },
-      at,
-    );
-  }
+    };
+  });
+  await appendAuditBatch(trx, null, entries, at);
   return new Set(movable.map((row) => row.runtime_id));
 }
 
