@@ -36,6 +36,8 @@ const webSearchBinding = {
   component_counts: counts(1, 2, 0, 1, 0),
   status: "active",
   upgrade_available: true,
+  track: "latest",
+  auto_update: false,
   revision: 3,
   created_at: CREATED,
   updated_at: UPDATED,
@@ -54,6 +56,8 @@ const codeReviewBinding = {
   component_counts: counts(1, 0, 2, 0, 0),
   status: "deprecated",
   upgrade_available: false,
+  track: null,
+  auto_update: false,
   revision: 1,
   created_at: CREATED,
   updated_at: CREATED,
@@ -126,6 +130,7 @@ const webSearchDetail = {
   warnings: [],
   deprecation_message: null,
   published_by: USER_ID,
+  tags: ["stable"],
 };
 
 const runtime = {
@@ -197,6 +202,7 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
         mcp_servers_changed: [],
         workers_changed: [],
         dependencies_changed: false,
+        requires: { added: [], removed: [], changed: [] },
       },
     },
   },
