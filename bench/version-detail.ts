@@ -1,6 +1,6 @@
 // The largest version detail a publish can produce: 10,000 files (the entry cap), 2,000 of them
 // agents (the component cap), a ~1.5 MB answer. Publishes it and a small capability on a fresh app
-// (SQLite; PostgreSQL when CAPSTAN_TEST_DATABASE_URL is set), listens on a real socket, and drives
+// (SQLite; PostgreSQL when BENCH_DATABASE_URL is set), listens on a real socket, and drives
 // concurrent GETs with autocannon from a child process (so the server's event-loop delay is the
 // server's alone). For each case it prints throughput, latency and the server's
 // event-loop delay (max and p99, sampled every 1 ms):
@@ -16,14 +16,26 @@
 //
 //   npx tsx bench/version-detail.ts            (BENCH_SECONDS=5 BENCH_CONNECTIONS=8 by default)
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { promisify } from "node:util";
+import pg from "pg";
+import pino from "pino";
+import { buildTarGz, type TarEntry } from "../scripts/tar-builder.js";
+import { type App, buildApp } from "../src/app.js";
+import { createDeps } from "../src/composition.js";
+import { loadConfig } from "../src/config.js";
 import { ArtifactDetail, VersionParams } from "../src/contract/capabilities.js";
 import { errorResponses } from "../src/contract/common.js";
+import { migrateToLatest } from "../src/db/migrate.js";
+import { generateApiKey } from "../src/lib/api-key-format.js";
 import { scopeOf } from "../src/routes/route-app.js";
+import { bootstrapIfEmpty } from "../src/services/bootstrap.js";
+import type { ServiceDeps } from "../src/services/deps.js";
 import { getVersionDetail } from "../src/services/registry-service.js";
-import { buildTarGz, type TarEntry } from "../test/helpers/tar-builder.js";
-import { bearer, buildTestApp } from "../test/helpers/test-app.js";
 
 const execFileAsync = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -127,8 +139,73 @@ function print(figures: Figures): void {
   console.log(`  ${cells.join("   ")}`);
 }
 
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+interface BenchApp {
+  app: App;
+  deps: ServiceDeps;
+  adminKey: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The real app, migrated and bootstrapped with a known admin key, on a SQLite file in a temporary
+ * data dir, or on a fresh database capstan_bench_<random> of BENCH_DATABASE_URL (dropped on close).
+ */
+async function startApp(options: { extraRoutes: (app: App) => void }): Promise<BenchApp> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "capstan-bench-"));
+  const adminKey = generateApiKey().key;
+  const serverUrl = process.env.BENCH_DATABASE_URL;
+  const name = `capstan_bench_${randomBytes(6).toString("hex")}`;
+  const withServer = async (statement: string) => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  let databaseUrl = `sqlite:${path.join(dataDir, "capstan.db")}`;
+  if (serverUrl) {
+    await withServer(`create database ${name}`);
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+  }
+  const config = loadConfig(
+    {},
+    {
+      CAPSTAN_DATA_DIR: dataDir,
+      CAPSTAN_DATABASE_URL: databaseUrl,
+      CAPSTAN_BOOTSTRAP_TOKEN: adminKey,
+      CAPSTAN_RATE_LIMIT_RPM: "0",
+    },
+  );
+  const { deps, close: closeDeps } = await createDeps(config, {
+    logger: pino({ level: "silent" }),
+    sharedChanges: false,
+  });
+  await migrateToLatest(deps.db);
+  if (!(await bootstrapIfEmpty(deps))) throw new Error("the fresh database was not bootstrapped");
+  const app = await buildApp(deps);
+  options.extraRoutes(app);
+  await app.ready();
+  return {
+    app,
+    deps,
+    adminKey,
+    async close() {
+      await app.close();
+      await closeDeps();
+      if (serverUrl) await withServer(`drop database if exists ${name} with (force)`);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function main(): Promise<void> {
-  const t = await buildTestApp({
+  const t = await startApp({
     extraRoutes: (app) => {
       // The read as it was before the cache: the full row, parsed, shaped, serialized by the schema.
       app.get(

@@ -8,7 +8,10 @@
 //      The one exception: routes/ may import the row types of db/schema.ts (`import type`) for
 //      their presenters; they reach the database only through services (and import no database
 //      client: kysely, pg, better-sqlite3);
-//   3. there are no import cycles (type-only imports included: a cycle of types is still a cycle
+//   3. services/, http/ and routes/ build no SQL: every query is a function of db/ (a repository),
+//      so no call of a Kysely query builder (.selectFrom, .insertInto, .updateTable, .deleteFrom, …)
+//      and no `sql` template imported from kysely (read from the code with comments stripped);
+//   4. there are no import cycles (type-only imports included: a cycle of types is still a cycle
 //      in the design). Each cycle is reported as its path.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -45,6 +48,15 @@ const IO_MODULES =
 
 /** Database clients: a route that imports one could run SQL in a handler. */
 const DATABASE_MODULES = /^(kysely|pg|better-sqlite3)$/;
+
+/** Layers whose modules may not build queries themselves (rule 3). */
+const QUERY_FREE_LAYERS = new Set(["services", "http", "routes"]);
+const QUERY_BUILDER_CALL =
+  /\.(selectFrom|selectNoFrom|insertInto|replaceInto|updateTable|deleteFrom|mergeInto)\s*\(/;
+const KYSELY_SQL_IMPORT = /import\s*\{[^}]*\bsql\b[^}]*\}\s*from\s*["']kysely["']/;
+
+/** The code of a module without its comments (a comment may name a query builder). */
+const codeOf = (text) => text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
 
 /** The layer of a file under src/, by its first path segment. */
 function layerOf(relative) {
@@ -116,6 +128,17 @@ for (const file of files) {
     }
   }
   graph.set(file, edges);
+  if (QUERY_FREE_LAYERS.has(layer)) {
+    const code = codeOf(readFileSync(file, "utf8"));
+    const call = QUERY_BUILDER_CALL.exec(code);
+    if (call)
+      problems.push(`${relative}: ${layer}/ builds a query (.${call[1]}); move it into a db/ repository`);
+    if (KYSELY_SQL_IMPORT.test(code)) {
+      problems.push(
+        `${relative}: ${layer}/ imports kysely's sql template; move the query into a db/ repository`,
+      );
+    }
+  }
 }
 
 // Cycles: a depth-first search that reports each back edge once, as the path that closes it.

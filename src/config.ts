@@ -40,6 +40,8 @@ export interface Config {
   bodyMinBytesPerSecond: number;
   /** Open connections per client address (socket peer; trusted proxies exempt); 0 = no limit. */
   maxConnectionsPerClient: number;
+  /** CAPSTAN_MCP_NAMESPACE: the reverse-DNS prefix of every MCP registry server name (SPEC §13). */
+  mcpNamespace: string;
 }
 
 export class ConfigError extends Error {
@@ -147,7 +149,26 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     bodyTimeoutMs: readInteger(read, "CAPSTAN_BODY_TIMEOUT_MS", 30_000, 1, 3_600_000),
     bodyMinBytesPerSecond: readInteger(read, "CAPSTAN_BODY_MIN_BYTES_PER_SECOND", 16_384, 1, 2 ** 31),
     maxConnectionsPerClient: readInteger(read, "CAPSTAN_MAX_CONNECTIONS_PER_CLIENT", 64, 0, 1_000_000),
+    mcpNamespace: readMcpNamespace(read("CAPSTAN_MCP_NAMESPACE")),
   });
+}
+
+/**
+ * Reverse-DNS labels: the part of an MCP server name before `<org>/` must match the registry's
+ * `^[a-zA-Z0-9.-]+/` and stay short enough to leave room for org, capability and server.
+ */
+const MCP_NAMESPACE_PATTERN =
+  /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
+
+function readMcpNamespace(raw: string | undefined): string {
+  if (raw === undefined || raw === "") return "io.capstan";
+  if (raw.length > 64 || !MCP_NAMESPACE_PATTERN.test(raw)) {
+    throw new ConfigError(
+      "CAPSTAN_MCP_NAMESPACE",
+      "must be reverse-DNS labels such as io.capstan (at most 64 characters)",
+    );
+  }
+  return raw;
 }
 
 function readInteger(

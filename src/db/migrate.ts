@@ -10,6 +10,7 @@ import * as m0001 from "./migrations/0001_create_schema.js";
 import * as m0002 from "./migrations/0002_create_blob_tables.js";
 import * as m0003 from "./migrations/0003_add_admins_and_key_limits.js";
 import * as m0006 from "./migrations/0006_add_tags_and_tracking.js";
+import * as m0009 from "./migrations/0009_add_mcp_registry_index.js";
 import type { Database } from "./schema.js";
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0002_create_blob_tables": m0002,
   "0003_add_admins_and_key_limits": m0003,
   "0006_add_tags_and_tracking": m0006,
+  "0009_add_mcp_registry_index": m0009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

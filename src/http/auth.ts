@@ -5,6 +5,7 @@
 // path (a runtime polling its bindings) then costs no promise and no SHA-256.
 import type { IncomingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { findKeyForAuthentication, recordKeyUse } from "../db/repositories/api-key-repository.js";
 import { AppError } from "../errors.js";
 import { hashApiKey, parseApiKey } from "../lib/api-key-format.js";
 import type { Actor, ServiceDeps } from "../services/deps.js";
@@ -21,6 +22,11 @@ declare module "fastify" {
     public?: boolean;
     /** Runtime tokens may call this route (SPEC §7.6); the handler checks the runtime. */
     runtimeToken?: boolean;
+    /**
+     * Anonymous callers are served (rate-limited per address); a presented credential is still
+     * checked as everywhere else, so a bad key is refused rather than silently read as anonymous.
+     */
+    optionalKey?: boolean;
   }
 }
 
@@ -75,11 +81,7 @@ export class KeyCache {
   }
 
   private async read(credential: string): Promise<CachedKey | undefined> {
-    const row = await this.deps.db
-      .selectFrom("api_keys")
-      .select(["id", "user_id", "read_only", "runtime_id", "org_id", "expires_at", "revoked_at"])
-      .where("key_hash", "=", hashApiKey(credential))
-      .executeTakeFirst();
+    const row = await findKeyForAuthentication(this.deps.db, hashApiKey(credential));
     if (!row) return undefined;
     return {
       id: row.id,
@@ -107,12 +109,9 @@ export class KeyCache {
     const last = this.lastUsedWrites.get(keyId) ?? 0;
     if (now - last < LAST_USED_WRITE_INTERVAL_MS) return;
     this.lastUsedWrites.set(keyId, now);
-    this.deps.db
-      .updateTable("api_keys")
-      .set({ last_used_at: this.deps.now().toISOString() })
-      .where("id", "=", keyId)
-      .execute()
-      .catch((error) => this.deps.logger.warn({ err: error }, "could not record key use"));
+    recordKeyUse(this.deps.db, keyId, this.deps.now().toISOString()).catch((error) =>
+      this.deps.logger.warn({ err: error }, "could not record key use"),
+    );
   }
 }
 
@@ -224,6 +223,16 @@ export function registerRequestGuards(
     done(outcome);
   };
 
+  const anonymous = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void => {
+    try {
+      limiter.consumeAnonymous(request.ip, reply);
+    } catch (limited) {
+      done(limited as Error);
+      return;
+    }
+    done();
+  };
+
   app.addHook("onRequest", (request, reply, done) => {
     let credential: string;
     try {
@@ -231,6 +240,9 @@ export function registerRequestGuards(
       const options = request.routeOptions;
       // Unknown routes have no url; the not-found handler answers them without a key.
       if (options.config?.public || options.url === undefined) return done();
+      if (options.config?.optionalKey && credentialIn(request.headers) === undefined) {
+        return anonymous(request, reply, done);
+      }
       credential = requireCredential(request);
     } catch (error) {
       const upgradeRequired = error instanceof AppError && error.type === "upgrade_required_error";

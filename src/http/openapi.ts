@@ -48,6 +48,11 @@ export const OPENAPI_TAGS = [
   },
   { name: "audit", description: "The organization's audit log: every change, who made it and when." },
   {
+    name: "mcp-registry",
+    description:
+      "The MCP registry API: every MCP server of every visible capability version as a `server.json` entry, as the official MCP registry serves them. No key needed for public capabilities; a key also sees its orgs' private ones.",
+  },
+  {
     name: "operational",
     description: "Health, readiness, metrics and this document. No key needed.",
   },

@@ -5,6 +5,7 @@ import bindingRoutes from "./bindings.js";
 import blobRoutes from "./blobs.js";
 import capabilityRoutes from "./capabilities.js";
 import capabilityTagRoutes from "./capability-tags.js";
+import mcpRegistryRoutes from "./mcp-registry.js";
 import memberRoutes from "./members.js";
 import operationalRoutes from "./operational.js";
 import orgRoutes from "./orgs.js";
@@ -19,6 +20,7 @@ import workspaceRoutes from "./workspaces.js";
 export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(operationalRoutes);
   await app.register(schemaRoutes);
+  await app.register(mcpRegistryRoutes);
   const api = { prefix: "/api/v1" };
   await app.register(userRoutes, api);
   await app.register(orgRoutes, api);

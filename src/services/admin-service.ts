@@ -3,7 +3,14 @@
 
 import type { Transaction } from "kysely";
 import { isUniqueViolation } from "../db/driver-errors.js";
-import { insertUser } from "../db/repositories/user-repository.js";
+import {
+  countAdmins,
+  findUserById,
+  insertUser,
+  listUsersPage,
+  lockAdminRows,
+  setUserAdminFlag,
+} from "../db/repositories/user-repository.js";
 import type { Database, Row } from "../db/schema.js";
 import { alreadyExists, conflict, notFound } from "../errors.js";
 import { decodeIdCursor, encodeIdCursor } from "../lib/id-cursor.js";
@@ -58,12 +65,7 @@ export async function listUsers(
 ): Promise<UserPage> {
   const after = page.cursor === undefined ? null : decodeIdCursor(page.cursor);
   await requireInstanceAdmin(deps, actor);
-  let query = deps.db.selectFrom("users").selectAll();
-  if (after !== null) query = query.where("id", ">", after);
-  const rows = await query
-    .orderBy("id")
-    .limit(page.limit + 1)
-    .execute();
+  const rows = await listUsersPage(deps.db, after, page.limit + 1);
   const items = rows.slice(0, page.limit);
   const hasMore = rows.length > page.limit;
   return { items, nextCursor: hasMore ? encodeIdCursor(items[items.length - 1].id) : null };
@@ -75,7 +77,7 @@ export async function listUsers(
  */
 async function lockAdmins(deps: ServiceDeps, trx: Transaction<Database>): Promise<void> {
   if (deps.dialect !== "postgres") return;
-  await trx.selectFrom("users").select("id").where("is_admin", "=", 1).forUpdate().execute();
+  await lockAdminRows(trx);
 }
 
 /** Grants or removes instance admin; 409 for the last admin and for service accounts. */
@@ -89,26 +91,16 @@ export async function setUserAdmin(
   const at = deps.now().toISOString();
   return deps.db.transaction().execute(async (trx) => {
     await lockAdmins(deps, trx);
-    const user = await trx.selectFrom("users").selectAll().where("id", "=", userId).executeTakeFirst();
+    const user = await findUserById(trx, userId);
     if (!user) throw notFound(`User '${userId}'`);
     if ((user.is_admin === 1) === isAdmin) return user;
     if (isAdmin && user.service_org_id !== null) {
       throw conflict("A service account belongs to one organization and cannot administer the instance");
     }
     if (!isAdmin) {
-      const { admins } = await trx
-        .selectFrom("users")
-        .select((eb) => eb.fn.countAll<number>().as("admins"))
-        .where("is_admin", "=", 1)
-        .executeTakeFirstOrThrow();
-      if (Number(admins) <= 1) throw conflict("The last instance admin cannot be removed");
+      if ((await countAdmins(trx)) <= 1) throw conflict("The last instance admin cannot be removed");
     }
-    const updated = await trx
-      .updateTable("users")
-      .set({ is_admin: isAdmin ? 1 : 0 })
-      .where("id", "=", userId)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const updated = await setUserAdminFlag(trx, userId, isAdmin);
     await appendAudit(
       trx,
       scope,

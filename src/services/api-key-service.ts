@@ -4,7 +4,14 @@
 // minted by a limited key is limited to the same org, so a limited key can never widen itself.
 import type { Transaction } from "kysely";
 import type { ApiKeyCreateBody } from "../contract/users.js";
-import { insertApiKey, newApiKeyRow } from "../db/repositories/api-key-repository.js";
+import {
+  insertApiKey,
+  isUnrevokedKeyOfUser,
+  listUnrevokedKeysOfUser,
+  newApiKeyRow,
+  revokeKeyOfUser,
+} from "../db/repositories/api-key-repository.js";
+import { findServiceAccountId, findUserServiceOrg } from "../db/repositories/user-repository.js";
 import type { Database, Row } from "../db/schema.js";
 import { notFound, validationIssue } from "../errors.js";
 import { generateApiKey } from "../lib/api-key-format.js";
@@ -94,16 +101,12 @@ export async function createOwnApiKey(
     .execute((trx) => mintApiKey(trx, scope, { userId: actor.userId, orgId }, input, at));
 }
 
-/** The keys a caller's key may see: all the user's, or only those limited to the key's own org. */
-function ownKeys(db: ServiceDeps["db"] | Transaction<Database>, actor: Actor) {
-  let query = db.selectFrom("api_keys").where("user_id", "=", actor.userId).where("revoked_at", "is", null);
-  if (actor.keyOrgId !== null) query = query.where("org_id", "=", actor.keyOrgId);
-  return query;
-}
-
-/** The caller's keys that still exist: revoked keys are gone for good, so they are not listed. */
+/**
+ * The caller's keys that still exist: revoked keys are gone for good, so they are not listed. A
+ * caller's key sees all the user's keys, or only those limited to the key's own org.
+ */
 export async function listOwnApiKeys(deps: ServiceDeps, scope: RequestScope): Promise<Row<"api_keys">[]> {
-  return ownKeys(deps.db, scope.actor).selectAll().orderBy("id").execute();
+  return listUnrevokedKeysOfUser(deps.db, scope.actor.userId, scope.actor.keyOrgId);
 }
 
 /**
@@ -111,8 +114,9 @@ export async function listOwnApiKeys(deps: ServiceDeps, scope: RequestScope): Pr
  * so is a key outside the org the caller's key is limited to.
  */
 export async function revokeOwnApiKey(deps: ServiceDeps, scope: RequestScope, keyId: string): Promise<void> {
-  const key = await ownKeys(deps.db, scope.actor).select("id").where("id", "=", keyId).executeTakeFirst();
-  if (!key) throw notFound(`API key '${keyId}'`);
+  const { actor } = scope;
+  if (!(await isUnrevokedKeyOfUser(deps.db, actor.userId, actor.keyOrgId, keyId)))
+    throw notFound(`API key '${keyId}'`);
   await revokeKey(deps, scope, scope.actor.userId, keyId);
 }
 
@@ -124,14 +128,7 @@ async function revokeKey(
 ): Promise<void> {
   const at = deps.now().toISOString();
   await deps.db.transaction().execute(async (trx) => {
-    const revoked = await trx
-      .updateTable("api_keys")
-      .set({ revoked_at: at })
-      .where("id", "=", keyId)
-      .where("user_id", "=", userId)
-      .where("revoked_at", "is", null)
-      .returningAll()
-      .executeTakeFirst();
+    const revoked = await revokeKeyOfUser(trx, userId, keyId, at);
     if (!revoked) throw notFound(`API key '${keyId}'`);
     await appendAudit(
       trx,
@@ -160,11 +157,7 @@ export async function createUserApiKeyAsAdmin(
   input: ApiKeyInput,
 ): Promise<MintedApiKey> {
   await requireInstanceAdmin(deps, scope.actor);
-  const user = await deps.db
-    .selectFrom("users")
-    .select(["id", "service_org_id"])
-    .where("id", "=", userId)
-    .executeTakeFirst();
+  const user = await findUserServiceOrg(deps.db, userId);
   if (!user) throw notFound(`User '${userId}'`);
   let orgId = user.service_org_id;
   if (input.org !== undefined) {
@@ -186,14 +179,9 @@ async function requireServiceAccount(
   userId: string,
 ): Promise<{ orgId: string; userId: string }> {
   const { org } = await requireOrgRole(deps, actor, orgKey, "owner");
-  const account = await deps.db
-    .selectFrom("users")
-    .select("id")
-    .where("id", "=", userId)
-    .where("service_org_id", "=", org.id)
-    .executeTakeFirst();
-  if (!account) throw notFound(`Service account '${userId}'`);
-  return { orgId: org.id, userId: account.id };
+  const accountId = await findServiceAccountId(deps.db, org.id, userId);
+  if (accountId === undefined) throw notFound(`Service account '${userId}'`);
+  return { orgId: org.id, userId: accountId };
 }
 
 /** An owner mints a key for one of the org's service accounts, limited to that org. */
@@ -218,13 +206,7 @@ export async function listServiceAccountApiKeys(
   userId: string,
 ): Promise<Row<"api_keys">[]> {
   const account = await requireServiceAccount(deps, actor, orgKey, userId);
-  return deps.db
-    .selectFrom("api_keys")
-    .selectAll()
-    .where("user_id", "=", account.userId)
-    .where("revoked_at", "is", null)
-    .orderBy("id")
-    .execute();
+  return listUnrevokedKeysOfUser(deps.db, account.userId, null);
 }
 
 export async function revokeServiceAccountApiKey(

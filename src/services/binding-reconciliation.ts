@@ -11,7 +11,7 @@ import {
   updateBindingAtRevision,
 } from "../db/repositories/binding-repository.js";
 import { findOrgRef } from "../db/repositories/org-repository.js";
-import type { Db, NewRow, Row } from "../db/schema.js";
+import type { Db, NewRow } from "../db/schema.js";
 import type { Issue } from "../domain/types.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";

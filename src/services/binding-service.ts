@@ -10,13 +10,15 @@ import {
   deleteBindingAtRevision,
   findBinding,
   findCapabilityById,
-  findRuntimeInWorkspace,
-  findRuntimeLocation,
   insertBinding,
   listJoinedBindings,
-  type RuntimeRef,
   updateBindingAtRevision,
 } from "../db/repositories/binding-repository.js";
+import {
+  findRuntimeInWorkspace,
+  findRuntimeLocation,
+  type RuntimeRef,
+} from "../db/repositories/runtime-repository.js";
 import type { Db, NewRow, Row } from "../db/schema.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";

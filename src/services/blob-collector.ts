@@ -4,8 +4,9 @@
 // then periodically, once they are older than a grace period: a publish stores its blobs (or puts
 // existing ones again, which marks them fresh) before its transaction names them, and the grace
 // period is what keeps a collection running meanwhile from taking them.
-import { sql } from "kysely";
 import type { Logger } from "pino";
+import { withAdvisoryLockIfFree } from "../db/advisory-lock.js";
+import { listLiveVersionBlobRefs } from "../db/repositories/capability-repository.js";
 import type { FileManifestEntry } from "../domain/types.js";
 import { sweepTempDir } from "../storage/temp-files.js";
 import type { ServiceDeps } from "./deps.js";
@@ -57,17 +58,7 @@ export async function collectOrphanBlobs(
     return { deletedBlobs, deletedTempFiles };
   };
   if (deps.dialect === "sqlite") return run();
-  return deps.db.connection().execute(async (connection) => {
-    const { rows } = await sql<{
-      locked: boolean;
-    }>`select pg_try_advisory_lock(${COLLECT_LOCK_KEY}) as locked`.execute(connection);
-    if (!rows[0]?.locked) return null;
-    try {
-      return await run();
-    } finally {
-      await sql`select pg_advisory_unlock(${COLLECT_LOCK_KEY})`.execute(connection);
-    }
-  });
+  return withAdvisoryLockIfFree(deps.db, COLLECT_LOCK_KEY, run);
 }
 
 /** Every blob a version that is not deleted names. A deleted version's content is never served. */
@@ -75,14 +66,7 @@ async function namedBlobs(deps: CollectorDeps): Promise<Set<string>> {
   const named = new Set<string>();
   let after = "";
   for (;;) {
-    const rows = await deps.db
-      .selectFrom("capability_versions")
-      .select(["id", "artifact_sha256", "file_manifest"])
-      .where("id", ">", after)
-      .where("status", "!=", "deleted")
-      .orderBy("id")
-      .limit(VERSION_BATCH)
-      .execute();
+    const rows = await listLiveVersionBlobRefs(deps.db, after, VERSION_BATCH);
     if (rows.length === 0) return named;
     for (const row of rows) {
       named.add(row.artifact_sha256);

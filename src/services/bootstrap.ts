@@ -1,6 +1,6 @@
 // First start against an empty database (SPEC §1): admin (the first instance admin), org `default`, workspace `main`, project
 // `default`, runtime `default`, and the admin's API key. Never again once a user exists.
-import { insertApiKey, newApiKeyRow } from "../db/repositories/api-key-repository.js";
+import { insertApiKey, isUnrevokedKeyHash, newApiKeyRow } from "../db/repositories/api-key-repository.js";
 import { insertMembership } from "../db/repositories/member-repository.js";
 import { insertOrg } from "../db/repositories/org-repository.js";
 import { insertRuntime } from "../db/repositories/runtime-repository.js";
@@ -109,13 +109,7 @@ export async function bootstrapIfEmpty(deps: ServiceDeps): Promise<BootstrapResu
 export async function warnIfBootstrapTokenIgnored(deps: ServiceDeps, bootstrapped: boolean): Promise<void> {
   const token = deps.config.bootstrapToken;
   if (bootstrapped || !token) return;
-  const existing = await deps.db
-    .selectFrom("api_keys")
-    .select("id")
-    .where("key_hash", "=", hashApiKey(token))
-    .where("revoked_at", "is", null)
-    .executeTakeFirst();
-  if (existing) return;
+  if (await isUnrevokedKeyHash(deps.db, hashApiKey(token))) return;
   deps.logger.warn(
     "CAPSTAN_BOOTSTRAP_TOKEN is ignored: it only applies on the first start, against an empty database, and this database already has users (it is not one of their keys). Use the API key printed on the first start (or one an admin creates for you), or start from an empty database: point CAPSTAN_DATA_DIR (or CAPSTAN_DATABASE_URL) somewhere new. Unset CAPSTAN_BOOTSTRAP_TOKEN to silence this warning.",
   );

@@ -230,7 +230,7 @@ export async function assertRuntimeRequirements(db: Db, runtimeId: string): Prom
       const label = `${row.name}@${row.version} requires '${reference}' ${range}`;
       const dependency = byName.get(key);
       const loc = ["body", "config", "capabilities"];
-      if (!dependency || dependency.enabled !== 1) {
+      if (dependency?.enabled !== 1) {
         issues.push({
           loc,
           msg: `${label}, which is not bound and enabled`,

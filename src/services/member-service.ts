@@ -3,8 +3,17 @@
 
 import type { Transaction } from "kysely";
 import { isUniqueViolation } from "../db/driver-errors.js";
-import { insertMembership } from "../db/repositories/member-repository.js";
-import type { Database, Db, Row } from "../db/schema.js";
+import {
+  countOrgOwners,
+  deleteMembership,
+  findMemberRow,
+  insertMembership,
+  listMemberRows,
+  updateMembershipRole,
+} from "../db/repositories/member-repository.js";
+import { lockOrgRow } from "../db/repositories/org-repository.js";
+import { insertUserUnlessEmailExists } from "../db/repositories/user-repository.js";
+import type { Database, Row } from "../db/schema.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { type Role, requireOrgRole } from "./access.js";
@@ -25,22 +34,8 @@ export interface MemberInput {
   name?: string;
 }
 
-function memberQuery(db: Db, orgId: string) {
-  return db
-    .selectFrom("memberships")
-    .innerJoin("users", "users.id", "memberships.user_id")
-    .select([
-      "memberships.user_id",
-      "users.email",
-      "users.name",
-      "memberships.role",
-      "memberships.created_at",
-    ])
-    .where("memberships.org_id", "=", orgId);
-}
-
 async function findMember(trx: Transaction<Database>, orgId: string, userId: string): Promise<MemberView> {
-  const member = await memberQuery(trx, orgId).where("memberships.user_id", "=", userId).executeTakeFirst();
+  const member = await findMemberRow(trx, orgId, userId);
   if (!member) throw notFound(`Member '${userId}'`);
   return member;
 }
@@ -51,25 +46,17 @@ async function findMember(trx: Transaction<Database>, orgId: string, userId: str
  */
 async function lockOrg(deps: ServiceDeps, trx: Transaction<Database>, orgId: string): Promise<void> {
   if (deps.dialect !== "postgres") return;
-  await trx.selectFrom("orgs").select("id").where("id", "=", orgId).forUpdate().execute();
+  await lockOrgRow(trx, orgId);
 }
 
 async function ensureAnotherOwner(trx: Transaction<Database>, orgId: string, what: string): Promise<void> {
-  const { owners } = await trx
-    .selectFrom("memberships")
-    .select((eb) => eb.fn.countAll<number>().as("owners"))
-    .where("org_id", "=", orgId)
-    .where("role", "=", "owner")
-    .executeTakeFirstOrThrow();
-  if (Number(owners) <= 1) throw conflict(`The last owner of an organization cannot be ${what}`);
+  if ((await countOrgOwners(trx, orgId)) <= 1)
+    throw conflict(`The last owner of an organization cannot be ${what}`);
 }
 
 export async function listMembers(deps: ServiceDeps, actor: Actor, orgKey: string): Promise<MemberView[]> {
   const { org } = await requireOrgRole(deps, actor, orgKey, "reader");
-  return memberQuery(deps.db, org.id)
-    .orderBy("memberships.created_at")
-    .orderBy("memberships.user_id")
-    .execute();
+  return listMemberRows(deps.db, org.id);
 }
 
 /** The user with this email, created (named after the email's local part unless named) when unknown. */
@@ -78,12 +65,12 @@ async function findOrCreateUser(
   input: MemberInput,
   at: string,
 ): Promise<Row<"users">> {
-  await trx
-    .insertInto("users")
-    .values({ id: newId(), email: input.email, name: nameOf(input), created_at: at })
-    .onConflict((oc) => oc.column("email").doNothing())
-    .execute();
-  return trx.selectFrom("users").selectAll().where("email", "=", input.email).executeTakeFirstOrThrow();
+  return insertUserUnlessEmailExists(trx, {
+    id: newId(),
+    email: input.email,
+    name: nameOf(input),
+    created_at: at,
+  });
 }
 
 const nameOf = (input: MemberInput): string => input.name ?? input.email.split("@")[0];
@@ -106,9 +93,7 @@ export async function addMember(
       if (user.service_org_id !== null && user.service_org_id !== org.id) {
         throw conflict(`'${email}' is a service account of another organization`);
       }
-      const existing = await memberQuery(trx, org.id)
-        .where("memberships.user_id", "=", user.id)
-        .executeTakeFirst();
+      const existing = await findMemberRow(trx, org.id, user.id);
       if (existing) throw memberExists();
       await insertMembership(trx, org.id, user.id, input.role, at);
       await appendAudit(
@@ -149,12 +134,7 @@ export async function updateMemberRole(
     await lockOrg(deps, trx, org.id);
     const current = await findMember(trx, org.id, userId);
     if (current.role === "owner" && role !== "owner") await ensureAnotherOwner(trx, org.id, "demoted");
-    await trx
-      .updateTable("memberships")
-      .set({ role })
-      .where("org_id", "=", org.id)
-      .where("user_id", "=", userId)
-      .execute();
+    await updateMembershipRole(trx, org.id, userId, role);
     await appendAudit(
       trx,
       scope,
@@ -185,7 +165,7 @@ export async function removeMember(
     await lockOrg(deps, trx, org.id);
     const current = await findMember(trx, org.id, userId);
     if (current.role === "owner") await ensureAnotherOwner(trx, org.id, "removed");
-    await trx.deleteFrom("memberships").where("org_id", "=", org.id).where("user_id", "=", userId).execute();
+    await deleteMembership(trx, org.id, userId);
     await appendAudit(
       trx,
       scope,

@@ -2,7 +2,7 @@
 
 import { isUniqueViolation } from "../db/driver-errors.js";
 import { insertMembership } from "../db/repositories/member-repository.js";
-import { insertOrg } from "../db/repositories/org-repository.js";
+import { insertOrg, listOrgsWithRoleOfUser, updateOrgRow } from "../db/repositories/org-repository.js";
 import type { Row } from "../db/schema.js";
 import { alreadyExists } from "../errors.js";
 import { newId } from "../lib/ids.js";
@@ -67,14 +67,7 @@ export async function createOrg(deps: ServiceDeps, scope: RequestScope, input: O
 
 /** The orgs the actor belongs to, with the actor's role in each, by key; only its key's org if limited. */
 export async function listActorOrgs(deps: ServiceDeps, actor: Actor): Promise<OrgAccess[]> {
-  let query = deps.db
-    .selectFrom("orgs")
-    .innerJoin("memberships", "memberships.org_id", "orgs.id")
-    .selectAll("orgs")
-    .select("memberships.role")
-    .where("memberships.user_id", "=", actor.userId);
-  if (actor.keyOrgId !== null) query = query.where("orgs.id", "=", actor.keyOrgId);
-  const rows = await query.orderBy("orgs.key").execute();
+  const rows = await listOrgsWithRoleOfUser(deps.db, actor.userId, actor.keyOrgId);
   return rows.map(({ role, ...org }) => ({ org, role }));
 }
 
@@ -95,12 +88,7 @@ export async function updateOrg(
     ...(patch.description !== undefined && { description: patch.description }),
   };
   const updated = await deps.db.transaction().execute(async (trx) => {
-    const row = await trx
-      .updateTable("orgs")
-      .set({ ...changes, updated_at: at })
-      .where("id", "=", org.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await updateOrgRow(trx, org.id, { ...changes, updated_at: at });
     await appendAudit(
       trx,
       scope,

@@ -3,7 +3,14 @@
 // delete … projects", so the rest follows the workspace routes.
 
 import { isUniqueViolation } from "../db/driver-errors.js";
-import { insertProject } from "../db/repositories/project-repository.js";
+import {
+  deleteProjectRow,
+  insertProject,
+  listProjectsByKeyOrId,
+  listWorkspaceProjectsWithRuntimeCount,
+  updateProjectRow,
+} from "../db/repositories/project-repository.js";
+import { countProjectRuntimes } from "../db/repositories/runtime-repository.js";
 import type { Db, Row } from "../db/schema.js";
 import { UUID_PATTERN } from "../domain/names.js";
 import { alreadyExists, conflict, notFound } from "../errors.js";
@@ -31,24 +38,14 @@ const UUID = new RegExp(UUID_PATTERN);
 /** A project of the workspace by key or id; a key may look like a UUID, and the id reading wins. */
 export async function findProject(db: Db, workspaceId: string, reference: string): Promise<Row<"projects">> {
   const byId = UUID.test(reference) ? reference.toLowerCase() : null;
-  const matches = await db
-    .selectFrom("projects")
-    .selectAll()
-    .where("workspace_id", "=", workspaceId)
-    .where((eb) => eb.or([eb("key", "=", reference), ...(byId ? [eb("id", "=", byId)] : [])]))
-    .execute();
+  const matches = await listProjectsByKeyOrId(db, workspaceId, reference, byId);
   const project = matches.find((p) => p.id === byId) ?? matches[0];
   if (!project) throw notFound(`Project '${reference}'`);
   return project;
 }
 
 async function withRuntimeCount(db: Db, project: Row<"projects">): Promise<ProjectWithCount> {
-  const { count } = await db
-    .selectFrom("runtimes")
-    .select((eb) => eb.fn.countAll<number>().as("count"))
-    .where("project_id", "=", project.id)
-    .executeTakeFirstOrThrow();
-  return { ...project, runtime_count: Number(count) };
+  return { ...project, runtime_count: await countProjectRuntimes(db, project.id) };
 }
 
 /** The workspace's projects by key, each with its runtime count from one grouped query. */
@@ -60,23 +57,7 @@ export async function listProjects(
 ): Promise<ProjectWithCount[]> {
   const { org } = await requireOrgRole(deps, actor, orgKey, "reader");
   const workspace = await findWorkspace(deps.db, org.id, workspaceKey);
-  const rows = await deps.db
-    .selectFrom("projects")
-    .leftJoin(
-      (eb) =>
-        eb
-          .selectFrom("runtimes")
-          .select(["project_id", (c) => c.fn.countAll<number>().as("runtime_count")])
-          .where("workspace_id", "=", workspace.id)
-          .groupBy("project_id")
-          .as("counts"),
-      (join) => join.onRef("counts.project_id", "=", "projects.id"),
-    )
-    .selectAll("projects")
-    .select("counts.runtime_count")
-    .where("projects.workspace_id", "=", workspace.id)
-    .orderBy("projects.key")
-    .execute();
+  const rows = await listWorkspaceProjectsWithRuntimeCount(deps.db, workspace.id);
   return rows.map((row) => ({ ...row, runtime_count: Number(row.runtime_count ?? 0) }));
 }
 
@@ -154,12 +135,7 @@ export async function updateProject(
   return deps.db.transaction().execute(async (trx) => {
     const workspace = await findWorkspace(trx, org.id, workspaceKey);
     const project = await findProject(trx, workspace.id, reference);
-    const updated = await trx
-      .updateTable("projects")
-      .set({ ...changes, updated_at: at })
-      .where("id", "=", project.id)
-      .returningAll()
-      .executeTakeFirst();
+    const updated = await updateProjectRow(trx, project.id, { ...changes, updated_at: at });
     // Deleted by another request since it was read above.
     if (!updated) throw notFound(`Project '${reference}'`);
     await appendAudit(
@@ -200,7 +176,7 @@ export async function deleteProject(
       { table: "projects", id: project.id },
       `Project '${project.key}' still has runtimes; delete them first`,
     );
-    await trx.deleteFrom("projects").where("id", "=", project.id).execute();
+    await deleteProjectRow(trx, project.id);
     await appendAudit(
       trx,
       scope,

@@ -1,11 +1,8 @@
 // What a runtime consumes (SPEC §7.6): its enabled bindings, resolved to artifacts, signed download
 // URLs and effective flags, with a digest of the content that is also the strong ETag. Runtimes
 // poll this with If-None-Match, so the digest and the serialized body are cached per runtime.
-import {
-  type BindingJoinedRow,
-  findRuntimeLocation,
-  listJoinedBindings,
-} from "../db/repositories/binding-repository.js";
+import { type BindingJoinedRow, listJoinedBindings } from "../db/repositories/binding-repository.js";
+import { findRuntimeLocation } from "../db/repositories/runtime-repository.js";
 import { canonicalDigest } from "../domain/digests.js";
 import { notFound } from "../errors.js";
 import {

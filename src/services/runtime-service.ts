@@ -10,7 +10,19 @@ import type {
   UpdateRuntimeInput,
 } from "../contract/runtimes.js";
 import { isForeignKeyViolation, isUniqueViolation } from "../db/driver-errors.js";
-import { insertRuntime } from "../db/repositories/runtime-repository.js";
+import { findDefaultProject } from "../db/repositories/project-repository.js";
+import {
+  deleteRuntimeRow,
+  findRuntimeByKey,
+  findRuntimeWithCount,
+  findWorkspaceRuntimeWithCount,
+  insertRuntime,
+  listConfigBindingsOfRuntimes,
+  listWorkspaceRuntimesWithCount,
+  type RuntimeWithCountRow,
+  updateRuntimeRow,
+} from "../db/repositories/runtime-repository.js";
+import { findWorkspaceByKey } from "../db/repositories/workspace-repository.js";
 import type { Db, Row } from "../db/schema.js";
 import { canonicalDigest } from "../domain/digests.js";
 import { notFound } from "../errors.js";
@@ -57,7 +69,7 @@ export interface AppliedConfig {
 
 type ConfigCapability = RuntimeConfigViewValue["capabilities"][number];
 type StoredConfig = Omit<RuntimeConfigViewValue, "capabilities">;
-type RuntimeRow = Row<"runtimes"> & { capability_count: number | string | bigint | null };
+type RuntimeRow = RuntimeWithCountRow;
 
 const INITIAL_STATUS = "idle";
 const EMPTY_PLAN: ReconciliationPlan = { install: [], update: [], remove: [] };
@@ -70,16 +82,12 @@ export async function listRuntimes(
 ): Promise<RuntimePage> {
   const { workspace } = await locateWorkspace(deps, actor, ref, "reader");
   const after = options.cursor === undefined ? undefined : decodeIdCursor(options.cursor);
-  const rows = await selectRuntimes(deps.db)
-    .where("runtimes.workspace_id", "=", workspace.id)
-    .$if(options.projectId !== undefined, (q) =>
-      q.where("runtimes.project_id", "=", options.projectId!.toLowerCase()),
-    )
-    .$if((options.statuses?.length ?? 0) > 0, (q) => q.where("runtimes.status", "in", options.statuses!))
-    .$if(after !== undefined, (q) => q.where("runtimes.id", ">", after!))
-    .orderBy("runtimes.id")
-    .limit(options.limit + 1)
-    .execute();
+  const rows = await listWorkspaceRuntimesWithCount(deps.db, workspace.id, {
+    projectId: options.projectId?.toLowerCase(),
+    statuses: options.statuses,
+    afterId: after,
+    limit: options.limit + 1,
+  });
   const page = rows.slice(0, options.limit);
   const capabilities = await configCapabilitiesOf(deps.db, page);
   return {
@@ -168,11 +176,7 @@ export async function updateRuntime(
   const { org, runtime } = await locateRuntime(deps, scope.actor, ref, "contributor");
   const at = deps.now().toISOString();
   await deps.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable("runtimes")
-      .set({ ...patch, updated_at: at })
-      .where("id", "=", runtime.id)
-      .execute();
+    await updateRuntimeRow(trx, runtime.id, { ...patch, updated_at: at });
     await appendAudit(
       trx,
       scope,
@@ -195,8 +199,7 @@ export async function deleteRuntime(deps: ServiceDeps, scope: RequestScope, ref:
   const { org, runtime } = await locateRuntime(deps, scope.actor, ref, "contributor");
   const at = deps.now().toISOString();
   await deps.db.transaction().execute(async (trx) => {
-    const deleted = await trx.deleteFrom("runtimes").where("id", "=", runtime.id).executeTakeFirst();
-    if (deleted.numDeletedRows === 0n) throw notFound("Runtime");
+    if (!(await deleteRuntimeRow(trx, runtime.id))) throw notFound("Runtime");
     await appendAudit(
       trx,
       scope,
@@ -236,11 +239,7 @@ export async function replaceRuntimeConfig(
   const { capabilities, settings } = splitConfig(config);
   const at = deps.now().toISOString();
   const plan = await deps.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable("runtimes")
-      .set({ config: JSON.stringify(settings), updated_at: at })
-      .where("id", "=", runtime.id)
-      .execute();
+    await updateRuntimeRow(trx, runtime.id, { config: JSON.stringify(settings), updated_at: at });
     const applied = capabilities
       ? await reconcileRuntimeBindings(trx, scope, runtime, capabilities, {
           dryRun: false,
@@ -294,37 +293,16 @@ export async function planRuntimeConfig(
 
 async function locateWorkspace(deps: ServiceDeps, actor: Actor, ref: WorkspaceRef, minimum: Role) {
   const { org } = await requireOrgRole(deps, actor, ref.org, minimum);
-  const workspace = await deps.db
-    .selectFrom("workspaces")
-    .selectAll()
-    .where("org_id", "=", org.id)
-    .where("key", "=", ref.workspace)
-    .executeTakeFirst();
+  const workspace = await findWorkspaceByKey(deps.db, org.id, ref.workspace);
   if (!workspace) throw notFound(`Workspace '${ref.workspace}'`);
   return { org, workspace };
 }
 
 async function locateRuntime(deps: ServiceDeps, actor: Actor, ref: RuntimeRef, minimum: Role) {
   const { org, workspace } = await locateWorkspace(deps, actor, ref, minimum);
-  const runtime = await selectRuntimes(deps.db)
-    .where("runtimes.workspace_id", "=", workspace.id)
-    .where("runtimes.id", "=", ref.runtimeId.toLowerCase())
-    .executeTakeFirst();
+  const runtime = await findWorkspaceRuntimeWithCount(deps.db, workspace.id, ref.runtimeId.toLowerCase());
   if (!runtime) throw notFound(`Runtime '${ref.runtimeId}'`);
   return { org, workspace, runtime };
-}
-
-async function findRuntimeByKey(
-  db: Db,
-  workspaceId: string,
-  key: string,
-): Promise<Row<"runtimes"> | undefined> {
-  return db
-    .selectFrom("runtimes")
-    .selectAll()
-    .where("workspace_id", "=", workspaceId)
-    .where("key", "=", key)
-    .executeTakeFirst();
 }
 
 /** `reference` is a project key or id in the workspace; absent means the workspace's default project. */
@@ -334,35 +312,16 @@ async function resolveProject(
   reference: string | undefined,
 ): Promise<Row<"projects">> {
   if (reference !== undefined) return findProject(db, workspaceId, reference);
-  const fallback = await db
-    .selectFrom("projects")
-    .selectAll()
-    .where("workspace_id", "=", workspaceId)
-    .where("is_default", "=", 1)
-    .executeTakeFirst();
+  const fallback = await findDefaultProject(db, workspaceId);
   if (!fallback) throw notFound("The workspace's default project");
   return fallback;
-}
-
-/** The runtime rows with their binding count, counted in the same query. */
-function selectRuntimes(db: Db) {
-  return db
-    .selectFrom("runtimes")
-    .selectAll("runtimes")
-    .select((eb) =>
-      eb
-        .selectFrom("bindings")
-        .select((sub) => sub.fn.countAll().as("n"))
-        .whereRef("bindings.runtime_id", "=", "runtimes.id")
-        .as("capability_count"),
-    );
 }
 
 async function loadRuntime(
   db: Db,
   runtimeId: string,
 ): Promise<{ row: RuntimeRow; capabilities: ConfigCapability[] }> {
-  const row = await selectRuntimes(db).where("runtimes.id", "=", runtimeId).executeTakeFirst();
+  const row = await findRuntimeWithCount(db, runtimeId);
   if (!row) throw notFound("Runtime");
   return { row, capabilities: await listBindingsForConfig(db, row.id) };
 }
@@ -383,21 +342,7 @@ async function configCapabilitiesOf(
   const byRuntime = new Map<string, ConfigCapability[]>(runtimes.map((r) => [r.id, []]));
   if (runtimes.length === 0) return byRuntime;
   const orgOf = new Map(runtimes.map((r) => [r.id, r.org_id]));
-  const rows = await db
-    .selectFrom("bindings")
-    .innerJoin("capabilities", "capabilities.id", "bindings.capability_id")
-    .innerJoin("capability_versions", "capability_versions.id", "bindings.version_id")
-    .innerJoin("orgs", "orgs.id", "capabilities.org_id")
-    .select([
-      "bindings.runtime_id",
-      "bindings.enabled",
-      "capabilities.name",
-      "capabilities.org_id as owner_id",
-      "orgs.key as owner_key",
-      "capability_versions.version",
-    ])
-    .where("bindings.runtime_id", "in", [...orgOf.keys()])
-    .execute();
+  const rows = await listConfigBindingsOfRuntimes(db, [...orgOf.keys()]);
   for (const row of rows) {
     const name = displayName(row.name, row.owner_key, row.owner_id === orgOf.get(row.runtime_id));
     byRuntime.get(row.runtime_id)!.push({ name, version: row.version, enabled: Boolean(row.enabled) });

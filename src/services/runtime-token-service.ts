@@ -9,7 +9,7 @@
 // it may still read that runtime's org, and only at its own runtime's paths. The fast lane and the
 // cached views answer from memory only what this would allow (binding-cache.ts, cachedViewFor).
 import { insertApiKey, newApiKeyRow } from "../db/repositories/api-key-repository.js";
-import { findRuntimeInWorkspace } from "../db/repositories/binding-repository.js";
+import { findRuntimeInWorkspace, findRuntimeWithUserRole } from "../db/repositories/runtime-repository.js";
 import { type AppError, forbidden, notFound } from "../errors.js";
 import { generateApiKey } from "../lib/api-key-format.js";
 import { newId } from "../lib/ids.js";
@@ -111,22 +111,7 @@ export async function requireRuntimeTokenRead(
 ): Promise<TokenRuntime> {
   if (actor.runtimeId === null)
     throw new Error("requireRuntimeTokenRead called for a key that is not a runtime token");
-  const row = await deps.db
-    .selectFrom("runtimes")
-    .innerJoin("orgs", "orgs.id", "runtimes.org_id")
-    .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
-    .leftJoin("memberships", (join) =>
-      join.onRef("memberships.org_id", "=", "runtimes.org_id").on("memberships.user_id", "=", actor.userId),
-    )
-    .select([
-      "runtimes.id",
-      "runtimes.org_id",
-      "orgs.key as org_key",
-      "workspaces.key as workspace_key",
-      "memberships.role",
-    ])
-    .where("runtimes.id", "=", actor.runtimeId)
-    .executeTakeFirst();
+  const row = await findRuntimeWithUserRole(deps.db, actor.runtimeId, actor.userId);
   if (!row || row.role === null || !roleAtLeast(row.role, "reader") || !keyReachesOrg(actor, row.org_id)) {
     throw tokenRuntimeGone();
   }

@@ -1,7 +1,7 @@
 // Service accounts (SPEC §3): automation users created by one org and belonging to it alone. Their
 // keys are minted by the org's owners and limited to the org (api-key-service.ts); they cannot be
 // added to another org, administer the instance or create orgs.
-import { insertMembership } from "../db/repositories/member-repository.js";
+import { insertMembership, listServiceAccountMembers } from "../db/repositories/member-repository.js";
 import { insertUser } from "../db/repositories/user-repository.js";
 import type { Row } from "../db/schema.js";
 import { newId } from "../lib/ids.js";
@@ -66,14 +66,5 @@ export async function listServiceAccounts(
   orgKey: string,
 ): Promise<ServiceAccountView[]> {
   const { org } = await requireOrgRole(deps, actor, orgKey, "owner");
-  return deps.db
-    .selectFrom("users")
-    .innerJoin("memberships", (join) =>
-      join.onRef("memberships.user_id", "=", "users.id").on("memberships.org_id", "=", org.id),
-    )
-    .select(["users.id as user_id", "users.name", "memberships.role", "memberships.created_at"])
-    .where("users.service_org_id", "=", org.id)
-    .orderBy("memberships.created_at")
-    .orderBy("users.id")
-    .execute();
+  return listServiceAccountMembers(deps.db, org.id);
 }

@@ -5,6 +5,7 @@
 import { createHmac, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import type { Readable } from "node:stream";
 import { ConfigError } from "../config.js";
+import { insertSettingUnlessPresent, updateSetting } from "../db/repositories/settings-repository.js";
 import { AppError } from "../errors.js";
 import type { ServiceDeps } from "./deps.js";
 
@@ -32,17 +33,7 @@ function signingSecret(deps: ServiceDeps): Promise<string> {
 
 async function loadStoredSecret(deps: ServiceDeps): Promise<string> {
   // Insert-or-ignore, then read back: two instances starting at once agree on the first writer's.
-  await deps.db
-    .insertInto("settings")
-    .values({ key: SECRET_SETTING, value: randomBytes(32).toString("hex") })
-    .onConflict((conflict) => conflict.column("key").doNothing())
-    .execute();
-  const row = await deps.db
-    .selectFrom("settings")
-    .select("value")
-    .where("key", "=", SECRET_SETTING)
-    .executeTakeFirstOrThrow();
-  return row.value;
+  return insertSettingUnlessPresent(deps.db, SECRET_SETTING, randomBytes(32).toString("hex"));
 }
 
 // --- one secret per database ------------------------------------------------------------------------
@@ -91,17 +82,9 @@ export async function checkSigningSecret(deps: ServiceDeps, rotate: boolean): Pr
     return { kdf: "scrypt", salt, fingerprint: await signingSecretFingerprint(secret, salt), source };
   };
   const first = await record();
-  await deps.db
-    .insertInto("settings")
-    .values({ key: FINGERPRINT_SETTING, value: JSON.stringify(first) })
-    .onConflict((conflict) => conflict.column("key").doNothing())
-    .execute();
-  const row = await deps.db
-    .selectFrom("settings")
-    .select("value")
-    .where("key", "=", FINGERPRINT_SETTING)
-    .executeTakeFirstOrThrow();
-  const stored = parseFingerprint(row.value);
+  const stored = parseFingerprint(
+    await insertSettingUnlessPresent(deps.db, FINGERPRINT_SETTING, JSON.stringify(first)),
+  );
   if (stored !== null) {
     const mine =
       stored.salt === first.salt ? first.fingerprint : await signingSecretFingerprint(secret, stored.salt);
@@ -109,11 +92,7 @@ export async function checkSigningSecret(deps: ServiceDeps, rotate: boolean): Pr
   }
   // A record in no form this code writes tells nothing about the secret: replace it, as on a first boot.
   if (rotate || stored === null) {
-    await deps.db
-      .updateTable("settings")
-      .set({ value: JSON.stringify(await record()) })
-      .where("key", "=", FINGERPRINT_SETTING)
-      .execute();
+    await updateSetting(deps.db, FINGERPRINT_SETTING, JSON.stringify(await record()));
     return stored === null ? "matched" : "rotated";
   }
   throw new ConfigError("CAPSTAN_SIGNING_SECRET", mismatchMessage(source, stored.source));

@@ -3,10 +3,15 @@
 import type { Transaction } from "kysely";
 import type { Dialect } from "../db/connect.js";
 import { isUniqueViolation } from "../db/driver-errors.js";
+import { lockProjectRow } from "../db/repositories/project-repository.js";
+import { anyRuntimeIn } from "../db/repositories/runtime-repository.js";
 import {
+  deleteWorkspaceWithProjects,
   findWorkspaceByKey,
   insertWorkspaceWithDefaultProject,
   listOrgWorkspaces,
+  lockWorkspaceRow,
+  updateWorkspaceRow,
 } from "../db/repositories/workspace-repository.js";
 import type { Database, Db, Row } from "../db/schema.js";
 import { alreadyExists, conflict, notFound } from "../errors.js";
@@ -122,12 +127,7 @@ export async function updateWorkspace(
   };
   return deps.db.transaction().execute(async (trx) => {
     const workspace = await findWorkspace(trx, org.id, workspaceKey);
-    const updated = await trx
-      .updateTable("workspaces")
-      .set({ ...changes, updated_at: at })
-      .where("id", "=", workspace.id)
-      .returningAll()
-      .executeTakeFirst();
+    const updated = await updateWorkspaceRow(trx, workspace.id, { ...changes, updated_at: at });
     // Deleted by another request since it was read above.
     if (!updated) throw notFound(`Workspace '${workspaceKey}'`);
     await appendAudit(
@@ -168,8 +168,7 @@ export async function deleteWorkspace(
       { table: "workspaces", id: workspace.id },
       `Workspace '${workspaceKey}' still has runtimes; delete them first`,
     );
-    await trx.deleteFrom("projects").where("workspace_id", "=", workspace.id).execute();
-    await trx.deleteFrom("workspaces").where("id", "=", workspace.id).execute();
+    await deleteWorkspaceWithProjects(trx, workspace.id);
     await appendAudit(
       trx,
       scope,
@@ -197,14 +196,9 @@ export async function refuseWhileRuntimes(
   message: string,
 ): Promise<void> {
   if (dialect === "postgres") {
-    await trx.selectFrom(parent.table).select("id").where("id", "=", parent.id).forUpdate().execute();
+    if (parent.table === "workspaces") await lockWorkspaceRow(trx, parent.id);
+    else await lockProjectRow(trx, parent.id);
   }
   const column = parent.table === "workspaces" ? "workspace_id" : "project_id";
-  const runtime = await trx
-    .selectFrom("runtimes")
-    .select("id")
-    .where(column, "=", parent.id)
-    .limit(1)
-    .executeTakeFirst();
-  if (runtime) throw conflict(message);
+  if (await anyRuntimeIn(trx, { column, id: parent.id })) throw conflict(message);
 }

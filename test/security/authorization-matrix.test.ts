@@ -53,9 +53,10 @@ interface Identity {
  * public: no credential needed (a credential sent anyway is ignored); self: any signed-in user,
  * about themselves; signup: any signed-in user whose key is not limited to one org (creating an
  * org); admin: instance admins, with a key not limited to one org; a role: the least role in the
- * org of the path (non-members 404).
+ * org of the path (non-members 404); anyone: callers without a credential too, while a credential
+ * sent is checked as for self (the MCP registry API).
  */
-type Access = "public" | "self" | "signup" | "admin" | Role;
+type Access = "public" | "self" | "signup" | "admin" | "anyone" | Role;
 
 interface CellRequest {
   /** Path values that differ from the shared fixtures'. */
@@ -100,6 +101,7 @@ const NOT_FOUND: Outcome = { status: 404, type: "not_found_error" };
 function expectedOutcome(method: string, rule: Rule, identity: Identity): Outcome {
   const ok: Outcome = { status: rule.ok };
   if (rule.access === "public") return ok;
+  if (rule.access === "anyone" && Object.keys(identity.headers).length === 0) return ok;
   if (identity.refused) return identity.refused;
   if (identity.token) {
     // Outside its own runtime a token is refused (403), absent or not, so it learns nothing
@@ -110,7 +112,7 @@ function expectedOutcome(method: string, rule: Rule, identity: Identity): Outcom
     return identity.token === "own runtime" ? ok : NOT_FOUND;
   }
   if (identity.readOnly && MUTATING.has(method)) return FORBIDDEN;
-  if (rule.access === "self") return ok;
+  if (rule.access === "self" || rule.access === "anyone") return ok;
   // A limited key cannot reach beyond its org: not to a new org, not to the whole instance.
   if (rule.access === "signup") return identity.limited ? FORBIDDEN : ok;
   if (rule.access === "admin") return identity.admin && !identity.limited ? ok : FORBIDDEN;
@@ -220,6 +222,26 @@ async function publishVersion(world: World, name: string, version: string): Prom
   assert.equal(res.statusCode, 201, `fixture publish ${name}@${version}: ${res.body}`);
 }
 
+let mcpServerName: Promise<string> | undefined;
+
+/** A public capability with an MCP server, published once: what every caller of /v0 may read. */
+function publicMcpServer(world: World): Promise<string> {
+  mcpServerName ??= (async () => {
+    const res = await world.t.app.inject({
+      method: "POST",
+      url: `${orgUrl}/capabilities?public=true`,
+      headers: { ...bearer(world.owner), "content-type": "application/gzip" },
+      payload: capabilityBundle({
+        name: "matrix-mcp",
+        manifestExtra: "mcp:\n  servers:\n    svc:\n      url: https://svc.example.com/mcp",
+      }),
+    });
+    assert.equal(res.statusCode, 201, `fixture publish matrix-mcp: ${res.body}`);
+    return `io.capstan.${ORG}/matrix-mcp-svc`;
+  })();
+  return mcpServerName;
+}
+
 const bundleOf = (name: string, n: number): CellRequest => ({
   payload: capabilityBundle({ name, version: `1.0.${n}` }),
   contentType: "application/gzip",
@@ -245,6 +267,18 @@ const RULES: Record<string, Rule | Rule[]> = {
     access: "public",
     ok: 200,
     build: ({ world }) => ({ params: { sha256: world.blob.sha256 }, query: world.blob.query }),
+  },
+
+  "GET /v0/servers": { access: "anyone", ok: 200 },
+  "GET /v0/servers/:serverName/versions": {
+    access: "anyone",
+    ok: 200,
+    build: async ({ world }) => ({ params: { serverName: await publicMcpServer(world) } }),
+  },
+  "GET /v0/servers/:serverName/versions/:version": {
+    access: "anyone",
+    ok: 200,
+    build: async ({ world }) => ({ params: { serverName: await publicMcpServer(world), version: "latest" } }),
   },
 
   "GET /api/v1/user/me": { access: "self", ok: 200 },

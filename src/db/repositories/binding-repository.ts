@@ -4,12 +4,6 @@ import { alreadyExists, notFound } from "../../errors.js";
 import { isForeignKeyViolation, isUniqueViolation } from "../driver-errors.js";
 import type { Db, NewRow, Row } from "../schema.js";
 
-export interface RuntimeRef {
-  id: string;
-  org_id: string;
-  key: string;
-}
-
 /** A binding with its bound version and capability: everything the list and the resolved set show. */
 export interface BindingJoinedRow {
   id: string;
@@ -50,35 +44,6 @@ export interface CapabilityRef {
   is_public: number;
   latest_version_id: string | null;
   owner_key: string;
-}
-
-export async function findRuntimeInWorkspace(
-  db: Db,
-  orgId: string,
-  workspaceKey: string,
-  runtimeId: string,
-): Promise<RuntimeRef | undefined> {
-  return db
-    .selectFrom("runtimes")
-    .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
-    .select(["runtimes.id", "runtimes.org_id", "runtimes.key"])
-    .where("runtimes.id", "=", runtimeId)
-    .where("runtimes.org_id", "=", orgId)
-    .where("workspaces.key", "=", workspaceKey)
-    .executeTakeFirst();
-}
-
-/** The runtime's org and workspace key: what a cached view needs to answer for a path. */
-export async function findRuntimeLocation(
-  db: Db,
-  runtimeId: string,
-): Promise<{ org_id: string; workspace_key: string } | undefined> {
-  return db
-    .selectFrom("runtimes")
-    .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
-    .select(["runtimes.org_id", "workspaces.key as workspace_key"])
-    .where("runtimes.id", "=", runtimeId)
-    .executeTakeFirst();
 }
 
 /** The runtime's bindings (or one of them), joined with their versions and capabilities. */

@@ -414,3 +414,22 @@ export async function listCatalog(db: Db, filter: CatalogFilter, page: CatalogPa
 export function listCatalogFacetValues(db: Db, filter: CatalogFilter) {
   return catalogQuery(db, filter).select(["v.keywords", "v.author_name", "v.license"]).execute();
 }
+
+/**
+ * Up to `limit` versions that are not deleted, by id after `afterId`, with the blobs they name
+ * (the archive and the file manifest, JSON): the blob collector pages through these.
+ */
+export async function listLiveVersionBlobRefs(
+  db: Db,
+  afterId: string,
+  limit: number,
+): Promise<Array<Pick<VersionRow, "id" | "artifact_sha256" | "file_manifest">>> {
+  return db
+    .selectFrom("capability_versions")
+    .select(["id", "artifact_sha256", "file_manifest"])
+    .where("id", ">", afterId)
+    .where("status", "!=", "deleted")
+    .orderBy("id")
+    .limit(limit)
+    .execute();
+}

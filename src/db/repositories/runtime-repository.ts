@@ -1,6 +1,224 @@
-// Runtimes. Lookups of a runtime and its bindings for the hot reads are in binding-repository.ts.
-import type { Db, Row } from "../schema.js";
+// Runtimes of a workspace. The hot reads of a runtime's bindings are in binding-repository.ts; the
+// lookups here that they start from (findRuntimeInWorkspace, findRuntimeLocation) are one indexed
+// query each.
+import type { Db, Row, RowUpdate } from "../schema.js";
+
+export interface RuntimeRef {
+  id: string;
+  org_id: string;
+  key: string;
+}
+
+/** A runtime row with how many bindings it has, counted in the same query. */
+export type RuntimeWithCountRow = Row<"runtimes"> & { capability_count: number | string | bigint | null };
+
+export interface RuntimeFilter {
+  projectId?: string;
+  statuses?: string[];
+  /** Keyset paging: only ids after this one. */
+  afterId?: string;
+  limit: number;
+}
 
 export async function insertRuntime(db: Db, runtime: Row<"runtimes">): Promise<void> {
   await db.insertInto("runtimes").values(runtime).execute();
+}
+
+export async function findRuntimeInWorkspace(
+  db: Db,
+  orgId: string,
+  workspaceKey: string,
+  runtimeId: string,
+): Promise<RuntimeRef | undefined> {
+  return db
+    .selectFrom("runtimes")
+    .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
+    .select(["runtimes.id", "runtimes.org_id", "runtimes.key"])
+    .where("runtimes.id", "=", runtimeId)
+    .where("runtimes.org_id", "=", orgId)
+    .where("workspaces.key", "=", workspaceKey)
+    .executeTakeFirst();
+}
+
+/** The runtime's org and workspace key: what a cached view needs to answer for a path. */
+export async function findRuntimeLocation(
+  db: Db,
+  runtimeId: string,
+): Promise<{ org_id: string; workspace_key: string } | undefined> {
+  return db
+    .selectFrom("runtimes")
+    .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
+    .select(["runtimes.org_id", "workspaces.key as workspace_key"])
+    .where("runtimes.id", "=", runtimeId)
+    .executeTakeFirst();
+}
+
+/** The runtime `key` of the workspace, or undefined. */
+export async function findRuntimeByKey(
+  db: Db,
+  workspaceId: string,
+  key: string,
+): Promise<Row<"runtimes"> | undefined> {
+  return db
+    .selectFrom("runtimes")
+    .selectAll()
+    .where("workspace_id", "=", workspaceId)
+    .where("key", "=", key)
+    .executeTakeFirst();
+}
+
+/** The runtime rows with their binding count, counted in the same query. */
+function selectRuntimesWithCount(db: Db) {
+  return db
+    .selectFrom("runtimes")
+    .selectAll("runtimes")
+    .select((eb) =>
+      eb
+        .selectFrom("bindings")
+        .select((sub) => sub.fn.countAll().as("n"))
+        .whereRef("bindings.runtime_id", "=", "runtimes.id")
+        .as("capability_count"),
+    );
+}
+
+/** Up to `filter.limit` runtimes of the workspace by id, with their binding counts. */
+export async function listWorkspaceRuntimesWithCount(
+  db: Db,
+  workspaceId: string,
+  filter: RuntimeFilter,
+): Promise<RuntimeWithCountRow[]> {
+  return selectRuntimesWithCount(db)
+    .where("runtimes.workspace_id", "=", workspaceId)
+    .$if(filter.projectId !== undefined, (q) => q.where("runtimes.project_id", "=", filter.projectId!))
+    .$if((filter.statuses?.length ?? 0) > 0, (q) => q.where("runtimes.status", "in", filter.statuses!))
+    .$if(filter.afterId !== undefined, (q) => q.where("runtimes.id", ">", filter.afterId!))
+    .orderBy("runtimes.id")
+    .limit(filter.limit)
+    .execute();
+}
+
+/** The runtime `runtimeId` of the workspace with its binding count, or undefined. */
+export async function findWorkspaceRuntimeWithCount(
+  db: Db,
+  workspaceId: string,
+  runtimeId: string,
+): Promise<RuntimeWithCountRow | undefined> {
+  return selectRuntimesWithCount(db)
+    .where("runtimes.workspace_id", "=", workspaceId)
+    .where("runtimes.id", "=", runtimeId)
+    .executeTakeFirst();
+}
+
+/** The runtime with its binding count, or undefined (by id alone: the caller located it already). */
+export async function findRuntimeWithCount(
+  db: Db,
+  runtimeId: string,
+): Promise<RuntimeWithCountRow | undefined> {
+  return selectRuntimesWithCount(db).where("runtimes.id", "=", runtimeId).executeTakeFirst();
+}
+
+export async function updateRuntimeRow(
+  db: Db,
+  runtimeId: string,
+  changes: RowUpdate<"runtimes">,
+): Promise<void> {
+  await db.updateTable("runtimes").set(changes).where("id", "=", runtimeId).execute();
+}
+
+/** Whether a row was deleted (false when a concurrent delete won). */
+export async function deleteRuntimeRow(db: Db, runtimeId: string): Promise<boolean> {
+  const deleted = await db.deleteFrom("runtimes").where("id", "=", runtimeId).executeTakeFirst();
+  return deleted.numDeletedRows !== 0n;
+}
+
+/** A binding of one of several runtimes, with the name, owner and version `config.capabilities` shows. */
+export interface ConfigBindingRow {
+  runtime_id: string;
+  enabled: Row<"bindings">["enabled"];
+  name: string;
+  owner_id: string;
+  owner_key: string;
+  version: string;
+}
+
+/** The bindings of all the given runtimes in one query (a list must not query per runtime). */
+export async function listConfigBindingsOfRuntimes(
+  db: Db,
+  runtimeIds: string[],
+): Promise<ConfigBindingRow[]> {
+  return db
+    .selectFrom("bindings")
+    .innerJoin("capabilities", "capabilities.id", "bindings.capability_id")
+    .innerJoin("capability_versions", "capability_versions.id", "bindings.version_id")
+    .innerJoin("orgs", "orgs.id", "capabilities.org_id")
+    .select([
+      "bindings.runtime_id",
+      "bindings.enabled",
+      "capabilities.name",
+      "capabilities.org_id as owner_id",
+      "orgs.key as owner_key",
+      "capability_versions.version",
+    ])
+    .where("bindings.runtime_id", "in", runtimeIds)
+    .execute();
+}
+
+/** How many runtimes the project holds. */
+export async function countProjectRuntimes(db: Db, projectId: string): Promise<number> {
+  const { count } = await db
+    .selectFrom("runtimes")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("project_id", "=", projectId)
+    .executeTakeFirstOrThrow();
+  return Number(count);
+}
+
+/** Whether any runtime lives in the workspace or project (one indexed probe, LIMIT 1). */
+export async function anyRuntimeIn(
+  db: Db,
+  parent: { column: "workspace_id" | "project_id"; id: string },
+): Promise<boolean> {
+  const runtime = await db
+    .selectFrom("runtimes")
+    .select("id")
+    .where(parent.column, "=", parent.id)
+    .limit(1)
+    .executeTakeFirst();
+  return runtime !== undefined;
+}
+
+/**
+ * What a runtime token may read, from the token's runtime: the runtime's org and workspace keys and
+ * the token user's role in that org (null when no longer a member); undefined when it is gone.
+ */
+export async function findRuntimeWithUserRole(
+  db: Db,
+  runtimeId: string,
+  userId: string,
+): Promise<
+  | {
+      id: string;
+      org_id: string;
+      org_key: string;
+      workspace_key: string;
+      role: Row<"memberships">["role"] | null;
+    }
+  | undefined
+> {
+  return db
+    .selectFrom("runtimes")
+    .innerJoin("orgs", "orgs.id", "runtimes.org_id")
+    .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
+    .leftJoin("memberships", (join) =>
+      join.onRef("memberships.org_id", "=", "runtimes.org_id").on("memberships.user_id", "=", userId),
+    )
+    .select([
+      "runtimes.id",
+      "runtimes.org_id",
+      "orgs.key as org_key",
+      "workspaces.key as workspace_key",
+      "memberships.role",
+    ])
+    .where("runtimes.id", "=", runtimeId)
+    .executeTakeFirst();
 }

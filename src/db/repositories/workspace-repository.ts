@@ -1,7 +1,7 @@
 // Workspaces and their projects. Every workspace is created with its default project `default` in
 // the same transaction (by the workspace service, the org service and bootstrap alike), so a
 // runtime always has a project to land in.
-import type { Db, Row } from "../schema.js";
+import type { Db, Row, RowUpdate } from "../schema.js";
 
 export const DEFAULT_PROJECT = { key: "default", name: "Default" };
 
@@ -74,4 +74,29 @@ export async function listOrgWorkspaces(
     inOrg.selectAll().orderBy("key").limit(page.limit).offset(page.offset).execute(),
   ]);
   return { workspaces, total: Number(total) };
+}
+
+/** Applies the changes and returns the row as it now is; undefined when it was deleted meanwhile. */
+export async function updateWorkspaceRow(
+  db: Db,
+  workspaceId: string,
+  changes: RowUpdate<"workspaces">,
+): Promise<Row<"workspaces"> | undefined> {
+  return db
+    .updateTable("workspaces")
+    .set(changes)
+    .where("id", "=", workspaceId)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Deletes the workspace and its projects (the caller has checked that no runtime lives there). */
+export async function deleteWorkspaceWithProjects(db: Db, workspaceId: string): Promise<void> {
+  await db.deleteFrom("projects").where("workspace_id", "=", workspaceId).execute();
+  await db.deleteFrom("workspaces").where("id", "=", workspaceId).execute();
+}
+
+/** Locks the workspace's row until the transaction ends (PostgreSQL `FOR UPDATE`). */
+export async function lockWorkspaceRow(trx: Db, workspaceId: string): Promise<void> {
+  await trx.selectFrom("workspaces").select("id").where("id", "=", workspaceId).forUpdate().execute();
 }
