@@ -39,7 +39,7 @@ import { loadConfig } from "../src/config.js";
 import { connectDatabase } from "../src/db/connect.js";
 import { migrateToLatest } from "../src/db/migrate.js";
 import { RELEASED_STATUSES } from "../src/db/repositories/capability-repository.js";
-import type { Row } from "../src/db/schema.js";
+import type { NewRow, Row } from "../src/db/schema.js";
 import { openSqlite } from "../src/db/sqlite-addon.js";
 import { generateApiKey } from "../src/lib/api-key-format.js";
 import { newId } from "../src/lib/ids.js";
@@ -194,7 +194,7 @@ interface SeedRows {
   versions: Row<"capability_versions">[];
   /** The runtimes besides the bootstrap one, which already exists. */
   runtimes: Row<"runtimes">[];
-  bindings: Row<"bindings">[];
+  bindings: NewRow<"bindings">[];
 }
 
 function buildRows(
@@ -236,7 +236,7 @@ function buildRows(
     };
   });
   const bindings = runtimeIds.flatMap((runtimeId, r) =>
-    Array.from({ length: BINDINGS_PER_RUNTIME }, (_, j): Row<"bindings"> => {
+    Array.from({ length: BINDINGS_PER_RUNTIME }, (_, j): NewRow<"bindings"> => {
       // 101·j stays below 2,000 for j < 20, so a runtime never binds one capability twice.
       const c = (r * 7 + j * 101) % CAPABILITIES;
       const version = versionsByCapability[c][(r + j) % VERSIONS_PER_CAPABILITY];

@@ -1,5 +1,5 @@
 // `NAME[@VERSION]` on the command line: NAME is a capability name or `owner/name` for another
-// org's public capability; VERSION is `x.y.z` or `latest`.
+// org's public capability; VERSION is `x.y.z`, `latest`, or a distribution tag (SPEC §13).
 
 import { isCapabilityRef } from "../domain/names.js";
 
@@ -8,7 +8,7 @@ export interface CapabilityRef {
   version: string | null;
 }
 
-const VERSION = /^(?:latest|\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$/;
+const VERSION = /^(?:latest|[a-z][a-z0-9-]{0,31}|\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$/;
 
 /** The ref, or a sentence (completing "NAME@VERSION …") explaining what is wrong with it. */
 export function parseCapabilityRef(text: string): CapabilityRef | string {
@@ -18,7 +18,7 @@ export function parseCapabilityRef(text: string): CapabilityRef | string {
   if (!isCapabilityRef(name))
     return `'${text}' is not a capability name (lower-case letters, digits and '-', or owner/name)`;
   if (version !== null && !VERSION.test(version))
-    return `'${text}' has no valid version after '@' (x.y.z or latest)`;
+    return `'${text}' has no valid version after '@' (x.y.z, latest or a tag)`;
   return { name, version };
 }
 

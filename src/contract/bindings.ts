@@ -21,7 +21,7 @@ const CapabilityName = Type.String({
 export const VersionSelector = Type.String({
   pattern: VERSION_SELECTOR_PATTERN,
   maxLength: VERSION_MAX_LENGTH,
-  description: "`x.y.z` or `latest`",
+  description: "`x.y.z`, `latest`, or a tag (the binding then tracks it)",
 });
 
 const FlagOverrides = Type.Record(Type.String(), Type.Boolean(), { description: "Persisted overrides only" });
@@ -63,6 +63,13 @@ export const RuntimeCapabilityBinding = Type.Object({
   component_counts: ComponentCounts,
   status: Type.Union([Type.Literal("active"), Type.Literal("deprecated"), Type.Literal("yanked")]),
   upgrade_available: Type.Boolean(),
+  track: Nullable(
+    Type.String({
+      description:
+        'The tag the binding follows ("latest" when made from latest); null for an explicit version',
+    }),
+  ),
+  auto_update: Type.Boolean({ description: "Whether the binding moves when its tracked target moves" }),
   revision: Type.Integer(),
   created_at: Timestamp,
   updated_at: Timestamp,
@@ -87,6 +94,17 @@ export const BindingCreateBody = Type.Object(
     enabled: Type.Optional(Type.Boolean()),
     flags: Type.Optional(FlagChanges),
     secrets: Type.Optional(SecretMapping),
+    auto_update: Type.Optional(
+      Type.Boolean({
+        description: "Follow the tracked tag or latest (default false); not with an explicit version",
+      }),
+    ),
+    with_dependencies: Type.Optional(
+      Type.Boolean({
+        description:
+          "Also bind the highest visible version satisfying each unmet requirement (default false)",
+      }),
+    ),
   },
   strict,
 );
@@ -98,8 +116,13 @@ export const BindingPatchBody = Type.Object(
     flags: Type.Optional(FlagChanges),
     version: Type.Optional(VersionSelector),
     secrets: Type.Optional(SecretMappingChanges),
+    auto_update: Type.Optional(Type.Boolean()),
   },
-  { ...strict, minProperties: 1, description: "At least one of enabled, flags, version, secrets" },
+  {
+    ...strict,
+    minProperties: 1,
+    description: "At least one of enabled, flags, version, secrets, auto_update",
+  },
 );
 export type BindingPatchBody = Static<typeof BindingPatchBody>;
 
@@ -123,6 +146,14 @@ export const UpgradePreview = Type.Object({
   mcp_servers_changed: Type.Array(Type.String()),
   workers_changed: Type.Array(Type.String()),
   dependencies_changed: Type.Boolean(),
+  requires: Type.Object(
+    {
+      added: Type.Array(Type.String()),
+      removed: Type.Array(Type.String()),
+      changed: Type.Array(Type.Object({ name: Type.String(), from: Type.String(), to: Type.String() })),
+    },
+    { description: "Requirement changes (SPEC §13): `name` → range" },
+  ),
 });
 
 export const ResolvedCapability = Type.Object({

@@ -3,6 +3,7 @@ import { type Static, Type } from "typebox";
 import {
   CAPABILITY_REF_MAX_LENGTH,
   CAPABILITY_REF_PATTERN,
+  TAG_PATTERN,
   VERSION_MAX_LENGTH,
   VERSION_PATTERN,
 } from "../domain/names.js";
@@ -36,7 +37,7 @@ export const CapabilityRef = Type.String({
 const ReleaseVersion = Type.String({
   pattern: VERSION_PATTERN,
   maxLength: VERSION_MAX_LENGTH,
-  description: "`x.y.z`",
+  description: "`x.y.z` or `x.y.z-prerelease`",
 });
 
 /** Reads also accept `latest`; any other text simply names no version (404). */
@@ -171,6 +172,7 @@ export const ArtifactDetail = Type.Object({
   signatures: Type.Array(VersionSignature, {
     description: "Verified signatures by the org's non-revoked signing keys (SPEC §14)",
   }),
+  tags: Type.Array(Type.String(), { description: "The distribution tags on this version (SPEC §13)" }),
 });
 export type ArtifactDetail = Static<typeof ArtifactDetail>;
 
@@ -195,6 +197,7 @@ export const VersionListItem = Type.Object({
   size_bytes: Type.Integer(),
   created_at: Timestamp,
   updated_at: Timestamp,
+  tags: Type.Array(Type.String(), { description: "The distribution tags on this version" }),
 });
 export type VersionListItem = Static<typeof VersionListItem>;
 
@@ -246,3 +249,21 @@ export const BlobQuery = Type.Object(
   strict,
 );
 export type BlobQuery = Static<typeof BlobQuery>;
+
+// --- distribution tags (SPEC §13) ----------------------------------------------------------------
+
+const TagName = Type.String({
+  pattern: TAG_PATTERN,
+  description: "A tag: a lower-case letter, then up to 31 of `a-z`, `0-9`, `-`; never `latest`",
+});
+
+export const TagParams = Type.Object({ org: Slug, name: CapabilityRef, tag: TagName }, strict);
+
+export const TagBody = Type.Object({ version: ReleaseVersion }, strict);
+export type TagBody = Static<typeof TagBody>;
+
+export const TagMap = Type.Record(Type.String(), Type.String(), {
+  description: "`latest` (computed; absent when nothing is installable) and every tag → its version",
+  examples: [{ latest: "1.2.0", beta: "1.3.0-beta.1" }],
+});
+export type TagMap = Static<typeof TagMap>;

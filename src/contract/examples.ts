@@ -36,6 +36,8 @@ const webSearchBinding = {
   component_counts: counts(1, 2, 0, 1, 0),
   status: "active",
   upgrade_available: true,
+  track: "latest",
+  auto_update: false,
   revision: 3,
   created_at: CREATED,
   updated_at: UPDATED,
@@ -56,6 +58,8 @@ const codeReviewBinding = {
   component_counts: counts(1, 0, 2, 0, 0),
   status: "deprecated",
   upgrade_available: false,
+  track: null,
+  auto_update: false,
   revision: 1,
   created_at: CREATED,
   updated_at: CREATED,
@@ -132,6 +136,7 @@ const webSearchDetail = {
   published_by: USER_ID,
   scan: { status: "passed", counts: { high: 0, medium: 0, low: 0 }, suppressed: 0, complete: true },
   signatures: [],
+  tags: ["stable"],
 };
 
 const runtime = {
@@ -213,6 +218,7 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
         mcp_servers_changed: [],
         workers_changed: [],
         dependencies_changed: false,
+        requires: { added: [], removed: [], changed: [] },
       },
     },
   },

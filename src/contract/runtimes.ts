@@ -270,10 +270,30 @@ export const PutRuntimeConfigQuery = Type.Object(
   strict,
 );
 
+/** What the planned version requires (SPEC §13), present only when it requires something. */
+const PlanRequires = Type.Optional(
+  Type.Record(Type.String(), Type.String(), {
+    description: "Requirements of the planned version: name → range",
+  }),
+);
+
 export const ReconciliationPlan = Type.Object({
-  install: Type.Array(Type.Object({ name: Type.String(), version: Type.String(), enabled: Type.Boolean() })),
+  install: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      version: Type.String(),
+      enabled: Type.Boolean(),
+      requires: PlanRequires,
+    }),
+  ),
   update: Type.Array(
-    Type.Object({ name: Type.String(), from: Type.String(), to: Type.String(), enabled: Type.Boolean() }),
+    Type.Object({
+      name: Type.String(),
+      from: Type.String(),
+      to: Type.String(),
+      enabled: Type.Boolean(),
+      requires: PlanRequires,
+    }),
   ),
   remove: Type.Array(Type.Object({ name: Type.String(), version: Type.String() })),
 });

@@ -11,6 +11,7 @@ import * as m0002 from "./migrations/0002_create_blob_tables.js";
 import * as m0003 from "./migrations/0003_add_admins_and_key_limits.js";
 import * as m0004 from "./migrations/0004_add_secrets.js";
 import * as m0005 from "./migrations/0005_add_runtime_sync_status.js";
+import * as m0006 from "./migrations/0006_add_tags_and_tracking.js";
 import * as m0007 from "./migrations/0007_add_signing_keys_and_signatures.js";
 import * as m0008 from "./migrations/0008_add_scan_findings.js";
 import * as m0009 from "./migrations/0009_add_mcp_registry_index.js";
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0003_add_admins_and_key_limits": m0003,
   "0004_add_secrets": m0004,
   "0005_add_runtime_sync_status": m0005,
+  "0006_add_tags_and_tracking": m0006,
   "0007_add_signing_keys_and_signatures": m0007,
   "0008_add_scan_findings": m0008,
   "0009_add_mcp_registry_index": m0009,

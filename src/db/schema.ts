@@ -178,10 +178,23 @@ export interface BindingsTable {
   /** JSON object name → boolean: persisted overrides only. */
   flags: string;
   revision: number;
+  /** The tag (or "latest") the binding follows; null for an explicit version (SPEC §13). */
+  track: Generated<string | null>;
+  /** Whether moving the tracked target re-points the binding in the same transaction. */
+  auto_update: Generated<Flag>;
   created_at: string;
   updated_at: string;
   /** JSON NAME → workspace secret name: explicit mappings only (SPEC §11). */
   secrets: Generated<string>;
+}
+
+/** Distribution tags (SPEC §13); `latest` is computed, never stored. */
+export interface CapabilityTagsTable {
+  capability_id: string;
+  tag: string;
+  version_id: string;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface AuditEventsTable {
@@ -271,6 +284,7 @@ export interface Database {
   capabilities: CapabilitiesTable;
   capability_versions: CapabilityVersionsTable;
   bindings: BindingsTable;
+  capability_tags: CapabilityTagsTable;
   audit_events: AuditEventsTable;
   settings: SettingsTable;
   blobs: BlobsTable;

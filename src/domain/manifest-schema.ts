@@ -10,7 +10,7 @@ import * as names from "./names.js";
 // Identifier patterns and their limits come from names.ts, shared with the contract and the CLI.
 export const NAME_PATTERN = new RegExp(names.CAPABILITY_NAME_PATTERN);
 export const MAX_NAME_LENGTH = names.CAPABILITY_NAME_MAX_LENGTH;
-/** What can be published: MAJOR.MINOR.PATCH, no leading zeros, no prerelease or build suffix. */
+/** What can be published: MAJOR.MINOR.PATCH, no leading zeros, an optional prerelease, no build suffix. */
 export const RELEASE_VERSION_PATTERN = new RegExp(names.VERSION_PATTERN);
 // npm's limit: a version ends up in URLs, table cells and database keys.
 export const MAX_VERSION_LENGTH = names.VERSION_MAX_LENGTH;
@@ -34,6 +34,9 @@ export const RUNTIME_ENV_REFERENCES: readonly string[] = [
   "TMPDIR",
   "USER",
 ];
+/** Requirements per capability: each is checked on every install, so the list stays short. */
+export const MAX_REQUIRES = 32;
+export const REQUIRES_REFERENCE_PATTERN = new RegExp(names.CAPABILITY_REF_PATTERN);
 export const MAX_KEYWORD_LENGTH = 64;
 /** Set by the runtime for every worker; a manifest may not override them. */
 export const FORBIDDEN_WORKER_ENV: readonly string[] = [
@@ -307,8 +310,9 @@ export const MANIFEST_FIELDS = {
     schema: Type.String({
       pattern: RELEASE_VERSION_PATTERN.source,
       maxLength: MAX_VERSION_LENGTH,
-      description: 'Semantic version MAJOR.MINOR.PATCH; quote it ("1.0.0").',
-      examples: ["1.0.0"],
+      description:
+        'Semantic version MAJOR.MINOR.PATCH with an optional prerelease; quote it ("1.0.0", "1.1.0-beta.1").',
+      examples: ["1.0.0", "1.1.0-beta.1"],
     }),
     errorType: "manifest.version",
     required: true,
@@ -367,6 +371,20 @@ export const MANIFEST_FIELDS = {
       { additionalProperties: true, description: "Free-form; stored and returned as is." },
     ),
     errorType: "manifest.produces",
+    nullable: true,
+  },
+  requires: {
+    schema: Type.Object(
+      {},
+      {
+        additionalProperties: Type.String({ description: 'A semver range, e.g. "^1.2.0"' }),
+        maxProperties: MAX_REQUIRES,
+        description:
+          "Capabilities that must be bound on the same runtime: `name` or `owner/name` → semver range.",
+        examples: [{ "web-fetch": "^1.2.0" }],
+      },
+    ),
+    errorType: "manifest.requires",
     nullable: true,
   },
 } satisfies Record<string, ManifestField>;

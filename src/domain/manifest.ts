@@ -18,6 +18,7 @@ import {
   MAX_KEYWORD_LENGTH,
   MAX_KEYWORDS,
   MAX_NAME_LENGTH,
+  MAX_REQUIRES,
   MAX_SECRETS,
   MAX_VERSION_LENGTH,
   McpAuthSchema,
@@ -26,13 +27,15 @@ import {
   McpSchema,
   McpStdioServerSchema,
   NAME_PATTERN,
+  REQUIRES_REFERENCE_PATTERN,
   RUNTIME_ENV_REFERENCES,
   SECRET_NAME_PATTERN,
   SecretDeclarationSchema,
   SubprocessWorkerSchema,
   WORKER_NAME_PATTERN,
 } from "./manifest-schema.js";
-import { isRelease, parseSemver } from "./semver.js";
+import { CAPABILITY_REF_MAX_LENGTH } from "./names.js";
+import { isSemverRange, parseSemver } from "./semver.js";
 import type { FlagDefinition, Issue } from "./types.js";
 
 export const MANIFEST_PATH = "capability.yaml";
@@ -116,6 +119,8 @@ export interface Manifest {
   repository: string | null;
   keywords: string[];
   produces?: Record<string, unknown>;
+  /** Other capabilities this one needs bound on the same runtime: reference → semver range (SPEC §13). */
+  requires?: Record<string, string>;
   /** The parsed YAML as JSON, exactly as written. */
   raw: Record<string, unknown>;
 }
@@ -232,6 +237,7 @@ function readManifest(raw: Json, document: Document, ctx: Ctx): Manifest {
     repository: readOptionalString(raw.repository, "repository", ctx),
     keywords: readKeywords(raw.keywords, ctx),
     ...optional("produces", readProduces(raw.produces, ctx)),
+    ...optional("requires", readRequires(raw.requires, ctx)),
     raw,
   };
 }
@@ -275,13 +281,10 @@ function readVersion(value: unknown, ctx: Ctx): string | undefined {
       "version must be semver MAJOR.MINOR.PATCH without leading zeros",
     );
   }
-  if (!isRelease(value) && !ctx.options.allowPrerelease) {
-    return fail(
-      ctx,
-      MANIFEST_FIELDS.version.errorType,
-      loc,
-      "a prerelease or build suffix cannot be published",
-    );
+  // Prereleases are published (SPEC §13) and never become "latest"; build metadata is refused
+  // because precedence ignores it, so `1.0.0+a` and `1.0.0+b` could not be told apart.
+  if (parseSemver(value)?.build.length !== 0 && !ctx.options.allowPrerelease) {
+    return fail(ctx, MANIFEST_FIELDS.version.errorType, loc, "a build suffix (+…) cannot be published");
   }
   return value;
 }
@@ -731,6 +734,26 @@ function readProduces(value: unknown, ctx: Ctx): Record<string, unknown> | undef
   if (!isMap(value))
     return fail(ctx, MANIFEST_FIELDS.produces.errorType, ["produces"], "produces must be a map");
   return value;
+}
+
+function readRequires(value: unknown, ctx: Ctx): Record<string, string> | undefined {
+  const type = MANIFEST_FIELDS.requires.errorType;
+  if (isAbsent(value)) return undefined;
+  if (!isMap(value)) return fail(ctx, type, ["requires"], "requires must be a map of name → semver range");
+  const requires: Record<string, string> = {};
+  const entries = Object.entries(value);
+  if (entries.length > MAX_REQUIRES)
+    return fail(ctx, type, ["requires"], `at most ${MAX_REQUIRES} requirements`);
+  for (const [reference, range] of entries) {
+    if (!REQUIRES_REFERENCE_PATTERN.test(reference) || reference.length > CAPABILITY_REF_MAX_LENGTH) {
+      fail(ctx, type, ["requires", reference], "must be a capability name or owner/name");
+    } else if (typeof range !== "string" || !isSemverRange(range)) {
+      fail(ctx, type, ["requires", reference], 'must be a semver range such as "^1.2.0"');
+    } else {
+      requires[reference] = range.trim();
+    }
+  }
+  return requires;
 }
 
 // --- small readers ---------------------------------------------------------------------------------

@@ -18,10 +18,16 @@ export const CAPABILITY_NAME_MAX_LENGTH = 64;
 export const CAPABILITY_REF_PATTERN = "^(?:[a-z0-9][a-z0-9-]{0,62}/)?[a-z0-9][a-z0-9-]*$";
 export const CAPABILITY_REF_MAX_LENGTH = 128;
 
-/** A release version: `x.y.z` without leading zeros. */
-export const VERSION_PATTERN = "^(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)$";
-/** A version, or `latest`. */
-export const VERSION_SELECTOR_PATTERN = "^(?:latest|(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*)\\.(?:0|[1-9]\\d*))$";
+const NUMBER = "(?:0|[1-9]\\d*)";
+const PRERELEASE_ID = "(?:0|[1-9]\\d*|\\d*[A-Za-z-][0-9A-Za-z-]*)";
+const VERSION_BODY = `${NUMBER}\\.${NUMBER}\\.${NUMBER}(?:-${PRERELEASE_ID}(?:\\.${PRERELEASE_ID})*)?`;
+/** A publishable version: `x.y.z` without leading zeros, with an optional prerelease (SPEC §13), no build. */
+export const VERSION_PATTERN = `^${VERSION_BODY}$`;
+/** A distribution tag (SPEC §13): a letter first, so it can never be read as a version. */
+export const TAG_PATTERN = "^[a-z][a-z0-9-]{0,31}$";
+const TAG_BODY = "[a-z][a-z0-9-]{0,31}";
+/** A version, `latest`, or a tag (which a binding then tracks). */
+export const VERSION_SELECTOR_PATTERN = `^(?:${VERSION_BODY}|${TAG_BODY})$`;
 export const VERSION_MAX_LENGTH = 256;
 
 /** A manifest flag's name (SPEC §4.2). */

@@ -1,6 +1,9 @@
 // SemVer 2.0.0 (https://semver.org) parsing and precedence. Written out instead of taken from the
 // `semver` package because that one is lenient on purpose (loose mode, coercion, ranges), while a
-// published version number is a contract and must be read exactly one way.
+// published version number is a contract and must be read exactly one way. Requirement ranges
+// (`requires`, SPEC §13) are npm's grammar, so those alone are read with that package.
+
+import semver from "semver";
 
 export interface SemVer {
   major: number;
@@ -48,6 +51,24 @@ export function parseSemver(text: string): SemVer | null {
 export function isRelease(text: string): boolean {
   const version = parseSemver(text);
   return version !== null && version.prerelease.length === 0 && version.build.length === 0;
+}
+
+/** A version with a prerelease part (`1.3.0-beta.1`): publishable, never "latest" (SPEC §13). */
+export function isPrerelease(text: string): boolean {
+  return (parseSemver(text)?.prerelease.length ?? 0) > 0;
+}
+
+/**
+ * A requirement range (npm's syntax: `^1.2.0`, `~1.2`, `>=1.0.0 <2.0.0`, `1.x || 2.x`). Read with
+ * the `semver` package, in strict (not loose) mode; at most 256 characters, as a version.
+ */
+export function isSemverRange(range: string): boolean {
+  return range.trim() !== "" && range.length <= 256 && semver.validRange(range) !== null;
+}
+
+/** Whether `version` satisfies `range`; a prerelease only when the range names that same x.y.z. */
+export function satisfiesRange(version: string, range: string): boolean {
+  return semver.satisfies(version, range);
 }
 
 /** Precedence as -1, 0 or 1. Build metadata does not count; throws on an invalid version. */

@@ -5,14 +5,14 @@
 // version is given the encoded form the routes take (`owner%2Fname`), so both spellings mean the same.
 //
 // Names never contain a dot and versions always do (`x.y.z`), so the only words in doubt are
-// `latest` and, at the end of the path, the sub-resources `versions`, `readme` and `visibility`:
+// `latest` and, at the end of the path, the sub-resources `versions`, `readme`, `visibility` and `tags`:
 // those keep their meaning, and a capability with such a name is reached through `owner%2Fname`.
 import type { IncomingMessage } from "node:http";
 import { CAPABILITY_NAME_PATTERN, unanchored } from "../domain/names.js";
 
 const NAME = unanchored(CAPABILITY_NAME_PATTERN);
 const CAPABILITY_PATH = new RegExp(`^(/api/v1/org/${NAME}/capabilities/)(${NAME})/(${NAME})`);
-const SUB_RESOURCES = new Set(["versions", "readme", "visibility"]);
+const SUB_RESOURCES = new Set(["versions", "readme", "visibility", "tags"]);
 
 /** The URL Fastify routes: `…/capabilities/owner/name…` reads as `…/capabilities/owner%2Fname…`. */
 export function joinOwnerAndName(request: IncomingMessage): string {

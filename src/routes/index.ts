@@ -4,6 +4,7 @@ import auditRoutes from "./audit.js";
 import bindingRoutes from "./bindings.js";
 import blobRoutes from "./blobs.js";
 import capabilityRoutes from "./capabilities.js";
+import capabilityTagRoutes from "./capability-tags.js";
 import mcpRegistryRoutes from "./mcp-registry.js";
 import memberRoutes from "./members.js";
 import operationalRoutes from "./operational.js";
@@ -38,6 +39,7 @@ export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(bindingRoutes, api);
   await app.register(capabilityRoutes, api);
   await app.register(scanRoutes, api);
+  await app.register(capabilityTagRoutes, api);
   await app.register(blobRoutes, api);
   await app.register(secretRoutes, api);
   await app.register(signingRoutes, api);

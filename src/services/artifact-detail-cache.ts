@@ -40,6 +40,7 @@ export const MUTABLE_FIELDS = [
   "deprecation_message",
   // Added and (by revoking a key) taken away after publish.
   "signatures",
+  "tags",
 ] as const satisfies readonly DetailKey[];
 export type MutableDetail = Pick<ArtifactDetail, (typeof MUTABLE_FIELDS)[number]>;
 
@@ -160,6 +161,7 @@ export function mutableDetail(
   version: LiveVersion,
   newestFirstVersions: string[],
   signatures: MutableDetail["signatures"],
+  tags: string[],
 ): MutableDetail {
   if (version.status === "deleted") throw new Error("a deleted version has no public view");
   return {
@@ -171,6 +173,7 @@ export function mutableDetail(
     versions: newestFirstVersions,
     deprecation_message: version.deprecation_message,
     signatures,
+    tags,
   };
 }
 

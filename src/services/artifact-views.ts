@@ -9,7 +9,7 @@ import type {
 import type { ScanSummary } from "../contract/scan.js";
 import type { VersionSignature } from "../contract/signing.js";
 import type { CapabilityRow, VersionRow } from "../db/repositories/capability-repository.js";
-import { compareSemver } from "../domain/semver.js";
+import { compareSemver, isPrerelease } from "../domain/semver.js";
 
 /** The columns of a version that listings need (no manifest, no file list). */
 export type LiveVersion = Pick<
@@ -41,9 +41,12 @@ export function newestFirst<T extends { version: string }>(versions: T[]): T[] {
   return [...versions].sort((a, b) => compareSemver(b.version, a.version));
 }
 
-/** "Latest" (SPEC §5): the highest semver among active and deprecated versions, or null. */
+/**
+ * "Latest" (SPEC §5): the highest semver among active and deprecated versions, or null. A
+ * prerelease is never latest (SPEC §13): it is reached through its number or a tag.
+ */
 export function latestOf<T extends { version: string }>(released: T[]): T | null {
-  return newestFirst(released)[0] ?? null;
+  return newestFirst(released.filter((v) => !isPrerelease(v.version)))[0] ?? null;
 }
 
 /** Tombstones are filtered out before any view is built: reaching one here is a bug. */
@@ -72,11 +75,21 @@ export function toSummary(owner: CapabilityOwner, version: VersionRow, live: Liv
   };
 }
 
+/** Tag names per version id, from the capability's tag rows. */
+export function tagsByVersion(tags: { tag: string; version_id: string }[]): Map<string, string[]> {
+  const byVersion = new Map<string, string[]>();
+  for (const { tag, version_id } of tags)
+    byVersion.set(version_id, [...(byVersion.get(version_id) ?? []), tag]);
+  for (const names of byVersion.values()) names.sort();
+  return byVersion;
+}
+
 export function toDetail(
   owner: CapabilityOwner,
   version: VersionRow,
   live: LiveVersion[],
   signatures: VersionSignature[],
+  tags: ReadonlyMap<string, string[]>,
 ): ArtifactDetail {
   return {
     ...toSummary(owner, version, live),
@@ -92,6 +105,7 @@ export function toDetail(
     published_by: version.published_by,
     scan: scanSummaryOf(version.scan_summary),
     signatures,
+    tags: tags.get(version.id) ?? [],
   };
 }
 
@@ -107,7 +121,10 @@ export function scanSummaryOf(stored: string | null): ScanSummary {
   return stored === null ? NOT_SCANNED : JSON.parse(stored);
 }
 
-export function toVersionListItem(version: LiveVersion): VersionListItem {
+export function toVersionListItem(
+  version: LiveVersion,
+  tags: ReadonlyMap<string, string[]>,
+): VersionListItem {
   return {
     id: version.id,
     version: version.version,
@@ -117,5 +134,6 @@ export function toVersionListItem(version: LiveVersion): VersionListItem {
     size_bytes: Number(version.size_bytes),
     created_at: version.created_at,
     updated_at: version.updated_at,
+    tags: tags.get(version.id) ?? [],
   };
 }

@@ -11,7 +11,7 @@ import {
   updateBindingAtRevision,
 } from "../db/repositories/binding-repository.js";
 import { findOrgRef } from "../db/repositories/org-repository.js";
-import type { Db, Row } from "../db/schema.js";
+import type { Db, NewRow } from "../db/schema.js";
 import type { Issue } from "../domain/types.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
@@ -31,7 +31,9 @@ import {
   type OrgRef,
   resolveVersion,
   splitReference,
+  trackOf,
 } from "./capability-resolution.js";
+import { assertRuntimeRequirements } from "./dependency-resolution.js";
 import type { RequestScope } from "./deps.js";
 import {
   type DeclaredSecrets,
@@ -44,6 +46,8 @@ import {
 import { assertSignedIfRequired } from "./signing-service.js";
 
 const secretsLoc = (name: string) => ["body", "config", "capabilities", name, "secrets"];
+
+import { requiresOf } from "./upgrade-preview.js";
 
 export interface DesiredBinding {
   name: string;
@@ -125,7 +129,11 @@ export async function reconcileRuntimeBindings(
     writes.push(step.write);
   }
 
-  if (!options.dryRun) for (const write of writes) await write();
+  if (!options.dryRun) {
+    for (const write of writes) await write();
+    // Checked on the result, so the order of the listed entries does not matter.
+    await assertRuntimeRequirements(trx, runtime.id);
+  }
   plan.install.sort(byName);
   plan.update.sort(byName);
   plan.remove.sort(byName);
@@ -147,6 +155,11 @@ interface ReconcileContext {
 interface PlanStep<T> {
   item: T;
   write: () => Promise<void>;
+}
+
+function requiresItem(version: { manifest: string }): { requires?: Record<string, string> } {
+  const requires = requiresOf(JSON.parse(version.manifest));
+  return Object.keys(requires).length > 0 ? { requires } : {};
 }
 
 const byName = (a: { name: string }, b: { name: string }): number =>
@@ -174,7 +187,7 @@ async function planInstall(
     parseJsonObject<DeclaredSecrets>(version.secrets),
     secretsLoc(entry.name),
   );
-  const binding: Row<"bindings"> = {
+  const binding: NewRow<"bindings"> = {
     id: newId(),
     org_id: org.id,
     runtime_id: runtimeId,
@@ -184,11 +197,12 @@ async function planInstall(
     flags: "{}",
     secrets: serializeMapping(mapping),
     revision: 1,
+    track: trackOf(entry.version ?? "latest"),
     created_at: at,
     updated_at: at,
   };
   return {
-    item: { name, version: version.version, enabled },
+    item: { name, version: version.version, enabled, ...requiresItem(version) },
     write: async () => {
       await insertBinding(trx, binding, name);
       await context.audit("runtime.capability.installed", binding.id, {
@@ -231,9 +245,14 @@ async function planUpdate(
   const overrides = parseJsonObject<FlagOverrides>(existing.flags);
   const flags = target ? keepDeclared(overrides, parseJsonObject<DeclaredFlags>(target.flags)) : overrides;
   const changes: BindingChanges = { enabled: enabled ? 1 : 0, flags: serializeOverrides(flags), secrets };
-  if (target) changes.version_id = target.id;
+  if (target) {
+    changes.version_id = target.id;
+    changes.track = trackOf(entry.version ?? "latest");
+    // A pinned version follows nothing: auto-update would have nowhere to go.
+    if (changes.track === null) changes.auto_update = 0;
+  }
   return {
-    item: { name, from: existing.version, to, enabled },
+    item: { name, from: existing.version, to, enabled, ...(target ? requiresItem(target) : {}) },
     write: async () => {
       if (!(await updateBindingAtRevision(trx, existing.id, existing.revision, changes, at))) {
         throw conflict(`The binding of '${name}' was changed concurrently; apply again`);

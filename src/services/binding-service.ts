@@ -6,6 +6,7 @@ import type { BindingCreateBody, BindingPatchBody, RuntimeCapabilityBinding } fr
 import type { Dialect } from "../db/connect.js";
 import {
   type BindingChanges,
+  type BindingJoinedRow,
   deleteBindingAtRevision,
   findBinding,
   findCapabilityById,
@@ -19,7 +20,7 @@ import {
   type RuntimeRef,
 } from "../db/repositories/runtime-repository.js";
 import { workspaceSecretVersions } from "../db/repositories/secret-repository.js";
-import type { Db, Row } from "../db/schema.js";
+import type { Db, NewRow, Row } from "../db/schema.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
@@ -51,7 +52,9 @@ import {
   resolveCapability,
   resolveVersion,
   targetVersion,
+  trackOf,
 } from "./capability-resolution.js";
+import { assertNotRequired, satisfyRequirements } from "./dependency-resolution.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
 import type { RuntimePath } from "./runtime-path.js";
@@ -142,13 +145,11 @@ export class BindingService {
     const item = await this.deps.db.transaction().execute(async (trx) => {
       const runtime = await requireRuntime(trx, org.id, path);
       const capability = await resolveCapability(trx, org, body.name);
-      const version = await resolveVersion(
-        trx,
-        this.deps.dialect,
-        capability,
-        body.version ?? "latest",
-        body.name,
-      );
+      const selector = body.version ?? "latest";
+      const track = trackOf(selector);
+      const autoUpdate = body.auto_update === true;
+      if (autoUpdate && track === null) throw autoUpdateNeedsTrack(selector);
+      const version = await resolveVersion(trx, this.deps.dialect, capability, selector, body.name);
       await assertSignedIfRequired(trx, requiresSigned(runtime.config), version, body.name);
       const declared = parseJsonObject<DeclaredFlags>(version.flags);
       const overrides = mergeFlagChanges({}, body.flags ?? {}, declared, { allowRemoval: false });
@@ -158,7 +159,7 @@ export class BindingService {
         parseJsonObject<DeclaredSecrets>(version.secrets),
       );
       const name = nameFor(capability, org.id);
-      const binding: Row<"bindings"> = {
+      const binding: NewRow<"bindings"> = {
         id: newId(),
         org_id: runtime.org_id,
         runtime_id: runtime.id,
@@ -168,10 +169,47 @@ export class BindingService {
         flags: serializeOverrides(overrides),
         secrets: serializeMapping(mapping),
         revision: 1,
+        track,
+        auto_update: autoUpdate ? 1 : 0,
         created_at: at,
         updated_at: at,
       };
       await insertBinding(trx, binding, name);
+      // A disabled binding needs nothing yet: its requirements are checked when it is enabled.
+      const dependencies =
+        binding.enabled === 1
+          ? await satisfyRequirements(
+              {
+                trx,
+                dialect: this.deps.dialect,
+                runtime,
+                at,
+                withDependencies: body.with_dependencies === true,
+              },
+              { capability, version },
+            )
+          : [];
+      for (const dependency of dependencies) {
+        await appendAudit(
+          trx,
+          scope,
+          {
+            orgId: org.id,
+            action: "runtime.capability.installed",
+            targetType: "binding",
+            targetId: dependency.id,
+            data: {
+              runtime_id: runtime.id,
+              name: dependency.name,
+              version: dependency.version,
+              enabled: true,
+              flags: {},
+              required_by: name,
+            },
+          },
+          at,
+        );
+      }
       await appendAudit(
         trx,
         scope,
@@ -186,6 +224,8 @@ export class BindingService {
             version: version.version,
             enabled: binding.enabled === 1,
             flags: overrides,
+            track,
+            auto_update: autoUpdate,
             ...(Object.keys(mapping).length === 0 ? {} : { secrets: mapping }),
           },
         },
@@ -242,6 +282,7 @@ export class BindingService {
       if (Object.keys(plan.changes).length === 0) {
         return { item: await presentBinding(trx, runtime.id, binding.id), changed: false };
       }
+      await this.checkRequirements(trx, runtime, binding, plan, at);
       if (!(await updateBindingAtRevision(trx, binding.id, binding.revision, plan.changes, at))) {
         throw new ConcurrentChangeError();
       }
@@ -263,6 +304,34 @@ export class BindingService {
     return item;
   }
 
+  /**
+   * A PATCH that disables a binding others require is refused (409); one that enables a binding, or
+   * points an enabled one at another version, must find that version's requirements met (422).
+   */
+  private async checkRequirements(
+    trx: Db,
+    runtime: RuntimeRef,
+    binding: Row<"bindings">,
+    plan: BindingChangePlan,
+    at: string,
+  ): Promise<void> {
+    const enabled = plan.changes.enabled ?? binding.enabled;
+    if (enabled === 0 && binding.enabled === 1) {
+      const [row] = await listJoinedBindings(trx, runtime.id, binding.id);
+      await assertNotRequired(trx, runtime.id, requiredTarget(row), "disabled");
+      return;
+    }
+    if (enabled === 1 && (binding.enabled === 0 || plan.changes.version_id !== undefined)) {
+      const capability = await findCapabilityById(trx, binding.capability_id);
+      const version = await requireVersionById(trx, plan.changes.version_id ?? binding.version_id);
+      if (!capability) throw notFound("Capability");
+      await satisfyRequirements(
+        { trx, dialect: this.deps.dialect, runtime, at, withDependencies: false },
+        { capability, version },
+      );
+    }
+  }
+
   async remove(
     scope: RequestScope,
     path: RuntimePath,
@@ -275,6 +344,7 @@ export class BindingService {
       const runtime = await requireRuntime(trx, org.id, path);
       const binding = await requireBinding(trx, runtime.id, bindingId, ifMatch);
       const [row] = await listJoinedBindings(trx, runtime.id, binding.id);
+      await assertNotRequired(trx, runtime.id, requiredTarget(row), "removed");
       if (!(await deleteBindingAtRevision(trx, binding.id, binding.revision))) {
         throw new ConcurrentChangeError();
       }
@@ -309,6 +379,27 @@ export class BindingService {
     const overrides = parseJsonObject<FlagOverrides>(binding.flags);
     return previewUpgrade(current, target, overrides, (sha256) => this.deps.blobs.read(sha256));
   }
+}
+
+/** The binding as a requirement names it: its capability's owner and name. */
+function requiredTarget(row: BindingJoinedRow) {
+  return {
+    bindingId: row.id,
+    capabilityId: row.capability_id,
+    name: row.capability_name,
+    ownerKey: row.owner_key,
+    orgId: row.capability_org_id,
+  };
+}
+
+function autoUpdateNeedsTrack(selector: string): AppError {
+  return new AppError("validation_error", "auto_update needs a tag or latest to follow", [
+    {
+      loc: ["body", "auto_update"],
+      msg: `version '${selector}' is a fixed version; bind a tag or "latest" to auto-update`,
+      type: "binding.auto_update",
+    },
+  ]);
 }
 
 async function requireRuntime(db: Db, orgId: string, path: RuntimePath): Promise<RuntimeRef> {
@@ -380,8 +471,16 @@ async function planBindingChange(
   const mergedMapping =
     body.secrets === undefined ? keptMapping : mergeSecretMapping(keptMapping, body.secrets, declaredSecrets);
 
+  // Naming a version (or a tag, or latest) again re-decides what the binding tracks; a pinned
+  // version tracks nothing, so auto-update goes off with it unless the body asks for it.
+  const track = body.version === undefined ? binding.track : trackOf(body.version);
+  const autoUpdate = body.auto_update ?? (track === null ? false : binding.auto_update === 1);
+  if (autoUpdate && track === null) throw autoUpdateNeedsTrack(body.version ?? current.version);
+
   const changes: BindingChanges = {};
   if (target.id !== current.id) changes.version_id = target.id;
+  if (track !== binding.track) changes.track = track;
+  if ((autoUpdate ? 1 : 0) !== binding.auto_update) changes.auto_update = autoUpdate ? 1 : 0;
   if (enabled !== binding.enabled) changes.enabled = enabled;
   const flags = serializeOverrides(merged);
   if (flags !== serializeOverrides(overrides)) changes.flags = flags;
@@ -394,6 +493,8 @@ async function planBindingChange(
       to_version: target.version,
       enabled: enabled === 1,
       flags: merged,
+      track,
+      auto_update: autoUpdate,
       dropped_overrides: Object.keys(overrides).filter((name) => !Object.hasOwn(kept, name)),
       ...(changes.secrets === undefined ? {} : { secrets: mergedMapping }),
     },

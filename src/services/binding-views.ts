@@ -96,13 +96,26 @@ export function toBindingItem(
     source: own ? "org" : "public",
     component_counts: parseJsonObject<ComponentCounts>(row.component_counts),
     status: row.status as RuntimeCapabilityBinding["status"],
-    upgrade_available: latest !== null && compareSemver(latest, row.version) > 0,
+    upgrade_available: upgradeAvailable(row, latest),
+    track: row.track,
+    auto_update: row.auto_update === 1,
     revision: row.revision,
     created_at: row.created_at,
     updated_at: row.updated_at,
     secrets: mapping,
     missing_secrets: missingSecrets(parseJsonObject<DeclaredSecrets>(row.declared_secrets), mapping, secrets),
   };
+}
+
+/**
+ * Whether the tracked target differs from the bound version (SPEC §13): a tag's version when the
+ * binding tracks a tag (in either direction: the binding follows the tag), else a newer latest.
+ */
+function upgradeAvailable(row: BindingJoinedRow, latest: string | null): boolean {
+  if (row.track !== null && row.track !== "latest") {
+    return row.tag_version !== null && row.tag_version !== row.version;
+  }
+  return latest !== null && compareSemver(latest, row.version) > 0;
 }
 
 export function byCapabilityName(a: { capability_name: string }, b: { capability_name: string }): number {

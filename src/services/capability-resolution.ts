@@ -12,7 +12,9 @@ import {
   type VersionRow,
 } from "../db/repositories/binding-repository.js";
 import { findVersion, holdCapability } from "../db/repositories/capability-repository.js";
+import { findTag } from "../db/repositories/tag-repository.js";
 import type { Db, Row } from "../db/schema.js";
+import { TAG_PATTERN } from "../domain/names.js";
 import { AppError, conflict, notFound } from "../errors.js";
 import { displayName } from "./binding-views.js";
 
@@ -88,10 +90,29 @@ export async function resolveVersion(
       throw new AppError("not_found_error", `Capability '${reference}' has no installable version`);
     return latest;
   }
+  if (isTagSelector(selector)) {
+    // Tags only ever name active or deprecated versions: a yank or delete removes them.
+    const tag = await findTag(db, capability.id, selector);
+    const tagged = tag && (await findVersionById(db, tag.version_id));
+    if (!tagged) throw notFound(`Tag '${selector}' of '${reference}'`);
+    return tagged;
+  }
   const version = await findVersion(db, capability.id, selector);
   if (!version || version.status === "deleted") throw notFound(`Version ${selector} of '${reference}'`);
   if (version.status === "yanked") throw conflict(`Version ${selector} of '${reference}' is yanked`);
   return version;
+}
+
+const TAG = new RegExp(TAG_PATTERN);
+
+/** A selector that names a tag: anything but `latest` and a version number. */
+export function isTagSelector(selector: string): boolean {
+  return selector !== "latest" && TAG.test(selector);
+}
+
+/** What a binding made from `selector` tracks: "latest", the tag, or nothing for a version. */
+export function trackOf(selector: string): string | null {
+  return selector === "latest" || isTagSelector(selector) ? selector : null;
 }
 
 /** The version a PATCH or preview points at; naming the bound version again is always allowed. */

@@ -20,6 +20,7 @@ import { newId } from "../lib/ids.js";
 import { tempFileName } from "../storage/temp-files.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
+import { causeOf, followTargets } from "./auto-update.js";
 import type { InspectedBundle } from "./bundle-worker.js";
 import { BundleWorkerPool } from "./bundle-worker-pool.js";
 import type { RequestScope, ServiceDeps } from "./deps.js";
@@ -352,6 +353,7 @@ async function insertPublishedVersion(
     await insertScanFindings(trx, versionId, orgId, bundle.scan.findings);
     await refreshLatest(trx, capability.id, at);
     await storeSignatures(trx, scope, orgId, versionId, signatures, at);
+    await followTargets(trx, capability.id, causeOf(scope, "capability.version.published"), at);
     await appendAudit(
       trx,
       scope,

@@ -19,6 +19,7 @@ import { AppError } from "../errors.js";
 import type { ArtifactDetailCache, RenderedDetail } from "./artifact-detail-cache.js";
 import { displayNameOf, latestOf } from "./artifact-views.js";
 import { appendAudit } from "./audit.js";
+import { causeOf, followTargets, untagVersion } from "./auto-update.js";
 import type { RequestScope, ServiceDeps } from "./deps.js";
 import {
   type CapabilityInOrg,
@@ -77,7 +78,9 @@ export async function updateVersionStatus(
         ? (body.message ?? (version.status === "deprecated" ? version.deprecation_message : null))
         : null;
     await setVersionStatus(trx, version.id, body.status, message, at);
+    const untagged = body.status === "yanked" ? await untagVersion(trx, version.id) : [];
     await refreshLatest(trx, target.capability.id, at);
+    await followTargets(trx, target.capability.id, causeOf(scope, "capability.version.updated"), at);
     await appendAudit(
       trx,
       scope,
@@ -92,6 +95,7 @@ export async function updateVersionStatus(
           from: version.status,
           status: body.status,
           message,
+          ...(untagged.length > 0 ? { removed_tags: untagged } : {}),
         },
       },
       at,
@@ -117,6 +121,17 @@ export async function deleteVersion(
   const target = await resolveCapability(deps, scope.actor, orgKey, ref, "owner");
   const current = await resolveVersionHead(deps.db, target, versionNumber);
   const affectedRuntimes = await changeVersion(deps, target, current.id, async (trx, version, at) => {
+    // Auto-update bindings leave the version first (a refusal below rolls their move back too);
+    // only the bindings that stay on it need `force`.
+    await setVersionStatus(trx, version.id, "deleted", null, at);
+    const untagged = await untagVersion(trx, version.id);
+    await refreshLatest(trx, target.capability.id, at);
+    const moved = await followTargets(
+      trx,
+      target.capability.id,
+      causeOf(scope, "capability.version.deleted"),
+      at,
+    );
     const bindings = await listBindingsOfVersion(trx, version.id);
     if (bindings.length > 0 && !force) {
       throw new AppError(
@@ -128,8 +143,6 @@ export async function deleteVersion(
       trx,
       bindings.map((binding) => binding.id),
     );
-    await setVersionStatus(trx, version.id, "deleted", null, at);
-    await refreshLatest(trx, target.capability.id, at);
     const removed = bindings.map(({ id, runtime_id }) => ({ id, runtime_id }));
     await appendAudit(
       trx,
@@ -139,7 +152,12 @@ export async function deleteVersion(
         action: "capability.version.deleted",
         targetType: "capability_version",
         targetId: version.id,
-        data: { name: target.capability.name, version: version.version, removed_bindings: removed },
+        data: {
+          name: target.capability.name,
+          version: version.version,
+          removed_bindings: removed,
+          ...(untagged.length > 0 ? { removed_tags: untagged } : {}),
+        },
       },
       at,
     );
@@ -165,7 +183,7 @@ export async function deleteVersion(
         at,
       );
     }
-    return new Set(bindings.map((binding) => binding.runtime_id));
+    return new Set([...moved, ...bindings.map((binding) => binding.runtime_id)]);
   });
   deps.changes.publish({ kind: "capability", capabilityId: target.capability.id });
   for (const runtimeId of affectedRuntimes) deps.changes.publish({ kind: "runtime", runtimeId });

@@ -31,6 +31,7 @@ import {
   type VersionHead,
   type VersionRow,
 } from "../db/repositories/capability-repository.js";
+import { listTags } from "../db/repositories/tag-repository.js";
 import type { Db } from "../db/schema.js";
 import type { FileManifestEntry } from "../domain/types.js";
 import { AppError, validationIssue } from "../errors.js";
@@ -45,6 +46,7 @@ import {
   type CapabilityOwner,
   displayNameOf,
   newestFirst,
+  tagsByVersion,
   toDetail,
   toSummary,
   toVersionListItem,
@@ -137,8 +139,12 @@ export async function loadDetail(
   owner: CapabilityOwner,
   version: VersionRow,
 ): Promise<ArtifactDetail> {
-  const live = await listLiveVersions(db, [owner.capability.id]);
-  return toDetail(owner, version, live, await versionSignatures(db, version.id));
+  const [live, tags, signatures] = await Promise.all([
+    listLiveVersions(db, [owner.capability.id]),
+    listTags(db, owner.capability.id),
+    versionSignatures(db, version.id),
+  ]);
+  return toDetail(owner, version, live, signatures, tagsByVersion(tags));
 }
 
 function catalogFilter(access: OrgAccess, query: FacetQuery): CatalogFilter {
@@ -248,7 +254,10 @@ export async function renderVersionDetail(
   target: CapabilityOwner,
   version: string,
 ): Promise<RenderedDetail> {
-  const live = await listLiveVersions(deps.db, [target.capability.id]);
+  const [live, tags] = await Promise.all([
+    listLiveVersions(deps.db, [target.capability.id]),
+    listTags(deps.db, target.capability.id),
+  ]);
   const head =
     version === "latest"
       ? live.find((v) => v.id === target.capability.latest_version_id)
@@ -260,7 +269,11 @@ export async function renderVersionDetail(
   const versions = newestFirst(live).map((v) => v.version);
   const isPublic = target.capability.is_public === 1;
   const signatures = await versionSignatures(deps.db, head.id);
-  return renderDetail(template, mutableDetail(target.displayName, isPublic, head, versions, signatures));
+  const tagNames = tagsByVersion(tags).get(head.id) ?? [];
+  return renderDetail(
+    template,
+    mutableDetail(target.displayName, isPublic, head, versions, signatures, tagNames),
+  );
 }
 
 export async function listVersions(
@@ -270,11 +283,15 @@ export async function listVersions(
   ref: string,
 ): Promise<VersionList> {
   const target = await resolveCapability(deps, scope.actor, orgKey, ref, "reader");
-  const versions = await listLiveVersions(deps.db, [target.capability.id]);
+  const [versions, tags] = await Promise.all([
+    listLiveVersions(deps.db, [target.capability.id]),
+    listTags(deps.db, target.capability.id),
+  ]);
+  const byVersion = tagsByVersion(tags);
   return {
     name: target.displayName,
     latest_version: target.capability.latest_version,
-    versions: newestFirst(versions).map(toVersionListItem),
+    versions: newestFirst(versions).map((version) => toVersionListItem(version, byVersion)),
   };
 }
 

@@ -23,6 +23,41 @@ export interface UpgradePreview {
   mcp_servers_changed: string[];
   workers_changed: string[];
   dependencies_changed: boolean;
+  /** Requirement changes (SPEC §13): names whose range appears, disappears or changes. */
+  requires: RequirementChanges;
+}
+
+export interface RequirementChanges {
+  added: string[];
+  removed: string[];
+  changed: { name: string; from: string; to: string }[];
+}
+
+/** What differs between two versions' `requires` maps (name → range), sorted by name. */
+export function requirementChanges(
+  from: Record<string, string>,
+  to: Record<string, string>,
+): RequirementChanges {
+  const names = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort();
+  const changes: RequirementChanges = { added: [], removed: [], changed: [] };
+  for (const name of names) {
+    const before = Object.hasOwn(from, name) ? from[name] : undefined;
+    const after = Object.hasOwn(to, name) ? to[name] : undefined;
+    if (before === undefined && after !== undefined) changes.added.push(name);
+    else if (after === undefined && before !== undefined) changes.removed.push(name);
+    else if (before !== after && before !== undefined && after !== undefined)
+      changes.changed.push({ name, from: before, to: after });
+  }
+  return changes;
+}
+
+/** A stored manifest's `requires` (validated at publish), `{}` when it has none. */
+export function requiresOf(manifest: Record<string, unknown>): Record<string, string> {
+  const requires = manifest.requires;
+  if (typeof requires !== "object" || requires === null || Array.isArray(requires)) return {};
+  return Object.fromEntries(
+    Object.entries(requires).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
+  );
 }
 
 /** The stored JSON of one version, parsed once for the comparison. */
@@ -62,6 +97,7 @@ export async function previewUpgrade(
     dependencies_changed:
       canonicalJson(current.manifest.dependencies ?? null) !==
       canonicalJson(target.manifest.dependencies ?? null),
+    requires: requirementChanges(requiresOf(current.manifest), requiresOf(target.manifest)),
   };
 }
 

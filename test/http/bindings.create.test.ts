@@ -90,6 +90,8 @@ describe("POST RT/capabilities", () => {
       version: "1.1.0",
       enabled: true,
       flags: {},
+      track: "latest",
+      auto_update: false,
     });
   });
 

@@ -51,6 +51,7 @@ describe("GET RT/capabilities", () => {
     const alphaItem = items[1];
     assert.deepEqual(Object.keys(alphaItem).sort(), [
       "artifact_id",
+      "auto_update",
       "capability_name",
       "component_counts",
       "created_at",
@@ -64,6 +65,7 @@ describe("GET RT/capabilities", () => {
       "secrets",
       "source",
       "status",
+      "track",
       "updated_at",
       "upgrade_available",
       "version",

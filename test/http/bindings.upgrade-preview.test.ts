@@ -93,6 +93,7 @@ describe("GET RT/capabilities/{binding_id}/upgrade-preview", () => {
       mcp_servers_changed: ["proxy"],
       workers_changed: ["audit", "relay"],
       dependencies_changed: true,
+      requires: { added: [], removed: [], changed: [] },
     });
   });
 

@@ -225,8 +225,9 @@ describe("POST /api/v1/org/{org}/capabilities", () => {
     );
   });
 
-  test("refuses a prerelease version with 422 manifest.version", async () => {
-    const res = await publishBundle(t, capabilityBundle({ name: "pre", version: "1.0.0-rc.1" }));
+  // Prereleases are published since SPEC §13 (capabilities.tags.test.ts); build metadata is not.
+  test("refuses a build suffix with 422 manifest.version", async () => {
+    const res = await publishBundle(t, capabilityBundle({ name: "pre", version: "1.0.0+build.1" }));
     expectError(res, 422, "validation_error", ["bundle", "capability.yaml", "version"]);
     assert.equal(res.json().errors[0].type, "manifest.version");
   });

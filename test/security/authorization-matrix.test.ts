@@ -552,6 +552,28 @@ const RULES: Record<string, Rule | Rule[]> = {
     // Private stays private: a success changes nothing later cells rely on.
     build: () => ({ payload: { is_public: false } }),
   },
+  "GET /api/v1/org/:org/capabilities/:name/tags": { access: "reader", ok: 200 },
+  "PUT /api/v1/org/:org/capabilities/:name/tags/:tag": {
+    access: "contributor",
+    ok: 200,
+    // A new tag per cell: setting a tag to the version it already names changes (and audits) nothing.
+    build: () => ({ params: { tag: `matrix-${next()}` }, payload: { version: "1.0.0" } }),
+  },
+  "DELETE /api/v1/org/:org/capabilities/:name/tags/:tag": {
+    access: "contributor",
+    ok: 204,
+    build: async (cell) => {
+      const tag = `gone-${next()}`;
+      const res = await cell.world.t.app.inject({
+        method: "PUT",
+        url: `${orgUrl}/capabilities/${CAPABILITY}/tags/${tag}`,
+        headers: bearer(cell.world.owner),
+        payload: { version: "1.0.0" },
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      return { params: { tag } };
+    },
+  },
   "GET /api/v1/org/:org/capabilities/:name/:version": { access: "reader", ok: 200 },
   "PATCH /api/v1/org/:org/capabilities/:name/:version": {
     access: "contributor",

@@ -68,7 +68,7 @@ describe("capability.yaml JSON Schema", () => {
     ["a name of 65 characters", { name: "a".repeat(65) }, "manifest.name"],
     ["a two-part version", { version: "1.0" }, "manifest.version"],
     ["a leading zero", { version: "01.0.0" }, "manifest.version"],
-    ["a prerelease", { version: "1.0.0-rc.1" }, "manifest.version"],
+    ["a build suffix", { version: "1.0.0+build.1" }, "manifest.version"],
     ["a build suffix", { version: "1.0.0+build" }, "manifest.version"],
     ["a blank description", { description: "   " }, "manifest.description"],
     ["a description of 4,001 characters", { description: "d".repeat(4001) }, "manifest.description"],

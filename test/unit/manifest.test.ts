@@ -166,8 +166,8 @@ describe("schema, name, version, description", () => {
       "version",
     );
   });
-  test("refuses prerelease and build suffixes by default", () => {
-    assertRejected(parse({ version: "1.0.0-rc.1" }), "manifest.version", "version");
+  test("accepts a prerelease and refuses a build suffix by default (SPEC §13)", () => {
+    assert.equal(assertValid(parse({ version: "1.0.0-rc.1" })).version, "1.0.0-rc.1");
     assertRejected(parse({ version: "1.0.0+build.5" }), "manifest.version", "version");
   });
   test("accepts prerelease and build suffixes with allowPrerelease", () => {

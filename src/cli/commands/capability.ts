@@ -238,6 +238,7 @@ const push: CommandSpec = {
       value: "KEYFILE",
       description: "Sign the bundle with this Ed25519 private key (DSSE, sent with the publish)",
     },
+    tag: { type: "string", value: "TAG", description: "Then point this distribution tag at the version" },
   },
   details: `Publishing identical content again is a no-op; a changed one needs a new version.
 A directory is packed as 'capability pack' does (same files left out, same warnings); an archive
@@ -281,6 +282,8 @@ A directory is packed as 'capability pack' does (same files left out, same warni
       })
       .finally(() => progress.finish());
     const artifact = response.body;
+    const tag = input.string("tag");
+    if (tag !== undefined) await putTag(ctx, artifact.name, tag, artifact.version);
     // The server only sets visibility on a new name: say so rather than let --public pass unnoticed.
     const keptPrivate = input.boolean("public") && !artifact.is_public;
     const visibilityNote = `${artifact.name} stays private: --public only applies when a capability is first published. Make it public with: capstan capability visibility ${artifact.name} --public`;
@@ -304,6 +307,7 @@ A directory is packed as 'capability pack' does (same files left out, same warni
       ["signed by", artifact.signatures?.map((s) => s.key_name).join(", ") || "-"],
     ]);
     if (keptPrivate) ctx.out.note(`note: ${visibilityNote}`);
+    if (tag !== undefined) ctx.out.line(`Tagged ${label} as ${tag}.`);
   },
 };
 
@@ -336,6 +340,44 @@ function multipartUpload(archive: Buffer, envelope: string): { data: Buffer; con
     ]),
     contentType: `multipart/form-data; boundary=${boundary}`,
   };
+}
+
+const tag: CommandSpec = {
+  name: "tag",
+  summary: "Point a distribution tag at a version; bindings auto-updating on it follow",
+  args: ["NAME@VERSION", "TAG"],
+  details: "'latest' is computed (the highest release) and cannot be set.",
+  async run(ctx, input) {
+    const ref = exactVersion(ctx, input.args[0]);
+    const tags = await putTag(ctx, ref.name, input.args[1], ref.version);
+    if (ctx.json) ctx.out.data(tags);
+    else ctx.out.line(`Tagged ${ref.name}@${ref.version} as ${input.args[1]}.`);
+  },
+};
+
+const untag: CommandSpec = {
+  name: "untag",
+  summary: "Remove a distribution tag; bindings tracking it stay where they are",
+  args: ["NAME", "TAG"],
+  async run(ctx, input) {
+    const ref = capabilityRef(ctx, input.args[0]);
+    const { api, org } = await ctx.orgScope();
+    await api.delete(`${capabilityPath(org, ref.name)}/tags/${encodeURIComponent(input.args[1])}`);
+    if (ctx.json) ctx.out.data({ name: ref.name, tag: input.args[1], deleted: true });
+    else ctx.out.line(`Removed tag ${input.args[1]} from ${ref.name}.`);
+  },
+};
+
+async function putTag(ctx: CommandContext, name: string, tagName: string, version: string) {
+  const { api, org } = await ctx.orgScope();
+  return (
+    await api.put<Record<string, string>>(
+      `${capabilityPath(org, name)}/tags/${encodeURIComponent(tagName)}`,
+      {
+        json: { version },
+      },
+    )
+  ).body;
 }
 
 /** A packed bundle rather than a capability directory: a regular file named like an archive. */
@@ -645,6 +687,8 @@ export const capabilityGroup: GroupSpec = {
     visibility,
     download,
     verifyCommand,
+    tag,
+    untag,
   ],
 };
 

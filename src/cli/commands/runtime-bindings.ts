@@ -51,6 +51,14 @@ const install: CommandSpec = {
   args: ["RT", "NAME[@VERSION]"],
   options: {
     disabled: { type: "boolean", description: "Install it switched off" },
+    "with-deps": {
+      type: "boolean",
+      description: "Also bind what it requires (the highest version in each range)",
+    },
+    "auto-update": {
+      type: "boolean",
+      description: "Follow the tag or latest it was installed from (not with an explicit version)",
+    },
     flag: {
       type: "string",
       multiple: true,
@@ -70,6 +78,8 @@ const install: CommandSpec = {
           version: ref.version ?? undefined,
           enabled: input.boolean("disabled") ? false : undefined,
           flags: Object.keys(flags).length > 0 ? flags : undefined,
+          with_dependencies: input.boolean("with-deps") || undefined,
+          auto_update: input.boolean("auto-update") || undefined,
         },
       })
     ).body;

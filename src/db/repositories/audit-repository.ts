@@ -6,6 +6,16 @@ export async function insertAuditEvent(db: Db, event: NewRow<"audit_events">): P
   await db.insertInto("audit_events").values(event).execute();
 }
 
+/** Many events in few statements (500 rows each: far below both dialects' parameter limits). */
+export async function insertAuditEvents(db: Db, events: NewRow<"audit_events">[]): Promise<void> {
+  for (let start = 0; start < events.length; start += 500) {
+    await db
+      .insertInto("audit_events")
+      .values(events.slice(start, start + 500))
+      .execute();
+  }
+}
+
 export interface AuditFilter {
   actorUserId?: string;
   /** An exact action, or a prefix when it ends in "." */

@@ -2,7 +2,7 @@
 // (bindings → capability_versions → capabilities → orgs): no per-item queries, no version scans.
 import { alreadyExists, notFound } from "../../errors.js";
 import { isForeignKeyViolation, isUniqueViolation } from "../driver-errors.js";
-import type { Db, Row } from "../schema.js";
+import type { Db, NewRow, Row } from "../schema.js";
 
 /** A binding with its bound version and capability: everything the list and the resolved set show. */
 export interface BindingJoinedRow {
@@ -33,6 +33,10 @@ export interface BindingJoinedRow {
   is_public: number;
   latest_version: string | null;
   owner_key: string;
+  track: string | null;
+  auto_update: number;
+  /** The version the binding's tag points at; null when it tracks latest or nothing. */
+  tag_version: string | null;
 }
 
 export type VersionRow = Row<"capability_versions">;
@@ -58,36 +62,46 @@ export async function listJoinedBindings(
 }
 
 function joinedBindings(db: Db) {
-  return db
-    .selectFrom("bindings as b")
-    .innerJoin("capability_versions as v", "v.id", "b.version_id")
-    .innerJoin("capabilities as c", "c.id", "b.capability_id")
-    .innerJoin("orgs as o", "o.id", "c.org_id")
-    .select([
-      "b.id",
-      "b.org_id as runtime_org_id",
-      "b.capability_id",
-      "b.version_id",
-      "b.enabled",
-      "b.flags",
-      "b.revision",
-      "b.created_at",
-      "b.updated_at",
-      "v.version",
-      "v.status",
-      "v.description",
-      "v.component_counts",
-      "v.flags as declared_flags",
-      "b.secrets",
-      "v.secrets as declared_secrets",
-      "v.artifact_sha256",
-      "v.runtime_digest",
-      "c.name as capability_name",
-      "c.org_id as capability_org_id",
-      "c.is_public",
-      "c.latest_version",
-      "o.key as owner_key",
-    ]);
+  return (
+    db
+      .selectFrom("bindings as b")
+      .innerJoin("capability_versions as v", "v.id", "b.version_id")
+      .innerJoin("capabilities as c", "c.id", "b.capability_id")
+      .innerJoin("orgs as o", "o.id", "c.org_id")
+      // At most one tag row per binding (primary key), so the list stays one indexed query.
+      .leftJoin("capability_tags as t", (join) =>
+        join.onRef("t.capability_id", "=", "b.capability_id").onRef("t.tag", "=", "b.track"),
+      )
+      .leftJoin("capability_versions as tv", "tv.id", "t.version_id")
+      .select([
+        "b.id",
+        "b.org_id as runtime_org_id",
+        "b.capability_id",
+        "b.version_id",
+        "b.enabled",
+        "b.flags",
+        "b.revision",
+        "b.created_at",
+        "b.updated_at",
+        "v.version",
+        "v.status",
+        "v.description",
+        "v.component_counts",
+        "v.flags as declared_flags",
+        "b.secrets",
+        "v.secrets as declared_secrets",
+        "v.artifact_sha256",
+        "v.runtime_digest",
+        "c.name as capability_name",
+        "c.org_id as capability_org_id",
+        "c.is_public",
+        "c.latest_version",
+        "o.key as owner_key",
+        "b.track",
+        "b.auto_update",
+        "tv.version as tag_version",
+      ])
+  );
 }
 
 /**
@@ -150,7 +164,7 @@ export async function findVersionById(db: Db, versionId: string): Promise<Versio
 }
 
 /** Inserts a binding; the runtime already binding that capability is 409 already_exists_error. */
-export async function insertBinding(db: Db, binding: Row<"bindings">, displayName: string): Promise<void> {
+export async function insertBinding(db: Db, binding: NewRow<"bindings">, displayName: string): Promise<void> {
   try {
     await db.insertInto("bindings").values(binding).execute();
   } catch (error) {
@@ -161,7 +175,9 @@ export async function insertBinding(db: Db, binding: Row<"bindings">, displayNam
   }
 }
 
-export type BindingChanges = Partial<Pick<Row<"bindings">, "version_id" | "enabled" | "flags" | "secrets">>;
+export type BindingChanges = Partial<
+  Pick<Row<"bindings">, "version_id" | "enabled" | "flags" | "secrets" | "track" | "auto_update">
+>;
 
 /**
  * Applies `changes` only if the binding is still at `revision` (bumping it by one); false when

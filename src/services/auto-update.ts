@@ -1,0 +1,184 @@
+// Auto-update (SPEC §13): a binding with `auto_update` follows its track ("latest" or a tag). Every
+// write that can move a target (publish, status change, delete, tag set or removal) calls
+// moveTrackingBindings inside its own transaction, after "latest" and the tags are up to date, so
+// the bindings move with the target or not at all.
+
+import { findCapabilityById, findVersionById } from "../db/repositories/binding-repository.js";
+import {
+  deleteTagsOfVersion,
+  listBindingsOffTarget,
+  listTags,
+  repointBindings,
+  type TagRow,
+} from "../db/repositories/tag-repository.js";
+import type { Db } from "../db/schema.js";
+import { appendAuditBatch } from "./audit.js";
+import {
+  type DeclaredFlags,
+  type FlagOverrides,
+  keepDeclared,
+  parseJsonObject,
+  serializeOverrides,
+} from "./binding-views.js";
+import type { RequestScope } from "./deps.js";
+import { isSignedVersion, requiresSigned } from "./signing-service.js";
+
+/** A version a track can point at. */
+export interface TrackTarget {
+  id: string;
+  version: string;
+  /** JSON: the version's declared flags. */
+  flags: string;
+}
+
+/** The capability as a move needs it (read after "latest" was refreshed in this transaction). */
+export interface TrackedCapability {
+  id: string;
+  org_id: string;
+  name: string;
+  is_public: number;
+  owner_key: string;
+}
+
+/** Why the targets moved: recorded on every auto-update audit event. */
+export interface MoveCause {
+  action: string;
+  /** The user whose request moved the target; the re-point itself is the system's. */
+  by_user_id: string | null;
+  request_id: string | null;
+}
+
+/**
+ * The version an auto-update binding on `track` moves to, or undefined to leave it where it is (the
+ * tag was removed, or nothing is installable). This is the single place an auto-update chooses its
+ * new version: a runtime policy (for example one that requires signed versions) hooks in here.
+ */
+export function pickAutoUpdateTarget(
+  track: string,
+  latest: TrackTarget | null,
+  tags: ReadonlyMap<string, TrackTarget>,
+): TrackTarget | undefined {
+  if (track === "latest") return latest ?? undefined;
+  return tags.get(track);
+}
+
+/**
+ * Re-points every auto-update binding of the capability that is not on its track's target, keeping
+ * the overrides the new version declares, and audits each move as the system actor in the
+ * binding's org. Returns the runtimes that changed (their caches are dropped by the caller's
+ * {kind: "capability"} event). Reads only the bindings tracking this capability (index).
+ */
+export async function moveTrackingBindings(
+  trx: Db,
+  capability: TrackedCapability,
+  latest: TrackTarget | null,
+  cause: MoveCause,
+  at: string,
+): Promise<Set<string>> {
+  const tags = new Map((await listTags(trx, capability.id)).map((t: TagRow) => [t.tag, toTarget(t)]));
+  const targets = new Map<string, TrackTarget>();
+  for (const track of ["latest", ...tags.keys()]) {
+    const target = pickAutoUpdateTarget(track, latest, tags);
+    if (target) targets.set(track, target);
+  }
+  const idsByTrack = new Map([...targets].map(([track, target]) => [track, target.id]));
+  const rows = await listBindingsOffTarget(trx, capability.id, idsByTrack);
+  // A private capability moves only its own org's bindings: other orgs no longer see its versions.
+  const visible = rows.filter((row) => capability.is_public === 1 || row.org_id === capability.org_id);
+  const movable = await withoutUnsignedMoves(trx, visible, targets);
+
+  // Bindings that end up identical (same target, same kept overrides) are updated together.
+  const groups = new Map<string, { target: TrackTarget; flags: string; ids: string[] }>();
+  const declaredOf = new Map<string, DeclaredFlags>();
+  for (const row of movable) {
+    const target = targets.get(row.track) as TrackTarget;
+    const declared = declaredOf.get(target.id) ?? parseJsonObject<DeclaredFlags>(target.flags);
+    declaredOf.set(target.id, declared);
+    const flags = serializeOverrides(keepDeclared(parseJsonObject<FlagOverrides>(row.flags), declared));
+    const key = `${target.id}\u0000${flags}`;
+    const group = groups.get(key) ?? { target, flags, ids: [] };
+    group.ids.push(row.id);
+    groups.set(key, group);
+  }
+  for (const group of groups.values())
+    await repointBindings(trx, group.ids, group.target.id, group.flags, at);
+
+  const entries = movable.map((row) => {
+    const target = targets.get(row.track) as TrackTarget;
+    const declared = declaredOf.get(target.id) as DeclaredFlags;
+    const dropped = Object.keys(parseJsonObject<FlagOverrides>(row.flags)).filter(
+      (name) => !Object.hasOwn(declared, name),
+    );
+    return {
+      orgId: row.org_id,
+      action: "runtime.capability.auto_updated",
+      targetType: "binding",
+      targetId: row.id,
+      data: {
+        runtime_id: row.runtime_id,
+        name:
+          row.org_id === capability.org_id ? capability.name : `${capability.owner_key}/${capability.name}`,
+        track: row.track,
+        from_version: row.version,
+        to_version: target.version,
+        dropped_overrides: dropped,
+        cause,
+      },
+    };
+  });
+  await appendAuditBatch(trx, null, entries, at);
+  return new Set(movable.map((row) => row.runtime_id));
+}
+
+/**
+ * moveTrackingBindings for a capability by id, reading what it needs (the capability, its owner's
+ * key and its latest version) in the caller's transaction. Call after "latest" is refreshed.
+ */
+export async function followTargets(
+  trx: Db,
+  capabilityId: string,
+  cause: MoveCause,
+  at: string,
+): Promise<Set<string>> {
+  const capability = await findCapabilityById(trx, capabilityId);
+  if (!capability) return new Set();
+  const latestId = capability.latest_version_id;
+  const latest = latestId === null ? undefined : await findVersionById(trx, latestId);
+  return moveTrackingBindings(trx, capability, latest ?? null, cause, at);
+}
+
+export function causeOf(scope: RequestScope, action: string): MoveCause {
+  return { action, by_user_id: scope.actor.userId, request_id: scope.requestId };
+}
+
+/** A yanked or deleted version loses its tags (SPEC §13). */
+export function untagVersion(trx: Db, versionId: string): Promise<string[]> {
+  return deleteTagsOfVersion(trx, versionId);
+}
+
+function toTarget(tag: TagRow): TrackTarget {
+  return { id: tag.version_id, version: tag.version, flags: tag.flags };
+}
+
+/**
+ * Drops the moves a runtime's `policy: {require_signed: true}` forbids (SPEC §14): such a binding
+ * stays on its version; the next publish, tag move or status change that finds a signed target
+ * moves it. One signature lookup per distinct target, and only when some runtime asks.
+ */
+async function withoutUnsignedMoves<T extends { track: string; runtime_config: string }>(
+  trx: Db,
+  rows: T[],
+  targets: ReadonlyMap<string, TrackTarget>,
+): Promise<T[]> {
+  const guarded = rows.filter((row) => requiresSigned(row.runtime_config));
+  if (guarded.length === 0) return rows;
+  const signed = new Map<string, boolean>();
+  for (const row of guarded) {
+    const target = targets.get(row.track) as TrackTarget;
+    if (!signed.has(target.id)) signed.set(target.id, await isSignedVersion(trx, target.id));
+  }
+  return rows.filter(
+    (row) =>
+      !requiresSigned(row.runtime_config) || signed.get((targets.get(row.track) as TrackTarget).id) === true,
+  );
+}
