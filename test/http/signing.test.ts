@@ -376,6 +376,39 @@ describe("signing keys and signatures", () => {
       assert.equal(lenient.statusCode, 200, lenient.body);
     });
 
+    test("auto-update never moves a require_signed runtime onto an unsigned version", async () => {
+      const strict = await newRuntime(t, "strict-auto");
+      const policy = await callApi(t, "PUT", `${runtimeUrl(strict)}/config`, t.adminKey, {
+        config: { version: "v2", policy: { require_signed: true } },
+      });
+      assert.equal(policy.statusCode, 200, policy.body);
+      const lenient = await newRuntime(t, "lenient-auto");
+      const first = capabilityBundle({ name: "follow", version: "1.0.0" });
+      const signedFirst = JSON.stringify(envelopeFor("follow", "1.0.0", sha256(first)));
+      assert.equal((await publishSigned(first, [signedFirst])).statusCode, 201);
+      for (const runtime of [strict, lenient]) {
+        const res = await callApi(t, "POST", bindingsUrl(runtime), t.adminKey, {
+          name: "follow",
+          auto_update: true,
+        });
+        assert.equal(res.statusCode, 201, res.body);
+      }
+      const versionOn = async (runtime: string) =>
+        (await callApi(t, "GET", bindingsUrl(runtime), t.adminKey)).json().items[0].version;
+
+      // An unsigned latest moves the lenient runtime only; the publish itself succeeds.
+      await publishPlain("follow", "1.1.0");
+      assert.equal(await versionOn(lenient), "1.1.0");
+      assert.equal(await versionOn(strict), "1.0.0");
+
+      // The next signed target moves both.
+      const third = capabilityBundle({ name: "follow", version: "1.2.0" });
+      const signedThird = JSON.stringify(envelopeFor("follow", "1.2.0", sha256(third)));
+      assert.equal((await publishSigned(third, [signedThird])).statusCode, 201);
+      assert.equal(await versionOn(lenient), "1.2.0");
+      assert.equal(await versionOn(strict), "1.2.0");
+    });
+
     test("the resolved set carries the envelopes, the owner's trusted keys and the policy", async () => {
       const resolved = (await readResolved(t, runtimeId)) as unknown as {
         capabilities: {
