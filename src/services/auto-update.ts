@@ -8,6 +8,7 @@ import {
   deleteTagsOfVersion,
   listBindingsOffTarget,
   listTags,
+  listVersionSecrets,
   repointBindings,
   type TagRow,
 } from "../db/repositories/tag-repository.js";
@@ -85,7 +86,11 @@ export async function moveTrackingBindings(
   const rows = await listBindingsOffTarget(trx, capability.id, idsByTrack);
   // A private capability moves only its own org's bindings: other orgs no longer see its versions.
   const visible = rows.filter((row) => capability.is_public === 1 || row.org_id === capability.org_id);
-  const movable = await withoutUnsignedMoves(trx, visible, targets);
+  const movable = await withoutUnsignedMoves(
+    trx,
+    await withoutSecretWidening(trx, visible, targets),
+    targets,
+  );
 
   // Bindings that end up identical (same target, same kept overrides) are updated together.
   const groups = new Map<string, { target: TrackTarget; flags: string; ids: string[] }>();
@@ -181,4 +186,32 @@ async function withoutUnsignedMoves<T extends { track: string; runtime_config: s
     (row) =>
       !requiresSigned(row.runtime_config) || signed.get((targets.get(row.track) as TrackTarget).id) === true,
   );
+}
+
+/**
+ * Drops the moves whose target declares a secret the bound version does not: secrets map to the
+ * workspace secret of the same name by default, so following such a version unattended would hand
+ * that secret (a GITHUB_TOKEN, say) to code nobody reviewed — and for a public capability, to
+ * another org's publisher. The binding stays, `upgrade_available` shows the new version, and a
+ * person upgrades it. One query for the few distinct targets.
+ */
+async function withoutSecretWidening<T extends { track: string; declared_secrets: string }>(
+  trx: Db,
+  rows: T[],
+  targets: ReadonlyMap<string, TrackTarget>,
+): Promise<T[]> {
+  if (rows.length === 0) return rows;
+  const targetIds = [...new Set([...targets.values()].map((target) => target.id))];
+  const declaredByTarget = new Map(
+    (await listVersionSecrets(trx, targetIds)).map((row) => [
+      row.id,
+      Object.keys(parseJsonObject(row.secrets)),
+    ]),
+  );
+  return rows.filter((row) => {
+    const wanted = declaredByTarget.get((targets.get(row.track) as TrackTarget).id) ?? [];
+    if (wanted.length === 0) return true;
+    const had = parseJsonObject<Record<string, unknown>>(row.declared_secrets);
+    return wanted.every((name) => Object.hasOwn(had, name));
+  });
 }

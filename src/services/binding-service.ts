@@ -185,6 +185,7 @@ export class BindingService {
                 runtime,
                 at,
                 withDependencies: body.with_dependencies === true,
+                requireSigned: requiresSigned(runtime.config),
               },
               { capability, version },
             )

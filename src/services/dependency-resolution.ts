@@ -16,6 +16,7 @@ import { compareSemver, isPrerelease, satisfiesRange } from "../domain/semver.js
 import type { Issue } from "../domain/types.js";
 import { AppError, conflict } from "../errors.js";
 import { newId } from "../lib/ids.js";
+import { assertSignedIfRequired } from "./signing-service.js";
 import { requiresOf } from "./upgrade-preview.js";
 
 export interface RequirementContext {
@@ -24,6 +25,8 @@ export interface RequirementContext {
   runtime: { id: string; org_id: string };
   at: string;
   withDependencies: boolean;
+  /** The runtime's `policy.require_signed` (SPEC §14): a dependency bound for it must be signed too. */
+  requireSigned?: boolean;
 }
 
 /** A binding made to satisfy a requirement: for the audit trail and the response. */
@@ -107,6 +110,8 @@ export async function satisfyRequirements(
         );
         continue;
       }
+      // The same policy as a direct bind: 409 (the whole install rolls back) for an unsigned one.
+      await assertSignedIfRequired(context.trx, context.requireSigned === true, version, reference);
       const name =
         capability.org_id === context.runtime.org_id
           ? capability.name

@@ -151,7 +151,7 @@ export class ResolvedService {
     const secrets = await workspaceSecretVersions(this.deps.db, location.workspace_id);
     const enabled = rows.filter((row) => row.enabled === 1);
     // Two queries whatever the number of bindings: signatures of every bound version, and the
-    // owners' keys. Trust never moves the digest: SPEC §7.6 fixes what it covers.
+    // owners' keys. Trust never moves the digest (SPEC §7.6 fixes what it covers); it moves the ETag.
     const signatures = await countedSignaturesOf(
       this.deps.db,
       enabled.map((row) => row.version_id),
@@ -172,12 +172,13 @@ export class ResolvedService {
       .map((row) => toResolvedEntry(row, secrets, signatures.get(row.version_id) ?? []))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const digest = digestOfEntries(entries);
+    const trustTag = trustTagOf(trust, entries);
     return {
       orgId: location.org_id,
       workspaceKey: location.workspace_key,
       capabilityIds: rows.map((row) => row.capability_id),
       digest,
-      etag: `"${digest}"`,
+      etag: trustTag === null ? `"${digest}"` : `"${digest}+${trustTag}"`,
       entries,
       trust,
       ...(await this.sign(entries, digest, trust)),
@@ -226,6 +227,25 @@ function digestOfEntries(entries: ResolvedEntry[]): string {
       ...(secrets.length === 0 ? {} : { secrets }),
     })),
   );
+}
+
+/**
+ * What the ETag adds to the digest when trust is in play: the policy, the trusted keys and which
+ * envelopes each capability carries. `runtime_digest` stays what SPEC §7.6 says it covers, but two
+ * bodies must never share an ETag: a revoked key or a new policy has to reach a runtime that
+ * already synced (its If-None-Match no longer matches, and a held watch wakes with the new set).
+ * Null without keys, signatures or policy, so such sets keep ETag = quoted digest.
+ */
+function trustTagOf(trust: TrustSection, entries: ResolvedEntry[]): string | null {
+  const signed = entries.filter((entry) => entry.signatures.length > 0);
+  if (!trust.policy.require_signed && trust.trusted_keys.length === 0 && signed.length === 0) return null;
+  return canonicalDigest({
+    policy: trust.policy,
+    keys: trust.trusted_keys.map((key) => key.id).sort(),
+    signatures: signed.map((entry) => [entry.name, [...entry.signatures].sort()]),
+  })
+    .replace(/^sha256:/, "")
+    .slice(0, 16);
 }
 
 /**

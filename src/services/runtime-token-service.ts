@@ -108,12 +108,22 @@ export async function requireRuntimeTokenRead(
   deps: ServiceDeps,
   actor: Actor,
   target: TokenTarget,
+  /**
+   * The role the token's creator must hold now. Reading what the runtime runs needs reader; reading
+   * secret values needs owner (SPEC §11), or any contributor could mint a token to read them all.
+   */
+  creatorRole: "reader" | "owner" = "reader",
 ): Promise<TokenRuntime> {
   if (actor.runtimeId === null)
     throw new Error("requireRuntimeTokenRead called for a key that is not a runtime token");
   const row = await findRuntimeWithUserRole(deps.db, actor.runtimeId, actor.userId);
   if (!row || row.role === null || !roleAtLeast(row.role, "reader") || !keyReachesOrg(actor, row.org_id)) {
     throw tokenRuntimeGone();
+  }
+  if (!roleAtLeast(row.role, creatorRole)) {
+    throw forbidden(
+      "Secret values are delivered only to runtime tokens whose creator is an owner of the org",
+    );
   }
   const runtime = { id: row.id, orgId: row.org_id, orgKey: row.org_key, workspaceKey: row.workspace_key };
   if ("runtime" in target) {

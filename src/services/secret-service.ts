@@ -280,7 +280,9 @@ export class SecretService {
 
   /**
    * `GET RT/secrets`: the values of the enabled bindings' mapped secrets, by capability. A runtime
-   * token reads its own runtime's; otherwise only an owner of the org may. Audited every time.
+   * token reads its own runtime's if whoever created it is an owner now (a contributor can bind
+   * and mint tokens, so otherwise a contributor could read every value); otherwise only an owner
+   * of the org may. Audited every time.
    */
   async readForRuntime(
     scope: RequestScope,
@@ -289,7 +291,7 @@ export class SecretService {
     const { actor } = scope;
     let orgId: string;
     if (actor.runtimeId !== null) {
-      orgId = (await requireRuntimeTokenRead(this.deps, actor, { runtime: path })).orgId;
+      orgId = (await requireRuntimeTokenRead(this.deps, actor, { runtime: path }, "owner")).orgId;
     } else {
       orgId = (await requireOrgRole(this.deps, actor, path.org, "owner")).org.id;
     }

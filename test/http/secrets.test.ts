@@ -5,6 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { callApi, expectError, expectUnauthenticated } from "../helpers/api.js";
 import {
   bind,
+  bindingsUrl,
   bindingUrl,
   listBindings,
   mintRuntimeToken,
@@ -320,6 +321,36 @@ describe("workspace secrets", () => {
       404,
       "not_found_error",
     );
+  });
+
+  test("a runtime token minted by a contributor cannot read values (403); it can still read the resolved set", async () => {
+    const res = await callApi(t, "POST", `${runtimeUrl(runtimeId)}/tokens`, contributor, {});
+    assert.equal(res.statusCode, 201, res.body);
+    const token = res.json().token;
+    const refused = await callApi(t, "GET", `${runtimeUrl(runtimeId)}/secrets`, token);
+    expectError(refused, 403, "forbidden_error");
+    assert.equal(refused.body.includes("tok-delivered"), false);
+    const resolved = await callApi(t, "GET", `${runtimeUrl(runtimeId)}/capabilities/resolved`, token);
+    assert.equal(resolved.statusCode, 200, resolved.body);
+  });
+
+  test("auto-update never follows a version that declares a new secret; a person upgrades it", async () => {
+    await publishOk(t, { name: "grows", version: "1.0.0" });
+    const runtime = await newRuntime(t, "auto-secrets");
+    const binding = await bind(t, runtime, { name: "grows", auto_update: true });
+    const current = async () =>
+      (await callApi(t, "GET", bindingsUrl(runtime), t.adminKey)).json().items[0] as {
+        version: string;
+        upgrade_available: boolean;
+      };
+    // 1.1.0 wants API_TOKEN and REGION: following it would hand them over unreviewed.
+    await publishOk(t, { name: "grows", version: "1.1.0", manifestExtra: WITH_SECRETS });
+    assert.equal((await current()).version, "1.0.0");
+    assert.equal((await current()).upgrade_available, true);
+    // A later version without new secrets is followed as usual.
+    await publishOk(t, { name: "grows", version: "1.2.0" });
+    assert.equal((await current()).version, "1.2.0");
+    assert.ok(binding.id);
   });
 
   test("an owner of another org cannot read this org's runtime secrets", async () => {

@@ -409,6 +409,33 @@ describe("signing keys and signatures", () => {
       assert.equal(await versionOn(strict), "1.2.0");
     });
 
+    test("with_dependencies never binds an unsigned dependency for a require_signed runtime", async () => {
+      const runtime = await newRuntime(t, "strict-deps");
+      const policy = await callApi(t, "PUT", `${runtimeUrl(runtime)}/config`, t.adminKey, {
+        config: { version: "v2", policy: { require_signed: true } },
+      });
+      assert.equal(policy.statusCode, 200, policy.body);
+      // "needs-plain" is signed; what it requires ("plain" 1.0.0) is not.
+      const bundle = capabilityBundle({
+        name: "needs-plain",
+        version: "1.0.0",
+        manifestExtra: 'requires:\n  plain: "^1.0.0"',
+      });
+      const envelope = JSON.stringify(envelopeFor("needs-plain", "1.0.0", sha256(bundle)));
+      const published = await publishSigned(bundle, [envelope]);
+      assert.equal(published.statusCode, 201, published.body);
+      expectError(
+        await callApi(t, "POST", bindingsUrl(runtime), t.adminKey, {
+          name: "needs-plain",
+          with_dependencies: true,
+        }),
+        409,
+        "conflict_error",
+      );
+      const items = (await callApi(t, "GET", bindingsUrl(runtime), t.adminKey)).json().items;
+      assert.deepEqual(items, [], "nothing was bound, the requirer included");
+    });
+
     test("the resolved set carries the envelopes, the owner's trusted keys and the policy", async () => {
       const resolved = (await readResolved(t, runtimeId)) as unknown as {
         capabilities: {
@@ -477,6 +504,58 @@ describe("signing keys and signatures", () => {
         409,
         "conflict_error",
       );
+    });
+  });
+
+  describe("trust reaches runtimes that already synced", () => {
+    test("a new key, a revocation and a policy change each change the ETag, so If-None-Match gets 200", async () => {
+      const runtime = await newRuntime(t, "etag-trust");
+      const url = `${runtimeUrl(runtime)}/capabilities/resolved`;
+      const read = async (etag?: string) =>
+        t.app.inject({
+          method: "GET",
+          url,
+          headers: { ...bearer(t.adminKey), ...(etag ? { "if-none-match": etag } : {}) },
+        });
+      // A signed version of "signed" is bound, so the owner's keys are in the set.
+      assert.equal(
+        (await callApi(t, "POST", bindingsUrl(runtime), t.adminKey, { name: "signed", version: "1.0.0" }))
+          .statusCode,
+        201,
+      );
+      const first = await read();
+      const etag1 = String(first.headers.etag);
+      assert.equal((await read(etag1)).statusCode, 304);
+
+      const added = await callApi(t, "POST", KEYS, t.adminKey, {
+        name: "second",
+        public_key: other.publicPem,
+      });
+      assert.equal(added.statusCode, 201, added.body);
+      const second = await read(etag1);
+      assert.equal(second.statusCode, 200, "a new trusted key is a new body");
+      const etag2 = String(second.headers.etag);
+      assert.notEqual(etag2, etag1);
+      assert.equal(second.json().runtime_digest, first.json().runtime_digest, "the content digest stays");
+
+      assert.equal((await callApi(t, "DELETE", `${KEYS}/${added.json().id}`, t.adminKey)).statusCode, 204);
+      const third = await read(etag2);
+      assert.equal(third.statusCode, 200, "a revoked key is a new body");
+      assert.ok(!third.json().trusted_keys.some((key: { id: string }) => key.id === added.json().id));
+      const etag3 = String(third.headers.etag);
+
+      const [binding] = (await callApi(t, "GET", bindingsUrl(runtime), t.adminKey)).json().items;
+      const policy = await callApi(t, "PUT", `${runtimeUrl(runtime)}/config`, t.adminKey, {
+        config: {
+          version: "v2",
+          policy: { require_signed: true },
+          capabilities: [{ name: "signed", version: binding.version }],
+        },
+      });
+      assert.equal(policy.statusCode, 200, policy.body);
+      const fourth = await read(etag3);
+      assert.equal(fourth.statusCode, 200, "a new policy is a new body");
+      assert.deepEqual(fourth.json().policy, { require_signed: true });
     });
   });
 });

@@ -70,6 +70,8 @@ export interface TrackingBindingRow {
   flags: string;
   /** The runtime's stored config JSON: its policy may forbid unsigned targets (SPEC §14). */
   runtime_config: string;
+  /** JSON: the secrets the bound version declares (an auto-update may not widen them). */
+  declared_secrets: string;
 }
 
 /**
@@ -96,6 +98,7 @@ export function listBindingsOffTarget(
       "b.track",
       "b.flags",
       "r.config as runtime_config",
+      "v.secrets as declared_secrets",
     ])
     .where("b.capability_id", "=", capabilityId)
     .where("b.auto_update", "=", 1)
@@ -158,5 +161,15 @@ export function listRuntimeRequirements(db: Db, runtimeId: string) {
       "o.key as owner_key",
     ])
     .where("b.runtime_id", "=", runtimeId)
+    .execute();
+}
+
+/** The declared secrets (JSON) of a few versions: the targets an auto-update considers. */
+export function listVersionSecrets(db: Db, versionIds: string[]): Promise<{ id: string; secrets: string }[]> {
+  if (versionIds.length === 0) return Promise.resolve([]);
+  return db
+    .selectFrom("capability_versions")
+    .select(["id", "secrets"])
+    .where("id", "in", versionIds)
     .execute();
 }

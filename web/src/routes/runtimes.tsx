@@ -151,7 +151,7 @@ function RuntimeCard({
   const bindings = useBindings(scope, { staleTime: 60_000 });
   const resolved = useResolved(scope, { staleTime: 60_000 });
   const updates = bindings.data?.items.filter((b) => b.upgrade_available).length;
-  const sync = (runtime as { sync?: { state?: string } }).sync?.state;
+  const sync = runtime.sync;
   return (
     <li
       className="rounded-lg border border-slate-300 bg-white p-3 text-sm dark:border-slate-700 dark:bg-slate-900"
@@ -193,7 +193,7 @@ function RuntimeCard({
             <span data-testid="updates-waiting">{updates}</span>&nbsp;updates waiting
           </Badge>
         )}
-        {sync && <Badge tone="blue">sync {sync}</Badge>}
+        <SyncBadge sync={sync} />
       </p>
       <p className="mt-1 font-mono text-xs break-all text-slate-700 dark:text-slate-300">
         {resolved.data ? resolved.data.runtime_digest : resolved.isError ? "resolved set unavailable" : "…"}
@@ -280,5 +280,19 @@ function CreateRuntime({
       </Button>
       {error !== null && Object.keys(errors).length === 0 && <ErrorNotice error={error} />}
     </form>
+  );
+}
+
+/** What the runtime last reported (SPEC §12): in sync, behind, or never reported. */
+function SyncBadge({ sync }: { sync: Runtime["sync"] }) {
+  if (sync.last_seen_at === null)
+    return <Badge title="The runtime has not reported a sync yet">never synced</Badge>;
+  const seen = `last report ${formatDate(sync.last_seen_at)}`;
+  const failed = sync.checks_failed > 0 ? `, ${sync.checks_failed} checks failing` : "";
+  return (
+    <Badge tone={sync.in_sync && sync.checks_failed === 0 ? "green" : "amber"} title={seen}>
+      <span data-testid="sync-state">{sync.in_sync ? "in sync" : "out of sync"}</span>
+      {failed}
+    </Badge>
   );
 }
