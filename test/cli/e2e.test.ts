@@ -212,7 +212,12 @@ describe("capstan end to end", () => {
       dir,
     ]);
     assert.deepEqual(first.downloaded, [{ name: "e2e-demo", version: "0.2.0" }]);
-    assert.deepEqual((await readdir(dir)).sort(), ["capabilities.env", "e2e-demo", "resolved.json"]);
+    assert.deepEqual((await readdir(dir)).sort(), [
+      "capabilities.env",
+      "e2e-demo",
+      "mcp.json",
+      "resolved.json",
+    ]);
     assert.match(await readFile(path.join(dir, "e2e-demo", "capability.yaml"), "utf8"), /version: 0\.2\.0/);
     assert.ok((await stat(path.join(dir, "e2e-demo", "tools", "extra.yaml"))).isFile());
     assert.equal(

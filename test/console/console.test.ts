@@ -222,6 +222,18 @@ describe("the web console in Chromium", () => {
     assert.equal(await warnings.count(), expected.warnings.length);
     assert.equal(await warnings.first().getAttribute("data-warning-type"), "manifest.unknown_key");
     assert.match((await warnings.first().textContent()) ?? "", /rollout/);
+    // Trust signals (SPEC §14) read from the detail: this example is unsigned and scans clean.
+    const detail = await server.call(
+      "GET",
+      "/api/v1/org/default/capabilities/explicit-lists",
+      server.adminKey,
+    );
+    const { scan, signatures } = detail.body as { scan: { status: string }; signatures: unknown[] };
+    assert.equal(await page.getByTestId("trust-scan").getAttribute("data-status"), scan.status);
+    assert.equal(scan.status, "passed");
+    assert.match((await page.getByTestId("trust-scan").textContent()) ?? "", /no findings/);
+    assert.equal(signatures.length, 0);
+    assert.match((await page.getByTestId("trust-signatures").textContent()) ?? "", /unsigned/);
     assert.match(
       (await page.getByTestId("install-command").textContent()) ?? "",
       /^capstan runtime install \S+ explicit-lists@2\.0\.3$/,

@@ -56,6 +56,7 @@ function operationById(document: Document, id: string): Operation {
 /** SPEC §7.1: the fields of every item of `GET RT/capabilities`. */
 const BINDING_FIELDS = [
   "artifact_id",
+  "auto_update",
   "capability_name",
   "component_counts",
   "created_at",
@@ -69,6 +70,7 @@ const BINDING_FIELDS = [
   "secrets",
   "source",
   "status",
+  "track",
   "updated_at",
   "upgrade_available",
   "version",

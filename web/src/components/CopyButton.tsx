@@ -17,7 +17,8 @@ export function CopyButton({ text, label = "Copy" }: { text: string; label?: str
   return (
     <Tooltip.Root open={copied || undefined}>
       <Tooltip.Trigger asChild>
-        <Button size="sm" onClick={copy} aria-label={label}>
+        {/* The accessible name contains the visible text in both states (WCAG 2.5.3). */}
+        <Button size="sm" onClick={copy} aria-label={copied ? `Copied: ${label}` : label}>
           {copied ? "Copied" : "Copy"}
         </Button>
       </Tooltip.Trigger>

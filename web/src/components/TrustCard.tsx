@@ -1,6 +1,7 @@
 // The trust card (SPEC §10): everything a reviewer needs to judge a capability version before a
 // runtime binds it — every component by type with its description and path, which flag gates which
-// MCP server or worker, how each MCP server runs, workers, dependencies, checks and warnings.
+// MCP server or worker, how each MCP server runs, workers, dependencies, checks and warnings, and
+// who signed the version and what the publish-time scan found (SPEC §14).
 
 import { type ReactNode, useState } from "react";
 import { type CapabilityDetail, type ComponentDetail, useCapabilityFile } from "../api/capabilities";
@@ -73,6 +74,8 @@ export function TrustCard({ detail, scope }: { detail: CapabilityDetail; scope: 
           </li>
         ))}
       </ul>
+
+      <TrustSignals detail={detail} />
 
       {detail.warnings.length > 0 && (
         <div
@@ -292,5 +295,48 @@ function WorkerHow({ name, manifest }: { name: string; manifest: Json }) {
     <p className="text-xs">
       command <code className="font-mono break-all">{command}</code>
     </p>
+  );
+}
+
+/** Who signed this version (SPEC §14, current keys only) and what the publish-time scan found. */
+function TrustSignals({ detail }: { detail: CapabilityDetail }) {
+  const { scan, signatures } = detail;
+  const findings = scan.counts.high + scan.counts.medium + scan.counts.low;
+  return (
+    <dl className="mt-3 grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm" data-testid="trust-signals">
+      <dt className="font-medium">Signed</dt>
+      <dd data-testid="trust-signatures">
+        {signatures.length === 0 ? (
+          <Badge>unsigned</Badge>
+        ) : (
+          signatures.map((signature) => (
+            <Badge key={signature.key_id} tone="green" title={`verified ${signature.verified_at}`}>
+              {signature.key_name}
+            </Badge>
+          ))
+        )}
+      </dd>
+      <dt className="font-medium">Scan</dt>
+      <dd data-testid="trust-scan" data-status={scan.status}>
+        {scan.status === "not_scanned" ? (
+          <Badge>not scanned</Badge>
+        ) : (
+          <span className="flex flex-wrap gap-1">
+            <Badge tone={scan.counts.high > 0 ? "red" : findings > 0 ? "amber" : "green"}>
+              {findings === 0 ? "no findings" : `${findings} findings`}
+            </Badge>
+            {(["high", "medium", "low"] as const)
+              .filter((severity) => scan.counts[severity] > 0)
+              .map((severity) => (
+                <Badge key={severity} tone={severity === "high" ? "red" : "amber"}>
+                  {scan.counts[severity]} {severity}
+                </Badge>
+              ))}
+            {scan.suppressed > 0 && <Badge>{scan.suppressed} suppressed</Badge>}
+            {!scan.complete && <Badge tone="amber">partial: size bound reached</Badge>}
+          </span>
+        )}
+      </dd>
+    </dl>
   );
 }
