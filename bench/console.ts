@@ -14,7 +14,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import type { Page } from "playwright-core";
-import { EXAMPLES, ensureConsoleBuilt, launchChromium, startConsoleServer } from "../test/helpers/console.js";
+import {
+  EXAMPLES,
+  ensureConsoleBuilt,
+  launchChromium,
+  startConsoleServer,
+} from "../scripts/console-harness.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const DIST = path.join(ROOT, "web/dist");

@@ -1,6 +1,7 @@
 // The MCP registry API (/v0) on a registry where few versions carry an MCP server: 20,000
 // versions (BENCH_VERSIONS), one in 20 with two servers. Publishes one capability with servers and
-// one without on a fresh app (SQLite; PostgreSQL when CAPSTAN_TEST_DATABASE_URL is set), clones
+// one without on a fresh app (SQLite; PostgreSQL with CAPSTAN_TEST_DIALECT=postgres and
+// CAPSTAN_TEST_DATABASE_URL, as the tests choose it, see scripts/app-database.ts), clones
 // their version rows to reach the total, then times requests through app.inject (median of
 // BENCH_ROUNDS) with the partial indexes of migration 0009, and again without them:
 //
@@ -11,9 +12,9 @@
 //
 //   npx tsx bench/mcp-registry.ts
 import { sql } from "kysely";
+import { buildTestApp, type TestApp } from "../scripts/app-harness.js";
+import { publishOk } from "../scripts/capability-bundles.js";
 import { newId } from "../src/lib/ids.js";
-import { publishOk } from "../test/helpers/capability-bundles.js";
-import { buildTestApp, type TestApp } from "../test/helpers/test-app.js";
 
 const VERSIONS = Number(process.env.BENCH_VERSIONS ?? 20_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
@@ -74,7 +75,7 @@ try {
   await sql`drop index capability_versions_mcp_id_idx`.execute(t.deps.db);
   await sql`drop index capability_versions_mcp_updated_idx`.execute(t.deps.db);
   const unindexed = await measure(t, since);
-  const dialect = process.env.CAPSTAN_TEST_DATABASE_URL ? "postgres" : "sqlite";
+  const dialect = t.deps.dialect;
   console.log(
     `MCP registry: Node ${process.version}, ${dialect}, ${VERSIONS} versions, 1 in ${MCP_EVERY} with 2 MCP servers; median ms of ${ROUNDS}`,
   );

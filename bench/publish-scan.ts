@@ -5,12 +5,12 @@
 // Prints the median and p95 of each and the median overhead. Target: overhead ≤ 20%.
 //
 //   npx tsx bench/publish-scan.ts           (runs after bench/publish.ts in `npm run bench:publish`)
-//   CAPSTAN_TEST_DATABASE_URL=postgres://… npx tsx bench/publish-scan.ts
+//   CAPSTAN_TEST_DIALECT=postgres CAPSTAN_TEST_DATABASE_URL=postgres://… npx tsx bench/publish-scan.ts
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
+import { buildTestApp } from "../scripts/app-harness.js";
 import { packBundle } from "../src/cli/bundle-pack.js";
 import { PublishPipeline, publishCapability } from "../src/services/publish-service.js";
-import { buildTestApp } from "../test/helpers/test-app.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const TEXT_FILES = 150;

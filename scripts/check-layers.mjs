@@ -12,13 +12,19 @@
 //      so no call of a Kysely query builder (.selectFrom, .insertInto, .updateTable, .deleteFrom, …)
 //      and no `sql` template imported from kysely (read from the code with comments stripped);
 //   4. there are no import cycles (type-only imports included: a cycle of types is still a cycle
-//      in the design). Each cycle is reported as its path.
+//      in the design). Each cycle is reported as its path;
+//   5. bench/ and scripts/ import nothing from test/: what a benchmark shares with the tests (the
+//      test app, the database per run, the console harness) lives in scripts/, and test/helpers
+//      re-exports it, so a change to a test can never change what a benchmark measures.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SRC = path.join(ROOT, "src");
+const TEST = path.join(ROOT, "test");
+/** Folders whose modules may not import tests (rule 5). */
+const TEST_FREE = ["bench", "scripts"].map((folder) => path.join(ROOT, folder));
 
 /**
  * Each layer and the layers it may import (itself always included). Read bottom-up: domain and
@@ -67,12 +73,12 @@ function layerOf(relative) {
   return first;
 }
 
-function walk(dir) {
+function walk(dir, isModule = (name) => name.endsWith(".ts") && !name.endsWith(".d.ts")) {
   const files = [];
   for (const name of readdirSync(dir)) {
     const full = path.join(dir, name);
-    if (statSync(full).isDirectory()) files.push(...walk(full));
-    else if (name.endsWith(".ts") && !name.endsWith(".d.ts")) files.push(full);
+    if (statSync(full).isDirectory()) files.push(...walk(full, isModule));
+    else if (isModule(name)) files.push(full);
   }
   return files;
 }
@@ -136,6 +142,20 @@ for (const file of files) {
     if (KYSELY_SQL_IMPORT.test(code)) {
       problems.push(
         `${relative}: ${layer}/ imports kysely's sql template; move the query into a db/ repository`,
+      );
+    }
+  }
+}
+
+// Rule 5: relative imports only (a bare specifier is a package), whatever the script's language.
+const isScript = (name) => /\.(ts|mts|cts|js|mjs|cjs)$/.test(name) && !/\.d\.[mc]?ts$/.test(name);
+for (const file of TEST_FREE.flatMap((dir) => walk(dir, isScript))) {
+  for (const { specifier } of importsOf(file)) {
+    if (!specifier.startsWith(".")) continue;
+    const target = path.resolve(path.dirname(file), specifier);
+    if (target === TEST || target.startsWith(`${TEST}${path.sep}`)) {
+      problems.push(
+        `${path.relative(ROOT, file)}: imports ${specifier} from test/; move what it needs into scripts/`,
       );
     }
   }

@@ -3,7 +3,7 @@
 // globs itself, so the files are listed here. Extra arguments narrow the run to matching paths:
 //   npm test -- bindings        (only files whose path contains "bindings")
 // The suite runs on SQLite always, and once more on PostgreSQL when CAPSTAN_TEST_DATABASE_URL
-// is set (each test app then gets a fresh database there, see test/helpers/database.ts). The
+// is set (each test app then gets a fresh database there, see scripts/app-database.ts). The
 // PostgreSQL pass runs the suites that touch the database; pure code (test/unit) and the CLI
 // (which drives its own SQLite-backed server) do not depend on the dialect.
 // At the end it prints the slowest test files and the time each dialect took, so that a suite that

@@ -93,6 +93,9 @@ describe("MCP registry API (/v0)", () => {
 
   const DIST_EXTRA = [
     "repository: https://github.com/example/dist-tools",
+    // A ${VAR} in a server's env must name a declared secret (SPEC §11).
+    "secrets:",
+    "  GITHUB_TOKEN: {description: Token of the GitHub MCP server}",
     "flags:",
     "  github: {description: Talk to GitHub}",
     "mcp:",
