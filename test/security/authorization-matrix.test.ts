@@ -4,7 +4,9 @@
 // answer of each cell comes from the route's rule below (public, who may call it, whether runtime
 // tokens may) and the caller's identity, never from a list of per-cell results.
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { signSubject } from "../../src/domain/dsse.js";
 import { callApi, type Method, UNKNOWN_KEY } from "../helpers/api.js";
 import { capabilityBundle } from "../helpers/capability-bundles.js";
 import { assertEnvelope, type EnvelopeType, type ResponseLike } from "../helpers/envelope.js";
@@ -145,6 +147,11 @@ interface World {
 
 let sequence = 0;
 const next = () => ++sequence;
+
+function newSigningKey() {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  return { privateKey, publicPem: String(publicKey.export({ type: "spki", format: "pem" })) };
+}
 
 async function expectStatus(
   world: World,
@@ -551,6 +558,54 @@ const RULES: Record<string, Rule | Rule[]> = {
     ok: 200,
     // Private stays private: a success changes nothing later cells rely on.
     build: () => ({ payload: { is_public: false } }),
+  },
+  // Trust (SPEC §14): signing keys are the owners' to manage; signatures and scans are the
+  // capability's, readable by its readers; the org's publish policy is the owners' to change.
+  "GET /api/v1/org/:org/signing-keys": { access: "reader", ok: 200 },
+  "POST /api/v1/org/:org/signing-keys": {
+    access: "owner",
+    ok: 201,
+    build: () => ({ payload: { name: `matrix-${next()}`, public_key: newSigningKey().publicPem } }),
+  },
+  "DELETE /api/v1/org/:org/signing-keys/:key_id": {
+    access: "owner",
+    ok: 204,
+    build: async ({ world }) => {
+      const key = await expectStatus(world, "POST", `${orgUrl}/signing-keys`, 201, {
+        name: `gone-${next()}`,
+        public_key: newSigningKey().publicPem,
+      });
+      return { params: { key_id: key.id } };
+    },
+  },
+  "GET /api/v1/org/:org/capabilities/:name/:version/signatures": { access: "reader", ok: 200 },
+  "POST /api/v1/org/:org/capabilities/:name/:version/signatures": {
+    access: "contributor",
+    ok: 201,
+    // A key of its own per cell: a second signature by the same key is a 200 that changes nothing.
+    build: async ({ world }) => {
+      const key = newSigningKey();
+      await expectStatus(world, "POST", `${orgUrl}/signing-keys`, 201, {
+        name: `signer-${next()}`,
+        public_key: key.publicPem,
+      });
+      const detail = await expectStatus(world, "GET", `${orgUrl}/capabilities/${CAPABILITY}/1.0.0`, 200);
+      const subject = {
+        org: ORG,
+        capability: CAPABILITY,
+        version: "1.0.0",
+        artifactSha256: detail.artifact_sha256,
+      };
+      return { payload: signSubject(subject, key.privateKey) };
+    },
+  },
+  "GET /api/v1/org/:org/capabilities/:name/:version/scan": { access: "reader", ok: 200 },
+  "GET /api/v1/org/:org/policy": { access: "reader", ok: 200 },
+  "PUT /api/v1/org/:org/policy": {
+    access: "owner",
+    ok: 200,
+    // Alternates between two policies that refuse none of the matrix's clean bundles.
+    build: () => ({ payload: { block_severity: next() % 2 === 0 ? "high" : "medium" } }),
   },
   "GET /api/v1/org/:org/capabilities/:name/tags": { access: "reader", ok: 200 },
   "PUT /api/v1/org/:org/capabilities/:name/tags/:tag": {

@@ -160,10 +160,15 @@ describe("analyzeCapability", () => {
     assert.deepEqual(analysis.readme, { path: "README.md", content: "# hi" });
   });
 
-  test("passes allowPrerelease through", () => {
+  test("accepts a prerelease (SPEC §13); passes allowPrerelease through for build metadata", () => {
     const files = bundle({ "capability.yaml": MANIFEST, "agents/a.md": "A" });
-    assert.equal(analyzeCapability(files).errors[0]?.type, "manifest.version");
-    assert.deepEqual(analyzeCapability(files, { allowPrerelease: true }).errors, []);
+    assert.deepEqual(analyzeCapability(files).errors, []);
+    const build = bundle({
+      "capability.yaml": MANIFEST.replace("1.0.0-rc.1", "1.0.0+build.7"),
+      "agents/a.md": "A",
+    });
+    assert.equal(analyzeCapability(build).errors[0]?.type, "manifest.version");
+    assert.deepEqual(analyzeCapability(build, { allowPrerelease: true }).errors, []);
   });
 
   test("listed paths must exist in the bundle, as files or directories", () => {
