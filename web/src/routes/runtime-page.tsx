@@ -502,8 +502,41 @@ function Modal({
   );
 }
 
+/**
+ * The row's version button. The dialog, its two queries and its Radix tree mount only once it is
+ * opened: a runtime page of 200 rows must not pay for 200 closed dialogs when it renders.
+ */
 function UpgradeDialog({ binding, scope, write }: { binding: Binding; scope: RuntimeScope; write: Writer }) {
   const [open, setOpen] = useState(false);
+  return (
+    <>
+      <Button
+        size="sm"
+        variant={binding.upgrade_available ? "primary" : "secondary"}
+        aria-haspopup="dialog"
+        onClick={() => setOpen(true)}
+      >
+        {binding.upgrade_available ? "Upgrade…" : "Version…"}
+      </Button>
+      {open && (
+        <OpenUpgradeDialog binding={binding} scope={scope} write={write} onClose={() => setOpen(false)} />
+      )}
+    </>
+  );
+}
+
+function OpenUpgradeDialog({
+  binding,
+  scope,
+  write,
+  onClose,
+}: {
+  binding: Binding;
+  scope: RuntimeScope;
+  write: Writer;
+  onClose: () => void;
+}) {
+  const open = true;
   const [target, setTarget] = useState<string>("latest");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -511,11 +544,7 @@ function UpgradeDialog({ binding, scope, write }: { binding: Binding; scope: Run
   const versions = useVersions(scope.org, binding.capability_name, open);
   const preview = useUpgradePreview(scope, binding.id, open ? target : null);
   const change = (next: boolean) => {
-    setOpen(next);
-    if (!next) {
-      setError(null);
-      setTarget("latest");
-    }
+    if (!next) onClose();
   };
   const confirm = async () => {
     if (!preview.data) return;
@@ -533,16 +562,7 @@ function UpgradeDialog({ binding, scope, write }: { binding: Binding; scope: Run
   const p = preview.data;
   const component = (c: { type: string; name: string }) => `${c.type} ${c.name}`;
   return (
-    <Modal
-      open={open}
-      onOpenChange={change}
-      title={`Change the version of ${binding.capability_name}`}
-      trigger={
-        <Button size="sm" variant={binding.upgrade_available ? "primary" : "secondary"}>
-          {binding.upgrade_available ? "Upgrade…" : "Version…"}
-        </Button>
-      }
-    >
+    <Modal open={open} onOpenChange={change} title={`Change the version of ${binding.capability_name}`}>
       <div className="mt-3 space-y-3 text-sm">
         <label className="block">
           <span className="block font-medium">Version</span>
