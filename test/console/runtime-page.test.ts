@@ -307,10 +307,23 @@ describe("the runtime page in Chromium", () => {
     await page.getByRole("button", { name: "Preview the plan" }).click();
     await page.locator("#config-yaml-error").waitFor();
 
-    // The runtimes list shows the runtime with its binding count.
+    // The runtime reports it applied the current set (SPEC §12); the runtimes list says "in sync".
+    const resolved = await server.call("GET", `${apiBase()}/capabilities/resolved`, server.adminKey);
+    const reported = await server.call("PUT", `${apiBase()}/status`, server.adminKey, {
+      applied_digest: resolved.body.runtime_digest,
+      agent: { name: "console-test", version: "1.0.0" },
+    });
+    assert.ok(reported.status === 200 || reported.status === 204, JSON.stringify(reported.body));
+
+    // The runtimes list shows the runtime with its binding count and its sync state.
     await page.getByRole("link", { name: "Runtimes" }).first().click();
     await page.getByTestId("runtimes").waitFor();
     await page.locator('[data-runtime] [data-testid="updates-waiting"]').first().waitFor();
+    const runtimeKey = (await server.call("GET", apiBase(), server.adminKey)).body.key;
+    await page
+      .locator(`[data-runtime="${runtimeKey}"] [data-testid="sync-state"]`)
+      .filter({ hasText: /^in sync$/ })
+      .waitFor();
     await expectAccessible(page, "runtimes list");
     await screenshot(page, screens, "runtimes");
     await context.close();
