@@ -4,6 +4,7 @@
 // the bindings move with the target or not at all.
 
 import { findCapabilityById, findVersionById } from "../db/repositories/binding-repository.js";
+import { hasCountedSignature } from "../db/repositories/signing-key-repository.js";
 import {
   deleteTagsOfVersion,
   listBindingsOffTarget,
@@ -22,7 +23,7 @@ import {
   serializeOverrides,
 } from "./binding-views.js";
 import type { RequestScope } from "./deps.js";
-import { isSignedVersion, requiresSigned } from "./signing-service.js";
+import { requiresSigned } from "./signing-service.js";
 
 /** A version a track can point at. */
 export interface TrackTarget {
@@ -175,17 +176,14 @@ async function withoutUnsignedMoves<T extends { track: string; runtime_config: s
   rows: T[],
   targets: ReadonlyMap<string, TrackTarget>,
 ): Promise<T[]> {
-  const guarded = rows.filter((row) => requiresSigned(row.runtime_config));
-  if (guarded.length === 0) return rows;
+  const guarded = new Set(rows.filter((row) => requiresSigned(row.runtime_config)));
+  if (guarded.size === 0) return rows;
   const signed = new Map<string, boolean>();
   for (const row of guarded) {
     const target = targets.get(row.track) as TrackTarget;
-    if (!signed.has(target.id)) signed.set(target.id, await isSignedVersion(trx, target.id));
+    if (!signed.has(target.id)) signed.set(target.id, await hasCountedSignature(trx, target.id));
   }
-  return rows.filter(
-    (row) =>
-      !requiresSigned(row.runtime_config) || signed.get((targets.get(row.track) as TrackTarget).id) === true,
-  );
+  return rows.filter((row) => !guarded.has(row) || signed.get((targets.get(row.track) as TrackTarget).id));
 }
 
 /**

@@ -316,11 +316,6 @@ export async function assertSignedIfRequired(
   );
 }
 
-/** Whether a current (non-revoked) key of its org signed the version. */
-export function isSignedVersion(db: Db, versionId: string): Promise<boolean> {
-  return hasCountedSignature(db, versionId);
-}
-
 /** `require_signed` from a runtime's stored config JSON (`runtimes.config`). */
 export function requiresSigned(storedConfig: string): boolean {
   try {
