@@ -91,6 +91,8 @@ export async function buildApp(deps: ServiceDeps, options: BuildOptions = {}): P
   app.decorate("deps", deps);
   app.decorate("services", services);
   app.addHook("onClose", () => services.close());
+  // Webhook delivery runs in every instance from the moment the app can serve (SPEC §15).
+  app.addHook("onReady", async () => services.webhookDispatcher.start());
   app.decorate("keyCache", keyCache);
 
   registerErrorHandling(app);

@@ -48,6 +48,8 @@ export interface Config {
   secretsKeyring: SecretsKeyring | null;
   /** CAPSTAN_MCP_NAMESPACE: the reverse-DNS prefix of every MCP registry server name (SPEC §13). */
   mcpNamespace: string;
+  /** CAPSTAN_WEBHOOK_ALLOW_PRIVATE: webhooks may target loopback and private addresses (SPEC §15). */
+  webhookAllowPrivate: boolean;
 }
 
 export class ConfigError extends Error {
@@ -136,6 +138,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
   const secretsKeyring = secretsKeyText === undefined ? null : parseSecretsKeyring(secretsKeyText);
   if (typeof secretsKeyring === "string") throw new ConfigError("CAPSTAN_SECRETS_KEY", secretsKeyring);
 
+  const allowPrivate = read("CAPSTAN_WEBHOOK_ALLOW_PRIVATE") ?? "false";
+  if (!["true", "false", "1", "0"].includes(allowPrivate)) {
+    throw new ConfigError("CAPSTAN_WEBHOOK_ALLOW_PRIVATE", "must be true or false");
+  }
+
   return Object.freeze({
     host,
     port,
@@ -161,6 +168,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     maxConnectionsPerClient: readInteger(read, "CAPSTAN_MAX_CONNECTIONS_PER_CLIENT", 64, 0, 1_000_000),
     secretsKeyring,
     mcpNamespace: readMcpNamespace(read("CAPSTAN_MCP_NAMESPACE")),
+    webhookAllowPrivate: allowPrivate === "true" || allowPrivate === "1",
   });
 }
 

@@ -300,6 +300,64 @@ export interface CapabilitySignaturesTable {
   created_by: string | null;
 }
 
+/** An org's webhook endpoint (SPEC §15). */
+export interface WebhooksTable {
+  id: string;
+  org_id: string;
+  url: string;
+  /** JSON array of patterns: an event type, `prefix.*` or `*`. */
+  events: string;
+  description: string | null;
+  /** The keyring key that sealed the signing secret. */
+  secret_key_id: string;
+  /** base64 of nonce ‖ ciphertext ‖ tag of the `whsec_…` secret. */
+  secret_ciphertext: string;
+  status: "active" | "disabled";
+  disabled_reason: string | null;
+  failing_since: string | null;
+  /** The last event seq of the org turned into deliveries. */
+  cursor_seq: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One event for one webhook, retried until it succeeds or its retries run out. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  org_id: string;
+  event_seq: number;
+  event_id: string;
+  event_type: string;
+  status: "pending" | "succeeded" | "failed";
+  attempts: number;
+  next_attempt_at: string | null;
+  first_attempt_at: string | null;
+  claimed_until: string | null;
+  next_trigger: Generated<"automatic" | "manual">;
+  last_attempt_at: string | null;
+  last_status_code: number | null;
+  last_duration_ms: number | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One HTTP attempt of a delivery: the delivery log. */
+export interface WebhookDeliveryAttemptsTable {
+  id: string;
+  delivery_id: string;
+  webhook_id: string;
+  attempt: number;
+  trigger: "automatic" | "manual";
+  started_at: string;
+  duration_ms: number;
+  status_code: number | null;
+  response: string | null;
+  error: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -324,6 +382,9 @@ export interface Database {
   capability_signatures: CapabilitySignaturesTable;
   log_heads: LogHeadsTable;
   events: EventsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
 }
 
 export type Row<T extends keyof Database> = Selectable<Database[T]>;

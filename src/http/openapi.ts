@@ -66,6 +66,11 @@ export const OPENAPI_TAGS = [
     description:
       "Org signing keys (Ed25519) and the DSSE signatures they verify on capability versions; runtimes can require signed versions.",
   },
+  {
+    name: "webhooks",
+    description:
+      "Webhooks (owner): the org's events POSTed to an endpoint, signed as the Standard Webhooks specification says (`webhook-id`, `webhook-timestamp`, `webhook-signature`), retried for 24 h, with a delivery log.",
+  },
 ];
 
 /** Fastify's wildcard segment, and the named parameter OpenAPI documents in its place. */

@@ -106,3 +106,8 @@ export function openSecret(key: SecretsKey, sealed: string, associatedData: stri
 export function secretAssociatedData(orgId: string, workspaceId: string, name: string): string {
   return `capstan/secret/v1\u0000${orgId}\u0000${workspaceId}\u0000${name}`;
 }
+
+/** What a webhook's signing secret is bound to: its org and webhook. */
+export function webhookSecretAssociatedData(orgId: string, webhookId: string): string {
+  return `capstan/webhook-secret/v1\u0000${orgId}\u0000${webhookId}`;
+}

@@ -19,6 +19,7 @@ import secretRoutes from "./secrets.js";
 import serviceAccountRoutes from "./service-accounts.js";
 import signingRoutes from "./signing.js";
 import userRoutes from "./users.js";
+import webhookRoutes from "./webhooks.js";
 import workspaceRoutes from "./workspaces.js";
 
 export async function registerRoutes(app: RouteApp): Promise<void> {
@@ -43,4 +44,5 @@ export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(blobRoutes, api);
   await app.register(secretRoutes, api);
   await app.register(signingRoutes, api);
+  await app.register(webhookRoutes, api);
 }

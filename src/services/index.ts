@@ -10,6 +10,9 @@ import { PublishPipeline } from "./publish-service.js";
 import { ResolvedService } from "./resolved-service.js";
 import { ResolvedWatch } from "./resolved-watch.js";
 import { SecretService } from "./secret-service.js";
+import { type DispatcherOptions, WebhookDispatcher } from "./webhook-dispatcher.js";
+import { WebhookService } from "./webhook-service.js";
+import { type ResolveHost, systemResolve } from "./webhook-transport.js";
 
 export interface Services {
   /** Org roles per user, cached for the hot runtime reads (shared by bindings and resolved). */
@@ -26,16 +29,32 @@ export interface Services {
   publish: PublishPipeline;
   /** Workspace secrets, with the master keyring loaded and checked once. */
   secrets: SecretService;
+  /** Webhook registration and the delivery log (SPEC §15). */
+  webhooks: WebhookService;
+  /** Fans events out to webhooks and sends them; started when the app is ready. */
+  webhookDispatcher: WebhookDispatcher;
   /** Stops the worker pool; the app calls it when it closes. */
   close(): Promise<void>;
 }
 
-export function createServices(deps: ServiceDeps): Services {
+export interface ServicesOptions {
+  /** How webhook hosts are resolved (tests play DNS rebinding with their own). */
+  webhookResolve?: ResolveHost;
+  webhookDispatch?: DispatcherOptions;
+}
+
+export function createServices(deps: ServiceDeps, options: ServicesOptions = {}): Services {
   const roles = new OrgRoleCache(deps);
   const publish = new PublishPipeline(deps.config);
   // CAPSTAN_DETAIL_CACHE_BYTES: three quarters for details, a quarter for parsed file manifests.
   const budget = deps.config.detailCacheBytes;
   const resolved = new ResolvedService(deps, roles);
+  const secrets = new SecretService(deps);
+  const webhookPolicy = {
+    allowPrivate: deps.config.webhookAllowPrivate,
+    resolve: options.webhookResolve ?? systemResolve,
+  };
+  const webhookDispatcher = new WebhookDispatcher(deps, secrets, webhookPolicy, options.webhookDispatch);
   return {
     roles,
     bindings: new BindingService(deps, roles),
@@ -45,7 +64,12 @@ export function createServices(deps: ServiceDeps): Services {
     details: new ArtifactDetailCache(budget - Math.floor(budget / 4)),
     manifests: new FileManifestCache(Math.floor(budget / 4)),
     publish,
-    secrets: new SecretService(deps),
-    close: () => publish.close(),
+    secrets,
+    webhooks: new WebhookService(deps, secrets, webhookPolicy, webhookDispatcher),
+    webhookDispatcher,
+    close: async () => {
+      await webhookDispatcher.close();
+      await publish.close();
+    },
   };
 }

@@ -659,7 +659,68 @@ const RULES: Record<string, Rule | Rule[]> = {
     runtimeToken: true,
     ok: 200,
   },
+  // Webhooks (SPEC §15) are the owners': their URLs and delivery logs tell where the org's events go.
+  "GET /api/v1/org/:org/webhooks": { access: "owner", ok: 200 },
+  "POST /api/v1/org/:org/webhooks": {
+    access: "owner",
+    ok: 201,
+    build: () => ({ payload: { url: `http://127.0.0.1:9/matrix-${next()}`, events: ["webhook.disabled"] } }),
+  },
+  "GET /api/v1/org/:org/webhooks/:webhook_id": {
+    access: "owner",
+    ok: 200,
+    build: async ({ world }) => ({ params: { webhook_id: (await webhookFixture(world)).webhookId } }),
+  },
+  "PATCH /api/v1/org/:org/webhooks/:webhook_id": {
+    access: "owner",
+    ok: 200,
+    build: async ({ world }) => ({
+      params: { webhook_id: (await webhookFixture(world)).webhookId },
+      payload: { description: `matrix ${next()}` },
+    }),
+  },
+  "DELETE /api/v1/org/:org/webhooks/:webhook_id": {
+    access: "owner",
+    ok: 204,
+    build: async ({ world }) => {
+      const hook = await expectStatus(world, "POST", `${orgUrl}/webhooks`, 201, {
+        url: "http://127.0.0.1:9/gone",
+        events: ["webhook.disabled"],
+      });
+      return { params: { webhook_id: hook.id } };
+    },
+  },
+  "GET /api/v1/org/:org/webhooks/:webhook_id/deliveries": {
+    access: "owner",
+    ok: 200,
+    build: async ({ world }) => ({ params: { webhook_id: (await webhookFixture(world)).webhookId } }),
+  },
+  "POST /api/v1/org/:org/webhooks/:webhook_id/deliveries/:delivery_id/redeliver": {
+    access: "owner",
+    ok: 202,
+    build: async ({ world }) => {
+      const fixture = await webhookFixture(world);
+      return { params: { webhook_id: fixture.webhookId, delivery_id: fixture.deliveryId } };
+    },
+  },
 };
+
+let webhookFixtureMade: Promise<{ webhookId: string; deliveryId: string }> | null = null;
+
+/** A webhook with one delivery (to a closed port: it fails fast), made once for the cells above. */
+function webhookFixture(world: World): Promise<{ webhookId: string; deliveryId: string }> {
+  webhookFixtureMade ??= (async () => {
+    const hook = await expectStatus(world, "POST", `${orgUrl}/webhooks`, 201, {
+      url: "http://127.0.0.1:9/fixture",
+      events: ["webhook.updated"],
+    });
+    await expectStatus(world, "PATCH", `${orgUrl}/webhooks/${hook.id}`, 200, { description: "fixture" });
+    await world.t.app.services.webhookDispatcher.settle();
+    const log = await expectStatus(world, "GET", `${orgUrl}/webhooks/${hook.id}/deliveries`, 200);
+    return { webhookId: hook.id, deliveryId: log.items[0].id };
+  })();
+  return webhookFixtureMade;
+}
 
 /** The rules of `METHOD url`; a HEAD route answers as its GET route does, without a body. */
 const rulesOf = (route: string): Rule[] => {
@@ -766,7 +827,8 @@ async function runCell(world: World, method: string, url: string, rule: Rule, id
  * and the app listening on a port for the fast lane's cells.
  */
 async function buildWorld(): Promise<{ world: World; identities: Identity[] }> {
-  const t = await buildTestApp();
+  // Webhook cells register endpoints on 127.0.0.1 (a closed port).
+  const t = await buildTestApp({ env: { CAPSTAN_WEBHOOK_ALLOW_PRIVATE: "true" } });
   const adminId = (await callApi(t, "GET", "/api/v1/user/me", t.adminKey)).json().id;
   await newOrg(t, ORG);
   const owner = await newUserKey(t, { org: ORG, role: "owner" });

@@ -111,7 +111,9 @@ export async function deleteWorkspaceSecret(db: Db, id: string): Promise<void> {
 /** The ids of the master keys that encrypted at least one value. */
 export async function secretKeyIdsInUse(db: Db): Promise<string[]> {
   const rows = await db.selectFrom("workspace_secrets").select("key_id").distinct().execute();
-  return rows.map((row) => row.key_id);
+  // Webhook signing secrets are sealed under the same keyring.
+  const webhooks = await db.selectFrom("webhooks").select("secret_key_id").distinct().execute();
+  return [...new Set([...rows.map((row) => row.key_id), ...webhooks.map((row) => row.secret_key_id)])];
 }
 
 /** Up to `limit` rows not encrypted with `keyId`, in id order after `afterId` (re-encryption batches). */

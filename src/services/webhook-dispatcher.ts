@@ -1,0 +1,400 @@
+// Webhook delivery (SPEC §15), one dispatcher per instance, started with the app.
+//
+// Nothing on a mutation's path knows about webhooks: a committed transaction publishes an `events`
+// change (every instance hears it in scale mode), which wakes the dispatcher. A pass then
+//  1. fans out: for each active webhook whose org's log is ahead of its cursor, in one transaction
+//     that holds the webhook row (SKIP LOCKED on PostgreSQL, so another instance passes it by), it
+//     turns the new matching events into delivery rows and moves the cursor; (webhook, event) is
+//     unique, a second guard against sending an event twice;
+//  2. sends: it claims due deliveries with a conditional update (a claim lasts CLAIM_MS; exactly one
+//     instance gets each), at most one in flight per webhook on this instance (a slow endpoint
+//     delays only itself) and MAX_IN_FLIGHT in all, and records each attempt when it ends.
+// A timer (the next due retry, and every POLL_MS at most) covers retries and missed wake-ups.
+// Failures are retried with backoff for 24 h; a webhook with no success for 5 days is disabled,
+// which is audited (and so becomes a `webhook.disabled` event).
+
+import { listOrgEventsAfter } from "../db/repositories/event-repository.js";
+import {
+  claimDeliveries,
+  claimWebhookForFanOut,
+  type DeliveryToSend,
+  dueDeliveries,
+  findDeliveryById,
+  findDeliveryToSend,
+  insertAttempt,
+  insertDeliveries,
+  lockWebhook,
+  nextDeliveryDueAt,
+  setWebhookCursor,
+  updateDelivery,
+  updateWebhook,
+  webhooksBehindTheirLog,
+} from "../db/repositories/webhook-repository.js";
+import type { Row } from "../db/schema.js";
+import { eventTypeMatches } from "../domain/events.js";
+import {
+  signWebhookMessage,
+  WEBHOOK_DISABLE_AFTER_MS,
+  WEBHOOK_RETRY_WINDOW_MS,
+  webhookRetryDelayMs,
+} from "../domain/webhooks.js";
+import { newId } from "../lib/ids.js";
+import { packageVersion } from "../lib/package-version.js";
+import { openSecret, webhookSecretAssociatedData } from "../lib/secret-crypto.js";
+import { appendAudit } from "./audit.js";
+import type { ServiceDeps } from "./deps.js";
+import type { SecretService } from "./secret-service.js";
+import { inTransaction } from "./transaction.js";
+import { type SendOutcome, sendWebhookRequest, type TargetPolicy } from "./webhook-transport.js";
+
+/** How long a claimed delivery is this instance's; longer than any attempt can take. */
+const CLAIM_MS = 60_000;
+const POLL_MS = 5_000;
+/** Events read per webhook per transaction while fanning out. */
+const FAN_OUT_BATCH = 1_000;
+
+export interface DispatcherOptions {
+  /** Sends in flight on this instance at once. */
+  maxInFlight?: number;
+  /** An attempt's limit: connect, answer and the first 1 KiB of the body. */
+  timeoutMs?: number;
+}
+
+export class WebhookDispatcher {
+  private readonly maxInFlight: number;
+  private readonly timeoutMs: number;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly busyWebhooks = new Set<string>();
+  private readonly abort = new AbortController();
+  private chain: Promise<void> = Promise.resolve();
+  private queued = false;
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly secrets: SecretService,
+    private readonly policy: TargetPolicy,
+    options: DispatcherOptions = {},
+  ) {
+    this.maxInFlight = options.maxInFlight ?? 32;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /** Listens for new events and runs a first pass (deliveries left over by a previous run). */
+  start(): void {
+    if (this.unsubscribe || this.closed) return;
+    this.unsubscribe = this.deps.changes.subscribe((event) => {
+      if (event.kind === "events" || event.kind === "all") this.wake();
+    });
+    this.wake();
+  }
+
+  /** Runs a pass soon (passes never overlap; wake-ups during one coalesce into the next). */
+  wake(): Promise<void> {
+    if (this.closed) return this.chain;
+    if (this.queued) return this.chain;
+    this.queued = true;
+    this.chain = this.chain
+      .then(async () => {
+        this.queued = false;
+        if (!this.closed) await this.pass();
+      })
+      .catch((error: unknown) => {
+        if (!this.closed) this.deps.logger.error({ err: error }, "webhook dispatch pass failed");
+        this.schedule(POLL_MS);
+      });
+    return this.chain;
+  }
+
+  /**
+   * Passes until nothing is due now and nothing is in flight: what tests await instead of
+   * sleeping (retries that are due later are left for later).
+   */
+  async settle(): Promise<void> {
+    for (;;) {
+      await this.wake();
+      if (this.inFlight.size > 0) {
+        await Promise.allSettled([...this.inFlight.values()]);
+        continue;
+      }
+      const now = this.deps.now().toISOString();
+      const behind = await webhooksBehindTheirLog(this.deps.db, 1);
+      const due = await dueDeliveries(this.deps.db, now, 1);
+      if (behind.length === 0 && due.length === 0) return;
+    }
+  }
+
+  /** Stops: no new pass or attempt; attempts in flight are cut and their claims released. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe?.();
+    if (this.timer) clearTimeout(this.timer);
+    this.abort.abort();
+    await this.chain;
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  private async pass(): Promise<void> {
+    const more = await this.fanOut();
+    await this.send();
+    if (more && !this.closed) {
+      this.wake();
+      return;
+    }
+    const now = this.deps.now();
+    const next = await nextDeliveryDueAt(this.deps.db, now.toISOString());
+    let wait = next === null ? POLL_MS : Date.parse(next) - now.getTime();
+    // Due but not taken: its webhook is busy here or there was no room; an attempt ending wakes us.
+    if (wait <= 0 && this.inFlight.size > 0) wait = POLL_MS;
+    this.schedule(Math.max(0, Math.min(POLL_MS, wait)));
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    // A retry due "now" that this instance cannot take (its webhook is busy here) waits for the
+    // attempt in flight, whose end wakes a pass anyway.
+    this.timer = setTimeout(() => this.wake(), Math.max(ms, 50));
+    this.timer.unref();
+  }
+
+  /** Returns whether some webhook has more events to fan out than one batch took. */
+  private async fanOut(): Promise<boolean> {
+    let more = false;
+    let progressed = false;
+    const ids = await webhooksBehindTheirLog(this.deps.db, 100);
+    for (const id of ids) {
+      if (this.closed) return false;
+      const taken = await this.deps.db.transaction().execute(async (trx) => {
+        const webhook = await claimWebhookForFanOut(trx, this.deps.dialect, id);
+        if (!webhook) return 0;
+        const cursor = Number(webhook.cursor_seq);
+        const events = await listOrgEventsAfter(trx, webhook.org_id, cursor, FAN_OUT_BATCH);
+        if (events.length === 0) return 0;
+        const patterns = JSON.parse(webhook.events) as string[];
+        const at = this.deps.now().toISOString();
+        await insertDeliveries(
+          trx,
+          events
+            .filter((event) => eventTypeMatches(event.type, patterns))
+            .map((event) => ({
+              id: newId(),
+              webhook_id: webhook.id,
+              org_id: webhook.org_id,
+              event_seq: Number(event.seq),
+              event_id: event.id,
+              event_type: event.type,
+              status: "pending" as const,
+              attempts: 0,
+              next_attempt_at: at,
+              first_attempt_at: null,
+              claimed_until: null,
+              last_attempt_at: null,
+              last_status_code: null,
+              last_duration_ms: null,
+              last_error: null,
+              created_at: at,
+              updated_at: at,
+            })),
+        );
+        await setWebhookCursor(trx, webhook.id, Number(events[events.length - 1].seq));
+        return events.length;
+      });
+      progressed ||= taken > 0;
+      more ||= taken === FAN_OUT_BATCH;
+    }
+    // Another instance may hold the ones it skipped; those are its to fan out.
+    return more || (ids.length === 100 && progressed);
+  }
+
+  private async send(): Promise<void> {
+    const room = this.maxInFlight - this.inFlight.size;
+    if (room <= 0 || this.closed) return;
+    const now = this.deps.now();
+    const candidates = await dueDeliveries(this.deps.db, now.toISOString(), Math.max(room * 4, 50));
+    const picked: string[] = [];
+    const webhookOf = new Map<string, string>();
+    for (const candidate of candidates) {
+      if (picked.length >= room) break;
+      if (this.busyWebhooks.has(candidate.webhook_id)) continue;
+      if ([...webhookOf.values()].includes(candidate.webhook_id)) continue;
+      picked.push(candidate.id);
+      webhookOf.set(candidate.id, candidate.webhook_id);
+    }
+    const claimed = await claimDeliveries(
+      this.deps.db,
+      this.deps.dialect,
+      picked,
+      now.toISOString(),
+      new Date(now.getTime() + CLAIM_MS).toISOString(),
+    );
+    for (const deliveryId of claimed) {
+      const webhookId = webhookOf.get(deliveryId)!;
+      this.busyWebhooks.add(webhookId);
+      const attempt = this.attempt(deliveryId)
+        .catch((error: unknown) => {
+          this.deps.logger.error({ err: error, delivery_id: deliveryId }, "webhook attempt failed");
+        })
+        .finally(() => {
+          this.inFlight.delete(deliveryId);
+          this.busyWebhooks.delete(webhookId);
+          this.wake();
+        });
+      this.inFlight.set(deliveryId, attempt);
+    }
+  }
+
+  private async attempt(deliveryId: string): Promise<void> {
+    const found = await findDeliveryToSend(this.deps.db, deliveryId);
+    if (!found) return;
+    const startedAt = this.deps.now();
+    const outcome = await this.post(found, startedAt);
+    if (this.abort.signal.aborted) {
+      // Cut by shutdown: not the endpoint's fault; the claim is released for the next instance.
+      await updateDelivery(this.deps.db, deliveryId, { claimed_until: null });
+      return;
+    }
+    await this.record(found, startedAt, outcome);
+  }
+
+  private async post(found: DeliveryToSend, startedAt: Date): Promise<SendOutcome> {
+    const { webhook, event } = found;
+    const keyring = await this.secrets.ready();
+    const key = keyring.find(webhook.secret_key_id);
+    const secret = key
+      ? openSecret(key, webhook.secret_ciphertext, webhookSecretAssociatedData(webhook.org_id, webhook.id))
+      : null;
+    if (secret === null) {
+      return {
+        statusCode: null,
+        response: null,
+        error: "the webhook's signing secret cannot be decrypted with the configured keys",
+        durationMs: 0,
+      };
+    }
+    const body = JSON.stringify(webhookPayload(event, found.orgKey));
+    const timestamp = Math.floor(startedAt.getTime() / 1000);
+    const headers = {
+      "content-type": "application/json",
+      "user-agent": `Capstan-Webhooks/${packageVersion()}`,
+      "webhook-id": event.id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": signWebhookMessage(secret, event.id, timestamp, body),
+    };
+    return sendWebhookRequest(webhook.url, headers, body, this.policy, {
+      timeoutMs: this.timeoutMs,
+      signal: this.abort.signal,
+    });
+  }
+
+  private async record(found: DeliveryToSend, startedAt: Date, outcome: SendOutcome): Promise<void> {
+    const { delivery } = found;
+    const now = this.deps.now();
+    const at = now.toISOString();
+    const succeeded = outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
+    const error =
+      outcome.error ?? (succeeded ? null : `the endpoint answered ${outcome.statusCode} (2xx expected)`);
+    await inTransaction(this.deps, async (trx) => {
+      const webhook = await lockWebhook(trx, this.deps.dialect, delivery.webhook_id);
+      if (!webhook) return;
+      const attempt = delivery.attempts + 1;
+      await insertAttempt(trx, {
+        id: newId(),
+        delivery_id: delivery.id,
+        webhook_id: webhook.id,
+        attempt,
+        trigger: delivery.next_trigger,
+        started_at: startedAt.toISOString(),
+        duration_ms: outcome.durationMs,
+        status_code: outcome.statusCode,
+        response: outcome.response,
+        error,
+      });
+      // A redelivery asked for while this attempt was under way: the next attempt is that one.
+      const current = await findDeliveryById(trx, delivery.id);
+      const redeliver = current?.next_trigger === "manual" && delivery.next_trigger !== "manual";
+      const firstAttempt = delivery.first_attempt_at ?? startedAt.toISOString();
+      const common = {
+        attempts: attempt,
+        first_attempt_at: firstAttempt,
+        claimed_until: null,
+        next_trigger: "automatic" as const,
+        last_attempt_at: startedAt.toISOString(),
+        last_status_code: outcome.statusCode,
+        last_duration_ms: outcome.durationMs,
+        last_error: error,
+        updated_at: at,
+      };
+      if (redeliver) {
+        await updateDelivery(trx, delivery.id, {
+          ...common,
+          status: "pending",
+          next_attempt_at: at,
+          first_attempt_at: null,
+          next_trigger: "manual",
+        });
+      } else if (succeeded) {
+        await updateDelivery(trx, delivery.id, { ...common, status: "succeeded", next_attempt_at: null });
+      }
+      if (succeeded) {
+        if (webhook.failing_since !== null) {
+          await updateWebhook(trx, webhook.org_id, webhook.id, { failing_since: null });
+        }
+        return;
+      }
+      const next = now.getTime() + webhookRetryDelayMs(attempt);
+      const giveUp = next - Date.parse(firstAttempt) > WEBHOOK_RETRY_WINDOW_MS;
+      if (!redeliver) {
+        await updateDelivery(trx, delivery.id, {
+          ...common,
+          status: giveUp ? "failed" : "pending",
+          next_attempt_at: giveUp ? null : new Date(next).toISOString(),
+        });
+      }
+      const failingSince = webhook.failing_since ?? startedAt.toISOString();
+      if (
+        webhook.status === "active" &&
+        now.getTime() - Date.parse(failingSince) >= WEBHOOK_DISABLE_AFTER_MS
+      ) {
+        const reason = `no successful delivery since ${failingSince} (5 days); last error: ${error}`;
+        await updateWebhook(trx, webhook.org_id, webhook.id, {
+          status: "disabled",
+          disabled_reason: reason.slice(0, 1000),
+          failing_since: failingSince,
+          updated_at: at,
+        });
+        await appendAudit(
+          trx,
+          null,
+          {
+            orgId: webhook.org_id,
+            action: "webhook.disabled",
+            targetType: "webhook",
+            targetId: webhook.id,
+            data: { failing_since: failingSince, last_error: error },
+          },
+          at,
+        );
+      } else if (webhook.failing_since === null) {
+        await updateWebhook(trx, webhook.org_id, webhook.id, { failing_since: failingSince });
+      }
+    });
+  }
+}
+
+/** The JSON body of a delivery: the event as SPEC §15 shapes it. */
+export function webhookPayload(event: Row<"events">, orgKey: string): Record<string, unknown> {
+  return {
+    seq: Number(event.seq),
+    id: event.id,
+    type: event.type,
+    occurred_at: event.occurred_at,
+    actor: JSON.parse(event.actor),
+    org: orgKey,
+    ...(event.workspace_id ? { workspace: event.workspace_id } : {}),
+    subject: JSON.parse(event.subject),
+    data: JSON.parse(event.data),
+  };
+}
