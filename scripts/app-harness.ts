@@ -13,6 +13,7 @@ import { migrateToLatest } from "../src/db/migrate.js";
 import { generateApiKey } from "../src/lib/api-key-format.js";
 import { bootstrapIfEmpty } from "../src/services/bootstrap.js";
 import type { ServiceDeps } from "../src/services/deps.js";
+import { createServices, type ServicesOptions } from "../src/services/index.js";
 import { createTestDatabase, testDialect } from "./app-database.js";
 
 /**
@@ -51,6 +52,8 @@ export interface TestAppOptions {
   frozenClock?: boolean;
   /** The built web console to serve (null: none); found on disk when absent. */
   consoleDir?: string | null;
+  /** Options of the app's services (a webhook host resolver that plays DNS rebinding, …). */
+  services?: ServicesOptions;
 }
 
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -82,7 +85,10 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   await migrateToLatest(deps.db);
   const boot = await bootstrapIfEmpty(deps);
   if (!boot) throw new Error("fresh test database was not bootstrapped");
-  const app = await buildApp(deps, { consoleDir: options.consoleDir });
+  const app = await buildApp(deps, {
+    consoleDir: options.consoleDir,
+    ...(options.services ? { services: createServices(deps, options.services) } : {}),
+  });
   await options.extraRoutes?.(app);
   await app.ready();
   return {

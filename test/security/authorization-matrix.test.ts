@@ -84,7 +84,7 @@ interface Rule {
    * real sockets reach the lane, so its cells are sent over one as well.
    */
   fastLane?: true;
-  ok: 200 | 201 | 204 | 302;
+  ok: 200 | 201 | 202 | 204 | 302;
   /**
    * Why a successful write of this route writes no audit event (every other write must): a runtime's
    * sync report replaces the last one every minute and changes nothing anyone configured.
