@@ -26,6 +26,7 @@ import { serveCommand } from "./commands/serve.js";
 import { serviceAccountGroup } from "./commands/service-account.js";
 import { signingKeyGroup } from "./commands/signing-key.js";
 import { versionCommand } from "./commands/version.js";
+import { webhookGroup } from "./commands/webhook.js";
 import { workspaceGroup } from "./commands/workspace.js";
 import { Output, reportFailure } from "./output.js";
 import { CONFIG_SEARCH_ORDER } from "./profile-store.js";
@@ -43,6 +44,7 @@ const GROUPS: GroupSpec[] = [
   keyGroup,
   signingKeyGroup,
   adminGroup,
+  webhookGroup,
 ];
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {

@@ -52,10 +52,14 @@ export function redactUrl(url: string | undefined): string | undefined {
   return `${url.slice(0, query + 1)}${params.join("&")}${url.slice(end)}`;
 }
 
+/** A webhook signing secret (`whsec_` + base64, SPEC §15). */
+const WEBHOOK_SECRET_LIKE = /whsec_[A-Za-z0-9+/=]{8,}/g;
+
 /** The last pass over every log line: key-shaped text and credential-named query values. */
 export function redactLine(line: string): string {
   let out = line;
   if (out.includes("cst_")) out = out.replace(KEY_LIKE, `$1${REDACTED}`);
+  if (out.includes("whsec_")) out = out.replace(WEBHOOK_SECRET_LIKE, `whsec_${REDACTED}`);
   if (out.includes("=")) {
     out = out.replace(QUERY_PARAM_IN_TEXT, (param, separator: string, name: string) =>
       SECRET_QUERY_NAME.test(name) ? `${separator}${name}=${REDACTED}` : param,

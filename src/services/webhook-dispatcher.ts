@@ -25,12 +25,13 @@ import {
   insertDeliveries,
   lockWebhook,
   nextDeliveryDueAt,
+  releaseDeliveries,
   setWebhookCursor,
   updateDelivery,
   updateWebhook,
   webhooksBehindTheirLog,
 } from "../db/repositories/webhook-repository.js";
-import type { Row } from "../db/schema.js";
+import type { Db, Row } from "../db/schema.js";
 import { eventTypeMatches } from "../domain/events.js";
 import {
   signWebhookMessage,
@@ -47,14 +48,19 @@ import type { SecretService } from "./secret-service.js";
 import { inTransaction } from "./transaction.js";
 import { type SendOutcome, sendWebhookRequest, type TargetPolicy } from "./webhook-transport.js";
 
-/** How long a claimed delivery is this instance's; longer than any attempt can take. */
+/**
+ * How long a claimed delivery is this instance's, beyond the time its batch may take to send (each
+ * attempt is bounded by the timeout); an instance that dies leaves its claims to others after that.
+ */
 const CLAIM_MS = 60_000;
+/** Deliveries of one webhook claimed at once (in one statement), then sent one after the other. */
+const CLAIM_BATCH = 10;
 const POLL_MS = 5_000;
 /** Events read per webhook per transaction while fanning out. */
 const FAN_OUT_BATCH = 1_000;
 
 export interface DispatcherOptions {
-  /** Sends in flight on this instance at once. */
+  /** Webhooks being sent to by this instance at once (one request each). */
   maxInFlight?: number;
   /** An attempt's limit: connect, answer and the first 1 KiB of the body. */
   timeoutMs?: number;
@@ -209,45 +215,103 @@ export class WebhookDispatcher {
     return more || (ids.length === 100 && progressed);
   }
 
+  /**
+   * Claims due deliveries, up to CLAIM_BATCH per webhook not busy here, and starts a worker for
+   * each such webhook: it sends them one after the other, then claims its webhook's next due ones,
+   * until none is due. So an endpoint gets one request at a time from this instance, and a slow one
+   * ties up its own worker only.
+   */
   private async send(): Promise<void> {
     const room = this.maxInFlight - this.inFlight.size;
     if (room <= 0 || this.closed) return;
     const now = this.deps.now();
-    const candidates = await dueDeliveries(this.deps.db, now.toISOString(), Math.max(room * 4, 50));
-    const picked: string[] = [];
-    const webhookOf = new Map<string, string>();
-    for (const candidate of candidates) {
-      if (picked.length >= room) break;
-      if (this.busyWebhooks.has(candidate.webhook_id)) continue;
-      if ([...webhookOf.values()].includes(candidate.webhook_id)) continue;
-      picked.push(candidate.id);
-      webhookOf.set(candidate.id, candidate.webhook_id);
-    }
-    const claimed = await claimDeliveries(
-      this.deps.db,
-      this.deps.dialect,
-      picked,
-      now.toISOString(),
-      new Date(now.getTime() + CLAIM_MS).toISOString(),
-    );
-    for (const deliveryId of claimed) {
-      const webhookId = webhookOf.get(deliveryId)!;
-      this.busyWebhooks.add(webhookId);
-      const attempt = this.attempt(deliveryId)
-        .catch((error: unknown) => {
-          this.deps.logger.error({ err: error, delivery_id: deliveryId }, "webhook attempt failed");
-        })
-        .finally(() => {
-          this.inFlight.delete(deliveryId);
-          this.busyWebhooks.delete(webhookId);
-          this.wake();
-        });
-      this.inFlight.set(deliveryId, attempt);
+    // One transaction for the read and the claim: on SQLite, each statement outside one waits for
+    // the single connection behind whole write transactions of the API.
+    const queues = await this.deps.db.transaction().execute(async (trx) => {
+      // Leaving out the webhooks busy here keeps this read small however long their backlog is.
+      const candidates = await dueDeliveries(trx, now.toISOString(), room * CLAIM_BATCH, {
+        except: [...this.busyWebhooks],
+      });
+      const picked = new Map<string, string[]>();
+      for (const candidate of candidates) {
+        if (this.busyWebhooks.has(candidate.webhook_id)) continue;
+        const queue = picked.get(candidate.webhook_id);
+        if (queue === undefined) {
+          if (picked.size < room) picked.set(candidate.webhook_id, [candidate.id]);
+        } else if (queue.length < CLAIM_BATCH) {
+          queue.push(candidate.id);
+        }
+      }
+      const claimed = new Set(await this.claim(trx, [...picked.values()].flat()));
+      for (const [webhookId, queue] of picked)
+        picked.set(
+          webhookId,
+          queue.filter((id) => claimed.has(id)),
+        );
+      return picked;
+    });
+    for (const [webhookId, mine] of queues) {
+      if (mine.length > 0) this.startWorker(webhookId, mine);
     }
   }
 
+  /** Claims `ids` for as long as sending all of them one after the other can take. */
+  private claim(db: Db, ids: string[]): Promise<string[]> {
+    const now = this.deps.now();
+    const until = now.getTime() + CLAIM_MS + CLAIM_BATCH * this.timeoutMs;
+    return claimDeliveries(db, this.deps.dialect, ids, now.toISOString(), new Date(until).toISOString());
+  }
+
+  private startWorker(webhookId: string, claimed: string[]): void {
+    this.busyWebhooks.add(webhookId);
+    const work = async () => {
+      let queue = claimed;
+      while (queue.length > 0) {
+        for (const deliveryId of queue) {
+          if (this.closed) {
+            await releaseDeliveries(this.deps.db, queue);
+            return;
+          }
+          try {
+            await this.attempt(deliveryId);
+          } catch (error) {
+            this.deps.logger.error({ err: error, delivery_id: deliveryId }, "webhook attempt failed");
+          }
+        }
+        queue = this.closed ? [] : await this.claimNext(webhookId);
+      }
+    };
+    const worker = work()
+      .catch((error: unknown) => {
+        if (!this.closed)
+          this.deps.logger.error({ err: error, webhook_id: webhookId }, "webhook worker failed");
+      })
+      .finally(() => {
+        this.inFlight.delete(webhookId);
+        this.busyWebhooks.delete(webhookId);
+        this.wake();
+      });
+    this.inFlight.set(webhookId, worker);
+  }
+
+  /** The webhook's next due deliveries, claimed for this instance; empty when none is due. */
+  private async claimNext(webhookId: string): Promise<string[]> {
+    return this.deps.db.transaction().execute(async (trx) => {
+      const due = await dueDeliveries(trx, this.deps.now().toISOString(), CLAIM_BATCH, { only: webhookId });
+      if (due.length === 0) return [];
+      const claimed = new Set(
+        await this.claim(
+          trx,
+          due.map((delivery) => delivery.id),
+        ),
+      );
+      // Those another instance took meanwhile are its to send.
+      return due.map((delivery) => delivery.id).filter((id) => claimed.has(id));
+    });
+  }
+
   private async attempt(deliveryId: string): Promise<void> {
-    const found = await findDeliveryToSend(this.deps.db, deliveryId);
+    const found = await this.deps.db.transaction().execute((trx) => findDeliveryToSend(trx, deliveryId));
     if (!found) return;
     const startedAt = this.deps.now();
     const outcome = await this.post(found, startedAt);

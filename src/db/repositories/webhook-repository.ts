@@ -117,8 +117,13 @@ export interface DueDelivery {
  * Pending deliveries of active webhooks that are due at `now` and held by nobody, the longest
  * waiting first.
  */
-export function dueDeliveries(db: Db, now: string, limit: number): Promise<DueDelivery[]> {
-  return db
+export function dueDeliveries(
+  db: Db,
+  now: string,
+  limit: number,
+  webhooks: { only?: string; except?: string[] } = {},
+): Promise<DueDelivery[]> {
+  let query = db
     .selectFrom("webhook_deliveries")
     .innerJoin("webhooks", "webhooks.id", "webhook_deliveries.webhook_id")
     .select(["webhook_deliveries.id", "webhook_deliveries.webhook_id"])
@@ -130,7 +135,12 @@ export function dueDeliveries(db: Db, now: string, limit: number): Promise<DueDe
         eb("webhook_deliveries.claimed_until", "<", now),
       ]),
     )
-    .where("webhooks.status", "=", "active")
+    .where("webhooks.status", "=", "active");
+  if (webhooks.only !== undefined) query = query.where("webhook_deliveries.webhook_id", "=", webhooks.only);
+  if (webhooks.except !== undefined && webhooks.except.length > 0) {
+    query = query.where("webhook_deliveries.webhook_id", "not in", webhooks.except);
+  }
+  return query
     .orderBy("webhook_deliveries.next_attempt_at")
     .orderBy("webhook_deliveries.event_seq")
     .limit(limit)
@@ -185,6 +195,17 @@ export async function claimDeliveries(
     .returning("id")
     .execute();
   return rows.map((row) => row.id);
+}
+
+/** Gives claims back (a stopping instance): another instance may send them at once. */
+export async function releaseDeliveries(db: Db, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable("webhook_deliveries")
+    .set({ claimed_until: null })
+    .where("id", "in", ids)
+    .where("status", "=", "pending")
+    .execute();
 }
 
 export interface DeliveryToSend {
