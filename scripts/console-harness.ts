@@ -74,7 +74,8 @@ export interface ConsoleServer {
   stop(): Promise<void>;
 }
 
-export async function startConsoleServer(): Promise<ConsoleServer> {
+/** `env`: more CAPSTAN_* variables for the server (CAPSTAN_WEBHOOK_ALLOW_PRIVATE, …). */
+export async function startConsoleServer(env: Record<string, string> = {}): Promise<ConsoleServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), "capstan-console-"));
   const database = await createTestDatabase(dataDir);
   const adminKey = generateApiKey().key;
@@ -83,6 +84,7 @@ export async function startConsoleServer(): Promise<ConsoleServer> {
     CAPSTAN_DATABASE_URL: database.url,
     CAPSTAN_BOOTSTRAP_TOKEN: adminKey,
     CAPSTAN_RATE_LIMIT_WRITE_RPM: "0",
+    ...env,
   });
   const call = async (method: string, urlPath: string, key: string, body?: unknown) => {
     const response = await fetch(`${server.url}${urlPath}`, {

@@ -29,10 +29,16 @@ import { EmptyState, Loading } from "../components/States";
 import { ApiError, fieldErrors, toEnvelope } from "../lib/envelope";
 import { formatDate } from "../lib/format";
 import { orgRoute } from "./org";
+import { Webhooks } from "./organization-webhooks";
 
-const SECTIONS = ["members", "keys", "audit"] as const;
+const SECTIONS = ["members", "keys", "audit", "webhooks"] as const;
 type Section = (typeof SECTIONS)[number];
-const SECTION_LABELS: Record<Section, string> = { members: "Members", keys: "API keys", audit: "Audit log" };
+const SECTION_LABELS: Record<Section, string> = {
+  members: "Members",
+  keys: "API keys",
+  audit: "Audit log",
+  webhooks: "Webhooks",
+};
 
 interface OrganizationSearch {
   section?: Section;
@@ -40,6 +46,8 @@ interface OrganizationSearch {
   action?: string;
   since?: string;
   until?: string;
+  /** The webhook whose deliveries are open. */
+  webhook?: string;
 }
 
 const text = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
@@ -56,6 +64,7 @@ export const organizationRoute = createRoute({
     action: text(search.action),
     since: text(search.since),
     until: text(search.until),
+    webhook: text(search.webhook),
   }),
   component: Organization,
 });
@@ -100,6 +109,7 @@ function Organization() {
       {section === "members" && <Members org={org} />}
       {section === "keys" && <ApiKeys />}
       {section === "audit" && <Audit org={org} search={search} />}
+      {section === "webhooks" && <Webhooks org={org} selected={search.webhook} />}
     </section>
   );
 }
