@@ -12,6 +12,7 @@ import { capabilityBundle } from "../helpers/capability-bundles.js";
 import { assertEnvelope, type EnvelopeType, type ResponseLike } from "../helpers/envelope.js";
 import { newOrg, newStranger, newUserKey, type Role } from "../helpers/factories.js";
 import { registeredRoutes } from "../helpers/route-table.js";
+import { testDialect } from "../helpers/database.js";
 import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -84,7 +85,7 @@ interface Rule {
    * real sockets reach the lane, so its cells are sent over one as well.
    */
   fastLane?: true;
-  ok: 200 | 201 | 204 | 302;
+  ok: 200 | 201 | 204 | 302 | 409;
   /**
    * Why a successful write of this route writes no audit event (every other write must): a runtime's
    * sync report replaces the last one every minute and changes nothing anyone configured.
@@ -513,6 +514,8 @@ const RULES: Record<string, Rule | Rule[]> = {
     },
   },
   "POST /api/v1/admin/secrets/rotate": { access: "admin", ok: 200 },
+  // Scale mode backs up with pg_dump: the route refuses there (409) after the same admin check.
+  "POST /api/v1/admin/backups": { access: "admin", ok: testDialect() === "postgres" ? 409 : 201 },
   "GET /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/capabilities/:binding_id/upgrade-preview": {
     access: "reader",
     ok: 200,
