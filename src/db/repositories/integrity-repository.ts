@@ -137,9 +137,10 @@ export async function listCapabilitiesWithDeadLatest(db: Db, limit: number): Pro
 export async function storageEngineProblems(db: Db, dialect: Dialect, limit: number): Promise<string[]> {
   if (dialect !== "sqlite") return [];
   const problems: string[] = [];
-  const integrity = await sql<{ integrity_check: string }>`pragma quick_check(${sql.lit(limit)})`.execute(db);
+  const integrity = await sql<Record<string, string>>`pragma quick_check(${sql.lit(limit)})`.execute(db);
   for (const row of integrity.rows) {
-    if (row.integrity_check !== "ok") problems.push(`quick_check: ${row.integrity_check}`);
+    const message = Object.values(row)[0];
+    if (message !== "ok") problems.push(`quick_check: ${message}`);
   }
   const keys = await sql<{
     table: string;
