@@ -132,7 +132,8 @@ export async function createBackup(deps: BackupDeps, target: string): Promise<Ba
     path.dirname(dir),
     `.${path.basename(dir)}.partial-${randomBytes(6).toString("hex")}`,
   );
-  await mkdir(staging);
+  // Owner-only: the copy holds key hashes and encrypted secrets, as the data directory does.
+  await mkdir(staging, { mode: 0o700 });
   try {
     const createdAt = deps.now().toISOString();
     const databaseFile = path.join(staging, DATABASE_FILE);
@@ -338,12 +339,11 @@ export async function restoreBackup(config: Config, from: string): Promise<Resto
   if (config.blobStore.driver !== "fs") throw new Error("unreachable");
   const blobDir = path.resolve(config.blobStore.dir);
   const source = path.resolve(from);
-  const manifest = await readManifest(source);
-  await verifyBackupFiles(source, manifest);
-
   await requireEmptyOrMissing(config.dataDir, "the data directory", [SECRETS_KEY_FILE]);
   if (existsSync(databasePath)) throw conflict(`there is a database at ${databasePath} already`);
   await requireEmptyOrMissing(blobDir, "the blob directory");
+  const manifest = await readManifest(source);
+  await verifyBackupFiles(source, manifest);
 
   const suffix = `.restore-${randomBytes(6).toString("hex")}`;
   const stagedBlobs = `${blobDir}${suffix}`;
