@@ -46,6 +46,7 @@ import { requireInstanceAdmin } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { RequestScope, ServiceDeps } from "./deps.js";
 import { keyCheckIds, keysFailingKeyCheck, SECRETS_KEY_FILE } from "./secret-service.js";
+import { inTransaction } from "./transaction.js";
 
 export const BACKUP_FORMAT = "capstan-backup";
 export const BACKUP_FORMAT_VERSION = 1;
@@ -204,7 +205,7 @@ export async function createServerBackup(deps: ServiceDeps, scope: RequestScope)
     targetId: null,
     data: { name },
   };
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps, async (trx) => {
     await appendAudit(trx, scope, entry, at);
   });
   return summary;
