@@ -10,7 +10,7 @@ import {
   listBindingsOffTarget,
   listBindingsOfRuntimes,
   listTags,
-  listVersionManifests,
+  listVersionRequirements,
   listVersionSecrets,
   repointBindings,
   type TagRow,
@@ -245,28 +245,30 @@ async function withoutBrokenRequirements<T extends TrackingBindingRow>(
   const bound = await listBindingsOfRuntimes(trx, [...orgOfRuntime.keys()]);
   const versionIds = new Set(bound.map((row) => row.version_id));
   for (const target of targets.values()) versionIds.add(target.id);
-  const requiresById = new Map(
-    (await listVersionManifests(trx, [...versionIds])).map((row) => [
+  const versions = new Map(
+    (await listVersionRequirements(trx, [...versionIds])).map((row) => [
       row.id,
-      requiresOf(parseJsonObject<Record<string, unknown>>(row.manifest)),
+      { ...row, requires: requiresOf(parseJsonObject<Record<string, unknown>>(row.manifest)) },
     ]),
   );
   // Nothing bound on these runtimes requires anything, and no target does: every move stands.
-  if ([...requiresById.values()].every((requires) => Object.keys(requires).length === 0))
+  if ([...versions.values()].every((version) => Object.keys(version.requires).length === 0))
     return { movable: rows, skipped: [] };
 
   const byRuntime = new Map<string, RequirementBinding[]>();
   for (const row of bound) {
+    const version = versions.get(row.version_id);
+    if (!version) continue;
     const orgId = orgOfRuntime.get(row.runtime_id) as string;
     const list = byRuntime.get(row.runtime_id) ?? [];
     list.push({
       capability_id: row.capability_id,
-      owner_key: row.owner_key,
-      name: row.name,
-      display: row.capability_org_id === orgId ? row.name : `${row.owner_key}/${row.name}`,
+      owner_key: version.owner_key,
+      name: version.name,
+      display: version.capability_org_id === orgId ? version.name : `${version.owner_key}/${version.name}`,
       enabled: row.enabled === 1,
-      version: row.version,
-      requires: requiresById.get(row.version_id) ?? {},
+      version: version.version,
+      requires: version.requires,
     });
     byRuntime.set(row.runtime_id, list);
   }
@@ -283,7 +285,7 @@ async function withoutBrokenRequirements<T extends TrackingBindingRow>(
     const check = checkMove(
       bindings,
       moving,
-      { version: target.version, requires: requiresById.get(target.id) ?? {} },
+      { version: target.version, requires: versions.get(target.id)?.requires ?? {} },
       ["binding"],
     );
     if (check.unmet.length === 0 && check.dependants.length === 0) {
