@@ -15,6 +15,7 @@ import * as m0006 from "./migrations/0006_add_tags_and_tracking.js";
 import * as m0007 from "./migrations/0007_add_signing_keys_and_signatures.js";
 import * as m0008 from "./migrations/0008_add_scan_findings.js";
 import * as m0009 from "./migrations/0009_add_mcp_registry_index.js";
+import * as m0010 from "./migrations/0010_add_events_and_audit_chain.js";
 import type { Database } from "./schema.js";
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0007_add_signing_keys_and_signatures": m0007,
   "0008_add_scan_findings": m0008,
   "0009_add_mcp_registry_index": m0009,
+  "0010_add_events_and_audit_chain": m0010,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

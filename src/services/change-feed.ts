@@ -17,6 +17,8 @@ export type ChangeEvent =
    * keys or count signatures by them — resolved sets binding one of its capabilities — change.
    */
   | { kind: "org_trust"; orgId: string }
+  /** The org's event log grew to `seq` (SPEC §15): streams and webhook delivery read on from there. */
+  | { kind: "events"; orgId: string; seq: number }
   /** Anything may have changed (e.g. missed notifications in scale mode): drop every cache. */
   | { kind: "all" }
   /** Requests an instance counted against rate limits since its last report: [bucket, count]. */

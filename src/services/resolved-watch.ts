@@ -152,6 +152,8 @@ export class ResolvedWatch {
   private onChange(event: ChangeEvent): void {
     switch (event.kind) {
       case "rate_limit_usage":
+      case "events":
+        // The event log grew: the change that grew it publishes its own event (runtime, capability…).
         return;
       case "runtime":
         this.sequence += 1;

@@ -4,6 +4,7 @@
 //
 // Values never reach a log, an audit record, an error message or a cache: the service decrypts a
 // value only to hand it to the one response that carries it (or to compare it with a new one).
+
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ConfigError } from "../config.js";
@@ -44,6 +45,7 @@ import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import type { RuntimePath } from "./runtime-path.js";
 import { requireRuntimeTokenRead } from "./runtime-token-service.js";
 import { type DeclaredSecrets, mappedSecretName, type SecretMapping } from "./secret-views.js";
+import { inTransaction } from "./transaction.js";
 import { findWorkspace } from "./workspace-service.js";
 
 /** A workspace holds at most this many secrets: the list is one unpaged response. */
@@ -207,7 +209,7 @@ export class SecretService {
     keyring: SecretsKeyring,
   ): Promise<SecretWriteResult & { changed: boolean }> {
     const at = this.deps.now().toISOString();
-    return this.deps.db.transaction().execute(async (trx) => {
+    return inTransaction(this.deps, async (trx) => {
       const workspace = await findWorkspace(trx, orgId, workspaceKey);
       const existing = await findWorkspaceSecret(trx, workspace.id, name);
       const place = { org_id: orgId, workspace_id: workspace.id, name };
@@ -268,7 +270,7 @@ export class SecretService {
   async remove(scope: RequestScope, orgKey: string, workspaceKey: string, name: string): Promise<void> {
     const { org } = await requireOrgRole(this.deps, scope.actor, orgKey, "contributor");
     const at = this.deps.now().toISOString();
-    await this.deps.db.transaction().execute(async (trx) => {
+    await inTransaction(this.deps, async (trx) => {
       const workspace = await findWorkspace(trx, org.id, workspaceKey);
       const existing = await findWorkspaceSecret(trx, workspace.id, name);
       if (!existing) throw notFound(`Secret '${name}'`);
