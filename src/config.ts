@@ -50,6 +50,11 @@ export interface Config {
   mcpNamespace: string;
   /** CAPSTAN_WEBHOOK_ALLOW_PRIVATE: webhooks may target loopback and private addresses (SPEC §15). */
   webhookAllowPrivate: boolean;
+  /**
+   * CAPSTAN_TEST_PAUSE_IN_MIGRATION: tests only. The server stops inside this migration (its changes
+   * made, not committed) and waits to be killed (src/db/migrate.ts).
+   */
+  testPauseInMigration?: string | null;
 }
 
 export class ConfigError extends Error {
@@ -169,6 +174,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     secretsKeyring,
     mcpNamespace: readMcpNamespace(read("CAPSTAN_MCP_NAMESPACE")),
     webhookAllowPrivate: allowPrivate === "true" || allowPrivate === "1",
+    testPauseInMigration: read("CAPSTAN_TEST_PAUSE_IN_MIGRATION") ?? null,
   });
 }
 

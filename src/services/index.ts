@@ -8,7 +8,7 @@ import { FileManifestCache } from "./file-manifest-cache.js";
 import { OrgRoleCache } from "./org-role-cache.js";
 import { PublishPipeline } from "./publish-service.js";
 import { ResolvedService } from "./resolved-service.js";
-import { ResolvedWatch } from "./resolved-watch.js";
+import { ResolvedWatch, type WatchLimits } from "./resolved-watch.js";
 import { SecretService } from "./secret-service.js";
 import { type DispatcherOptions, WebhookDispatcher } from "./webhook-dispatcher.js";
 import { WebhookService } from "./webhook-service.js";
@@ -38,6 +38,8 @@ export interface Services {
 }
 
 export interface ServicesOptions {
+  /** Caps on held watch requests (small ones let a test fill them). */
+  watchLimits?: WatchLimits;
   /** How webhook hosts are resolved (tests play DNS rebinding with their own). */
   webhookResolve?: ResolveHost;
   webhookDispatch?: DispatcherOptions;
@@ -60,7 +62,7 @@ export function createServices(deps: ServiceDeps, options: ServicesOptions = {})
     bindings: new BindingService(deps, roles),
     resolved,
     // Subscribes after the resolved set's cache, so a change has evicted it when a watcher wakes.
-    watch: new ResolvedWatch(resolved, deps.changes),
+    watch: new ResolvedWatch(resolved, deps.changes, options.watchLimits),
     details: new ArtifactDetailCache(budget - Math.floor(budget / 4)),
     manifests: new FileManifestCache(Math.floor(budget / 4)),
     publish,
