@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { redactLine } from "../../src/http/log-redaction.js";
 import { forbiddenAddressReason } from "../../src/services/webhook-transport.js";
 import { callApi, expectError } from "../helpers/api.js";
 import { newStranger, newUserKey } from "../helpers/factories.js";
@@ -496,4 +497,11 @@ describe("SSRF protection", () => {
     assert.equal(forbiddenAddressReason("2606:4700:4700::1111"), null);
     assert.match(forbiddenAddressReason("fd00:ec2::254") ?? "", /unique-local/);
   });
+});
+
+test("a signing secret that reaches a log line is masked", () => {
+  const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const line = redactLine(JSON.stringify({ msg: `oops ${secret}` }));
+  assert.equal(line.includes(secret.slice(6)), false);
+  assert.match(line, /whsec_\[REDACTED\]/);
 });
