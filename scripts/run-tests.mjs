@@ -252,6 +252,28 @@ function printSummary(results, wallMs, slots) {
     console.log(`#   ${seconds(busy).padStart(8)}  ${dialect} (${own.length} files, time summed over files)`);
   }
   console.log(`#   ${seconds(wallMs).padStart(8)}  overall (${slots} files at a time)`);
+  const cpuMs = childrenCpuMs();
+  if (cpuMs !== null) {
+    const cores = (cpuMs / wallMs).toFixed(2);
+    console.log(
+      `#   ${seconds(cpuMs).padStart(8)}  CPU used by the files and their children (${cores} cores on average)`,
+    );
+  }
+}
+
+/**
+ * The CPU time of every process the run waited for (Linux: /proc/self/stat's cutime and cstime), to
+ * show whether the files were waiting on CPU or on something else at the chosen concurrency.
+ */
+function childrenCpuMs() {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 16 and 17 of proc(5), counted from the state (field 3): clock ticks, 100 per second.
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  } catch {
+    return null;
+  }
 }
 
 /** The sources the server and CLI children run, transpiled once here rather than by the first files at once. */
