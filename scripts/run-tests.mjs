@@ -20,7 +20,7 @@
 // At the end it prints the counts of all files together, the failed files, the slowest files and
 // the time the run took, so that a suite that creeps towards CI's patience is seen before it gets there.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -289,11 +289,30 @@ function prepareCompiledSources() {
   }
 }
 
+/**
+ * The console's browser files build web/dist when it is missing; they start together (they are
+ * among the longest), so it is built here once instead of by each of them at the same time.
+ */
+function prepareConsole(jobs) {
+  const needed = jobs.some((job) => key(job.file).startsWith("test/console/"));
+  if (!needed || existsSync(path.join(ROOT, "web", "dist", "index.html"))) return;
+  const program = 'import("./scripts/console-harness.ts").then((harness) => harness.ensureConsoleBuilt())';
+  const built = spawnSync(process.execPath, ["--import", "tsx", "--eval", program], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
+  if (built.status !== 0) {
+    console.error("# could not build the console for the browser tests");
+    process.exit(1);
+  }
+}
+
 const dialects = process.env.CAPSTAN_TEST_DATABASE_URL ? ["sqlite", "postgres"] : ["sqlite"];
 const slots = concurrency();
 const started = performance.now();
 prepareCompiledSources();
 const jobs = jobsFor(dialects);
+prepareConsole(jobs);
 console.log(
   `\n# Capstan test suite on ${dialects.join(" and ")}: ${jobs.length} files, ${slots} at a time, longest first\n`,
 );
