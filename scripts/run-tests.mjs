@@ -159,6 +159,9 @@ function runJob(job) {
       hung = true;
       killGroup(child);
     }, HANG_GUARD_MS);
+    // A process the file started and left behind (a server of a test that failed before stopping
+    // it) would keep the output pipes open and the job running: it ends with the file.
+    child.on("exit", () => killGroup(child));
     child.on("close", (code, signal) => {
       clearTimeout(guard);
       running.delete(child);
