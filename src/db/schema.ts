@@ -208,6 +208,34 @@ export interface AuditEventsTable {
   target_id: string | null;
   request_id: string | null;
   data: string;
+  /** Position in the org's audit chain (SPEC §15); the instance's records form their own chain. */
+  chain_seq: number | null;
+  /** `sha256(previous hash ‖ canonical record)`: see src/domain/audit-chain.ts. */
+  hash: string | null;
+}
+
+/** Per chain (an org id, or "" for the instance): the last event seq and audit link. */
+export interface LogHeadsTable {
+  chain: string;
+  event_seq: number;
+  audit_seq: number;
+  audit_hash: string;
+}
+
+/** An org's event (SPEC §15), appended in the transaction of the change it describes. */
+export interface EventsTable {
+  org_id: string;
+  /** Gap-free per org: 1, 2, 3… in commit order. */
+  seq: number;
+  id: string;
+  type: string;
+  occurred_at: string;
+  /** JSON `{user_id, api_key_id}` (both null for the system). */
+  actor: string;
+  workspace_id: string | null;
+  /** JSON `{kind, id, name?}`. */
+  subject: string;
+  data: string;
 }
 
 /** A workspace secret (SPEC §11): the value only as AES-256-GCM ciphertext. */
@@ -294,6 +322,8 @@ export interface Database {
   workspace_secrets: WorkspaceSecretsTable;
   signing_keys: SigningKeysTable;
   capability_signatures: CapabilitySignaturesTable;
+  log_heads: LogHeadsTable;
+  events: EventsTable;
 }
 
 export type Row<T extends keyof Database> = Selectable<Database[T]>;

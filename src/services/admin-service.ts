@@ -18,6 +18,7 @@ import { newId } from "../lib/ids.js";
 import { requireInstanceAdmin } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import { inTransaction } from "./transaction.js";
 
 export interface UserPage {
   items: Row<"users">[];
@@ -41,7 +42,7 @@ export async function createUser(
     created_at: at,
   };
   try {
-    await deps.db.transaction().execute(async (trx) => {
+    await inTransaction(deps, async (trx) => {
       await insertUser(trx, user);
       await appendAudit(
         trx,
@@ -89,7 +90,7 @@ export async function setUserAdmin(
 ): Promise<Row<"users">> {
   await requireInstanceAdmin(deps, scope.actor);
   const at = deps.now().toISOString();
-  return deps.db.transaction().execute(async (trx) => {
+  return inTransaction(deps, async (trx) => {
     await lockAdmins(deps, trx);
     const user = await findUserById(trx, userId);
     if (!user) throw notFound(`User '${userId}'`);

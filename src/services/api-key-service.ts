@@ -2,6 +2,7 @@
 // for one of the org's service accounts, never for another person; listed without secrets;
 // revoked at once. Only the SHA-256 of a key is stored. A key may be limited to one org, and a key
 // minted by a limited key is limited to the same org, so a limited key can never widen itself.
+
 import type { Transaction } from "kysely";
 import type { ApiKeyCreateBody } from "../contract/users.js";
 import {
@@ -19,6 +20,7 @@ import { newId } from "../lib/ids.js";
 import { findOrgMembership, requireInstanceAdmin, requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import { inTransaction } from "./transaction.js";
 
 /** The body of every key-minting route: `{name, expires_in_days?, read_only?, org?}`. */
 export type ApiKeyInput = ApiKeyCreateBody;
@@ -96,9 +98,7 @@ export async function createOwnApiKey(
       ? actor.keyOrgId
       : (await requireOrgRole(deps, actor, input.org, "reader")).org.id;
   const at = deps.now();
-  return deps.db
-    .transaction()
-    .execute((trx) => mintApiKey(trx, scope, { userId: actor.userId, orgId }, input, at));
+  return inTransaction(deps, (trx) => mintApiKey(trx, scope, { userId: actor.userId, orgId }, input, at));
 }
 
 /**
@@ -127,7 +127,7 @@ async function revokeKey(
   keyId: string,
 ): Promise<void> {
   const at = deps.now().toISOString();
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps, async (trx) => {
     const revoked = await revokeKeyOfUser(trx, userId, keyId, at);
     if (!revoked) throw notFound(`API key '${keyId}'`);
     await appendAudit(
@@ -166,9 +166,7 @@ export async function createUserApiKeyAsAdmin(
     orgId = access.org.id;
   }
   const at = deps.now();
-  return deps.db
-    .transaction()
-    .execute((trx) => mintApiKey(trx, scope, { userId: user.id, orgId }, input, at));
+  return inTransaction(deps, (trx) => mintApiKey(trx, scope, { userId: user.id, orgId }, input, at));
 }
 
 /** The org (owner only) and one of its service accounts; 404 for anyone else, people included. */
@@ -195,7 +193,7 @@ export async function createServiceAccountApiKey(
   const account = await requireServiceAccount(deps, scope.actor, orgKey, userId);
   if (input.org !== undefined && input.org !== orgKey) throw bodyOrgNotReachable(input.org);
   const at = deps.now();
-  return deps.db.transaction().execute((trx) => mintApiKey(trx, scope, account, input, at));
+  return inTransaction(deps, (trx) => mintApiKey(trx, scope, account, input, at));
 }
 
 /** A service account's keys that are not revoked (its runtime tokens included). */

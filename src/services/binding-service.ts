@@ -2,6 +2,7 @@
 // (binding-cache.ts); every write publishes {kind: "runtime"} after commit so that cache, and other
 // instances', drop the runtime. Which capability and version a reference names is
 // capability-resolution.ts; reconciling a runtime to its declared config is binding-reconciliation.ts.
+
 import type { BindingCreateBody, BindingPatchBody, RuntimeCapabilityBinding } from "../contract/bindings.js";
 import type { Dialect } from "../db/connect.js";
 import {
@@ -67,6 +68,7 @@ import {
   serializeMapping,
 } from "./secret-views.js";
 import { assertSignedIfRequired, requiresSigned } from "./signing-service.js";
+import { inTransaction } from "./transaction.js";
 import { previewUpgrade, type UpgradePreview } from "./upgrade-preview.js";
 
 /** The serialized response: sent as is, joined to the headers in one write. */
@@ -142,7 +144,7 @@ export class BindingService {
   ): Promise<RuntimeCapabilityBinding> {
     const { org } = await requireOrgRole(this.deps, scope.actor, path.org, "contributor");
     const at = this.deps.now().toISOString();
-    const item = await this.deps.db.transaction().execute(async (trx) => {
+    const item = await inTransaction(this.deps, async (trx) => {
       const runtime = await requireRuntime(trx, org.id, path);
       const capability = await resolveCapability(trx, org, body.name);
       const selector = body.version ?? "latest";
@@ -276,7 +278,7 @@ export class BindingService {
   ): Promise<RuntimeCapabilityBinding> {
     const { org } = await requireOrgRole(this.deps, scope.actor, path.org, "contributor");
     const at = this.deps.now().toISOString();
-    const { item, changed } = await this.deps.db.transaction().execute(async (trx) => {
+    const { item, changed } = await inTransaction(this.deps, async (trx) => {
       const runtime = await requireRuntime(trx, org.id, path);
       const binding = await requireBinding(trx, runtime.id, bindingId, ifMatch);
       const plan = await planBindingChange(trx, this.deps.dialect, org, binding, body, runtime.config);
@@ -341,7 +343,7 @@ export class BindingService {
   ): Promise<void> {
     const { org } = await requireOrgRole(this.deps, scope.actor, path.org, "contributor");
     const at = this.deps.now().toISOString();
-    await this.deps.db.transaction().execute(async (trx) => {
+    await inTransaction(this.deps, async (trx) => {
       const runtime = await requireRuntime(trx, org.id, path);
       const binding = await requireBinding(trx, runtime.id, bindingId, ifMatch);
       const [row] = await listJoinedBindings(trx, runtime.id, binding.id);

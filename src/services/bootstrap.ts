@@ -10,6 +10,7 @@ import { generateApiKey, hashApiKey, parseApiKey } from "../lib/api-key-format.j
 import { newId } from "../lib/ids.js";
 import { appendAudit } from "./audit.js";
 import type { ServiceDeps } from "./deps.js";
+import { inTransaction } from "./transaction.js";
 
 export interface BootstrapResult {
   /** The plaintext key, only when it was generated here (so it must be shown once). */
@@ -18,8 +19,8 @@ export interface BootstrapResult {
 }
 
 export async function bootstrapIfEmpty(deps: ServiceDeps): Promise<BootstrapResult | null> {
-  const { db, config } = deps;
-  return db.transaction().execute(async (trx) => {
+  const { config } = deps;
+  return inTransaction(deps, async (trx) => {
     if (await anyUserExists(trx)) return null;
 
     const at = deps.now().toISOString();

@@ -12,6 +12,8 @@ export type ChangeEvent =
   | { kind: "api_key"; keyId: string }
   /** Memberships or roles in an org changed. */
   | { kind: "org"; orgId: string }
+  /** The org's event log grew to `seq` (SPEC §15): streams and webhook delivery read on from there. */
+  | { kind: "events"; orgId: string; seq: number }
   /** Anything may have changed (e.g. missed notifications in scale mode): drop every cache. */
   | { kind: "all" }
   /** Requests an instance counted against rate limits since its last report: [bucket, count]. */

@@ -19,6 +19,7 @@ import { newId } from "../lib/ids.js";
 import { type Role, requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import { inTransaction } from "./transaction.js";
 
 export interface MemberView {
   user_id: string;
@@ -88,7 +89,7 @@ export async function addMember(
     new AppError("member_exists_error", `'${email}' is already a member of '${orgKey}'`);
   let member: MemberView;
   try {
-    member = await deps.db.transaction().execute(async (trx) => {
+    member = await inTransaction(deps, async (trx) => {
       const user = await findOrCreateUser(trx, { ...input, email }, at);
       if (user.service_org_id !== null && user.service_org_id !== org.id) {
         throw conflict(`'${email}' is a service account of another organization`);
@@ -130,7 +131,7 @@ export async function updateMemberRole(
 ): Promise<MemberView> {
   const { org } = await requireOrgRole(deps, scope.actor, orgKey, "owner");
   const at = deps.now().toISOString();
-  const member = await deps.db.transaction().execute(async (trx) => {
+  const member = await inTransaction(deps, async (trx) => {
     await lockOrg(deps, trx, org.id);
     const current = await findMember(trx, org.id, userId);
     if (current.role === "owner" && role !== "owner") await ensureAnotherOwner(trx, org.id, "demoted");
@@ -161,7 +162,7 @@ export async function removeMember(
 ): Promise<void> {
   const { org } = await requireOrgRole(deps, scope.actor, orgKey, "owner");
   const at = deps.now().toISOString();
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps, async (trx) => {
     await lockOrg(deps, trx, org.id);
     const current = await findMember(trx, org.id, userId);
     if (current.role === "owner") await ensureAnotherOwner(trx, org.id, "removed");

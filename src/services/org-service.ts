@@ -9,6 +9,7 @@ import { newId } from "../lib/ids.js";
 import { type OrgAccess, requireOrgRole, requireUnlimitedKey } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import { inTransaction } from "./transaction.js";
 import { insertWorkspace } from "./workspace-service.js";
 
 export interface OrgInput {
@@ -41,7 +42,7 @@ export async function createOrg(deps: ServiceDeps, scope: RequestScope, input: O
     updated_at: at,
   };
   try {
-    await deps.db.transaction().execute(async (trx) => {
+    await inTransaction(deps, async (trx) => {
       await insertOrg(trx, org);
       await insertMembership(trx, org.id, scope.actor.userId, "owner", at);
       await insertWorkspace(trx, org.id, DEFAULT_WORKSPACE, at);
@@ -87,7 +88,7 @@ export async function updateOrg(
     ...(patch.name !== undefined && { name: patch.name }),
     ...(patch.description !== undefined && { description: patch.description }),
   };
-  const updated = await deps.db.transaction().execute(async (trx) => {
+  const updated = await inTransaction(deps, async (trx) => {
     const row = await updateOrgRow(trx, org.id, { ...changes, updated_at: at });
     await appendAudit(
       trx,

@@ -18,6 +18,7 @@ import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import { inTransaction } from "./transaction.js";
 import { findWorkspace, refuseWhileRuntimes } from "./workspace-service.js";
 
 export type ProjectWithCount = Row<"projects"> & { runtime_count: number };
@@ -83,7 +84,7 @@ export async function createProject(
     updated_at: at,
   };
   try {
-    await deps.db.transaction().execute(async (trx) => {
+    await inTransaction(deps, async (trx) => {
       await insertProject(trx, project);
       await appendAudit(
         trx,
@@ -132,7 +133,7 @@ export async function updateProject(
     ...(patch.name !== undefined && { name: patch.name }),
     ...(patch.description !== undefined && { description: patch.description }),
   };
-  return deps.db.transaction().execute(async (trx) => {
+  return inTransaction(deps, async (trx) => {
     const workspace = await findWorkspace(trx, org.id, workspaceKey);
     const project = await findProject(trx, workspace.id, reference);
     const updated = await updateProjectRow(trx, project.id, { ...changes, updated_at: at });
@@ -164,7 +165,7 @@ export async function deleteProject(
 ): Promise<void> {
   const { org } = await requireOrgRole(deps, scope.actor, orgKey, "contributor");
   const at = deps.now().toISOString();
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps, async (trx) => {
     const workspace = await findWorkspace(trx, org.id, workspaceKey);
     const project = await findProject(trx, workspace.id, reference);
     if (project.is_default === 1) {

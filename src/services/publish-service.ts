@@ -1,6 +1,7 @@
 // Publishing a capability version (SPEC §4, §5 `POST CAP`). The slow work — reading the archive,
 // validating it, hashing, storing blobs — happens before the transaction; the transaction only
 // holds the invariants: immutable versions, numbers never reused, one "latest".
+
 import { createWriteStream } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -28,6 +29,7 @@ import { refreshLatest } from "./registry-admin-service.js";
 import { loadDetail } from "./registry-service.js";
 import { enforceScanPolicy } from "./scan-service.js";
 import { storeSignatures, type VerifiedSignature, verifySignatures } from "./signing-service.js";
+import { inTransaction } from "./transaction.js";
 
 export type BundleUpload = Buffer | AsyncIterable<Buffer | Uint8Array>;
 
@@ -305,7 +307,7 @@ async function insertPublishedVersion(
   options: PublishOptions,
   signatures: VerifiedSignature[],
 ): Promise<{ versionId: string; created: boolean }> {
-  const outcome = await deps.db.transaction().execute(async (trx) => {
+  const outcome = await inTransaction(deps, async (trx) => {
     const at = deps.now().toISOString();
     const capability = await lockCapabilityForPublish(trx, deps.dialect, {
       id: newId(),
@@ -388,7 +390,7 @@ async function signExisting(
 ): Promise<void> {
   if (signatures.length === 0) return;
   const at = deps.now().toISOString();
-  const added = await deps.db.transaction().execute(async (trx) => {
+  const added = await inTransaction(deps, async (trx) => {
     const count = await storeSignatures(trx, scope, orgId, version.id, signatures, at);
     if (count > 0) {
       await appendAudit(

@@ -27,6 +27,7 @@ import {
   resolveCapability,
   resolveVersionHead,
 } from "./registry-service.js";
+import { inTransaction } from "./transaction.js";
 
 /** Recomputes the capability's latest version from its version numbers; a write path only. */
 export async function refreshLatest(trx: Db, capabilityId: string, at: string): Promise<void> {
@@ -44,7 +45,7 @@ async function changeVersion<T>(
   versionId: string,
   change: (trx: Transaction<Database>, version: VersionHead, at: string) => Promise<T>,
 ): Promise<T> {
-  return deps.db.transaction().execute(async (trx) => {
+  return inTransaction(deps, async (trx) => {
     await lockCapability(trx, deps.dialect, target.capability.id);
     const version = await findVersionHeadById(trx, target.capability.id, versionId);
     if (!version || version.status === "deleted") {
@@ -197,7 +198,7 @@ export async function updateVisibility(
   isPublic: boolean,
 ): Promise<VisibilityResult> {
   const target = await resolveCapability(deps, scope.actor, orgKey, ref, "owner");
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps, async (trx) => {
     const at = deps.now().toISOString();
     await setVisibility(trx, target.capability.id, isPublic, at);
     await appendAudit(

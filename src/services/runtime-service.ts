@@ -44,6 +44,7 @@ import { displayName } from "./binding-views.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import { findProject } from "./project-service.js";
 import { resolvedDigestOf } from "./resolved-service.js";
+import { inTransaction } from "./transaction.js";
 
 export interface WorkspaceRef {
   org: string;
@@ -153,7 +154,7 @@ export async function createRuntime(
     updated_at: at,
   };
   try {
-    await deps.db.transaction().execute(async (trx) => {
+    await inTransaction(deps, async (trx) => {
       await insertRuntime(trx, row);
       if (capabilities)
         await reconcileRuntimeBindings(trx, scope, row, capabilities, {
@@ -206,7 +207,7 @@ export async function updateRuntime(
 ): Promise<RuntimeView> {
   const { org, runtime } = await locateRuntime(deps, scope.actor, ref, "contributor");
   const at = deps.now().toISOString();
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps, async (trx) => {
     await updateRuntimeRow(trx, runtime.id, { ...patch, updated_at: at });
     await appendAudit(
       trx,
@@ -229,7 +230,7 @@ export async function updateRuntime(
 export async function deleteRuntime(deps: ServiceDeps, scope: RequestScope, ref: RuntimeRef): Promise<void> {
   const { org, runtime } = await locateRuntime(deps, scope.actor, ref, "contributor");
   const at = deps.now().toISOString();
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps, async (trx) => {
     if (!(await deleteRuntimeRow(trx, runtime.id))) throw notFound("Runtime");
     await appendAudit(
       trx,
@@ -269,7 +270,7 @@ export async function replaceRuntimeConfig(
   const { org, runtime } = await locateRuntime(deps, scope.actor, ref, "contributor");
   const { capabilities, settings } = splitConfig(config);
   const at = deps.now().toISOString();
-  const plan = await deps.db.transaction().execute(async (trx) => {
+  const plan = await inTransaction(deps, async (trx) => {
     await updateRuntimeRow(trx, runtime.id, { config: JSON.stringify(settings), updated_at: at });
     const applied = capabilities
       ? await reconcileRuntimeBindings(trx, scope, runtime, capabilities, {

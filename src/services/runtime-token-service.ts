@@ -8,6 +8,7 @@
 // token may call goes through: a token reads only while its runtime exists and the user who minted
 // it may still read that runtime's org, and only at its own runtime's paths. The fast lane and the
 // cached views answer from memory only what this would allow (binding-cache.ts, cachedViewFor).
+
 import { insertApiKey, newApiKeyRow } from "../db/repositories/api-key-repository.js";
 import { findRuntimeInWorkspace, findRuntimeWithUserRole } from "../db/repositories/runtime-repository.js";
 import { type AppError, forbidden, notFound } from "../errors.js";
@@ -17,6 +18,7 @@ import { keyReachesOrg, requireOrgRole, roleAtLeast } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import type { RuntimePath } from "./runtime-path.js";
+import { inTransaction } from "./transaction.js";
 
 export const DEFAULT_RUNTIME_TOKEN_DAYS = 30;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -46,7 +48,7 @@ export async function createRuntimeToken(
   ).toISOString();
   const key = generateApiKey();
   const id = newId();
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps, async (trx) => {
     const runtime = await findRuntimeInWorkspace(trx, org.id, path.workspace, path.runtimeId);
     if (!runtime) throw notFound("Runtime");
     const name = input.name ?? `runtime ${runtime.key}`;

@@ -1,6 +1,7 @@
 // Publish-time scanning (SPEC §14), the parts with I/O: the org policy that decides which findings
 // refuse a publish, and a version's findings as SARIF. The scan itself runs in the bundle worker
 // (bundle-worker.ts → domain/scan.ts) before anything is stored.
+
 import type { OrgPolicy, OrgPolicyBody, SarifLog } from "../contract/scan.js";
 import {
   findOrgPolicy,
@@ -18,6 +19,7 @@ import { scanSummaryOf } from "./artifact-views.js";
 import { appendAudit } from "./audit.js";
 import type { RequestScope, ServiceDeps } from "./deps.js";
 import { resolveCapability, resolveVersionHead } from "./registry-service.js";
+import { inTransaction } from "./transaction.js";
 
 /** Error items in one refusal: enough to act on; the headline gives the full count. */
 const MAX_REFUSAL_ITEMS = 200;
@@ -61,7 +63,7 @@ export async function updateOrgPolicy(
 ): Promise<OrgPolicy> {
   const { org } = await requireOrgRole(deps, scope.actor, orgKey, "owner");
   const at = deps.now().toISOString();
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps, async (trx) => {
     const before = await findOrgPolicy(trx, org.id);
     await saveOrgPolicy(trx, org.id, { block_severity: body.block_severity, updated_at: at });
     await appendAudit(

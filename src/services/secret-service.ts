@@ -4,6 +4,7 @@
 //
 // Values never reach a log, an audit record, an error message or a cache: the service decrypts a
 // value only to hand it to the one response that carries it (or to compare it with a new one).
+
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ConfigError } from "../config.js";
@@ -44,6 +45,7 @@ import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import type { RuntimePath } from "./runtime-path.js";
 import { requireRuntimeTokenRead } from "./runtime-token-service.js";
 import { type DeclaredSecrets, mappedSecretName, type SecretMapping } from "./secret-views.js";
+import { inTransaction } from "./transaction.js";
 import { findWorkspace } from "./workspace-service.js";
 
 /** A workspace holds at most this many secrets: the list is one unpaged response. */
@@ -57,6 +59,31 @@ const CONCURRENT_ATTEMPTS = 5;
 const KEY_CHECK_SETTING = "secrets_key_check:";
 const KEY_CHECK_PLAINTEXT = "capstan secrets key check";
 const keyCheckData = (id: string): string => `capstan/secrets-key-check/v1\u0000${id}`;
+
+/** The key ids whose key checks these `settings` rows hold (backups record them, never keys). */
+export function keyCheckIds(settings: Array<{ key: string }>): string[] {
+  return settings
+    .filter((row) => row.key.startsWith(KEY_CHECK_SETTING))
+    .map((row) => row.key.slice(KEY_CHECK_SETTING.length));
+}
+
+/**
+ * The ids of the keyring's keys that do not open the key check stored for their id in these
+ * `settings` rows: the key that a server started on that database would refuse (see below).
+ */
+export function keysFailingKeyCheck(
+  keyring: SecretsKeyring,
+  settings: Array<{ key: string; value: string }>,
+): string[] {
+  return keyring.keys
+    .filter((key) => {
+      const stored = settings.find((row) => row.key === `${KEY_CHECK_SETTING}${key.id}`);
+      return (
+        stored !== undefined && openSecret(key, stored.value, keyCheckData(key.id)) !== KEY_CHECK_PLAINTEXT
+      );
+    })
+    .map((key) => key.id);
+}
 
 // --- the keyring at boot -------------------------------------------------------------------------
 
@@ -207,7 +234,7 @@ export class SecretService {
     keyring: SecretsKeyring,
   ): Promise<SecretWriteResult & { changed: boolean }> {
     const at = this.deps.now().toISOString();
-    return this.deps.db.transaction().execute(async (trx) => {
+    return inTransaction(this.deps, async (trx) => {
       const workspace = await findWorkspace(trx, orgId, workspaceKey);
       const existing = await findWorkspaceSecret(trx, workspace.id, name);
       const place = { org_id: orgId, workspace_id: workspace.id, name };
@@ -268,7 +295,7 @@ export class SecretService {
   async remove(scope: RequestScope, orgKey: string, workspaceKey: string, name: string): Promise<void> {
     const { org } = await requireOrgRole(this.deps, scope.actor, orgKey, "contributor");
     const at = this.deps.now().toISOString();
-    await this.deps.db.transaction().execute(async (trx) => {
+    await inTransaction(this.deps, async (trx) => {
       const workspace = await findWorkspace(trx, org.id, workspaceKey);
       const existing = await findWorkspaceSecret(trx, workspace.id, name);
       if (!existing) throw notFound(`Secret '${name}'`);

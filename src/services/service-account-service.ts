@@ -1,6 +1,7 @@
 // Service accounts (SPEC §3): automation users created by one org and belonging to it alone. Their
 // keys are minted by the org's owners and limited to the org (api-key-service.ts); they cannot be
 // added to another org, administer the instance or create orgs.
+
 import { insertMembership, listServiceAccountMembers } from "../db/repositories/member-repository.js";
 import { insertUser } from "../db/repositories/user-repository.js";
 import type { Row } from "../db/schema.js";
@@ -8,6 +9,7 @@ import { newId } from "../lib/ids.js";
 import { type Role, requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import { inTransaction } from "./transaction.js";
 
 export interface ServiceAccountView {
   user_id: string;
@@ -39,7 +41,7 @@ export async function createServiceAccount(
     created_at: at,
   };
   user.email = serviceAccountEmail(user.id);
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps, async (trx) => {
     await insertUser(trx, user);
     await insertMembership(trx, org.id, user.id, input.role, at);
     await appendAudit(

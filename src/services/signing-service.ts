@@ -2,6 +2,7 @@
 // (with a publish or later), against the org's non-revoked keys, and stored with the key it
 // verified against; from then on it counts for as long as that key is not revoked. Whether a
 // version is signed is therefore one indexed lookup, never a cryptographic check on a hot read.
+
 import type {
   SignatureEnvelopeList,
   SigningKey,
@@ -39,6 +40,7 @@ import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { RequestScope, ServiceDeps } from "./deps.js";
+import { inTransaction } from "./transaction.js";
 
 export function presentSigningKey(row: SigningKeyRow): SigningKey {
   return {
@@ -81,7 +83,7 @@ export async function createSigningKey(
     revoked_at: null,
   };
   try {
-    await deps.db.transaction().execute(async (trx) => {
+    await inTransaction(deps, async (trx) => {
       if ((await countSigningKeys(trx, org.id)) >= MAX_SIGNING_KEYS_PER_ORG) {
         throw conflict(
           `'${orgKey}' already has ${MAX_SIGNING_KEYS_PER_ORG} signing keys (revoked ones count)`,
@@ -124,7 +126,7 @@ export async function revokeSigningKey(
 ): Promise<void> {
   const { org } = await requireOrgRole(deps, scope.actor, orgKey, "owner");
   const at = deps.now().toISOString();
-  const revoked = await deps.db.transaction().execute(async (trx) => {
+  const revoked = await inTransaction(deps, async (trx) => {
     const key = await findSigningKey(trx, org.id, keyId.toLowerCase());
     if (!key) throw notFound("Signing key");
     if (!(await revokeKeyRow(trx, org.id, key.id, at))) return false;
@@ -245,7 +247,7 @@ export async function addSignature(
   };
   const verified = await verifySignatures(deps.db, org.id, subject, [{ value: body, loc: ["body"] }]);
   const at = deps.now().toISOString();
-  const added = await deps.db.transaction().execute(async (trx) => {
+  const added = await inTransaction(deps, async (trx) => {
     const count = await storeSignatures(trx, scope, org.id, version.id, verified, at);
     if (count > 0) {
       await appendAudit(

@@ -1,6 +1,7 @@
 // Distribution tags (SPEC §13): `GET CAP/{name}/tags`, `PUT` and `DELETE CAP/{name}/tags/{tag}`.
 // `latest` is computed (capabilities.latest_version) and can be neither set nor removed. Moving or
 // removing a tag re-points the auto-update bindings that track it in the same transaction.
+
 import type { TagMap } from "../contract/capabilities.js";
 import { findVersion, lockCapability } from "../db/repositories/capability-repository.js";
 import { deleteTag, findTag, listTags, upsertTag } from "../db/repositories/tag-repository.js";
@@ -9,6 +10,7 @@ import { appendAudit } from "./audit.js";
 import { causeOf, followTargets } from "./auto-update.js";
 import type { RequestScope, ServiceDeps } from "./deps.js";
 import { type CapabilityInOrg, resolveCapability } from "./registry-service.js";
+import { inTransaction } from "./transaction.js";
 
 export async function listCapabilityTags(
   deps: ServiceDeps,
@@ -34,7 +36,7 @@ export async function setCapabilityTag(
 ): Promise<TagMap> {
   assertSettable(tag);
   const target = await resolveCapability(deps, scope.actor, orgKey, ref, "contributor");
-  const moved = await deps.db.transaction().execute(async (trx) => {
+  const moved = await inTransaction(deps, async (trx) => {
     const at = deps.now().toISOString();
     await lockCapability(trx, deps.dialect, target.capability.id);
     const version = await findVersion(trx, target.capability.id, versionNumber);
@@ -74,7 +76,7 @@ export async function deleteCapabilityTag(
 ): Promise<void> {
   assertSettable(tag);
   const target = await resolveCapability(deps, scope.actor, orgKey, ref, "contributor");
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps, async (trx) => {
     await lockCapability(trx, deps.dialect, target.capability.id);
     const previous = await findTag(trx, target.capability.id, tag);
     if (!previous || !(await deleteTag(trx, target.capability.id, tag))) {

@@ -1,5 +1,6 @@
 // Workspaces of an organization (SPEC §3). Each one is created with its default project `default`
 // in the same transaction, so a runtime always has a project to land in.
+
 import type { Transaction } from "kysely";
 import type { Dialect } from "../db/connect.js";
 import { isUniqueViolation } from "../db/driver-errors.js";
@@ -19,6 +20,7 @@ import { newId } from "../lib/ids.js";
 import { requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
+import { inTransaction } from "./transaction.js";
 
 export interface WorkspaceInput {
   key: string;
@@ -79,7 +81,7 @@ export async function createWorkspace(
   const { org } = await requireOrgRole(deps, scope.actor, orgKey, "contributor");
   const at = deps.now().toISOString();
   try {
-    return await deps.db.transaction().execute(async (trx) => {
+    return await inTransaction(deps, async (trx) => {
       const workspace = await insertWorkspace(trx, org.id, { ...input, isDefault: false }, at);
       await appendAudit(
         trx,
@@ -125,7 +127,7 @@ export async function updateWorkspace(
     ...(patch.name !== undefined && { name: patch.name }),
     ...(patch.description !== undefined && { description: patch.description }),
   };
-  return deps.db.transaction().execute(async (trx) => {
+  return inTransaction(deps, async (trx) => {
     const workspace = await findWorkspace(trx, org.id, workspaceKey);
     const updated = await updateWorkspaceRow(trx, workspace.id, { ...changes, updated_at: at });
     // Deleted by another request since it was read above.
@@ -158,7 +160,7 @@ export async function deleteWorkspace(
 ): Promise<void> {
   const { org } = await requireOrgRole(deps, scope.actor, orgKey, "contributor");
   const at = deps.now().toISOString();
-  await deps.db.transaction().execute(async (trx) => {
+  await inTransaction(deps, async (trx) => {
     const workspace = await findWorkspace(trx, org.id, workspaceKey);
     if (workspace.is_default === 1)
       throw conflict(`'${workspaceKey}' is the default workspace and cannot be deleted`);
