@@ -13,6 +13,8 @@ import { migrateToLatest } from "../src/db/migrate.js";
 import { generateApiKey } from "../src/lib/api-key-format.js";
 import { bootstrapIfEmpty } from "../src/services/bootstrap.js";
 import type { ServiceDeps } from "../src/services/deps.js";
+import { createServices } from "../src/services/index.js";
+import type { WatchLimits } from "../src/services/resolved-watch.js";
 import { createTestDatabase, testDialect } from "./app-database.js";
 
 /**
@@ -51,6 +53,8 @@ export interface TestAppOptions {
   frozenClock?: boolean;
   /** The built web console to serve (null: none); found on disk when absent. */
   consoleDir?: string | null;
+  /** Caps on held watch requests (small ones let a test fill them). */
+  watchLimits?: WatchLimits;
 }
 
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -82,7 +86,10 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   await migrateToLatest(deps.db);
   const boot = await bootstrapIfEmpty(deps);
   if (!boot) throw new Error("fresh test database was not bootstrapped");
-  const app = await buildApp(deps, { consoleDir: options.consoleDir });
+  const app = await buildApp(deps, {
+    consoleDir: options.consoleDir,
+    ...(options.watchLimits && { services: createServices(deps, { watchLimits: options.watchLimits }) }),
+  });
   await options.extraRoutes?.(app);
   await app.ready();
   return {

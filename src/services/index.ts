@@ -8,7 +8,7 @@ import { FileManifestCache } from "./file-manifest-cache.js";
 import { OrgRoleCache } from "./org-role-cache.js";
 import { PublishPipeline } from "./publish-service.js";
 import { ResolvedService } from "./resolved-service.js";
-import { ResolvedWatch } from "./resolved-watch.js";
+import { ResolvedWatch, type WatchLimits } from "./resolved-watch.js";
 import { SecretService } from "./secret-service.js";
 
 export interface Services {
@@ -30,7 +30,7 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export function createServices(deps: ServiceDeps): Services {
+export function createServices(deps: ServiceDeps, options: { watchLimits?: WatchLimits } = {}): Services {
   const roles = new OrgRoleCache(deps);
   const publish = new PublishPipeline(deps.config);
   // CAPSTAN_DETAIL_CACHE_BYTES: three quarters for details, a quarter for parsed file manifests.
@@ -41,7 +41,7 @@ export function createServices(deps: ServiceDeps): Services {
     bindings: new BindingService(deps, roles),
     resolved,
     // Subscribes after the resolved set's cache, so a change has evicted it when a watcher wakes.
-    watch: new ResolvedWatch(resolved, deps.changes),
+    watch: new ResolvedWatch(resolved, deps.changes, options.watchLimits),
     details: new ArtifactDetailCache(budget - Math.floor(budget / 4)),
     manifests: new FileManifestCache(Math.floor(budget / 4)),
     publish,
