@@ -6,14 +6,31 @@
 // is set (each test app then gets a fresh database there, see scripts/app-database.ts). The
 // PostgreSQL pass runs the suites that touch the database; pure code (test/unit) and the CLI
 // (which drives its own SQLite-backed server) do not depend on the dialect.
-// At the end it prints the slowest test files and the time each dialect took, so that a suite that
-// creeps towards CI's patience is seen before it gets there.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+//
+// Scheduling: each (file, dialect) pair is a job, run as its own `node --import tsx FILE` process
+// (what `node --test` does for each file, without a runner process around it). The jobs of both
+// dialects share one pool of CAPSTAN_TEST_CONCURRENCY processes (default: the number of cores plus
+// one, as the files wait on sockets, child processes and browsers part of the time), and the
+// longest start first: durations come from the last run on this machine (.cache/test-timings.json),
+// else from scripts/test-timings.json; a file neither knows (a new one) starts before all others,
+// so that it can never be the long job that runs alone at the end. Each job's output is printed
+// whole when it ends, so files never interleave their lines.
+// A file still running after 15 minutes is killed with everything it started (a hang guard, not a
+// speed limit: a loaded machine runs the CLI files many times slower).
+// At the end it prints the counts of all files together, the failed files, the slowest files and
+// the time the run took, so that a suite that creeps towards CI's patience is seen before it gets there.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(ROOT);
+const HANG_GUARD_MS = 15 * 60 * 1000;
+const BASELINE_TIMINGS = path.join(ROOT, "scripts", "test-timings.json");
+const LOCAL_TIMINGS = path.join(ROOT, ".cache", "test-timings.json");
 
 function findTests(dir) {
   const found = [];
@@ -43,95 +60,268 @@ const DIALECT_INDEPENDENT = [
   `test${path.sep}openapi${path.sep}`,
 ];
 
-function runSuite(dialect) {
-  const suite =
-    dialect === "sqlite"
-      ? files
-      : files.filter((file) => !DIALECT_INDEPENDENT.some((dir) => file.startsWith(dir)));
-  // `node --test` with no file would look for tests by its own patterns: run nothing instead.
-  if (suite.length === 0) {
-    console.log(`\n# No test file to run on ${dialect}: the matched ones do not depend on the dialect\n`);
-    return { dialect, status: 0, wallMs: 0, files: [] };
+function concurrency() {
+  const configured = process.env.CAPSTAN_TEST_CONCURRENCY;
+  if (configured === undefined || configured === "") return availableParallelism() + 1;
+  const value = Number(configured);
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`CAPSTAN_TEST_CONCURRENCY must be a whole number above 0, got ${configured}`);
+    process.exit(1);
   }
-  console.log(`\n# Capstan test suite on ${dialect}\n`);
-  const durationsFile = path.join(scratch, `${dialect}.jsonl`);
-  const started = performance.now();
-  const result = spawnSync(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "--expose-gc",
-      "--test",
-      "--test-concurrency=2",
-      // A guard against a hang, not a speed limit: a loaded machine runs the CLI files many times slower.
-      "--test-timeout=900000",
-      // What the runner would print by itself (CI reads its closing lines), and the file timings.
-      `--test-reporter=${process.stdout.isTTY ? "spec" : "tap"}`,
-      "--test-reporter-destination=stdout",
-      `--test-reporter=${reporter}`,
-      `--test-reporter-destination=${durationsFile}`,
-      ...suite,
-    ],
-    {
-      stdio: "inherit",
-      env: {
-        ...process.env,
-        CAPSTAN_TEST_DIALECT: dialect,
-        CAPSTAN_LOG_LEVEL: process.env.CAPSTAN_LOG_LEVEL ?? "silent",
-      },
-    },
-  );
-  return {
-    dialect,
-    status: result.status ?? 1,
-    wallMs: performance.now() - started,
-    files: readDurations(durationsFile).map((entry) => ({ ...entry, dialect })),
-  };
+  return value;
 }
 
-function readDurations(file) {
-  let text;
+/** `{ "test/x.test.ts": { "sqlite": ms, "postgres": ms } }`, or nothing if the file is missing or unreadable. */
+function readTimings(file) {
   try {
-    text = readFileSync(file, "utf8");
+    const parsed = JSON.parse(readFileSync(file, "utf8"));
+    return parsed !== null && typeof parsed === "object" ? parsed : {};
   } catch {
-    return []; // the runner died before reporting anything; its own output says why
+    return {};
   }
-  return text
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line));
+}
+
+const key = (file) => file.split(path.sep).join("/");
+
+function expectedMs(timings, job) {
+  for (const source of timings) {
+    const ms = source[key(job.file)]?.[job.dialect];
+    if (typeof ms === "number") return ms;
+  }
+  return Number.POSITIVE_INFINITY; // a new file: start it first
+}
+
+function jobsFor(dialects) {
+  const timings = [readTimings(LOCAL_TIMINGS), readTimings(BASELINE_TIMINGS)];
+  const jobs = [];
+  for (const dialect of dialects) {
+    const suite =
+      dialect === "sqlite"
+        ? files
+        : files.filter((file) => !DIALECT_INDEPENDENT.some((dir) => file.startsWith(dir)));
+    for (const file of suite) jobs.push({ file, dialect, expected: 0 });
+  }
+  for (const job of jobs) job.expected = expectedMs(timings, job);
+  // Longest first; ties (new files) keep the sorted order, SQLite before PostgreSQL.
+  return jobs.sort((a, b) => (b.expected > a.expected ? 1 : b.expected < a.expected ? -1 : 0));
+}
+
+const reporter = process.stdout.isTTY ? "spec" : "tap";
+const COUNTS = ["tests", "suites", "pass", "fail", "cancelled", "skipped", "todo"];
+// ANSI colour codes of the spec reporter.
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+/** The counts a reporter prints at the end of a file (`# pass 3` in TAP, `ℹ pass 3` in spec). */
+function countsOf(output) {
+  const counts = {};
+  for (const line of output.replace(ANSI, "").split("\n")) {
+    const match = /^(?:#|ℹ) (tests|suites|pass|fail|cancelled|skipped|todo) (\d+)$/.exec(line.trim());
+    if (match) counts[match[1]] = Number(match[2]);
+  }
+  return counts;
+}
+
+/** Every process a job started, so that a hang or an interrupt ends all of them. */
+const running = new Set();
+
+function runJob(job) {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--expose-gc",
+        `--test-reporter=${reporter}`,
+        "--test-reporter-destination=stdout",
+        job.file,
+      ],
+      {
+        cwd: ROOT,
+        // Its own process group: the hang guard ends the servers and browsers it started too.
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          ...(process.stdout.isTTY ? { FORCE_COLOR: process.env.FORCE_COLOR ?? "1" } : {}),
+          CAPSTAN_TEST_DIALECT: job.dialect,
+          CAPSTAN_LOG_LEVEL: process.env.CAPSTAN_LOG_LEVEL ?? "silent",
+        },
+      },
+    );
+    running.add(child);
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    let hung = false;
+    const guard = setTimeout(() => {
+      hung = true;
+      killGroup(child);
+    }, HANG_GUARD_MS);
+    // A process the file started and left behind (a server of a test that failed before stopping
+    // it) would keep the output pipes open and the job running: it ends with the file.
+    child.on("exit", () => killGroup(child));
+    child.on("close", (code, signal) => {
+      clearTimeout(guard);
+      running.delete(child);
+      const counts = countsOf(output);
+      const passed = code === 0 && !hung;
+      if (hung)
+        output += `\nnot ok - ${key(job.file)} was still running after ${HANG_GUARD_MS / 60000} minutes\n`;
+      else if (!passed && !counts.fail)
+        output += `\nnot ok - ${key(job.file)} exited with ${code ?? signal}\n`;
+      resolve({ ...job, durationMs: performance.now() - started, passed, counts, output });
+    });
+  });
+}
+
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // the group has already gone
+  }
+}
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    for (const child of running) killGroup(child);
+    process.exit(130);
+  });
 }
 
 const seconds = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
-function printTimings(runs) {
-  const files = runs.flatMap((run) => run.files).sort((a, b) => b.durationMs - a.durationMs);
+async function runAll(jobs, slots) {
+  const results = [];
+  let next = 0;
+  async function worker() {
+    while (next < jobs.length) {
+      const job = jobs[next++];
+      const result = await runJob(job);
+      results.push(result);
+      const verdict = result.passed ? "passed" : "FAILED";
+      process.stdout.write(
+        `\n# ${key(job.file)} on ${job.dialect}: ${verdict} in ${seconds(result.durationMs)} (${results.length}/${jobs.length})\n`,
+      );
+      process.stdout.write(result.output.endsWith("\n") ? result.output : `${result.output}\n`);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(slots, jobs.length) }, worker));
+  return results;
+}
+
+/** Keeps this run's durations for the next one's order (a file that failed keeps its old figure). */
+function saveTimings(results) {
+  const timings = readTimings(LOCAL_TIMINGS);
+  for (const result of results.filter((r) => r.passed)) {
+    timings[key(result.file)] = {
+      ...timings[key(result.file)],
+      [result.dialect]: Math.round(result.durationMs),
+    };
+  }
+  try {
+    mkdirSync(path.dirname(LOCAL_TIMINGS), { recursive: true });
+    const scratch = `${LOCAL_TIMINGS}.${process.pid}`;
+    writeFileSync(scratch, `${JSON.stringify(timings, null, 2)}\n`);
+    renameSync(scratch, LOCAL_TIMINGS);
+  } catch (error) {
+    console.error(`# could not save the timings to ${LOCAL_TIMINGS}: ${error.message}`);
+  }
+}
+
+function printSummary(results, wallMs, slots) {
+  const totals = Object.fromEntries(COUNTS.map((name) => [name, 0]));
+  for (const result of results) for (const name of COUNTS) totals[name] += result.counts[name] ?? 0;
+  console.log("\n# All files");
+  for (const name of COUNTS) console.log(`# ${name} ${totals[name]}`);
+  const failed = results.filter((result) => !result.passed);
+  if (failed.length > 0) {
+    console.log("# Failed files");
+    for (const { file, dialect } of failed) console.log(`#   ${dialect.padEnd(8)}  ${key(file)}`);
+  }
+  const slowest = [...results].sort((a, b) => b.durationMs - a.durationMs);
   console.log("\n# Slowest test files");
-  for (const { file, dialect, durationMs, passed } of files.slice(0, 10)) {
-    const shown = path.relative(process.cwd(), file);
+  for (const { file, dialect, durationMs, passed } of slowest.slice(0, 10)) {
     console.log(
-      `#   ${seconds(durationMs).padStart(8)}  ${dialect.padEnd(8)}  ${shown}${passed ? "" : "  (failed)"}`,
+      `#   ${seconds(durationMs).padStart(8)}  ${dialect.padEnd(8)}  ${key(file)}${passed ? "" : "  (failed)"}`,
     );
   }
   console.log("# Total");
-  for (const run of runs) {
-    console.log(`#   ${seconds(run.wallMs).padStart(8)}  ${run.dialect} (${run.files.length} files)`);
+  for (const dialect of new Set(results.map((result) => result.dialect))) {
+    const own = results.filter((result) => result.dialect === dialect);
+    const busy = own.reduce((sum, result) => sum + result.durationMs, 0);
+    console.log(`#   ${seconds(busy).padStart(8)}  ${dialect} (${own.length} files, time summed over files)`);
   }
-  const total = runs.reduce((sum, run) => sum + run.wallMs, 0);
-  console.log(`#   ${seconds(total).padStart(8)}  overall`);
+  console.log(`#   ${seconds(wallMs).padStart(8)}  overall (${slots} files at a time)`);
+  const cpuMs = childrenCpuMs();
+  if (cpuMs !== null) {
+    const cores = (cpuMs / wallMs).toFixed(2);
+    console.log(
+      `#   ${seconds(cpuMs).padStart(8)}  CPU used by the files and their children (${cores} cores on average)`,
+    );
+  }
 }
 
-const reporter = fileURLToPath(new URL("test-durations-reporter.mjs", import.meta.url));
-const scratch = mkdtempSync(path.join(tmpdir(), "capstan-test-timings-"));
-const dialects = process.env.CAPSTAN_TEST_DATABASE_URL ? ["sqlite", "postgres"] : ["sqlite"];
-let runs;
-try {
-  runs = dialects.map(runSuite);
-} finally {
-  rmSync(scratch, { recursive: true, force: true });
+/**
+ * The CPU time of every process the run waited for (Linux: /proc/self/stat's cutime and cstime), to
+ * show whether the files were waiting on CPU or on something else at the chosen concurrency.
+ */
+function childrenCpuMs() {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 16 and 17 of proc(5), counted from the state (field 3): clock ticks, 100 per second.
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+  } catch {
+    return null;
+  }
 }
-printTimings(runs);
-const failed = runs.filter((run) => run.status !== 0).map((run) => run.dialect);
-if (failed.length > 0) console.error(`\n# test suite failed on: ${failed.join(", ")}`);
-process.exit(failed.length > 0 ? 1 : 0);
+
+/** The sources the server and CLI children run, transpiled once here rather than by the first files at once. */
+function prepareCompiledSources() {
+  if (process.env.CAPSTAN_TEST_TSX === "1") return;
+  const built = spawnSync(process.execPath, ["--import", "tsx", "scripts/compiled-sources.ts"], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
+  if (built.status !== 0) {
+    console.error("# could not transpile src/ for the tests' child processes");
+    process.exit(1);
+  }
+}
+
+/**
+ * The console's browser files build web/dist when it is missing; they start together (they are
+ * among the longest), so it is built here once instead of by each of them at the same time.
+ */
+function prepareConsole(jobs) {
+  const needed = jobs.some((job) => key(job.file).startsWith("test/console/"));
+  if (!needed || existsSync(path.join(ROOT, "web", "dist", "index.html"))) return;
+  const program = 'import("./scripts/console-harness.ts").then((harness) => harness.ensureConsoleBuilt())';
+  const built = spawnSync(process.execPath, ["--import", "tsx", "--eval", program], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
+  if (built.status !== 0) {
+    console.error("# could not build the console for the browser tests");
+    process.exit(1);
+  }
+}
+
+const dialects = process.env.CAPSTAN_TEST_DATABASE_URL ? ["sqlite", "postgres"] : ["sqlite"];
+const slots = concurrency();
+const started = performance.now();
+prepareCompiledSources();
+const jobs = jobsFor(dialects);
+prepareConsole(jobs);
+console.log(
+  `\n# Capstan test suite on ${dialects.join(" and ")}: ${jobs.length} files, ${slots} at a time, longest first\n`,
+);
+const results = await runAll(jobs, slots);
+saveTimings(results);
+printSummary(results, performance.now() - started, slots);
+const failedDialects = [...new Set(results.filter((r) => !r.passed).map((r) => r.dialect))];
+if (failedDialects.length > 0) console.error(`\n# test suite failed on: ${failedDialects.join(", ")}`);
+process.exit(failedDialects.length > 0 ? 1 : 0);

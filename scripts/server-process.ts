@@ -1,10 +1,12 @@
 // Shared by the tests and the benchmarks (test/helpers/server-process.ts re-exports it).
-// Starts the real server as a child process (`node --import tsx src/main.ts`) on a free port and
-// resolves once it logs its URL. For tests that need several processes or a real socket.
+// Starts the real server as a child process (`src/main.ts`, transpiled once by compiled-sources.ts,
+// or through tsx with CAPSTAN_TEST_TSX=1) on a free port and resolves once it logs its URL. For tests
+// that need several processes or a real socket.
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { TEST_SECRETS_KEY } from "./app-harness.js";
+import { sourceRunner } from "./compiled-sources.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -29,7 +31,8 @@ export async function startServerProcess(
   env: Record<string, string>,
   timeoutMs = 90_000,
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  const runner = await sourceRunner();
+  const child = spawn(process.execPath, runner.args("src/main.ts"), {
     cwd: ROOT,
     env: {
       ...withoutCapstanVariables(),
@@ -81,3 +84,5 @@ export async function startServerProcess(
       }),
   };
 }
+
+export { sourceRunner } from "./compiled-sources.js";

@@ -1,5 +1,7 @@
-// End to end: the real server as a child process (`node --import tsx src/main.ts`, any free port),
-// the real `capstan` binary as child processes, one server for the whole file.
+// End to end: the real server as a child process (any free port), the real `capstan` CLI as child
+// processes, one server for the whole file. The children run the sources transpiled once
+// (scripts/compiled-sources.ts), as a build would; the first command runs bin/capstan.mjs itself, so
+// the binary's own start (through tsx in a checkout without a build) is covered too.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
@@ -10,6 +12,7 @@ import { packBundle, readCapabilitySource } from "../../src/cli/bundle-pack.js";
 import { generateApiKey } from "../../src/lib/api-key-format.js";
 import {
   type ServerProcess,
+  sourceRunner,
   startServerProcess,
   withoutCapstanVariables,
 } from "../helpers/server-process.js";
@@ -50,10 +53,15 @@ describe("capstan end to end", () => {
   let server: Server;
   let scratch: string;
   let configFile: string;
+  /** Node's arguments that start the CLI (the transpiled sources). */
+  let cli: string[];
 
-  /** Runs the binary with the test's profile file; `env` adds or overrides variables. */
-  function capstan(args: string[], env: Record<string, string> = {}): Promise<Run> {
-    const child = spawn(process.execPath, [BIN, ...args], {
+  /**
+   * Runs the CLI with the test's profile file; `env` adds or overrides variables. `program` is what
+   * node runs: the transpiled CLI unless a test names bin/capstan.mjs.
+   */
+  function capstan(args: string[], env: Record<string, string> = {}, program = cli): Promise<Run> {
+    const child = spawn(process.execPath, [...program, ...args], {
       cwd: scratch,
       env: { ...withoutCapstanVariables(), CAPSTAN_CONFIG: configFile, NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],
@@ -61,8 +69,8 @@ describe("capstan end to end", () => {
     return collect(child);
   }
 
-  async function succeeds(args: string[]): Promise<Run> {
-    const run = await capstan(args);
+  async function succeeds(args: string[], program = cli): Promise<Run> {
+    const run = await capstan(args, {}, program);
     assert.equal(run.code, 0, `capstan ${args.join(" ")}\n${run.stdout}\n${run.stderr}`);
     return run;
   }
@@ -81,6 +89,7 @@ describe("capstan end to end", () => {
   before(async () => {
     scratch = await mkdtemp(path.join(tmpdir(), "capstan-e2e-"));
     configFile = path.join(scratch, "config", "config.json");
+    cli = (await sourceRunner()).cliArgs();
     server = await startServer(path.join(scratch, "data"));
   });
 
@@ -89,8 +98,8 @@ describe("capstan end to end", () => {
     await rm(scratch, { recursive: true, force: true });
   });
 
-  test("--help lists the commands", async () => {
-    const run = await succeeds(["--help"]);
+  test("--help lists the commands (bin/capstan.mjs itself)", async () => {
+    const run = await succeeds(["--help"], [BIN]);
     assert.match(run.stdout, /capability push DIR/);
     assert.match(run.stdout, /runtime sync RT/);
   });
