@@ -117,6 +117,7 @@ export async function moveTrackingBindings(
     );
     return {
       orgId: row.org_id,
+      workspaceId: row.runtime_workspace_id,
       action: "runtime.capability.auto_updated",
       targetType: "binding",
       targetId: row.id,
