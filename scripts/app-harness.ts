@@ -13,6 +13,7 @@ import { migrateToLatest } from "../src/db/migrate.js";
 import { generateApiKey } from "../src/lib/api-key-format.js";
 import { bootstrapIfEmpty } from "../src/services/bootstrap.js";
 import type { ServiceDeps } from "../src/services/deps.js";
+import type { ServiceOptions } from "../src/services/index.js";
 import { createTestDatabase, testDialect } from "./app-database.js";
 
 /**
@@ -51,6 +52,8 @@ export interface TestAppOptions {
   frozenClock?: boolean;
   /** The built web console to serve (null: none); found on disk when absent. */
   consoleDir?: string | null;
+  /** Service options (event stream heartbeat and caps). */
+  serviceOptions?: ServiceOptions;
 }
 
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -82,7 +85,10 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   await migrateToLatest(deps.db);
   const boot = await bootstrapIfEmpty(deps);
   if (!boot) throw new Error("fresh test database was not bootstrapped");
-  const app = await buildApp(deps, { consoleDir: options.consoleDir });
+  const app = await buildApp(deps, {
+    consoleDir: options.consoleDir,
+    serviceOptions: options.serviceOptions,
+  });
   await options.extraRoutes?.(app);
   await app.ready();
   return {

@@ -4,6 +4,7 @@
 import { ArtifactDetailCache } from "./artifact-detail-cache.js";
 import { BindingService } from "./binding-service.js";
 import type { ServiceDeps } from "./deps.js";
+import { type EventStreamOptions, EventStreams } from "./event-service.js";
 import { FileManifestCache } from "./file-manifest-cache.js";
 import { OrgRoleCache } from "./org-role-cache.js";
 import { PublishPipeline } from "./publish-service.js";
@@ -26,11 +27,18 @@ export interface Services {
   publish: PublishPipeline;
   /** Workspace secrets, with the master keyring loaded and checked once. */
   secrets: SecretService;
+  /** Server-Sent Events streams of org events (SPEC §15), capped and woken by the change feed. */
+  events: EventStreams;
   /** Stops the worker pool; the app calls it when it closes. */
   close(): Promise<void>;
 }
 
-export function createServices(deps: ServiceDeps): Services {
+export interface ServiceOptions {
+  /** Event stream limits and intervals (tests shorten the heartbeat). */
+  eventStreams?: Partial<EventStreamOptions>;
+}
+
+export function createServices(deps: ServiceDeps, options: ServiceOptions = {}): Services {
   const roles = new OrgRoleCache(deps);
   const publish = new PublishPipeline(deps.config);
   // CAPSTAN_DETAIL_CACHE_BYTES: three quarters for details, a quarter for parsed file manifests.
@@ -46,6 +54,7 @@ export function createServices(deps: ServiceDeps): Services {
     manifests: new FileManifestCache(Math.floor(budget / 4)),
     publish,
     secrets: new SecretService(deps),
+    events: new EventStreams(deps, options.eventStreams),
     close: () => publish.close(),
   };
 }

@@ -89,7 +89,9 @@ export async function reportRuntimeStatus(
 }
 
 /** What a status event compares: a report that repeats these changes nothing worth an event. */
-function statusOf(report: Pick<Row<"runtime_sync_status">, "applied_digest" | "checks_failed" | "errors">): string {
+function statusOf(
+  report: Pick<Row<"runtime_sync_status">, "applied_digest" | "checks_failed" | "errors">,
+): string {
   return JSON.stringify([report.applied_digest, Number(report.checks_failed), report.errors]);
 }
 

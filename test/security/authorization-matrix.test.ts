@@ -326,6 +326,10 @@ const RULES: Record<string, Rule | Rule[]> = {
   "GET /api/v1/org/:org": { access: "reader", ok: 200 },
   "PATCH /api/v1/org/:org": { access: "owner", ok: 200, build: () => ({ payload: { name: "Matrix" } }) },
   "GET /api/v1/org/:org/audit": { access: "owner", ok: 200 },
+  "GET /api/v1/org/:org/audit/verify": { access: "owner", ok: 200 },
+  "GET /api/v1/org/:org/events": { access: "reader", ok: 200 },
+  // The matrix app ends a stream as soon as it opens (maxDurationMs 0), so a cell gets its answer.
+  "GET /api/v1/org/:org/events/stream": { access: "reader", ok: 200 },
 
   "GET /api/v1/org/:org/members": { access: "reader", ok: 200 },
   "POST /api/v1/org/:org/members": {
@@ -766,7 +770,7 @@ async function runCell(world: World, method: string, url: string, rule: Rule, id
  * and the app listening on a port for the fast lane's cells.
  */
 async function buildWorld(): Promise<{ world: World; identities: Identity[] }> {
-  const t = await buildTestApp();
+  const t = await buildTestApp({ serviceOptions: { eventStreams: { maxDurationMs: 0 } } });
   const adminId = (await callApi(t, "GET", "/api/v1/user/me", t.adminKey)).json().id;
   await newOrg(t, ORG);
   const owner = await newUserKey(t, { org: ORG, role: "owner" });

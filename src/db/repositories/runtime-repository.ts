@@ -267,5 +267,9 @@ export async function findRuntimeSyncStatus(
   db: Db,
   runtimeId: string,
 ): Promise<Row<"runtime_sync_status"> | undefined> {
-  return db.selectFrom("runtime_sync_status").selectAll().where("runtime_id", "=", runtimeId).executeTakeFirst();
+  return db
+    .selectFrom("runtime_sync_status")
+    .selectAll()
+    .where("runtime_id", "=", runtimeId)
+    .executeTakeFirst();
 }
