@@ -64,6 +64,8 @@ export default async function eventRoutes(app: RouteApp): Promise<void> {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache, no-transform",
         "x-accel-buffering": "no",
+        // The connection ends with the stream: it is never reused for another request.
+        connection: "close",
         "x-request-id": request.id,
       });
       // Sent at once, so the client knows the stream is open (and where it starts).
