@@ -33,6 +33,17 @@ export interface EventEntry {
   data: Record<string, unknown>;
 }
 
+/**
+ * Whether audited changes also append their events. Always on in the product; the outbox benchmark
+ * (bench/events.ts) turns it off to measure what the events cost on a write path.
+ */
+let deriveEvents = true;
+
+/** For bench/events.ts only: see `deriveEvents`. */
+export function setEventDerivation(enabled: boolean): void {
+  deriveEvents = enabled;
+}
+
 /** The instance's own chain: audit records that belong to no org. */
 export const INSTANCE_CHAIN = "";
 
@@ -90,7 +101,7 @@ export async function appendAuditBatch(
     };
     pushTo(log.audits, chain, record);
     const type = eventTypeOfAction(entry.action);
-    if (type === null || entry.orgId === null) continue;
+    if (!deriveEvents || type === null || entry.orgId === null) continue;
     const workspaceId =
       entry.workspaceId ?? (typeof data.workspace_id === "string" ? data.workspace_id : null);
     const name = typeof data.name === "string" ? data.name : undefined;

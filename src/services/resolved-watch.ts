@@ -128,6 +128,8 @@ export class ResolvedWatch {
   private onChange(event: ChangeEvent): void {
     switch (event.kind) {
       case "rate_limit_usage":
+      // An org's event log grew: the change that did it published its own kind as well.
+      case "events":
         return;
       case "runtime":
         this.sequence += 1;
