@@ -112,3 +112,50 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
 
 /** `Authorization: Bearer <key>` */
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+export interface ExistingDataDirOptions {
+  /** A data directory that already holds a SQLite database (a restore, a fixture copy). */
+  dataDir: string;
+  /** A key that database knows, for the requests. */
+  adminKey: string;
+  /** CAPSTAN_* variables for this app (the secrets key, typically). */
+  env?: Record<string, string>;
+}
+
+/**
+ * The real app on an existing SQLite data directory, migrated to the newest schema as a server
+ * would at boot (no bootstrap: the database has its users). close() leaves the directory.
+ */
+export async function openTestAppOn(options: ExistingDataDirOptions): Promise<TestApp> {
+  const config = loadConfig(
+    {},
+    {
+      CAPSTAN_DATA_DIR: options.dataDir,
+      CAPSTAN_RATE_LIMIT_RPM: "0",
+      CAPSTAN_PUBLIC_URL: "http://capstan.test",
+      ...options.env,
+    },
+  );
+  const { deps, close: closeDeps } = await createDeps(config, {
+    logger: pino({ level: process.env.CAPSTAN_LOG_LEVEL ?? "silent" }),
+    sharedChanges: false,
+  });
+  await migrateToLatest(deps.db);
+  const app = await buildApp(deps, { consoleDir: null });
+  await app.ready();
+  return {
+    app,
+    deps,
+    config,
+    adminKey: options.adminKey,
+    runtimeId: "",
+    dataDir: options.dataDir,
+    advanceClock() {
+      throw new Error("this app runs on the real clock");
+    },
+    async close() {
+      await app.close();
+      await closeDeps();
+    },
+  };
+}

@@ -48,6 +48,11 @@ export interface Config {
   secretsKeyring: SecretsKeyring | null;
   /** CAPSTAN_MCP_NAMESPACE: the reverse-DNS prefix of every MCP registry server name (SPEC §13). */
   mcpNamespace: string;
+  /**
+   * CAPSTAN_TEST_PAUSE_IN_MIGRATION: tests only. The server stops inside this migration (its changes
+   * made, not committed) and waits to be killed (src/db/migrate.ts).
+   */
+  testPauseInMigration?: string | null;
 }
 
 export class ConfigError extends Error {
@@ -161,6 +166,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     maxConnectionsPerClient: readInteger(read, "CAPSTAN_MAX_CONNECTIONS_PER_CLIENT", 64, 0, 1_000_000),
     secretsKeyring,
     mcpNamespace: readMcpNamespace(read("CAPSTAN_MCP_NAMESPACE")),
+    testPauseInMigration: read("CAPSTAN_TEST_PAUSE_IN_MIGRATION") ?? null,
   });
 }
 

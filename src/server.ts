@@ -18,7 +18,10 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
     db,
     dialect,
     async () => {
-      await migrateToLatest(db);
+      await migrateToLatest(db, {
+        pauseInMigration: config.testPauseInMigration,
+        onPause: (migration) => logger.warn(`CAPSTAN_TEST_PAUSE_IN_MIGRATION: paused inside ${migration}`),
+      });
       const bootstrapped = await bootstrapIfEmpty(deps);
       // Refuses to boot (ConfigError) when this instance's signing secret is not the database's.
       const secret = await checkSigningSecret(deps, config.rotateSigningSecret);

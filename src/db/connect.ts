@@ -1,7 +1,7 @@
 // Opens the database named by the config. Dialect differences live in db/ only.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { type DialectAdapter, Kysely, PostgresDialect, SqliteAdapter, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import type { DatabaseTarget } from "../config.js";
 import type { Database } from "./schema.js";
@@ -24,7 +24,7 @@ export function connectDatabase(target: DatabaseTarget): DatabaseHandle {
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("synchronous = NORMAL");
     sqlite.pragma("foreign_keys = ON");
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new TransactionalDdlSqliteDialect({ database: sqlite }) });
     return { db, dialect: "sqlite", close: () => db.destroy() };
   }
   // bigint (int8) columns hold byte sizes well below 2^53: parse them as numbers.
@@ -41,4 +41,34 @@ export function connectDatabase(target: DatabaseTarget): DatabaseHandle {
 /** A round trip to the database: throws when it does not answer. */
 export async function pingDatabase(db: Kysely<Database>): Promise<void> {
   await sql`select 1`.execute(db);
+}
+
+/**
+ * SQLite runs DDL inside transactions, but kysely's SQLite adapter says it does not, so its
+ * migrator would apply migrations without one: a process killed in the middle of a migration would
+ * leave it half applied (a table created, the migration not recorded) and the next boot would fail
+ * on it. Declaring transactional DDL makes the migrator run the pending migrations and their records
+ * in one transaction, as it does on PostgreSQL; a kill rolls them all back. The flag is read by the
+ * migrator only.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+class TransactionalDdlSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+/**
+ * A read-only connection to a SQLite file that is not in use (a backup's snapshot): no WAL switch,
+ * nothing written next to it.
+ */
+export function connectSqliteReadOnly(file: string): DatabaseHandle {
+  const sqlite = openSqlite(file, { readonly: true, fileMustExist: true });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: "sqlite", close: () => db.destroy() };
 }

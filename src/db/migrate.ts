@@ -33,11 +33,51 @@ const MIGRATIONS: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
+/** The name of the newest migration: what a database written by this code has applied last. */
+export const LATEST_MIGRATION = Object.keys(MIGRATIONS).at(-1) as string;
+
+export interface MigrateOptions {
+  /**
+   * Test hook (CAPSTAN_TEST_PAUSE_IN_MIGRATION): once this migration's changes are made, and before
+   * they commit, call `onPause` and wait forever, so that a test can kill the process at a known
+   * point inside a migration and check that the next boot completes it.
+   */
+  pauseInMigration?: string | null;
+  onPause?: (migration: string) => void;
+}
+
+function pausing(options: MigrateOptions): MigrationProvider {
+  const name = options.pauseInMigration;
+  if (!name) return provider;
+  return {
+    getMigrations: async () => {
+      const wrapped = { ...MIGRATIONS };
+      const original = MIGRATIONS[name];
+      if (original === undefined) throw new Error(`no migration ${name} to pause in`);
+      wrapped[name] = {
+        ...original,
+        async up(db) {
+          await original.up(db);
+          options.onPause?.(name);
+          // A timer keeps the process alive while it waits to be killed.
+          await new Promise(() => setInterval(() => {}, 1 << 30));
+        },
+      };
+      return wrapped;
+    },
+  };
+}
+
 /** Arbitrary constant shared by every Capstan instance: "capstan" in ASCII. */
 const BOOT_LOCK_KEY = 0x63617073;
 
-export async function migrateToLatest(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider });
+/**
+ * Applies every pending migration, all of them in one transaction on both dialects (see
+ * connect.ts for SQLite): a process killed during a migration leaves the database as it was, and
+ * the next boot runs them again. Migrations change rows and tables only, never blobs.
+ */
+export async function migrateToLatest(db: Kysely<Database>, options: MigrateOptions = {}): Promise<void> {
+  const migrator = new Migrator({ db, provider: pausing(options) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");
   if (error || failed) {

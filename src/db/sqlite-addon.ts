@@ -27,7 +27,7 @@ export function sqliteNativeBinding(): string | undefined {
 }
 
 /** Opens a SQLite database with the addon that fits the running Node. */
-export function openSqlite(file: string): SqliteDatabase.Database {
+export function openSqlite(file: string, options: SqliteDatabase.Options = {}): SqliteDatabase.Database {
   const nativeBinding = sqliteNativeBinding();
-  return new SqliteDatabase(file, nativeBinding === undefined ? {} : { nativeBinding });
+  return new SqliteDatabase(file, nativeBinding === undefined ? options : { ...options, nativeBinding });
 }

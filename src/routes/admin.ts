@@ -1,6 +1,8 @@
 // Instance administration (SPEC §3): users and their first keys, and who administers the instance.
 // Instance admins only (403 for everyone else).
+import path from "node:path";
 import type { Static } from "typebox";
+import { BackupCreated } from "../contract/backups.js";
 import { CursorQuery, errorResponses } from "../contract/common.js";
 import {
   AdminUser,
@@ -14,6 +16,7 @@ import {
 import type { Row } from "../db/schema.js";
 import { createUser, listUsers, setUserAdmin } from "../services/admin-service.js";
 import { createUserApiKeyAsAdmin } from "../services/api-key-service.js";
+import { createServerBackup } from "../services/backup-service.js";
 import { type RouteApp, scopeOf } from "./route-app.js";
 import { presentCreatedApiKey } from "./users.js";
 
@@ -111,6 +114,25 @@ export default async function adminRoutes(app: RouteApp): Promise<void> {
         request.body,
       );
       return reply.code(201).send(presentCreatedApiKey(minted));
+    },
+  );
+
+  app.post(
+    "/admin/backups",
+    {
+      schema: {
+        operationId: "createBackup",
+        tags,
+        summary: "Back up the instance while it serves (instance admin; embedded default only)",
+        description:
+          "Writes a consistent snapshot (database, the blobs it names, a manifest of sha256 digests) into a new directory under <DATA_DIR>/backups on the server and returns its name; the caller chooses no path. In scale mode (PostgreSQL) 409: back up with pg_dump instead.",
+        response: { 201: BackupCreated, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const backup = await createServerBackup(app.deps, scopeOf(request));
+      const { dir, ...summary } = backup;
+      return reply.code(201).send({ name: path.basename(dir), ...summary });
     },
   );
 }

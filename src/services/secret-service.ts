@@ -60,6 +60,31 @@ const KEY_CHECK_SETTING = "secrets_key_check:";
 const KEY_CHECK_PLAINTEXT = "capstan secrets key check";
 const keyCheckData = (id: string): string => `capstan/secrets-key-check/v1\u0000${id}`;
 
+/** The key ids whose key checks these `settings` rows hold (backups record them, never keys). */
+export function keyCheckIds(settings: Array<{ key: string }>): string[] {
+  return settings
+    .filter((row) => row.key.startsWith(KEY_CHECK_SETTING))
+    .map((row) => row.key.slice(KEY_CHECK_SETTING.length));
+}
+
+/**
+ * The ids of the keyring's keys that do not open the key check stored for their id in these
+ * `settings` rows: the key that a server started on that database would refuse (see below).
+ */
+export function keysFailingKeyCheck(
+  keyring: SecretsKeyring,
+  settings: Array<{ key: string; value: string }>,
+): string[] {
+  return keyring.keys
+    .filter((key) => {
+      const stored = settings.find((row) => row.key === `${KEY_CHECK_SETTING}${key.id}`);
+      return (
+        stored !== undefined && openSecret(key, stored.value, keyCheckData(key.id)) !== KEY_CHECK_PLAINTEXT
+      );
+    })
+    .map((key) => key.id);
+}
+
 // --- the keyring at boot -------------------------------------------------------------------------
 
 /**

@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { signSubject } from "../../src/domain/dsse.js";
 import { callApi, type Method, UNKNOWN_KEY } from "../helpers/api.js";
 import { capabilityBundle } from "../helpers/capability-bundles.js";
+import { testDialect } from "../helpers/database.js";
 import { assertEnvelope, type EnvelopeType, type ResponseLike } from "../helpers/envelope.js";
 import { newOrg, newStranger, newUserKey, type Role } from "../helpers/factories.js";
 import { registeredRoutes } from "../helpers/route-table.js";
@@ -84,7 +85,9 @@ interface Rule {
    * real sockets reach the lane, so its cells are sent over one as well.
    */
   fastLane?: true;
-  ok: 200 | 201 | 204 | 302;
+  ok: 200 | 201 | 204 | 302 | 409;
+  /** The envelope type when `ok` is a refusal the route gives everyone allowed (scale mode's 409). */
+  okType?: EnvelopeType;
   /**
    * Why a successful write of this route writes no audit event (every other write must): a runtime's
    * sync report replaces the last one every minute and changes nothing anyone configured.
@@ -106,7 +109,7 @@ const NOT_FOUND: Outcome = { status: 404, type: "not_found_error" };
 
 /** What a cell must answer, from the route's rule and the caller alone. */
 function expectedOutcome(method: string, rule: Rule, identity: Identity): Outcome {
-  const ok: Outcome = { status: rule.ok };
+  const ok: Outcome = { status: rule.ok, type: rule.okType };
   if (rule.access === "public") return ok;
   if (rule.access === "anyone" && Object.keys(identity.headers).length === 0) return ok;
   if (identity.refused) return identity.refused;
@@ -517,6 +520,11 @@ const RULES: Record<string, Rule | Rule[]> = {
     },
   },
   "POST /api/v1/admin/secrets/rotate": { access: "admin", ok: 200 },
+  // Scale mode backs up with pg_dump: the route refuses there (409) after the same admin check.
+  "POST /api/v1/admin/backups":
+    testDialect() === "postgres"
+      ? { access: "admin", ok: 409, okType: "conflict_error" }
+      : { access: "admin", ok: 201 },
   "GET /api/v1/org/:org/ws/:workspace/runtimes/:runtime_id/capabilities/:binding_id/upgrade-preview": {
     access: "reader",
     ok: 200,
