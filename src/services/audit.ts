@@ -108,13 +108,18 @@ export async function appendAuditBatch(
     pushTo(
       log.events,
       entry.orgId,
-      eventRow(scope, at, {
-        orgId: entry.orgId,
-        type,
-        workspaceId,
-        subject: { kind: entry.targetType, id: entry.targetId ?? "", ...(name ? { name } : {}) },
-        data,
-      }),
+      eventRow(
+        scope,
+        at,
+        {
+          orgId: entry.orgId,
+          type,
+          workspaceId,
+          subject: { kind: entry.targetType, id: entry.targetId ?? "", ...(name ? { name } : {}) },
+          data,
+        },
+        record.data,
+      ),
     );
   }
   if (flushNow) await flushAlone(trx, log);
@@ -197,7 +202,13 @@ async function flushAlone(db: Db, log: PendingLog): Promise<void> {
   else await (db as Kysely<Database>).transaction().execute((trx) => flushPendingLog(trx, log));
 }
 
-function eventRow(scope: RequestScope | null, at: string, entry: EventEntry): NewRow<"events"> {
+/** `dataJson`: the data already serialized (the audit record's), so it is not serialized twice. */
+function eventRow(
+  scope: RequestScope | null,
+  at: string,
+  entry: EventEntry,
+  dataJson = JSON.stringify(entry.data),
+): NewRow<"events"> {
   return {
     org_id: entry.orgId,
     seq: 0,
@@ -210,7 +221,7 @@ function eventRow(scope: RequestScope | null, at: string, entry: EventEntry): Ne
     }),
     workspace_id: entry.workspaceId,
     subject: JSON.stringify(entry.subject),
-    data: JSON.stringify(entry.data),
+    data: dataJson,
   };
 }
 
