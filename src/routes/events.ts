@@ -70,11 +70,18 @@ export default async function eventRoutes(app: RouteApp): Promise<void> {
       });
       // Sent at once, so the client knows the stream is open (and where it starts).
       raw.write(`: stream of '${request.params.org}' after ${stream.start}\n\n`);
+      // A client that left while the stream was being opened is not waited for.
+      const socket = raw.socket;
+      const gone = () => stream.stop();
+      if (socket === null || socket.destroyed) stream.stop();
+      else socket.once("close", gone);
       try {
         await stream.run(raw);
       } catch (error) {
         request.log.warn({ err: error }, "event stream failed");
         raw.destroy();
+      } finally {
+        socket?.off("close", gone);
       }
     },
   );
