@@ -14,6 +14,7 @@ import { generateApiKey } from "../src/lib/api-key-format.js";
 import { bootstrapIfEmpty } from "../src/services/bootstrap.js";
 import type { ServiceDeps } from "../src/services/deps.js";
 import type { ServiceOptions } from "../src/services/index.js";
+import type { WatchLimits } from "../src/services/resolved-watch.js";
 import { createTestDatabase, testDialect } from "./app-database.js";
 
 /**
@@ -54,6 +55,8 @@ export interface TestAppOptions {
   consoleDir?: string | null;
   /** Service options (event stream heartbeat and caps). */
   serviceOptions?: ServiceOptions;
+  /** Caps on held watch requests (small ones let a test fill them). */
+  watchLimits?: WatchLimits;
 }
 
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -87,7 +90,10 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   if (!boot) throw new Error("fresh test database was not bootstrapped");
   const app = await buildApp(deps, {
     consoleDir: options.consoleDir,
-    serviceOptions: options.serviceOptions,
+    serviceOptions: {
+      ...options.serviceOptions,
+      ...(options.watchLimits && { watchLimits: options.watchLimits }),
+    },
   });
   await options.extraRoutes?.(app);
   await app.ready();

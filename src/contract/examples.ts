@@ -280,7 +280,7 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
     body: {
       config: {
         version: "v2",
-        capabilities: [{ name: "web-search", version: "latest" }],
+        capabilities: [{ name: "web-search", version: "latest", auto_update: true }],
         resources: { cpu_cores: 2, memory_mb: 4096 },
         metadata: { labels: { team: "support" } },
       },

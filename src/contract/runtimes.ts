@@ -22,7 +22,7 @@ const CapabilityName = Type.String({
 const CapabilityVersion = Type.String({
   pattern: VERSION_SELECTOR_PATTERN,
   description:
-    "`x.y.z` or `latest`; when left out, a bound capability keeps its version and a new one is installed at latest",
+    "`x.y.z`, `latest` or a tag (the binding then tracks it); when left out, a bound capability keeps its version and a new one is installed at latest",
 });
 
 export const DesiredCapability = Type.Object(
@@ -31,6 +31,12 @@ export const DesiredCapability = Type.Object(
     version: Type.Optional(CapabilityVersion),
     enabled: Type.Optional(Type.Boolean({ default: true })),
     secrets: Type.Optional(SecretMapping),
+    auto_update: Type.Optional(
+      Type.Boolean({
+        description:
+          "Follow the tracked tag or latest (SPEC §13); not with a fixed version (422 `binding.auto_update`). Left out, a new binding does not and a bound one keeps its setting (off when the entry pins a version)",
+      }),
+    ),
   },
   strict,
 );
@@ -277,12 +283,19 @@ const PlanRequires = Type.Optional(
   }),
 );
 
+/** What the binding tracks after the apply (SPEC §13). */
+const PlanTracking = {
+  track: Nullable(Type.String({ description: "`latest`, a tag, or null for a pinned version" })),
+  auto_update: Type.Boolean({ description: "Whether the binding will follow its track" }),
+};
+
 export const ReconciliationPlan = Type.Object({
   install: Type.Array(
     Type.Object({
       name: Type.String(),
       version: Type.String(),
       enabled: Type.Boolean(),
+      ...PlanTracking,
       requires: PlanRequires,
     }),
   ),
@@ -292,6 +305,7 @@ export const ReconciliationPlan = Type.Object({
       from: Type.String(),
       to: Type.String(),
       enabled: Type.Boolean(),
+      ...PlanTracking,
       requires: PlanRequires,
     }),
   ),

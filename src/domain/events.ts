@@ -13,6 +13,7 @@ const RENAMED: Record<string, string> = {
   "runtime.capability.installed": "binding.created",
   "runtime.capability.updated": "binding.updated",
   "runtime.capability.auto_updated": "binding.updated",
+  "runtime.capability.auto_update_skipped": "binding.auto_update_skipped",
   "runtime.capability.removed": "binding.deleted",
   "runtime.config.updated": "runtime.updated",
   "secret.created": "secret.changed",

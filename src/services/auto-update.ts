@@ -8,13 +8,16 @@ import { hasCountedSignature } from "../db/repositories/signing-key-repository.j
 import {
   deleteTagsOfVersion,
   listBindingsOffTarget,
+  listBindingsOfRuntimes,
   listTags,
+  listVersionRequirements,
   listVersionSecrets,
   repointBindings,
   type TagRow,
+  type TrackingBindingRow,
 } from "../db/repositories/tag-repository.js";
 import type { Db } from "../db/schema.js";
-import { appendAuditBatch } from "./audit.js";
+import { type AuditEntry, appendAuditBatch } from "./audit.js";
 import {
   type DeclaredFlags,
   type FlagOverrides,
@@ -22,8 +25,10 @@ import {
   parseJsonObject,
   serializeOverrides,
 } from "./binding-views.js";
+import { checkMove, type RequirementBinding } from "./dependency-resolution.js";
 import type { RequestScope } from "./deps.js";
 import { requiresSigned } from "./signing-service.js";
+import { requiresOf } from "./upgrade-preview.js";
 
 /** A version a track can point at. */
 export interface TrackTarget {
@@ -87,11 +92,12 @@ export async function moveTrackingBindings(
   const rows = await listBindingsOffTarget(trx, capability.id, idsByTrack);
   // A private capability moves only its own org's bindings: other orgs no longer see its versions.
   const visible = rows.filter((row) => capability.is_public === 1 || row.org_id === capability.org_id);
-  const movable = await withoutUnsignedMoves(
+  const allowed = await withoutUnsignedMoves(
     trx,
     await withoutSecretWidening(trx, visible, targets),
     targets,
   );
+  const { movable, skipped } = await withoutBrokenRequirements(trx, allowed, targets, capability, cause);
 
   // Bindings that end up identical (same target, same kept overrides) are updated together.
   const groups = new Map<string, { target: TrackTarget; flags: string; ids: string[] }>();
@@ -133,7 +139,7 @@ export async function moveTrackingBindings(
       },
     };
   });
-  await appendAuditBatch(trx, null, entries, at);
+  await appendAuditBatch(trx, null, [...entries, ...skipped], at);
   return new Set(movable.map((row) => row.runtime_id));
 }
 
@@ -213,4 +219,97 @@ async function withoutSecretWidening<T extends { track: string; declared_secrets
     const had = parseJsonObject<Record<string, unknown>>(row.declared_secrets);
     return wanted.every((name) => Object.hasOwn(had, name));
   });
+}
+
+/** How a runtime's org names the capability: bare in its own org, `owner/name` in another. */
+function displayName(capability: TrackedCapability, orgId: string): string {
+  return orgId === capability.org_id ? capability.name : `${capability.owner_key}/${capability.name}`;
+}
+
+/**
+ * Drops the moves that would break a requirement on the binding's runtime (SPEC §13): the target
+ * requires something the runtime does not have bound, enabled and in range, or another enabled
+ * binding requires this capability in a range the target leaves. Such a binding stays where it
+ * is; each skip is audited (`runtime.capability.auto_update_skipped`, with the reasons), and
+ * `upgrade_available` keeps showing the new version. Costs one query per 500 moving runtimes for
+ * their bindings and one for the distinct versions' manifests: never a query per binding.
+ */
+async function withoutBrokenRequirements<T extends TrackingBindingRow>(
+  trx: Db,
+  rows: T[],
+  targets: ReadonlyMap<string, TrackTarget>,
+  capability: TrackedCapability,
+  cause: MoveCause,
+): Promise<{ movable: T[]; skipped: AuditEntry[] }> {
+  if (rows.length === 0) return { movable: rows, skipped: [] };
+  const orgOfRuntime = new Map(rows.map((row) => [row.runtime_id, row.org_id]));
+  const bound = await listBindingsOfRuntimes(trx, [...orgOfRuntime.keys()]);
+  const versionIds = new Set(bound.map((row) => row.version_id));
+  for (const target of targets.values()) versionIds.add(target.id);
+  const versions = new Map(
+    (await listVersionRequirements(trx, [...versionIds])).map((row) => [
+      row.id,
+      { ...row, requires: requiresOf(parseJsonObject<Record<string, unknown>>(row.manifest)) },
+    ]),
+  );
+  // Nothing bound on these runtimes requires anything, and no target does: every move stands.
+  if ([...versions.values()].every((version) => Object.keys(version.requires).length === 0))
+    return { movable: rows, skipped: [] };
+
+  const byRuntime = new Map<string, RequirementBinding[]>();
+  for (const row of bound) {
+    const version = versions.get(row.version_id);
+    if (!version) continue;
+    const orgId = orgOfRuntime.get(row.runtime_id) as string;
+    const list = byRuntime.get(row.runtime_id) ?? [];
+    list.push({
+      capability_id: row.capability_id,
+      owner_key: version.owner_key,
+      name: version.name,
+      display: version.capability_org_id === orgId ? version.name : `${version.owner_key}/${version.name}`,
+      enabled: row.enabled === 1,
+      version: version.version,
+      requires: version.requires,
+    });
+    byRuntime.set(row.runtime_id, list);
+  }
+  const movable: T[] = [];
+  const skipped: AuditEntry[] = [];
+  for (const row of rows) {
+    const target = targets.get(row.track) as TrackTarget;
+    const bindings = byRuntime.get(row.runtime_id) ?? [];
+    const moving = bindings.find((binding) => binding.capability_id === capability.id);
+    if (!moving) {
+      movable.push(row);
+      continue;
+    }
+    const check = checkMove(
+      bindings,
+      moving,
+      { version: target.version, requires: versions.get(target.id)?.requires ?? {} },
+      ["binding"],
+    );
+    if (check.unmet.length === 0 && check.dependants.length === 0) {
+      movable.push(row);
+      continue;
+    }
+    skipped.push({
+      orgId: row.org_id,
+      action: "runtime.capability.auto_update_skipped",
+      targetType: "binding",
+      targetId: row.id,
+      data: {
+        runtime_id: row.runtime_id,
+        name: displayName(capability, row.org_id),
+        track: row.track,
+        version: row.version,
+        target_version: target.version,
+        reason: "requirements",
+        unmet: check.unmet.map((item) => item.msg),
+        dependants: check.dependants.map((item) => item.msg),
+        cause,
+      },
+    });
+  }
+  return { movable, skipped };
 }

@@ -8,6 +8,7 @@
 //   latest version or a version's status, so every cached runtime that binds it is dropped (an index
 //   capability → runtimes makes that cheap);
 // - {kind: "secrets"}: a workspace secret of the org was set or deleted: its runtimes' views go;
+// - {kind: "org_trust"}: an org's signing keys changed: the views carrying its keys go;
 // - {kind: "all"}: missed notifications (scale mode), drop everything.
 import { notFound } from "../errors.js";
 import type { ChangeEvent, ChangeFeed } from "./change-feed.js";
@@ -21,6 +22,8 @@ export interface RuntimeView {
   orgId: string;
   workspaceKey: string;
   capabilityIds: readonly string[];
+  /** Orgs whose signing keys the view carries (the resolved set's `trusted_keys`); absent: none. */
+  trustOrgIds?: readonly string[];
 }
 
 /**
@@ -132,6 +135,7 @@ export class RuntimeViewCache<V extends RuntimeView> {
     if (event.kind === "runtime") this.evictRuntime(event.runtimeId);
     else if (event.kind === "capability") this.evictCapability(event.capabilityId);
     else if (event.kind === "secrets") this.evictOrg(event.orgId);
+    else if (event.kind === "org_trust") this.evictTrust(event.orgId);
     else if (event.kind === "all") this.clear();
   }
 
@@ -155,6 +159,14 @@ export class RuntimeViewCache<V extends RuntimeView> {
     for (const runtimeId of [...this.fills.keys()]) this.abandonFill(runtimeId);
     for (const [runtimeId, entry] of [...this.entries])
       if (entry.view.orgId === orgId) this.evictRuntime(runtimeId);
+  }
+
+  /** Every view carrying the org's keys; a walk, like evictOrg: keys change rarely. */
+  private evictTrust(orgId: string): void {
+    // A read in flight may hold the old keys, and which org's keys it carries is unknown until it ends.
+    for (const runtimeId of [...this.fills.keys()]) this.abandonFill(runtimeId);
+    for (const [runtimeId, entry] of [...this.entries])
+      if (entry.view.trustOrgIds?.includes(orgId)) this.evictRuntime(runtimeId);
   }
 
   private evictCapability(capabilityId: string): void {

@@ -55,11 +55,22 @@ export interface DesiredBinding {
   enabled?: boolean;
   /** The whole mapping of declared secrets to workspace secrets; absent keeps the current one. */
   secrets?: Record<string, string>;
+  /**
+   * Follow the tracked tag or latest (SPEC §13). Absent: a new binding does not, an existing one
+   * keeps its setting (off when the entry pins a version). `true` with a fixed version is 422.
+   */
+  auto_update?: boolean;
+}
+
+/** What a binding tracks after the apply, shown on each install and update of the plan. */
+interface Tracking {
+  track: string | null;
+  auto_update: boolean;
 }
 
 export interface ReconciliationPlan {
-  install: { name: string; version: string; enabled: boolean }[];
-  update: { name: string; from: string; to: string; enabled: boolean }[];
+  install: ({ name: string; version: string; enabled: boolean } & Tracking)[];
+  update: ({ name: string; from: string; to: string; enabled: boolean } & Tracking)[];
   remove: { name: string; version: string }[];
 }
 
@@ -79,6 +90,7 @@ export async function reconcileRuntimeBindings(
 ): Promise<ReconciliationPlan> {
   const org = await findOrgRef(trx, runtime.org_id);
   assertNoDuplicates(desired, org);
+  assertAutoUpdateTracks(desired);
   const at = options.at;
   const context: ReconcileContext = {
     trx,
@@ -105,6 +117,8 @@ export async function reconcileRuntimeBindings(
   const bound = new Map((await listJoinedBindings(trx, runtime.id)).map((row) => [row.capability_id, row]));
   const plan: ReconciliationPlan = { install: [], update: [], remove: [] };
   const writes: (() => Promise<void>)[] = [];
+  // `owner/name` of every binding the apply installs, changes or removes.
+  const touched = new Set<string>();
 
   const listed = new Set<string>();
   for (const entry of desired) {
@@ -118,6 +132,7 @@ export async function reconcileRuntimeBindings(
     }
     listed.add(capability.id);
     if (!existing) {
+      touched.add(`${capability.owner_key}/${capability.name}`);
       const step = await planInstall(context, capability, entry);
       plan.install.push(step.item);
       writes.push(step.write);
@@ -125,12 +140,14 @@ export async function reconcileRuntimeBindings(
     }
     const step = await planUpdate(context, capability, existing, entry);
     if (step) {
+      touched.add(`${existing.owner_key}/${existing.capability_name}`);
       plan.update.push(step.item);
       writes.push(step.write);
     }
   }
   for (const existing of bound.values()) {
     if (listed.has(existing.capability_id)) continue;
+    touched.add(`${existing.owner_key}/${existing.capability_name}`);
     const step = planRemove(context, existing);
     plan.remove.push(step.item);
     writes.push(step.write);
@@ -139,7 +156,7 @@ export async function reconcileRuntimeBindings(
   if (!options.dryRun) {
     for (const write of writes) await write();
     // Checked on the result, so the order of the listed entries does not matter.
-    await assertRuntimeRequirements(trx, runtime.id);
+    await assertRuntimeRequirements(trx, runtime.id, touched);
   }
   plan.install.sort(byName);
   plan.update.sort(byName);
@@ -188,6 +205,8 @@ async function planInstall(
   await assertSignedIfRequired(trx, context.requireSigned, version, entry.name);
   const name = nameFor(capability, org.id);
   const enabled = entry.enabled ?? true;
+  const track = trackOf(entry.version ?? "latest");
+  const autoUpdate = entry.auto_update === true;
   const mapping = mergeSecretMapping(
     {},
     entry.secrets ?? {},
@@ -204,12 +223,20 @@ async function planInstall(
     flags: "{}",
     secrets: serializeMapping(mapping),
     revision: 1,
-    track: trackOf(entry.version ?? "latest"),
+    track,
+    auto_update: autoUpdate ? 1 : 0,
     created_at: at,
     updated_at: at,
   };
   return {
-    item: { name, version: version.version, enabled, ...requiresItem(version) },
+    item: {
+      name,
+      version: version.version,
+      enabled,
+      track,
+      auto_update: autoUpdate,
+      ...requiresItem(version),
+    },
     write: async () => {
       await insertBinding(trx, binding, name);
       await context.audit("runtime.capability.installed", binding.id, {
@@ -217,6 +244,8 @@ async function planInstall(
         version: version.version,
         enabled,
         flags: {},
+        track,
+        auto_update: autoUpdate,
       });
     },
   };
@@ -245,21 +274,36 @@ async function planUpdate(
   const secrets = serializeMapping(mapping);
   const secretsChanged = secrets !== serializeMapping(parseJsonObject<SecretMapping>(existing.secrets));
   if (versionChanged) await assertSignedIfRequired(trx, context.requireSigned, target, entry.name);
-  if (!versionChanged && !secretsChanged && enabled === (existing.enabled === 1)) return null;
+  // Naming another version (or a tag, or latest) re-decides what the binding tracks; naming the
+  // bound number again, or nothing, keeps it. A pinned version follows nothing.
+  const track = target ? trackOf(entry.version ?? "latest") : existing.track;
+  const autoUpdate = track !== null && (entry.auto_update ?? existing.auto_update === 1);
+  const trackingChanged = track !== existing.track || autoUpdate !== (existing.auto_update === 1);
+  if (!versionChanged && !secretsChanged && !trackingChanged && enabled === (existing.enabled === 1))
+    return null;
 
   const name = nameOfRow(existing);
   const to = target?.version ?? existing.version;
   const overrides = parseJsonObject<FlagOverrides>(existing.flags);
   const flags = target ? keepDeclared(overrides, parseJsonObject<DeclaredFlags>(target.flags)) : overrides;
-  const changes: BindingChanges = { enabled: enabled ? 1 : 0, flags: serializeOverrides(flags), secrets };
-  if (target) {
-    changes.version_id = target.id;
-    changes.track = trackOf(entry.version ?? "latest");
-    // A pinned version follows nothing: auto-update would have nowhere to go.
-    if (changes.track === null) changes.auto_update = 0;
-  }
+  const changes: BindingChanges = {
+    enabled: enabled ? 1 : 0,
+    flags: serializeOverrides(flags),
+    secrets,
+    track,
+    auto_update: autoUpdate ? 1 : 0,
+  };
+  if (target) changes.version_id = target.id;
   return {
-    item: { name, from: existing.version, to, enabled, ...(target ? requiresItem(target) : {}) },
+    item: {
+      name,
+      from: existing.version,
+      to,
+      enabled,
+      track,
+      auto_update: autoUpdate,
+      ...(target ? requiresItem(target) : {}),
+    },
     write: async () => {
       if (!(await updateBindingAtRevision(trx, existing.id, existing.revision, changes, at))) {
         throw conflict(`The binding of '${name}' was changed concurrently; apply again`);
@@ -270,6 +314,8 @@ async function planUpdate(
         to_version: to,
         enabled,
         flags,
+        track,
+        auto_update: autoUpdate,
       });
     },
   };
@@ -287,6 +333,21 @@ function planRemove(
       await context.audit("runtime.capability.removed", existing.id, { name, version: existing.version });
     },
   };
+}
+
+/** `auto_update: true` next to a fixed version has nothing to follow: 422, as on the binding routes. */
+function assertAutoUpdateTracks(desired: DesiredBinding[]): void {
+  const issues: Issue[] = [];
+  desired.forEach((entry, index) => {
+    if (entry.auto_update !== true || entry.version === undefined || trackOf(entry.version) !== null) return;
+    issues.push({
+      loc: ["body", "config", "capabilities", index, "auto_update"],
+      msg: `version '${entry.version}' is a fixed version; list a tag or "latest" to auto-update`,
+      type: "binding.auto_update",
+    });
+  });
+  if (issues.length > 0)
+    throw new AppError("validation_error", "auto_update needs a tag or latest to follow", issues);
 }
 
 /** The same capability listed twice (also as `own-org/name` and `name`) → 422 on each repeat. */

@@ -55,7 +55,7 @@ import {
   targetVersion,
   trackOf,
 } from "./capability-resolution.js";
-import { assertNotRequired, satisfyRequirements } from "./dependency-resolution.js";
+import { assertDependantsAccept, assertNotRequired, satisfyRequirements } from "./dependency-resolution.js";
 import type { Actor, RequestScope, ServiceDeps } from "./deps.js";
 import type { OrgRoleCache } from "./org-role-cache.js";
 import type { RuntimePath } from "./runtime-path.js";
@@ -313,6 +313,7 @@ export class BindingService {
   /**
    * A PATCH that disables a binding others require is refused (409); one that enables a binding, or
    * points an enabled one at another version, must find that version's requirements met (422).
+   * Moving a binding out of the range another enabled binding requires of it is refused (409).
    */
   private async checkRequirements(
     trx: Db,
@@ -321,6 +322,10 @@ export class BindingService {
     plan: BindingChangePlan,
     at: string,
   ): Promise<void> {
+    if (plan.changes.version_id !== undefined) {
+      const target = await requireVersionById(trx, plan.changes.version_id);
+      await assertDependantsAccept(trx, runtime, binding.capability_id, target, ["body", "version"]);
+    }
     const enabled = plan.changes.enabled ?? binding.enabled;
     if (enabled === 0 && binding.enabled === 1) {
       const [row] = await listJoinedBindings(trx, runtime.id, binding.id);

@@ -12,6 +12,11 @@ export type ChangeEvent =
   | { kind: "api_key"; keyId: string }
   /** Memberships or roles in an org changed. */
   | { kind: "org"; orgId: string }
+  /**
+   * An org's signing keys changed (a key added or revoked, SPEC §14): only the views that carry its
+   * keys or count signatures by them — resolved sets binding one of its capabilities — change.
+   */
+  | { kind: "org_trust"; orgId: string }
   /** The org's event log grew to `seq` (SPEC §15): streams and webhook delivery read on from there. */
   | { kind: "events"; orgId: string; seq: number }
   /** Anything may have changed (e.g. missed notifications in scale mode): drop every cache. */

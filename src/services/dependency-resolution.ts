@@ -224,10 +224,17 @@ function issue(type: string, reference: string, msg: string): Issue {
  * After a declarative apply: every enabled binding's requirements are bound, enabled and in range
  * (422 otherwise, which rolls the apply back). One query over the runtime's bindings.
  */
-export async function assertRuntimeRequirements(db: Db, runtimeId: string): Promise<void> {
+export async function assertRuntimeRequirements(
+  db: Db,
+  runtimeId: string,
+  touched: ReadonlySet<string> = new Set(),
+): Promise<void> {
   const rows = await listRuntimeRequirements(db, runtimeId);
   const byName = new Map(rows.map((row) => [`${row.owner_key}/${row.name}`, row]));
   const issues: Issue[] = [];
+  // A requirement of a binding the apply left alone, broken by what the apply did to its dependency
+  // (moved out of range, disabled, removed): the same 409 as a PATCH or DELETE of that dependency.
+  const broken: Issue[] = [];
   for (const row of rows) {
     if (row.enabled !== 1) continue;
     for (const [reference, range] of Object.entries(requiresOf(JSON.parse(row.manifest)))) {
@@ -235,7 +242,14 @@ export async function assertRuntimeRequirements(db: Db, runtimeId: string): Prom
       const label = `${row.name}@${row.version} requires '${reference}' ${range}`;
       const dependency = byName.get(key);
       const loc = ["body", "config", "capabilities"];
-      if (dependency?.enabled !== 1) {
+      const satisfied = dependency?.enabled === 1 && satisfiesRange(dependency.version, range);
+      if (!satisfied && touched.has(key) && !touched.has(`${row.owner_key}/${row.name}`)) {
+        broken.push({
+          loc,
+          msg: `${label}, which ${dependency ? (dependency.enabled === 1 ? `${dependency.version} does not satisfy` : "is disabled") : "is removed"}`,
+          type: "binding.dependency_conflict",
+        });
+      } else if (dependency?.enabled !== 1) {
         issues.push({
           loc,
           msg: `${label}, which is not bound and enabled`,
@@ -250,6 +264,13 @@ export async function assertRuntimeRequirements(db: Db, runtimeId: string): Prom
       }
     }
   }
+  if (broken.length > 0) {
+    throw new AppError(
+      "conflict_error",
+      `The apply breaks requirements of bindings it leaves as they are: ${broken.map((item) => item.msg.replace(/, which .*$/, "")).join("; ")}`,
+      broken,
+    );
+  }
   if (issues.length > 0) {
     throw new AppError(
       "validation_error",
@@ -257,4 +278,119 @@ export async function assertRuntimeRequirements(db: Db, runtimeId: string): Prom
       issues,
     );
   }
+}
+
+/** A binding of a runtime as the move check reads it; `requires` is its bound version's. */
+export interface RequirementBinding {
+  capability_id: string;
+  owner_key: string;
+  name: string;
+  /** How the runtime's org names it: `name`, or `owner/name` for another org's capability. */
+  display: string;
+  enabled: boolean;
+  version: string;
+  requires: Record<string, string>;
+}
+
+/** What moving one binding to another version would break on its runtime. */
+export interface MoveCheck {
+  /** The target's own requirements the runtime does not meet (the moving binding is enabled). */
+  unmet: Issue[];
+  /** Enabled bindings whose range for the moving capability the target leaves: each names one. */
+  dependants: Issue[];
+}
+
+/**
+ * Checks a move of `moving` to `target` against the runtime's other bindings, as they stand after
+ * the move. Pure: the caller loads the bindings (one query per runtime, or one batch for many).
+ */
+export function checkMove(
+  bindings: readonly RequirementBinding[],
+  moving: RequirementBinding,
+  target: { version: string; requires: Record<string, string> },
+  loc: Issue["loc"],
+): MoveCheck {
+  const after = (binding: RequirementBinding): RequirementBinding =>
+    binding.capability_id === moving.capability_id ? { ...binding, ...target } : binding;
+  const byKey = new Map(bindings.map((binding) => [`${binding.owner_key}/${binding.name}`, after(binding)]));
+  const keyOf = (owner: RequirementBinding, reference: string) =>
+    reference.includes("/") ? reference : `${owner.owner_key}/${reference}`;
+  const unmet: Issue[] = [];
+  if (moving.enabled) {
+    for (const [reference, range] of Object.entries(target.requires)) {
+      const label = `${moving.display}@${target.version} requires '${reference}' ${range}`;
+      const dependency = byKey.get(keyOf(moving, reference));
+      if (!dependency?.enabled) {
+        unmet.push({
+          loc,
+          msg: `${label}, which is not bound and enabled`,
+          type: "binding.missing_dependency",
+        });
+      } else if (!satisfiesRange(dependency.version, range)) {
+        unmet.push({
+          loc,
+          msg: `${label}, but ${dependency.version} is bound`,
+          type: "binding.dependency_conflict",
+        });
+      }
+    }
+  }
+  const movingKey = `${moving.owner_key}/${moving.name}`;
+  const dependants: Issue[] = [];
+  for (const binding of bindings) {
+    if (binding.capability_id === moving.capability_id || !binding.enabled) continue;
+    for (const [reference, range] of Object.entries(binding.requires)) {
+      if (keyOf(binding, reference) !== movingKey || satisfiesRange(target.version, range)) continue;
+      dependants.push({
+        loc,
+        msg: `${binding.display}@${binding.version} requires '${reference}' ${range}, which ${target.version} does not satisfy`,
+        type: "binding.dependency_conflict",
+      });
+    }
+  }
+  return { unmet, dependants };
+}
+
+/** The requirement view of listRuntimeRequirements' rows (one manifest parse each). */
+export function requirementBindings(
+  rows: Awaited<ReturnType<typeof listRuntimeRequirements>>,
+  runtimeOrgId: string,
+): RequirementBinding[] {
+  return rows.map((row) => ({
+    capability_id: row.capability_id,
+    owner_key: row.owner_key,
+    name: row.name,
+    display: row.capability_org_id === runtimeOrgId ? row.name : `${row.owner_key}/${row.name}`,
+    enabled: row.enabled === 1,
+    version: row.version,
+    requires: requiresOf(JSON.parse(row.manifest)),
+  }));
+}
+
+/**
+ * Refuses (409 `conflict_error`, one `binding.dependency_conflict` item per dependant) to move a
+ * binding to a version outside the range another enabled binding of the runtime requires of it.
+ */
+export async function assertDependantsAccept(
+  db: Db,
+  runtime: { id: string; org_id: string },
+  capabilityId: string,
+  target: { version: string },
+  loc: Issue["loc"],
+): Promise<void> {
+  const bindings = requirementBindings(await listRuntimeRequirements(db, runtime.id), runtime.org_id);
+  const moving = bindings.find((binding) => binding.capability_id === capabilityId);
+  if (!moving) return;
+  const { dependants } = checkMove(
+    bindings,
+    moving,
+    { version: target.version, requires: moving.requires },
+    loc,
+  );
+  if (dependants.length === 0) return;
+  throw new AppError(
+    "conflict_error",
+    `'${moving.display}' cannot move to ${target.version}: ${dependants.map((item) => item.msg.replace(/, which .*$/, "")).join("; ")}`,
+    dependants,
+  );
 }

@@ -9,7 +9,7 @@ import { FileManifestCache } from "./file-manifest-cache.js";
 import { OrgRoleCache } from "./org-role-cache.js";
 import { PublishPipeline } from "./publish-service.js";
 import { ResolvedService } from "./resolved-service.js";
-import { ResolvedWatch } from "./resolved-watch.js";
+import { ResolvedWatch, type WatchLimits } from "./resolved-watch.js";
 import { SecretService } from "./secret-service.js";
 
 export interface Services {
@@ -34,6 +34,8 @@ export interface Services {
 }
 
 export interface ServiceOptions {
+  /** Caps on held watch requests (small ones let a test fill them). */
+  watchLimits?: WatchLimits;
   /** Event stream limits and intervals (tests shorten the heartbeat). */
   eventStreams?: Partial<EventStreamOptions>;
 }
@@ -49,7 +51,7 @@ export function createServices(deps: ServiceDeps, options: ServiceOptions = {}):
     bindings: new BindingService(deps, roles),
     resolved,
     // Subscribes after the resolved set's cache, so a change has evicted it when a watcher wakes.
-    watch: new ResolvedWatch(resolved, deps.changes),
+    watch: new ResolvedWatch(resolved, deps.changes, options.watchLimits),
     details: new ArtifactDetailCache(budget - Math.floor(budget / 4)),
     manifests: new FileManifestCache(Math.floor(budget / 4)),
     publish,

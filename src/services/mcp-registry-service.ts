@@ -31,6 +31,12 @@ const MANIFEST_PATH = "capability.yaml";
 const MAX_SCANNED_VERSIONS = 1000;
 /** Versions one `/versions` request lists at most: far more than any capability publishes. */
 const MAX_LISTED_VERSIONS = 1000;
+/**
+ * Both budgets for a caller without a key: anyone on the network may call, as often as the per-address
+ * rate limit allows, so one request reads (and parses, and maps) at most 100 versions, as one page
+ * of `limit=100` needs. A key keeps the budgets above.
+ */
+const ANONYMOUS_MAX_VERSIONS = 100;
 
 export interface ServerListQuery {
   limit: number;
@@ -76,8 +82,9 @@ export async function listServers(
   const found: ServerOfVersion[] = [];
   let scanned = 0;
   let exhausted = false;
-  while (found.length <= query.limit && scanned < MAX_SCANNED_VERSIONS) {
-    const batch = Math.min(query.limit + 1, MAX_SCANNED_VERSIONS - scanned);
+  const maxScanned = actor ? MAX_SCANNED_VERSIONS : ANONYMOUS_MAX_VERSIONS;
+  while (found.length <= query.limit && scanned < maxScanned) {
+    const batch = Math.min(query.limit + 1, maxScanned - scanned);
     const after = position && { id: position.id, inclusive: position.server !== null };
     const rows = await listMcpVersions(deps.db, { ...filter, ...(after && { after }) }, batch);
     for (const row of rows) {
@@ -169,7 +176,7 @@ async function findServer(
         capabilityId: capability.id,
         ...selector,
       },
-      MAX_LISTED_VERSIONS,
+      actor ? MAX_LISTED_VERSIONS : ANONYMOUS_MAX_VERSIONS,
       true,
     );
     const carrying = rows.filter((row) => serversOf(deps, row).some((s) => s.key === server));

@@ -120,6 +120,19 @@ export class ResolvedService {
     return this.views.peek(runtimeId)?.capabilityIds.includes(capabilityId);
   }
 
+  /**
+   * Whether the runtime's cached set carries the org's signing keys; undefined when it is not cached.
+   */
+  showsTrustOf(runtimeId: string, orgId: string): boolean | undefined {
+    const view = this.views.peek(runtimeId);
+    return view && (view.trustOrgIds?.includes(orgId) ?? false);
+  }
+
+  /** The org of a runtime whose set is cached; undefined when it is not. */
+  orgOf(runtimeId: string): string | undefined {
+    return this.views.peek(runtimeId)?.orgId;
+  }
+
   private async readResolved(
     actor: Actor,
     path: RuntimePath,
@@ -177,6 +190,7 @@ export class ResolvedService {
       orgId: location.org_id,
       workspaceKey: location.workspace_key,
       capabilityIds: rows.map((row) => row.capability_id),
+      trustOrgIds: [...owners.keys()],
       digest,
       etag: trustTag === null ? `"${digest}"` : `"${digest}+${trustTag}"`,
       entries,

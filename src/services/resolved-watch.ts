@@ -5,9 +5,10 @@
 // the ResolvedService again, exactly as a new request would (same access checks, same cache), and
 // either answers or sleeps again for what is left of its wait.
 //
-// Memory: one small record and one timer per held request, capped per instance and per runtime;
-// a request over either cap is answered at once, as if the server ignored the preference, and its
-// client falls back to polling.
+// Memory: one small record and one timer per held request, capped per instance, per org and per
+// runtime; a request over any cap is answered at once, as if the server ignored the preference, and
+// its client falls back to polling. The per-org cap keeps one tenant (many runtimes, 16 watches
+// each) from filling the instance's pool and turning every other tenant's watches into polling.
 import type { ChangeEvent, ChangeFeed } from "./change-feed.js";
 import type { Actor } from "./deps.js";
 import type { ResolvedResponse, ResolvedService } from "./resolved-service.js";
@@ -21,15 +22,18 @@ export interface WatchLimits {
   maxWaiters: number;
   /** Held requests per runtime: a runtime needs one; a few more allow for a restart's overlap. */
   maxPerRuntime: number;
+  /** Held requests per org (the runtime's): half the pool, so no tenant can take all of it. */
+  maxPerOrg: number;
 }
 
-export const DEFAULT_WATCH_LIMITS: WatchLimits = { maxWaiters: 20_000, maxPerRuntime: 16 };
+export const DEFAULT_WATCH_LIMITS: WatchLimits = { maxWaiters: 20_000, maxPerRuntime: 16, maxPerOrg: 10_000 };
 
 /** Why a sleeping request woke: something it shows may have changed, or it must answer now. */
 type Wake = "change" | "timeout" | "release";
 
 interface Waiter {
   runtimeId: string;
+  orgId: string;
   apiKeyId: string;
   wake(reason: Wake): void;
 }
@@ -42,6 +46,7 @@ export interface WatchAnswer {
 
 export class ResolvedWatch {
   private readonly byRuntime = new Map<string, Set<Waiter>>();
+  private readonly perOrg = new Map<string, number>();
   private count = 0;
   /** Moves on every event that may change a resolved set: a read that spans one must look again. */
   private sequence = 0;
@@ -81,7 +86,10 @@ export class ResolvedWatch {
       if (this.sequence !== before) continue;
       const remaining = deadline - performance.now();
       if (remaining <= 0 || signal.aborted || this.closing) return { response, applied: true };
-      const wake = this.sleep(path.runtimeId, actor.apiKeyId, remaining, signal);
+      // The org as the resolved set's view records it (the read above cached it); the path's key
+      // only if the view is already gone again.
+      const orgId = this.resolved.orgOf(path.runtimeId) ?? `key:${path.org.toLowerCase()}`;
+      const wake = this.sleep(path.runtimeId, orgId, actor.apiKeyId, remaining, signal);
       if (wake === null) return { response, applied: false };
       if ((await wake) !== "change") return { response, applied: true };
     }
@@ -94,9 +102,20 @@ export class ResolvedWatch {
   }
 
   /** Resolves on the first of: a change for the runtime, the timeout, the abort; null when full. */
-  private sleep(runtimeId: string, apiKeyId: string, ms: number, signal: AbortSignal): Promise<Wake> | null {
+  private sleep(
+    runtimeId: string,
+    orgId: string,
+    apiKeyId: string,
+    ms: number,
+    signal: AbortSignal,
+  ): Promise<Wake> | null {
     let waiters = this.byRuntime.get(runtimeId);
-    if (this.count >= this.limits.maxWaiters || (waiters?.size ?? 0) >= this.limits.maxPerRuntime)
+    const inOrg = this.perOrg.get(orgId) ?? 0;
+    if (
+      this.count >= this.limits.maxWaiters ||
+      inOrg >= this.limits.maxPerOrg ||
+      (waiters?.size ?? 0) >= this.limits.maxPerRuntime
+    )
       return null;
     if (!waiters) {
       waiters = new Set();
@@ -106,12 +125,16 @@ export class ResolvedWatch {
     return new Promise<Wake>((resolve) => {
       const waiter: Waiter = {
         runtimeId,
+        orgId,
         apiKeyId,
         wake: (reason) => {
           clearTimeout(timer);
           signal.removeEventListener("abort", onAbort);
           if (held.delete(waiter)) {
             this.count -= 1;
+            const left = (this.perOrg.get(orgId) ?? 1) - 1;
+            if (left === 0) this.perOrg.delete(orgId);
+            else this.perOrg.set(orgId, left);
             if (held.size === 0 && this.byRuntime.get(runtimeId) === held) this.byRuntime.delete(runtimeId);
           }
           resolve(reason);
@@ -122,14 +145,15 @@ export class ResolvedWatch {
       signal.addEventListener("abort", onAbort, { once: true });
       held.add(waiter);
       this.count += 1;
+      this.perOrg.set(orgId, inOrg + 1);
     });
   }
 
   private onChange(event: ChangeEvent): void {
     switch (event.kind) {
       case "rate_limit_usage":
-      // An org's event log grew: the change that did it published its own kind as well.
       case "events":
+        // The event log grew: the change that grew it publishes its own event (runtime, capability…).
         return;
       case "runtime":
         this.sequence += 1;
@@ -138,6 +162,10 @@ export class ResolvedWatch {
       case "capability":
         this.sequence += 1;
         this.wakeBinders(event.capabilityId);
+        return;
+      case "org_trust":
+        this.sequence += 1;
+        this.wakeTrusting(event.orgId);
         return;
       case "api_key":
         // The key may be revoked: its held requests answer 304 now and the next one is authenticated
@@ -162,6 +190,13 @@ export class ResolvedWatch {
   private wakeBinders(capabilityId: string): void {
     for (const runtimeId of [...this.byRuntime.keys()]) {
       if (this.resolved.showsCapability(runtimeId, capabilityId) !== false) this.wakeRuntime(runtimeId);
+    }
+  }
+
+  /** The runtimes whose cached set carries the org's keys, and those whose set is not cached. */
+  private wakeTrusting(orgId: string): void {
+    for (const runtimeId of [...this.byRuntime.keys()]) {
+      if (this.resolved.showsTrustOf(runtimeId, orgId) !== false) this.wakeRuntime(runtimeId);
     }
   }
 

@@ -112,8 +112,8 @@ export async function createSigningKey(
     }
     throw error;
   }
-  // The resolved sets carry the org's trusted keys.
-  deps.changes.publish({ kind: "all" });
+  // The resolved sets binding the org's capabilities carry its trusted keys; nothing else changes.
+  deps.changes.publish({ kind: "org_trust", orgId: org.id });
   return presentSigningKey(row);
 }
 
@@ -145,7 +145,7 @@ export async function revokeSigningKey(
     return true;
   });
   // Details read signatures fresh; the resolved sets (signatures and trusted keys) are cached.
-  if (revoked) deps.changes.publish({ kind: "all" });
+  if (revoked) deps.changes.publish({ kind: "org_trust", orgId: org.id });
 }
 
 /** The signatures that count for each version, by version id. */

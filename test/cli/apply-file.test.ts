@@ -62,6 +62,44 @@ describe("runtime apply file", () => {
     );
   });
 
+  test("versions may be tags or prereleases; auto_update is a boolean and needs something to follow", () => {
+    const desired = parseApplyFile(
+      `capabilities:
+  - name: web-search
+    version: stable
+    auto_update: true
+  - name: notes
+    auto_update: false
+  - summariser@beta
+  - name: preview
+    version: 2.0.0-rc.1
+`,
+      "capabilities.yaml",
+    );
+    assert.deepEqual(desired, [
+      { name: "web-search", version: "stable", auto_update: true },
+      { name: "notes", auto_update: false },
+      { name: "summariser", version: "beta" },
+      { name: "preview", version: "2.0.0-rc.1" },
+    ]);
+    assert.deepEqual(
+      problemsOf(
+        "capabilities:\n  - name: a\n    version: 1.2.0\n    auto_update: true\n  - name: b\n    auto_update: yes-please\n  - name: c\n    version: Stable\n",
+      ),
+      [
+        {
+          loc: "capabilities.0.auto_update",
+          msg: "version 1.2.0 is fixed: list a tag or latest to auto-update",
+        },
+        { loc: "capabilities.1.auto_update", msg: "must be true or false" },
+        {
+          loc: "capabilities.2.version",
+          msg: "must be x.y.z, latest or a tag (quote it if YAML reads a number)",
+        },
+      ],
+    );
+  });
+
   test("an empty list is valid: it removes every binding", () => {
     assert.deepEqual(parseApplyFile("capabilities: []\n", "capabilities.yaml"), []);
   });
@@ -72,7 +110,7 @@ describe("runtime apply file", () => {
     version: 1.0
     enable: false
   - 42
-  - web@1.0.0-rc.1
+  - web@1.0.0+build.5
 extra: true
 `);
     assert.deepEqual(

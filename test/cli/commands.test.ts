@@ -264,6 +264,52 @@ describe("capstan commands against a server", () => {
       assert.match(again.stdout, /already matches/);
     });
 
+    test("apply round-trips tags and auto_update: plan, apply, nothing left to do, then the binding follows", async () => {
+      const name = unique("au");
+      const runtime = unique("rt");
+      await publish(name, "1.0.0");
+      await publish(name, "1.1.0");
+      await ok("capability", "tag", `${name}@1.0.0`, "stable");
+      await ok("runtime", "create", runtime);
+      const file = path.join(live.scratch, `${runtime}-auto.yaml`);
+      await writeFile(file, `capabilities:\n  - name: ${name}\n    version: stable\n    auto_update: true\n`);
+      const tracking = async () => {
+        const item = (await bindingOf(runtime, name)) as
+          | { version: string; track: string | null; auto_update: boolean }
+          | undefined;
+        return item && { version: item.version, track: item.track, auto_update: item.auto_update };
+      };
+
+      const dry = await cli(["runtime", "apply", runtime, "-f", file, "--dry-run"]);
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout, new RegExp(`\\+ ${name}@1\\.0\\.0 \\[auto-update: stable\\]`));
+      assert.equal(await tracking(), undefined);
+      const applied = await cli(["runtime", "apply", runtime, "-f", file]);
+      assert.equal(applied.code, 0, applied.stderr);
+      assert.deepEqual(await tracking(), { version: "1.0.0", track: "stable", auto_update: true });
+      const frozen = await cli(["runtime", "apply", runtime, "-f", file, "--frozen"]);
+      assert.equal(frozen.code, 0, frozen.stderr);
+      assert.match(frozen.stdout, /already matches/);
+
+      await ok("capability", "tag", `${name}@1.1.0`, "stable");
+      assert.deepEqual(await tracking(), { version: "1.1.0", track: "stable", auto_update: true });
+
+      await writeFile(file, `capabilities:\n  - name: ${name}\n    auto_update: false\n`);
+      const off = await cli(["runtime", "apply", runtime, "-f", file, "--frozen"]);
+      assert.equal(off.code, 1);
+      assert.match(
+        off.stdout,
+        new RegExp(`~ ${name} 1\\.1\\.0 \\(enabled\\) \\[tracks stable, auto-update off\\]`),
+      );
+      await ok("runtime", "apply", runtime, "-f", file);
+      assert.deepEqual(await tracking(), { version: "1.1.0", track: "stable", auto_update: false });
+
+      await writeFile(file, `capabilities:\n  - name: ${name}\n    version: 1.0.0\n    auto_update: true\n`);
+      const fixed = await cli(["runtime", "apply", runtime, "-f", file]);
+      assert.equal(fixed.code, 1);
+      assert.match(fixed.stderr, /capabilities\.0\.auto_update: version 1\.0\.0 is fixed/);
+    });
+
     test("apply refuses an invalid file before any request, with each problem's location", async () => {
       const file = path.join(live.scratch, "bad-apply.yaml");
       await writeFile(file, "capabilities:\n  - name: ok-name\n    enable: true\n");

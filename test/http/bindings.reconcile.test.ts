@@ -58,10 +58,12 @@ describe("reconciling a runtime's bindings to config.capabilities", () => {
     ]);
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(res.json().plan, {
-      install: [{ name: "acme/scanner", version: "1.0.0", enabled: true }],
+      install: [
+        { name: "acme/scanner", version: "1.0.0", enabled: true, track: "latest", auto_update: false },
+      ],
       update: [
-        { name: "alpha", from: "1.0.0", to: "1.1.0", enabled: true },
-        { name: "gamma", from: "0.1.0", to: "0.1.0", enabled: false },
+        { name: "alpha", from: "1.0.0", to: "1.1.0", enabled: true, track: null, auto_update: false },
+        { name: "gamma", from: "0.1.0", to: "0.1.0", enabled: false, track: "latest", auto_update: false },
       ],
       remove: [{ name: "beta", version: "1.0.0" }],
     });
@@ -88,7 +90,7 @@ describe("reconciling a runtime's bindings to config.capabilities", () => {
     assert.deepEqual((await putConfig(runtimeId, [{ name: "alpha" }])).json().plan.update, []);
     const latest = await putConfig(runtimeId, [{ name: "alpha", version: "latest" }]);
     assert.deepEqual(latest.json().plan.update, [
-      { name: "alpha", from: "1.0.0", to: "2.0.0", enabled: true },
+      { name: "alpha", from: "1.0.0", to: "2.0.0", enabled: true, track: "latest", auto_update: false },
     ]);
   });
 
@@ -110,7 +112,7 @@ describe("reconciling a runtime's bindings to config.capabilities", () => {
     const res = await putConfig(runtimeId, [{ name: "alpha" }], "?dry_run=true");
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(res.json(), {
-      install: [{ name: "alpha", version: "2.0.0", enabled: true }],
+      install: [{ name: "alpha", version: "2.0.0", enabled: true, track: "latest", auto_update: false }],
       update: [],
       remove: [{ name: "beta", version: "1.0.0" }],
     });
@@ -170,6 +172,53 @@ describe("reconciling a runtime's bindings to config.capabilities", () => {
     );
     const list = await callApi(t, "GET", "/api/v1/org/default/ws/main/runtimes", t.adminKey);
     assert.ok(!list.json().items.some((r: { key: string }) => r.key === "broken-config"));
+  });
+
+  test("entries track tags or latest and set auto_update, as the binding routes do", async () => {
+    const runtimeId = await newRuntime(t, "tracking");
+    const tag = (version: string) =>
+      callApi(t, "PUT", "/api/v1/org/default/capabilities/alpha/tags/stable", t.adminKey, { version });
+    assert.equal((await tag("1.1.0")).statusCode, 200);
+    const tracking = async () => {
+      const [item] = (await listBindings(t, runtimeId)) as unknown as {
+        version: string;
+        track: string | null;
+        auto_update: boolean;
+      }[];
+      return { version: item.version, track: item.track, auto_update: item.auto_update };
+    };
+    const entry = { name: "alpha", version: "stable", auto_update: true };
+    const dry = await putConfig(runtimeId, [entry], "?dry_run=true");
+    assert.equal(dry.statusCode, 200, dry.body);
+    assert.deepEqual(dry.json().install, [
+      { name: "alpha", version: "1.1.0", enabled: true, track: "stable", auto_update: true },
+    ]);
+    assert.equal((await putConfig(runtimeId, [entry])).statusCode, 200);
+    assert.deepEqual(await tracking(), { version: "1.1.0", track: "stable", auto_update: true });
+    // The same file, or the entry without auto_update, changes nothing.
+    assert.deepEqual((await putConfig(runtimeId, [entry])).json().plan.update, []);
+    assert.deepEqual((await putConfig(runtimeId, [{ name: "alpha" }])).json().plan.update, []);
+    // The binding follows its tag.
+    assert.equal((await tag("2.0.0")).statusCode, 200);
+    assert.deepEqual(await tracking(), { version: "2.0.0", track: "stable", auto_update: true });
+
+    // Turning auto_update off is a planned change of its own.
+    const off = [{ name: "alpha", auto_update: false }];
+    assert.deepEqual((await putConfig(runtimeId, off, "?dry_run=true")).json().update, [
+      { name: "alpha", from: "2.0.0", to: "2.0.0", enabled: true, track: "stable", auto_update: false },
+    ]);
+    assert.equal((await putConfig(runtimeId, off)).statusCode, 200);
+    assert.deepEqual(await tracking(), { version: "2.0.0", track: "stable", auto_update: false });
+    assert.equal((await putConfig(runtimeId, [entry])).statusCode, 200);
+
+    // A fixed version has nothing to follow: 422 at the entry, nothing changed.
+    const fixed = await putConfig(runtimeId, [{ name: "alpha", version: "1.0.0", auto_update: true }]);
+    expectError(fixed, 422, "validation_error", ["body", "config", "capabilities", 0, "auto_update"]);
+    assert.equal(fixed.json().errors[0].type, "binding.auto_update");
+    assert.deepEqual(await tracking(), { version: "2.0.0", track: "stable", auto_update: true });
+    // Pinning a version stops tracking (and auto-update) with it.
+    assert.equal((await putConfig(runtimeId, [{ name: "alpha", version: "1.0.0" }])).statusCode, 200);
+    assert.deepEqual(await tracking(), { version: "1.0.0", track: null, auto_update: false });
   });
 
   test("writes an audit event per binding it changes", async () => {

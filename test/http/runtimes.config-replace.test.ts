@@ -63,8 +63,10 @@ describe("PUT /api/v1/org/{org}/ws/{workspace}/runtimes/{runtime_id}/config", ()
     const body = res.json();
     assert.deepEqual(Object.keys(body).sort(), ["config", "plan", "runtime"]);
     assert.deepEqual(body.plan, {
-      install: [{ name: "notes", version: "0.3.0", enabled: true }],
-      update: [{ name: "search", from: "1.0.0", to: "1.1.0", enabled: true }],
+      install: [{ name: "notes", version: "0.3.0", enabled: true, track: "latest", auto_update: false }],
+      update: [
+        { name: "search", from: "1.0.0", to: "1.1.0", enabled: true, track: null, auto_update: false },
+      ],
       remove: [{ name: "browser", version: "2.0.0" }],
     });
     const expected = {
@@ -123,7 +125,9 @@ describe("PUT /api/v1/org/{org}/ws/{workspace}/runtimes/{runtime_id}/config", ()
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(res.json().plan, {
       install: [],
-      update: [{ name: "browser", from: "2.0.0", to: "2.0.0", enabled: true }],
+      update: [
+        { name: "browser", from: "2.0.0", to: "2.0.0", enabled: true, track: "latest", auto_update: false },
+      ],
       remove: [],
     });
   });
@@ -140,7 +144,7 @@ describe("PUT /api/v1/org/{org}/ws/{workspace}/runtimes/{runtime_id}/config", ()
     );
     assert.equal(res.statusCode, 200, res.body);
     assert.deepEqual(res.json(), {
-      install: [{ name: "notes", version: "0.3.0", enabled: false }],
+      install: [{ name: "notes", version: "0.3.0", enabled: false, track: "latest", auto_update: false }],
       update: [],
       remove: [
         { name: "browser", version: "2.0.0" },

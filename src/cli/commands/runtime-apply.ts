@@ -45,13 +45,15 @@ export const applyCommand: CommandSpec = {
   details: `The file lists the capabilities the runtime should have; bindings not listed are removed.
   capabilities:
     - name: web-search      # or owner/name
-      version: 1.2.0        # optional: x.y.z or latest
+      version: 1.2.0        # optional: x.y.z, latest or a tag (tracked)
+      auto_update: true     # optional: follow the tag or latest (not with x.y.z)
       enabled: false        # optional: true by default
       flags:                # optional: exactly these overrides; others go back to the defaults
         readonly: true
     - summariser@2.0.0      # shorthand
 Without a version, a capability already bound keeps its version and a new one gets the latest;
-'latest' also moves a bound one to the latest version. Without flags, a binding keeps its overrides,
+'latest' also moves a bound one to the latest version. Without auto_update, a bound capability
+keeps its setting (a pinned x.y.z turns it off). Without flags, a binding keeps its overrides,
 except those its new version no longer declares. The plan lists every override the apply drops.
 --frozen (for CI): exit 0 when there is nothing to do, else print the plan and exit 1.`,
   async run(ctx, input) {
@@ -211,10 +213,16 @@ function printPlan(ctx: CommandContext, plan: FullPlan, title: string): void {
   const { green, yellow, red } = ctx.out.palette;
   ctx.out.line(title);
   for (const item of plan.install)
-    ctx.out.line(green(`  + ${item.name}@${item.version}${disabledMark(item.enabled)}`));
+    ctx.out.line(
+      green(`  + ${item.name}@${item.version}${disabledMark(item.enabled)}${trackingMark(item, false)}`),
+    );
   for (const item of plan.update) {
     const version = item.from === item.to ? item.to : `${item.from} → ${item.to}`;
-    ctx.out.line(yellow(`  ~ ${item.name} ${version}${item.enabled ? " (enabled)" : " (disabled)"}`));
+    ctx.out.line(
+      yellow(
+        `  ~ ${item.name} ${version}${item.enabled ? " (enabled)" : " (disabled)"}${trackingMark(item, true)}`,
+      ),
+    );
   }
   for (const item of plan.remove) ctx.out.line(red(`  - ${item.name}@${item.version}`));
   for (const item of plan.flags) {
@@ -230,6 +238,13 @@ function printPlan(ctx: CommandContext, plan: FullPlan, title: string): void {
       ),
     );
   }
+}
+
+/** `[auto-update: stable]`; on an update also `[tracks stable, auto-update off]`, so turning it off shows. */
+function trackingMark(item: { track: string | null; auto_update: boolean }, update: boolean): string {
+  if (item.track === null) return "";
+  if (item.auto_update) return ` [auto-update: ${item.track}]`;
+  return update ? ` [tracks ${item.track}, auto-update off]` : "";
 }
 
 function disabledMark(enabled: boolean): string {

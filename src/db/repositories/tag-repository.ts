@@ -176,3 +176,70 @@ export function listVersionSecrets(db: Db, versionIds: string[]): Promise<{ id: 
     .where("id", "in", versionIds)
     .execute();
 }
+
+/** A binding as a requirement check needs it: what is bound where; the rest comes per version. */
+export interface RuntimeBindingRow {
+  runtime_id: string;
+  capability_id: string;
+  version_id: string;
+  enabled: number;
+}
+
+/**
+ * Every binding of a set of runtimes (the ones an auto-update moves), in one query per 500
+ * runtimes through the (runtime_id, capability_id) unique index, without joins: the cost is the
+ * number of bindings on those runtimes, never a scan of the others.
+ */
+export async function listBindingsOfRuntimes(db: Db, runtimeIds: string[]): Promise<RuntimeBindingRow[]> {
+  const rows: RuntimeBindingRow[] = [];
+  for (let start = 0; start < runtimeIds.length; start += REPOINT_CHUNK) {
+    rows.push(
+      ...(await db
+        .selectFrom("bindings")
+        .select(["runtime_id", "capability_id", "version_id", "enabled"])
+        .where("runtime_id", "in", runtimeIds.slice(start, start + REPOINT_CHUNK))
+        .execute()),
+    );
+  }
+  return rows;
+}
+
+/** A version with what a requirement check reads of it, and its capability's owner and name. */
+export interface VersionRequirementRow {
+  id: string;
+  version: string;
+  /** JSON: the parsed capability.yaml (its `requires`). */
+  manifest: string;
+  capability_id: string;
+  name: string;
+  capability_org_id: string;
+  owner_key: string;
+}
+
+/** A few distinct versions (those bound on the moving runtimes, and the targets), one query per 500. */
+export async function listVersionRequirements(
+  db: Db,
+  versionIds: string[],
+): Promise<VersionRequirementRow[]> {
+  const rows: VersionRequirementRow[] = [];
+  for (let start = 0; start < versionIds.length; start += REPOINT_CHUNK) {
+    rows.push(
+      ...(await db
+        .selectFrom("capability_versions as v")
+        .innerJoin("capabilities as c", "c.id", "v.capability_id")
+        .innerJoin("orgs as o", "o.id", "c.org_id")
+        .select([
+          "v.id",
+          "v.version",
+          "v.manifest",
+          "v.capability_id",
+          "c.name",
+          "c.org_id as capability_org_id",
+          "o.key as owner_key",
+        ])
+        .where("v.id", "in", versionIds.slice(start, start + REPOINT_CHUNK))
+        .execute()),
+    );
+  }
+  return rows;
+}
