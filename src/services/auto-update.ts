@@ -295,6 +295,7 @@ async function withoutBrokenRequirements<T extends TrackingBindingRow>(
     }
     skipped.push({
       orgId: row.org_id,
+      workspaceId: row.runtime_workspace_id,
       action: "runtime.capability.auto_update_skipped",
       targetType: "binding",
       targetId: row.id,
