@@ -13,7 +13,7 @@ import { migrateToLatest } from "../src/db/migrate.js";
 import { generateApiKey } from "../src/lib/api-key-format.js";
 import { bootstrapIfEmpty } from "../src/services/bootstrap.js";
 import type { ServiceDeps } from "../src/services/deps.js";
-import { createServices, type ServicesOptions } from "../src/services/index.js";
+import type { ServiceOptions } from "../src/services/index.js";
 import type { WatchLimits } from "../src/services/resolved-watch.js";
 import { createTestDatabase, testDialect } from "./app-database.js";
 
@@ -54,7 +54,9 @@ export interface TestAppOptions {
   /** The built web console to serve (null: none); found on disk when absent. */
   consoleDir?: string | null;
   /** Options of the app's services (a webhook host resolver that plays DNS rebinding, …). */
-  services?: ServicesOptions;
+  services?: ServiceOptions;
+  /** Service options (event stream heartbeat and caps); merged over `services`. */
+  serviceOptions?: ServiceOptions;
   /** Caps on held watch requests (small ones let a test fill them). */
   watchLimits?: WatchLimits;
 }
@@ -90,9 +92,11 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   if (!boot) throw new Error("fresh test database was not bootstrapped");
   const app = await buildApp(deps, {
     consoleDir: options.consoleDir,
-    ...((options.services || options.watchLimits) && {
-      services: createServices(deps, { ...options.services, watchLimits: options.watchLimits }),
-    }),
+    serviceOptions: {
+      ...options.services,
+      ...options.serviceOptions,
+      ...(options.watchLimits && { watchLimits: options.watchLimits }),
+    },
   });
   await options.extraRoutes?.(app);
   await app.ready();

@@ -25,7 +25,7 @@ import { validatorCompiler } from "./http/validation.js";
 import { registerRoutes } from "./routes/index.js";
 import type { RouteApp } from "./routes/route-app.js";
 import type { ServiceDeps } from "./services/deps.js";
-import { createServices, type Services } from "./services/index.js";
+import { createServices, type ServiceOptions, type Services } from "./services/index.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -45,10 +45,12 @@ export interface BuildOptions {
   consoleDir?: string | null;
   /** Default: createServices(deps), closed with the app. */
   services?: Services;
+  /** Passed to createServices when `services` is not given. */
+  serviceOptions?: ServiceOptions;
 }
 
 export async function buildApp(deps: ServiceDeps, options: BuildOptions = {}): Promise<App> {
-  const services = options.services ?? createServices(deps);
+  const services = options.services ?? createServices(deps, options.serviceOptions);
   // Answers the hot runtime reads from memory in front of Fastify (see src/http/fast-lane.ts).
   const fastLane = new FastLane();
   // Whose X-Forwarded-For counts (CAPSTAN_TRUST_PROXY): for request.ip, the per-IP rate limit and logs.

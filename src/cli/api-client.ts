@@ -181,6 +181,36 @@ export class ApiClient {
   }
 
   /**
+   * A long-lived GET below `/api/v1` (Server-Sent Events): the key is sent, a non-2xx answer throws
+   * its envelope as an ApiError, and the body is returned unread. Only the connection has a deadline;
+   * the caller decides how long the body may stay silent (a heartbeat is expected).
+   */
+  async stream(
+    path: string,
+    options: { query?: RequestOptions["query"]; headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    const url = `${this.baseUrl}/api/v1${path}${queryString(options.query)}`;
+    const headers: Record<string, string> = {
+      accept: "text/event-stream",
+      "user-agent": this.options.userAgent,
+      ...options.headers,
+    };
+    if (this.options.token !== null) headers.authorization = `Bearer ${this.options.token}`;
+    const timer = new RequestTimer(options.signal, this.setTimer);
+    timer.start(
+      this.requestTimeoutMs,
+      `no answer from ${withoutQuery(url)} within ${seconds(this.requestTimeoutMs)}`,
+    );
+    try {
+      const response = await send(url, { method: "GET", headers }, timer);
+      if (!response.ok) throw await apiErrorOf(response);
+      return response;
+    } finally {
+      timer.pause();
+    }
+  }
+
+  /**
    * A signed download URL: no key is sent, since the signature is the credential. The body fails
    * with a NetworkError when nothing arrives for the idle timeout or the connection breaks.
    */

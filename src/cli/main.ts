@@ -15,6 +15,7 @@ import {
 } from "./command.js";
 import { adminGroup } from "./commands/admin.js";
 import { capabilityGroup } from "./commands/capability.js";
+import { auditGroup, eventsCommand } from "./commands/events.js";
 import { keyGroup } from "./commands/key.js";
 import { memberGroup } from "./commands/member.js";
 import { orgGroup } from "./commands/org.js";
@@ -31,7 +32,14 @@ import { workspaceGroup } from "./commands/workspace.js";
 import { Output, reportFailure } from "./output.js";
 import { CONFIG_SEARCH_ORDER } from "./profile-store.js";
 
-const COMMANDS: CommandSpec[] = [serveCommand, loginCommand, logoutCommand, whoamiCommand, versionCommand];
+const COMMANDS: CommandSpec[] = [
+  serveCommand,
+  loginCommand,
+  logoutCommand,
+  whoamiCommand,
+  versionCommand,
+  eventsCommand,
+];
 const GROUPS: GroupSpec[] = [
   capabilityGroup,
   runtimeGroup,
@@ -45,6 +53,7 @@ const GROUPS: GroupSpec[] = [
   signingKeyGroup,
   adminGroup,
   webhookGroup,
+  auditGroup,
 ];
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {

@@ -53,6 +53,11 @@ export const OPENAPI_TAGS = [
   },
   { name: "audit", description: "The organization's audit log: every change, who made it and when." },
   {
+    name: "events",
+    description:
+      "The organization's events: every change in commit order, numbered by a gap-free seq; a cursor list and a Server-Sent Events stream resumable with Last-Event-ID.",
+  },
+  {
     name: "mcp-registry",
     description:
       "The MCP registry API: every MCP server of every visible capability version as a `server.json` entry, as the official MCP registry serves them. No key needed for public capabilities; a key also sees its orgs' private ones.",

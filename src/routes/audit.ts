@@ -2,7 +2,9 @@
 import type { Static } from "typebox";
 import { type AuditEvent, AuditPage, AuditQuery } from "../contract/audit.js";
 import { errorResponses, OrgParams } from "../contract/common.js";
+import { AuditChainVerification } from "../contract/events.js";
 import type { Row } from "../db/schema.js";
+import { verifyOrgAuditChain } from "../services/audit-chain-service.js";
 import { listAuditEvents } from "../services/audit-service.js";
 import { type RouteApp, scopeOf } from "./route-app.js";
 
@@ -46,5 +48,19 @@ export default async function auditRoutes(app: RouteApp): Promise<void> {
       );
       return { items: page.items.map(presentAuditEvent), next_cursor: page.nextCursor };
     },
+  );
+
+  app.get(
+    "/org/:org/audit/verify",
+    {
+      schema: {
+        operationId: "verifyAuditChain",
+        tags: ["audit"],
+        summary: "Verify the organization's audit hash chain; names the first broken link (owner)",
+        params: OrgParams,
+        response: { 200: AuditChainVerification, ...errorResponses },
+      },
+    },
+    async (request) => verifyOrgAuditChain(app.deps, scopeOf(request).actor, request.params.org),
   );
 }

@@ -5,6 +5,7 @@ import bindingRoutes from "./bindings.js";
 import blobRoutes from "./blobs.js";
 import capabilityRoutes from "./capabilities.js";
 import capabilityTagRoutes from "./capability-tags.js";
+import eventRoutes from "./events.js";
 import mcpRegistryRoutes from "./mcp-registry.js";
 import memberRoutes from "./members.js";
 import operationalRoutes from "./operational.js";
@@ -45,4 +46,5 @@ export async function registerRoutes(app: RouteApp): Promise<void> {
   await app.register(secretRoutes, api);
   await app.register(signingRoutes, api);
   await app.register(webhookRoutes, api);
+  await app.register(eventRoutes, api);
 }

@@ -33,6 +33,17 @@ export interface EventEntry {
   data: Record<string, unknown>;
 }
 
+/**
+ * Whether audited changes also append their events. Always on in the product; the outbox benchmark
+ * (bench/events.ts) turns it off to measure what the events cost on a write path.
+ */
+let deriveEvents = true;
+
+/** For bench/events.ts only: see `deriveEvents`. */
+export function setEventDerivation(enabled: boolean): void {
+  deriveEvents = enabled;
+}
+
 /** The instance's own chain: audit records that belong to no org. */
 export const INSTANCE_CHAIN = "";
 
@@ -90,20 +101,25 @@ export async function appendAuditBatch(
     };
     pushTo(log.audits, chain, record);
     const type = eventTypeOfAction(entry.action);
-    if (type === null || entry.orgId === null) continue;
+    if (!deriveEvents || type === null || entry.orgId === null) continue;
     const workspaceId =
       entry.workspaceId ?? (typeof data.workspace_id === "string" ? data.workspace_id : null);
     const name = typeof data.name === "string" ? data.name : undefined;
     pushTo(
       log.events,
       entry.orgId,
-      eventRow(scope, at, {
-        orgId: entry.orgId,
-        type,
-        workspaceId,
-        subject: { kind: entry.targetType, id: entry.targetId ?? "", ...(name ? { name } : {}) },
-        data,
-      }),
+      eventRow(
+        scope,
+        at,
+        {
+          orgId: entry.orgId,
+          type,
+          workspaceId,
+          subject: { kind: entry.targetType, id: entry.targetId ?? "", ...(name ? { name } : {}) },
+          data,
+        },
+        record.data,
+      ),
     );
   }
   if (flushNow) await flushAlone(trx, log);
@@ -186,7 +202,13 @@ async function flushAlone(db: Db, log: PendingLog): Promise<void> {
   else await (db as Kysely<Database>).transaction().execute((trx) => flushPendingLog(trx, log));
 }
 
-function eventRow(scope: RequestScope | null, at: string, entry: EventEntry): NewRow<"events"> {
+/** `dataJson`: the data already serialized (the audit record's), so it is not serialized twice. */
+function eventRow(
+  scope: RequestScope | null,
+  at: string,
+  entry: EventEntry,
+  dataJson = JSON.stringify(entry.data),
+): NewRow<"events"> {
   return {
     org_id: entry.orgId,
     seq: 0,
@@ -199,7 +221,7 @@ function eventRow(scope: RequestScope | null, at: string, entry: EventEntry): Ne
     }),
     workspace_id: entry.workspaceId,
     subject: JSON.stringify(entry.subject),
-    data: JSON.stringify(entry.data),
+    data: dataJson,
   };
 }
 

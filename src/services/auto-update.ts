@@ -123,6 +123,7 @@ export async function moveTrackingBindings(
     );
     return {
       orgId: row.org_id,
+      workspaceId: row.runtime_workspace_id,
       action: "runtime.capability.auto_updated",
       targetType: "binding",
       targetId: row.id,
@@ -294,6 +295,7 @@ async function withoutBrokenRequirements<T extends TrackingBindingRow>(
     }
     skipped.push({
       orgId: row.org_id,
+      workspaceId: row.runtime_workspace_id,
       action: "runtime.capability.auto_update_skipped",
       targetType: "binding",
       targetId: row.id,

@@ -84,7 +84,7 @@ export interface ReconciliationPlan {
 export async function reconcileRuntimeBindings(
   trx: Db,
   scope: RequestScope,
-  runtime: { id: string; org_id: string },
+  runtime: { id: string; org_id: string; workspace_id: string },
   desired: DesiredBinding[],
   options: { dryRun: boolean; dialect: Dialect; at: string; requireSigned?: boolean },
 ): Promise<ReconciliationPlan> {
@@ -103,7 +103,14 @@ export async function reconcileRuntimeBindings(
       appendAudit(
         trx,
         scope,
-        { orgId: org.id, action, targetType: "binding", targetId, data: { runtime_id: runtime.id, ...data } },
+        {
+          orgId: org.id,
+          workspaceId: runtime.workspace_id,
+          action,
+          targetType: "binding",
+          targetId,
+          data: { runtime_id: runtime.id, ...data },
+        },
         at,
       ),
   };

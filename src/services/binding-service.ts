@@ -198,6 +198,7 @@ export class BindingService {
           scope,
           {
             orgId: org.id,
+            workspaceId: runtime.workspace_id,
             action: "runtime.capability.installed",
             targetType: "binding",
             targetId: dependency.id,
@@ -218,6 +219,7 @@ export class BindingService {
         scope,
         {
           orgId: org.id,
+          workspaceId: runtime.workspace_id,
           action: "runtime.capability.installed",
           targetType: "binding",
           targetId: binding.id,
@@ -294,6 +296,7 @@ export class BindingService {
         scope,
         {
           orgId: org.id,
+          workspaceId: runtime.workspace_id,
           action: "runtime.capability.updated",
           targetType: "binding",
           targetId: binding.id,
@@ -361,6 +364,7 @@ export class BindingService {
         scope,
         {
           orgId: org.id,
+          workspaceId: runtime.workspace_id,
           action: "runtime.capability.removed",
           targetType: "binding",
           targetId: binding.id,

@@ -4,6 +4,7 @@
 import { ArtifactDetailCache } from "./artifact-detail-cache.js";
 import { BindingService } from "./binding-service.js";
 import type { ServiceDeps } from "./deps.js";
+import { type EventStreamOptions, EventStreams } from "./event-service.js";
 import { FileManifestCache } from "./file-manifest-cache.js";
 import { OrgRoleCache } from "./org-role-cache.js";
 import { PublishPipeline } from "./publish-service.js";
@@ -33,19 +34,23 @@ export interface Services {
   webhooks: WebhookService;
   /** Fans events out to webhooks and sends them; started when the app is ready. */
   webhookDispatcher: WebhookDispatcher;
+  /** Server-Sent Events streams of org events (SPEC §15), capped and woken by the change feed. */
+  events: EventStreams;
   /** Stops the worker pool; the app calls it when it closes. */
   close(): Promise<void>;
 }
 
-export interface ServicesOptions {
+export interface ServiceOptions {
   /** Caps on held watch requests (small ones let a test fill them). */
   watchLimits?: WatchLimits;
   /** How webhook hosts are resolved (tests play DNS rebinding with their own). */
   webhookResolve?: ResolveHost;
   webhookDispatch?: DispatcherOptions;
+  /** Event stream limits and intervals (tests shorten the heartbeat). */
+  eventStreams?: Partial<EventStreamOptions>;
 }
 
-export function createServices(deps: ServiceDeps, options: ServicesOptions = {}): Services {
+export function createServices(deps: ServiceDeps, options: ServiceOptions = {}): Services {
   const roles = new OrgRoleCache(deps);
   const publish = new PublishPipeline(deps.config);
   // CAPSTAN_DETAIL_CACHE_BYTES: three quarters for details, a quarter for parsed file manifests.
@@ -69,6 +74,7 @@ export function createServices(deps: ServiceDeps, options: ServicesOptions = {})
     secrets,
     webhooks: new WebhookService(deps, secrets, webhookPolicy, webhookDispatcher),
     webhookDispatcher,
+    events: new EventStreams(deps, options.eventStreams),
     close: async () => {
       await webhookDispatcher.close();
       await publish.close();

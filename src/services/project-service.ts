@@ -91,6 +91,7 @@ export async function createProject(
         scope,
         {
           orgId: org.id,
+          workspaceId: workspace.id,
           action: "project.created",
           targetType: "project",
           targetId: project.id,
@@ -144,6 +145,7 @@ export async function updateProject(
       scope,
       {
         orgId: org.id,
+        workspaceId: workspace.id,
         action: "project.updated",
         targetType: "project",
         targetId: project.id,
@@ -183,6 +185,7 @@ export async function deleteProject(
       scope,
       {
         orgId: org.id,
+        workspaceId: workspace.id,
         action: "project.deleted",
         targetType: "project",
         targetId: project.id,

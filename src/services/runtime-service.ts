@@ -168,6 +168,7 @@ export async function createRuntime(
         scope,
         {
           orgId: org.id,
+          workspaceId: row.workspace_id,
           action: "runtime.created",
           targetType: "runtime",
           targetId: row.id,
@@ -214,6 +215,7 @@ export async function updateRuntime(
       scope,
       {
         orgId: org.id,
+        workspaceId: runtime.workspace_id,
         action: "runtime.updated",
         targetType: "runtime",
         targetId: runtime.id,
@@ -237,6 +239,7 @@ export async function deleteRuntime(deps: ServiceDeps, scope: RequestScope, ref:
       scope,
       {
         orgId: org.id,
+        workspaceId: runtime.workspace_id,
         action: "runtime.deleted",
         targetType: "runtime",
         targetId: runtime.id,
@@ -285,6 +288,7 @@ export async function replaceRuntimeConfig(
       scope,
       {
         orgId: org.id,
+        workspaceId: runtime.workspace_id,
         action: "runtime.config.updated",
         targetType: "runtime",
         targetId: runtime.id,

@@ -87,6 +87,7 @@ export interface TokenRuntime {
   id: string;
   orgId: string;
   orgKey: string;
+  workspaceId: string;
   workspaceKey: string;
 }
 
@@ -127,7 +128,13 @@ export async function requireRuntimeTokenRead(
       "Secret values are delivered only to runtime tokens whose creator is an owner of the org",
     );
   }
-  const runtime = { id: row.id, orgId: row.org_id, orgKey: row.org_key, workspaceKey: row.workspace_key };
+  const runtime = {
+    id: row.id,
+    orgId: row.org_id,
+    orgKey: row.org_key,
+    workspaceId: row.workspace_id,
+    workspaceKey: row.workspace_key,
+  };
   if ("runtime" in target) {
     const path = target.runtime;
     if (path.runtimeId !== runtime.id) throw outsideItsRuntime();

@@ -88,6 +88,7 @@ export async function createWorkspace(
         scope,
         {
           orgId: org.id,
+          workspaceId: workspace.id,
           action: "workspace.created",
           targetType: "workspace",
           targetId: workspace.id,
@@ -137,6 +138,7 @@ export async function updateWorkspace(
       scope,
       {
         orgId: org.id,
+        workspaceId: workspace.id,
         action: "workspace.updated",
         targetType: "workspace",
         targetId: workspace.id,
@@ -176,6 +178,7 @@ export async function deleteWorkspace(
       scope,
       {
         orgId: org.id,
+        workspaceId: workspace.id,
         action: "workspace.deleted",
         targetType: "workspace",
         targetId: workspace.id,

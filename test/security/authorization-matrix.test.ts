@@ -329,6 +329,10 @@ const RULES: Record<string, Rule | Rule[]> = {
   "GET /api/v1/org/:org": { access: "reader", ok: 200 },
   "PATCH /api/v1/org/:org": { access: "owner", ok: 200, build: () => ({ payload: { name: "Matrix" } }) },
   "GET /api/v1/org/:org/audit": { access: "owner", ok: 200 },
+  "GET /api/v1/org/:org/audit/verify": { access: "owner", ok: 200 },
+  "GET /api/v1/org/:org/events": { access: "reader", ok: 200 },
+  // The matrix app ends a stream as soon as it opens (maxDurationMs 0), so a cell gets its answer.
+  "GET /api/v1/org/:org/events/stream": { access: "reader", ok: 200 },
 
   "GET /api/v1/org/:org/members": { access: "reader", ok: 200 },
   "POST /api/v1/org/:org/members": {
@@ -836,7 +840,10 @@ async function runCell(world: World, method: string, url: string, rule: Rule, id
  */
 async function buildWorld(): Promise<{ world: World; identities: Identity[] }> {
   // Webhook cells register endpoints on 127.0.0.1 (a closed port).
-  const t = await buildTestApp({ env: { CAPSTAN_WEBHOOK_ALLOW_PRIVATE: "true" } });
+  const t = await buildTestApp({
+    env: { CAPSTAN_WEBHOOK_ALLOW_PRIVATE: "true" },
+    serviceOptions: { eventStreams: { maxDurationMs: 0 } },
+  });
   const adminId = (await callApi(t, "GET", "/api/v1/user/me", t.adminKey)).json().id;
   await newOrg(t, ORG);
   const owner = await newUserKey(t, { org: ORG, role: "owner" });

@@ -112,3 +112,13 @@ export async function isUnrevokedKeyHash(db: Db, keyHash: string): Promise<boole
     .executeTakeFirst();
   return existing !== undefined;
 }
+
+/** Whether a key (by id) may still be used: not revoked, and not expired at `at`. */
+export async function isUsableKeyId(db: Db, keyId: string, at: string): Promise<boolean> {
+  const row = await db
+    .selectFrom("api_keys")
+    .select(["revoked_at", "expires_at"])
+    .where("id", "=", keyId)
+    .executeTakeFirst();
+  return row !== undefined && row.revoked_at === null && (row.expires_at === null || row.expires_at > at);
+}

@@ -54,3 +54,35 @@ export async function listOrgAuditEvents(
   }
   return query.orderBy("id", "desc").limit(page.limit).execute();
 }
+
+/**
+ * A page of one audit chain in chain order: the org's records (the instance's, org_id null, for
+ * chain ""), after the key (chain_seq, id) and up to chain_seq `until`, through
+ * audit_events_chain_idx. Ties (a forged duplicate chain_seq) come in id order, so a walk sees them
+ * even across a page boundary.
+ */
+export async function listChainAuditRecords(
+  db: Db,
+  chain: string,
+  page: { after: { chainSeq: number; id: string }; until: number; limit: number },
+): Promise<Row<"audit_events">[]> {
+  let query = db.selectFrom("audit_events").selectAll();
+  query = chain === "" ? query.where("org_id", "is", null) : query.where("org_id", "=", chain);
+  const { chainSeq, id } = page.after;
+  return query
+    .where("chain_seq", ">=", chainSeq)
+    .where((eb) => eb.or([eb("chain_seq", ">", chainSeq), eb("id", ">", id)]))
+    .where("chain_seq", "<=", page.until)
+    .orderBy("chain_seq")
+    .orderBy("id")
+    .limit(page.limit)
+    .execute();
+}
+
+/** Records of the chain that were never linked (chain_seq null): none unless rows were forged. */
+export async function countUnchainedAuditRecords(db: Db, chain: string): Promise<number> {
+  let query = db.selectFrom("audit_events").select((eb) => eb.fn.countAll<string | number>().as("n"));
+  query = chain === "" ? query.where("org_id", "is", null) : query.where("org_id", "=", chain);
+  const row = await query.where("chain_seq", "is", null).executeTakeFirst();
+  return Number(row?.n ?? 0);
+}

@@ -1,6 +1,7 @@
 // Events and the chain heads (SPEC §15). Writers reserve numbers by updating their chains' heads
 // (one statement per chain, which on PostgreSQL also locks the head until commit); readers walk an
 // org's events by `seq`.
+import { sql } from "kysely";
 import type { Db, NewRow, Row } from "../schema.js";
 
 export interface ReservedNumbers {
@@ -62,10 +63,55 @@ export async function insertEvents(trx: Db, events: NewRow<"events">[]): Promise
   }
 }
 
+/** An event row with its workspace's key (null when it names none, or the workspace is gone). */
+export type EventRow = Row<"events"> & { workspace_key: string | null };
+
+export interface EventRead {
+  /** Events with a seq above this. */
+  after: number;
+  /** …and at most this (a head read before: everything up to it has committed). */
+  until?: number;
+  limit: number;
+  /** Exact types, `prefix.*` or `*`; absent or empty: every type. */
+  types?: readonly string[];
+}
+
+/** `!` escapes LIKE's wildcards so that a prefix is matched literally on both dialects. */
+const likePrefix = (prefix: string) => `${prefix.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+
 /**
- * Up to `limit` of the org's events after `afterSeq`, oldest first. `types` narrows them to exact
- * types; prefixes (`binding.*`) are matched by the caller's filter after reading, since an org's
- * event stream is read in order anyway.
+ * Up to `limit` of the org's events in (after, until], oldest first, through the (org_id, seq)
+ * key. Type patterns become `type IN (…)` and `type LIKE 'prefix.%'` conditions, so a filtered read
+ * returns only what matches (it still steps over the org's other events in the key range).
+ */
+export async function readOrgEvents(db: Db, orgId: string, read: EventRead): Promise<EventRow[]> {
+  let query = db
+    .selectFrom("events")
+    .leftJoin("workspaces", "workspaces.id", "events.workspace_id")
+    .selectAll("events")
+    .select("workspaces.key as workspace_key")
+    .where("events.org_id", "=", orgId)
+    .where("events.seq", ">", read.after);
+  if (read.until !== undefined) query = query.where("events.seq", "<=", read.until);
+  const patterns = read.types ?? [];
+  if (patterns.length > 0 && !patterns.includes("*")) {
+    const exact = patterns.filter((pattern) => !pattern.endsWith(".*"));
+    const prefixes = patterns.filter((pattern) => pattern.endsWith(".*")).map((p) => p.slice(0, -1));
+    query = query.where((eb) =>
+      eb.or([
+        ...(exact.length > 0 ? [eb("events.type", "in", exact)] : []),
+        ...prefixes.map(
+          (prefix) => sql<boolean>`${sql.ref("events.type")} like ${likePrefix(prefix)} escape '!'`,
+        ),
+      ]),
+    );
+  }
+  return query.orderBy("events.seq").limit(read.limit).execute();
+}
+
+/**
+ * Up to `limit` of the org's events after `afterSeq`, oldest first. `types` narrows them: exact
+ * types, `prefix.*` (matched in the query) or `*`.
  */
 export async function listOrgEventsAfter(
   db: Db,
@@ -73,10 +119,13 @@ export async function listOrgEventsAfter(
   afterSeq: number,
   limit: number,
   types?: readonly string[],
-): Promise<Row<"events">[]> {
-  let query = db.selectFrom("events").selectAll().where("org_id", "=", orgId).where("seq", ">", afterSeq);
-  if (types !== undefined && types.length > 0) query = query.where("type", "in", types);
-  return query.orderBy("seq").limit(limit).execute();
+): Promise<EventRow[]> {
+  return readOrgEvents(db, orgId, { after: afterSeq, limit, types });
+}
+
+/** A chain's head: the last event seq, audit chain_seq and audit hash; undefined before any record. */
+export async function findLogHead(db: Db, chain: string): Promise<Row<"log_heads"> | undefined> {
+  return db.selectFrom("log_heads").selectAll().where("chain", "=", chain).executeTakeFirst();
 }
 
 /** The org's last event seq (0 before its first event). */

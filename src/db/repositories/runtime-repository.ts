@@ -6,6 +6,7 @@ import type { Db, Row, RowUpdate } from "../schema.js";
 export interface RuntimeRef {
   id: string;
   org_id: string;
+  workspace_id: string;
   key: string;
   /** The stored config settings (JSON): bindings obey its `policy` (SPEC §14). */
   config: string;
@@ -42,7 +43,7 @@ export async function findRuntimeInWorkspace(
   return db
     .selectFrom("runtimes")
     .innerJoin("workspaces", "workspaces.id", "runtimes.workspace_id")
-    .select(["runtimes.id", "runtimes.org_id", "runtimes.key", "runtimes.config"])
+    .select(["runtimes.id", "runtimes.org_id", "runtimes.workspace_id", "runtimes.key", "runtimes.config"])
     .where("runtimes.id", "=", runtimeId)
     .where("runtimes.org_id", "=", orgId)
     .where("workspaces.key", "=", workspaceKey)
@@ -226,6 +227,7 @@ export async function findRuntimeWithUserRole(
       id: string;
       org_id: string;
       org_key: string;
+      workspace_id: string;
       workspace_key: string;
       role: Row<"memberships">["role"] | null;
     }
@@ -242,6 +244,7 @@ export async function findRuntimeWithUserRole(
       "runtimes.id",
       "runtimes.org_id",
       "orgs.key as org_key",
+      "runtimes.workspace_id",
       "workspaces.key as workspace_key",
       "memberships.role",
     ])
@@ -257,4 +260,16 @@ export async function upsertRuntimeSyncStatus(db: Db, row: Row<"runtime_sync_sta
     .values(row)
     .onConflict((conflict) => conflict.column("runtime_id").doUpdateSet(update))
     .execute();
+}
+
+/** A runtime's last sync report, if it has sent one. */
+export async function findRuntimeSyncStatus(
+  db: Db,
+  runtimeId: string,
+): Promise<Row<"runtime_sync_status"> | undefined> {
+  return db
+    .selectFrom("runtime_sync_status")
+    .selectAll()
+    .where("runtime_id", "=", runtimeId)
+    .executeTakeFirst();
 }

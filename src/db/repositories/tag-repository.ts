@@ -64,6 +64,8 @@ export interface TrackingBindingRow {
   id: string;
   org_id: string;
   runtime_id: string;
+  /** The runtime's workspace (the binding's event names it). */
+  runtime_workspace_id: string;
   version_id: string;
   version: string;
   track: string;
@@ -93,6 +95,7 @@ export function listBindingsOffTarget(
       "b.id",
       "b.org_id",
       "b.runtime_id",
+      "r.workspace_id as runtime_workspace_id",
       "b.version_id",
       "v.version",
       "b.track",

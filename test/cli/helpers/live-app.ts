@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { buildTestApp, type TestApp } from "../../helpers/test-app.js";
+import { buildTestApp, type TestApp, type TestAppOptions } from "../../helpers/test-app.js";
 
 export interface LiveApp {
   t: TestApp;
@@ -17,10 +17,13 @@ export interface LiveApp {
 }
 
 /** `serverEnv`: CAPSTAN_* variables for the server (e.g. CAPSTAN_MIN_CLIENT_VERSION). */
-export async function startLiveApp(serverEnv: Record<string, string> = {}): Promise<LiveApp> {
+export async function startLiveApp(
+  serverEnv: Record<string, string> = {},
+  appOptions: Omit<TestAppOptions, "env"> = {},
+): Promise<LiveApp> {
   // Port 0: the system picks a free port as the socket binds; picking one first and listening on it
   // later raced with the other test files. The public URL is known only then, as in serve().
-  const t = await buildTestApp({ env: serverEnv });
+  const t = await buildTestApp({ ...appOptions, env: serverEnv });
   await t.app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = t.app.server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
