@@ -31,7 +31,7 @@ import {
   updateWebhook,
   webhooksBehindTheirLog,
 } from "../db/repositories/webhook-repository.js";
-import type { Db, Row } from "../db/schema.js";
+import type { Db } from "../db/schema.js";
 import { eventTypeMatches } from "../domain/events.js";
 import {
   signWebhookMessage,
@@ -44,6 +44,7 @@ import { packageVersion } from "../lib/package-version.js";
 import { openSecret, webhookSecretAssociatedData } from "../lib/secret-crypto.js";
 import { appendAudit } from "./audit.js";
 import type { ServiceDeps } from "./deps.js";
+import { presentEvent } from "./event-service.js";
 import type { SecretService } from "./secret-service.js";
 import { inTransaction } from "./transaction.js";
 import { type SendOutcome, sendWebhookRequest, type TargetPolicy } from "./webhook-transport.js";
@@ -338,7 +339,8 @@ export class WebhookDispatcher {
         durationMs: 0,
       };
     }
-    const body = JSON.stringify(webhookPayload(event, found.orgKey));
+    // The same JSON as the events list and stream: one presenter for all three.
+    const body = JSON.stringify(presentEvent(event, found.orgKey));
     const timestamp = Math.floor(startedAt.getTime() / 1000);
     const headers = {
       "content-type": "application/json",
@@ -446,19 +448,4 @@ export class WebhookDispatcher {
       }
     });
   }
-}
-
-/** The JSON body of a delivery: the event as SPEC §15 shapes it. */
-export function webhookPayload(event: Row<"events">, orgKey: string): Record<string, unknown> {
-  return {
-    seq: Number(event.seq),
-    id: event.id,
-    type: event.type,
-    occurred_at: event.occurred_at,
-    actor: JSON.parse(event.actor),
-    org: orgKey,
-    ...(event.workspace_id ? { workspace: event.workspace_id } : {}),
-    subject: JSON.parse(event.subject),
-    data: JSON.parse(event.data),
-  };
 }

@@ -250,6 +250,14 @@ describe("delivering events", () => {
     assert.equal(typeof payload.seq, "number");
     assert.equal(payload.subject.kind, "runtime");
     assert.match(payload.occurred_at, /Z$/);
+    // The same JSON as the events list shows for that event (one presenter for both).
+    const listed = await callApi(t, "GET", `${ORG}/events?types=runtime.created&limit=1000`, t.adminKey);
+    assert.equal(listed.statusCode, 200, listed.body);
+    const same = listed.json().items.find((event: { id: string }) => event.id === payload.id);
+    assert.ok(same, "the delivered event is in the events list");
+    assert.deepEqual(payload, same);
+    assert.equal(payload.workspace, "main");
+    assert.equal(typeof payload.workspace_id, "string");
 
     // The endpoint goes away; changes go on.
     const port = receiver.port;

@@ -211,7 +211,8 @@ export async function releaseDeliveries(db: Db, ids: string[]): Promise<void> {
 export interface DeliveryToSend {
   delivery: DeliveryRow;
   webhook: WebhookRow;
-  event: Row<"events">;
+  /** The event with its workspace's key (null once the workspace is gone), as the events list reads it. */
+  event: Row<"events"> & { workspace_key: string | null };
   orgKey: string;
 }
 
@@ -230,9 +231,11 @@ export async function findDeliveryToSend(db: Db, deliveryId: string): Promise<De
     .executeTakeFirst();
   const event = await db
     .selectFrom("events")
-    .selectAll()
-    .where("org_id", "=", delivery.org_id)
-    .where("seq", "=", delivery.event_seq)
+    .leftJoin("workspaces", "workspaces.id", "events.workspace_id")
+    .selectAll("events")
+    .select("workspaces.key as workspace_key")
+    .where("events.org_id", "=", delivery.org_id)
+    .where("events.seq", "=", delivery.event_seq)
     .executeTakeFirst();
   const org = await db.selectFrom("orgs").select("key").where("id", "=", delivery.org_id).executeTakeFirst();
   if (!webhook || !event || !org) return undefined;
