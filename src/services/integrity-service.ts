@@ -6,6 +6,7 @@ import { LATEST_MIGRATION } from "../db/migrate.js";
 import {
   type DanglingReference,
   lastAppliedMigration,
+  listAuditChainsPage,
   listBindingsToDeadVersions,
   listCapabilitiesWithDeadLatest,
   listLiveVersionRefsPage,
@@ -13,6 +14,7 @@ import {
   storageEngineProblems,
 } from "../db/repositories/integrity-repository.js";
 import type { FileManifestEntry } from "../domain/types.js";
+import { verifyAuditChain } from "./audit-chain-service.js";
 import { BLOB_COLLECT_INTERVAL_MS, BLOB_GRACE_MS } from "./blob-collector.js";
 import type { ServiceDeps } from "./deps.js";
 
@@ -23,7 +25,8 @@ export type IntegrityProblemKind =
   | "unreferenced_blob"
   | "binding_to_dead_version"
   | "tag_to_dead_version"
-  | "latest_to_dead_version";
+  | "latest_to_dead_version"
+  | "audit_chain";
 
 export interface IntegrityProblem {
   kind: IntegrityProblemKind;
@@ -77,10 +80,7 @@ interface IntegrityCheck {
   run(context: CheckContext): Promise<void>;
 }
 
-/**
- * The checks, in order. The tamper-evident audit chain (SPEC §15) adds its own here: one entry
- * whose run calls verifyAuditChain per org and adds an `audit_chain` error at the first broken link.
- */
+/** The checks, in order. */
 export const INTEGRITY_CHECKS: IntegrityCheck[] = [
   { name: "database", run: checkDatabase },
   { name: "version_blobs", run: checkVersionBlobs },
@@ -88,6 +88,7 @@ export const INTEGRITY_CHECKS: IntegrityCheck[] = [
   { name: "bindings", run: (context) => checkReferences(context, "bindings") },
   { name: "tags", run: (context) => checkReferences(context, "tags") },
   { name: "latest", run: (context) => checkReferences(context, "latest") },
+  { name: "audit_chains", run: checkAuditChains },
 ];
 
 export async function verifyIntegrity(deps: IntegrityDeps, now: Date): Promise<IntegrityReport> {
@@ -222,3 +223,44 @@ async function checkReferences(
     });
   }
 }
+
+const CHAIN_BATCH = 200;
+
+/**
+ * The tamper-evident audit log (SPEC §15): the instance's chain ("") and every org's, each walked
+ * from its first record to its head by verifyAuditChain; the first broken link of a chain is an
+ * error naming the record (later links of that chain are not reported: they follow from it).
+ */
+async function checkAuditChains({ deps, findings }: CheckContext): Promise<void> {
+  const verifyOne = async (chain: string, name: string) => {
+    const result = await verifyAuditChain(deps.db, chain);
+    findings.count("audit_chains", 1);
+    findings.count("audit_records", result.records);
+    if (result.ok || !result.broken) return;
+    const { id, chain_seq, reason } = result.broken;
+    const where = id === null ? `at position ${chain_seq}` : `at record ${id} (position ${chain_seq})`;
+    findings.add({
+      kind: "audit_chain",
+      severity: "error",
+      id: id ?? undefined,
+      detail: `${name}: the audit chain breaks ${where}: ${CHAIN_BREAKS[reason]} (${result.records} record(s) before it verify)`,
+    });
+  };
+  await verifyOne("", "the instance");
+  let after = "";
+  for (;;) {
+    const page = await listAuditChainsPage(deps.db, after, CHAIN_BATCH);
+    for (const ref of page) await verifyOne(ref.chain, ref.org_key ?? `org ${ref.chain} (deleted)`);
+    if (page.length < CHAIN_BATCH) break;
+    after = page[page.length - 1].chain;
+  }
+}
+
+const CHAIN_BREAKS: Record<string, string> = {
+  hash_mismatch: "its hash does not match its content and the link before it (edited)",
+  missing: "a record is missing (deleted)",
+  duplicate: "two records claim the same position (forged)",
+  unchained: "records outside the chain (forged)",
+  truncated: "the chain stops before its head (records deleted at the end)",
+  head_mismatch: "the last record does not match the stored head",
+};

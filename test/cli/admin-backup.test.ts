@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import Database from "better-sqlite3";
 import { callApi } from "../helpers/api.js";
 import { publishOk } from "../helpers/capability-bundles.js";
 import { buildTestApp, TEST_SECRETS_KEY, type TestApp } from "../helpers/test-app.js";
@@ -70,6 +71,36 @@ describe("capstan admin backup, restore, verify", () => {
     assert.equal(json.code, 1);
     const envelope = JSON.parse(json.stdout);
     assert.equal(envelope.errors[0].loc[0], "missing_blob");
+  });
+
+  test("verify exits 1 naming an audit record edited in the SQLite file", async () => {
+    const backup = path.join(scratch, "backup-audit");
+    assert.equal((await runCli(["admin", "backup", "--to", backup, "--data-dir", t.dataDir])).code, 0);
+    const restored = path.join(scratch, "tampered");
+    assert.equal((await runCli(["admin", "restore", "--from", backup, "--data-dir", restored])).code, 0);
+    const file = new Database(path.join(restored, "capstan.db"));
+    let edited: string;
+    try {
+      const record = file
+        .prepare(
+          "select a.id from audit_events a join orgs o on o.id = a.org_id where o.key = 'default' order by a.chain_seq limit 1",
+        )
+        .get() as { id: string };
+      edited = record.id;
+      file.prepare("update audit_events set action = 'member.removed' where id = ?").run(edited);
+    } finally {
+      file.close();
+    }
+    const human = await runCli(["admin", "verify", "--data-dir", restored]);
+    assert.equal(human.code, 1, human.stdout);
+    assert.match(
+      human.stdout,
+      new RegExp(
+        `^error audit_chain: default: the audit chain breaks at record ${edited} \\(position 1\\)`,
+        "m",
+      ),
+    );
+    assert.match(human.stderr, /capstan: verify found 1 problem\(s\)/);
   });
 
   test("refuses a damaged backup, a missing flag, and a data directory without a database", async () => {

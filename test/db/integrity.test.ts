@@ -75,4 +75,42 @@ describe("verify", () => {
     );
     assert.equal(later.problems.filter((problem) => problem.severity === "error").length, 3);
   });
+
+  test("an edited audit record breaks its chain: the first broken link is an error naming it", async () => {
+    const org = await t.deps.db
+      .selectFrom("orgs")
+      .select("id")
+      .where("key", "=", "default")
+      .executeTakeFirstOrThrow();
+    const records = await t.deps.db
+      .selectFrom("audit_events")
+      .select(["id", "chain_seq"])
+      .where("org_id", "=", org.id)
+      .orderBy("chain_seq")
+      .execute();
+    assert.ok(records.length >= 3);
+    const before = await verifyIntegrity(t.deps, new Date());
+    assert.equal(before.problems.filter((problem) => problem.kind === "audit_chain").length, 0);
+    assert.ok((before.checked.audit_chains ?? 0) >= 2, "the instance chain and the org's");
+    assert.ok((before.checked.audit_records ?? 0) >= records.length);
+
+    const edited = records[1];
+    await t.deps.db
+      .updateTable("audit_events")
+      .set({ data: JSON.stringify({ forged: true }) })
+      .where("id", "=", edited.id)
+      .execute();
+    const report = await verifyIntegrity(t.deps, new Date());
+    assert.equal(report.ok, false);
+    const chain = report.problems.filter((problem) => problem.kind === "audit_chain");
+    assert.equal(chain.length, 1, "only the first broken link");
+    assert.equal(chain[0].severity, "error");
+    assert.equal(chain[0].id, edited.id);
+    assert.match(
+      chain[0].detail,
+      new RegExp(
+        `^default: the audit chain breaks at record ${edited.id} \\(position ${Number(edited.chain_seq)}\\): its hash does not match`,
+      ),
+    );
+  });
 });

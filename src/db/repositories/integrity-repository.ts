@@ -169,3 +169,35 @@ export async function lastAppliedMigration(db: Db): Promise<string | null> {
     return null;
   }
 }
+
+/** An audit chain (an org's id) and its org's key while the org exists. */
+export interface AuditChainRef {
+  chain: string;
+  org_key: string | null;
+}
+
+/**
+ * Up to `limit` org audit chains after `afterChain`, in order: every org, every chain with a head,
+ * and every org id audit records name (so a chain whose org or head row is gone is still checked).
+ * The instance's own chain ("") is not among them.
+ */
+export function listAuditChainsPage(db: Db, afterChain: string, limit: number): Promise<AuditChainRef[]> {
+  const chains = db
+    .selectFrom("orgs")
+    .select("id as chain")
+    .union(db.selectFrom("log_heads").select("chain").where("chain", "!=", ""))
+    .union(
+      db
+        .selectFrom("audit_events")
+        .select((eb) => eb.fn.coalesce("org_id", sql<string>`''`).as("chain"))
+        .where("org_id", "is not", null),
+    );
+  return db
+    .selectFrom(chains.as("c"))
+    .leftJoin("orgs as o", "o.id", "c.chain")
+    .select(["c.chain", "o.key as org_key"])
+    .where("c.chain", ">", afterChain)
+    .orderBy("c.chain")
+    .limit(limit)
+    .execute();
+}
