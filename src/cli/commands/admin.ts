@@ -228,7 +228,8 @@ secrets.key in the data directory) and start it: it migrates an older backup on 
 
 const verify: CommandSpec = {
   name: "verify",
-  summary: "Check a data directory (or scale-mode database): blobs, bindings, tags, audit chains; exit 1 on problems",
+  summary:
+    "Check a data directory (or scale-mode database): blobs, bindings, tags, audit chains; exit 1 on problems",
   options: LOCAL_OPTIONS,
   details: `Read-only; safe while the server runs. Errors: a version without its blobs, a binding or tag
 pointing at a deleted or missing version, a damaged SQLite file, a broken audit chain (the instance's or
