@@ -34,6 +34,11 @@ export interface TestApp {
   dataDir: string;
   /** Moves the clock used for expiry checks (key expiry, signed URLs). */
   advanceClock(ms: number): void;
+  /**
+   * Stops the app and starts it again on the same database and data directory, as a server restart
+   * would, with `env` over the first start's variables (another secrets keyring, typically).
+   */
+  restart(env?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,41 +87,67 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   const logger = options.logStream
     ? createLogger(options.logLevel ?? "info", options.logStream as pino.DestinationStream)
     : pino({ level: process.env.CAPSTAN_LOG_LEVEL ?? "silent" });
-  const { deps, close: closeDeps } = await createDeps(config, {
-    logger,
-    now: () => new Date((options.frozenClock ? startedAt : Date.now()) + offset),
-    sharedChanges: false,
-  });
-  await migrateToLatest(deps.db);
-  const boot = await bootstrapIfEmpty(deps);
-  if (!boot) throw new Error("fresh test database was not bootstrapped");
-  const app = await buildApp(deps, {
-    consoleDir: options.consoleDir,
-    serviceOptions: {
-      ...options.services,
-      ...options.serviceOptions,
-      ...(options.watchLimits && { watchLimits: options.watchLimits }),
-    },
-  });
-  await options.extraRoutes?.(app);
-  await app.ready();
-  return {
-    app,
-    deps,
+  const start = async (startConfig: Config) => {
+    const started = await createDeps(startConfig, {
+      logger,
+      now: () => new Date((options.frozenClock ? startedAt : Date.now()) + offset),
+      sharedChanges: false,
+    });
+    await migrateToLatest(started.deps.db);
+    const boot = await bootstrapIfEmpty(started.deps);
+    const app = await buildApp(started.deps, {
+      consoleDir: options.consoleDir,
+      serviceOptions: {
+        ...options.services,
+        ...options.serviceOptions,
+        ...(options.watchLimits && { watchLimits: options.watchLimits }),
+      },
+    });
+    await options.extraRoutes?.(app);
+    await app.ready();
+    return { ...started, app, boot };
+  };
+  let running = await start(config);
+  if (!running.boot) throw new Error("fresh test database was not bootstrapped");
+  const testApp: TestApp = {
+    app: running.app,
+    deps: running.deps,
     config,
     adminKey,
-    runtimeId: boot.runtimeId,
+    runtimeId: running.boot.runtimeId,
     dataDir,
     advanceClock(ms: number) {
       offset += ms;
     },
+    async restart(env: Record<string, string> = {}) {
+      await running.app.close();
+      await running.close();
+      const restarted = loadConfig(
+        {},
+        {
+          CAPSTAN_DATA_DIR: dataDir,
+          CAPSTAN_DATABASE_URL: testDatabase.url,
+          CAPSTAN_BOOTSTRAP_TOKEN: adminKey,
+          CAPSTAN_RATE_LIMIT_RPM: "0",
+          CAPSTAN_PUBLIC_URL: "http://capstan.test",
+          ...(testDialect() === "postgres" ? { CAPSTAN_SECRETS_KEY: TEST_SECRETS_KEY } : {}),
+          ...options.env,
+          ...env,
+        },
+      );
+      running = await start(restarted);
+      testApp.app = running.app;
+      testApp.deps = running.deps;
+      testApp.config = restarted;
+    },
     async close() {
-      await app.close();
-      await closeDeps();
+      await running.app.close();
+      await running.close();
       await testDatabase.drop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return testApp;
 }
 
 /** `Authorization: Bearer <key>` */
@@ -161,6 +192,9 @@ export async function openTestAppOn(options: ExistingDataDirOptions): Promise<Te
     dataDir: options.dataDir,
     advanceClock() {
       throw new Error("this app runs on the real clock");
+    },
+    async restart() {
+      throw new Error("reopen the data directory with openTestAppOn instead");
     },
     async close() {
       await app.close();

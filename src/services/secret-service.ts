@@ -26,6 +26,10 @@ import {
   updateWorkspaceSecretAtVersion,
 } from "../db/repositories/secret-repository.js";
 import { insertSettingUnlessPresent } from "../db/repositories/settings-repository.js";
+import {
+  replaceWebhookSecretCiphertext,
+  webhookSecretsNotUnderKey,
+} from "../db/repositories/webhook-repository.js";
 import type { Db } from "../db/schema.js";
 import { SECRET_VALUE_MAX_BYTES } from "../domain/names.js";
 import { AppError, conflict, notFound, validationIssue } from "../errors.js";
@@ -37,6 +41,7 @@ import {
   type SecretsKeyring,
   sealSecret,
   secretAssociatedData,
+  webhookSecretAssociatedData,
 } from "../lib/secret-crypto.js";
 import { requireInstanceAdmin, requireOrgRole } from "./access.js";
 import { appendAudit } from "./audit.js";
@@ -166,6 +171,7 @@ export interface SecretWriteResult {
 
 export interface RotationResult {
   key_id: string;
+  /** Values re-encrypted: workspace secrets and webhook signing secrets. */
   reencrypted: number;
 }
 
@@ -375,7 +381,8 @@ export class SecretService {
   }
 
   /**
-   * Re-encrypts, in place, every value not yet under the keyring's first key (instance admin). Each
+   * Re-encrypts, in place, every value not yet under the keyring's first key (instance admin):
+   * workspace secrets, then webhook signing secrets. Each
    * row is replaced only if it still holds what was read, so a concurrent PUT is never undone.
    */
   async rotate(scope: RequestScope): Promise<RotationResult> {
@@ -395,6 +402,32 @@ export class SecretService {
       }
       after = batch[batch.length - 1].id;
     }
+    // Webhook signing secrets are sealed under the same keyring (bound to their org and webhook).
+    let webhookSecrets = 0;
+    after = "";
+    for (;;) {
+      const batch = await webhookSecretsNotUnderKey(this.deps.db, target.id, after, ROTATION_BATCH);
+      if (batch.length === 0) break;
+      for (const row of batch) {
+        const aad = webhookSecretAssociatedData(row.org_id, row.id);
+        const key = keyring.find(row.secret_key_id);
+        const value = key ? openSecret(key, row.secret_ciphertext, aad) : null;
+        if (value === null) {
+          throw new AppError("server_error", "A stored secret could not be decrypted", undefined, {
+            cause: new Error(
+              `webhook ${row.id}'s signing secret does not decrypt under key '${row.secret_key_id}'`,
+            ),
+          });
+        }
+        const sealed = sealSecret(target, value, aad);
+        if (
+          await replaceWebhookSecretCiphertext(this.deps.db, row.id, row.secret_ciphertext, target.id, sealed)
+        )
+          webhookSecrets++;
+      }
+      after = batch[batch.length - 1].id;
+    }
+    reencrypted += webhookSecrets;
     await appendAudit(
       this.deps.db,
       scope,
@@ -403,7 +436,7 @@ export class SecretService {
         action: "secret.key_rotated",
         targetType: "instance",
         targetId: null,
-        data: { key_id: target.id, reencrypted },
+        data: { key_id: target.id, reencrypted, webhook_secrets: webhookSecrets },
       },
       this.deps.now().toISOString(),
     );

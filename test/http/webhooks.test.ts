@@ -3,7 +3,7 @@
 // outage, redelivery, the delivery log, disabling after 5 days of failures, SSRF refusals (at
 // registration and at connect time) and a slow endpoint that delays nobody else.
 import assert from "node:assert/strict";
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { redactLine } from "../../src/http/log-redaction.js";
 import { forbiddenAddressReason } from "../../src/services/webhook-transport.js";
@@ -345,6 +345,52 @@ describe("delivering events", () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe("rotating the secrets master key", () => {
+  const OLD_KEY = `before:${randomBytes(32).toString("base64")}`;
+  const NEW_KEY = `after:${randomBytes(32).toString("base64")}`;
+  let t: TestApp;
+  let receiver: WebhookReceiver;
+  before(async () => {
+    t = await buildTestApp({ env: { ...ALLOW_PRIVATE, CAPSTAN_SECRETS_KEY: OLD_KEY } });
+    receiver = await startWebhookReceiver();
+  });
+  after(async () => {
+    await t.close();
+    await receiver.close();
+  });
+
+  test("re-encrypts signing secrets: after a restart with only the new key, deliveries verify with the original secret", async () => {
+    const hook = await createWebhook(t, { url: receiver.url, events: ["runtime.*"] });
+    const keyIds = async () =>
+      (await t.deps.db.selectFrom("webhooks").select("secret_key_id").distinct().execute()).map(
+        (row) => row.secret_key_id,
+      );
+    assert.deepEqual(await keyIds(), ["before"]);
+
+    // A new first key, the old one still listed: rotation moves every value under the new one.
+    await t.restart({ CAPSTAN_SECRETS_KEY: `${NEW_KEY},${OLD_KEY}` });
+    const rotated = await callApi(t, "POST", "/api/v1/admin/secrets/rotate", t.adminKey);
+    assert.equal(rotated.statusCode, 200, rotated.body);
+    assert.equal(rotated.json().key_id, "after");
+    assert.ok(rotated.json().reencrypted >= 1);
+    assert.deepEqual(await keyIds(), ["after"]);
+
+    // The old key dropped: the server boots, and signs with the secret shown at creation.
+    await t.restart({ CAPSTAN_SECRETS_KEY: NEW_KEY });
+    await newRuntime(t, "after-rotation");
+    await settle(t);
+    assert.equal(receiver.messages.length, 1);
+    const message = receiver.messages[0];
+    assert.equal(
+      JSON.parse(message.body).subject.name ?? JSON.parse(message.body).data.key,
+      "after-rotation",
+    );
+    assert.ok(verifyStandardWebhook(hook.secret, message, nowSeconds(t)), "signature verifies");
+    const [delivery] = await deliveries(t, hook.id);
+    assert.equal(delivery.status, "succeeded");
   });
 });
 

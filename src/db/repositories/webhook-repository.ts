@@ -315,3 +315,40 @@ export async function listAttempts(
   }
   return [...kept.values()].flatMap((list) => list.reverse());
 }
+
+/** A webhook's sealed signing secret and what its associated data is made of. */
+export type WebhookSecretRow = Pick<WebhookRow, "id" | "org_id" | "secret_key_id" | "secret_ciphertext">;
+
+/** Up to `limit` webhooks whose signing secret is not under `keyId`, in id order after `afterId`. */
+export function webhookSecretsNotUnderKey(
+  db: Db,
+  keyId: string,
+  afterId: string,
+  limit: number,
+): Promise<WebhookSecretRow[]> {
+  return db
+    .selectFrom("webhooks")
+    .select(["id", "org_id", "secret_key_id", "secret_ciphertext"])
+    .where("secret_key_id", "!=", keyId)
+    .where("id", ">", afterId)
+    .orderBy("id")
+    .limit(limit)
+    .execute();
+}
+
+/** Replaces a signing secret's ciphertext if it still holds `previous`; false when it changed meanwhile. */
+export async function replaceWebhookSecretCiphertext(
+  db: Db,
+  id: string,
+  previous: string,
+  keyId: string,
+  ciphertext: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable("webhooks")
+    .set({ secret_key_id: keyId, secret_ciphertext: ciphertext })
+    .where("id", "=", id)
+    .where("secret_ciphertext", "=", previous)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
