@@ -7,8 +7,9 @@
 //     turns the new matching events into delivery rows and moves the cursor; (webhook, event) is
 //     unique, a second guard against sending an event twice;
 //  2. sends: it claims due deliveries with a conditional update (a claim lasts CLAIM_MS; exactly one
-//     instance gets each), at most one in flight per webhook on this instance (a slow endpoint
-//     delays only itself) and MAX_IN_FLIGHT in all, and records each attempt when it ends.
+//     instance gets each), one worker per webhook on this instance sending PER_ENDPOINT requests at
+//     a time over kept-alive connections (a slow endpoint delays only itself) and MAX_IN_FLIGHT
+//     workers in all, and records each attempt when it ends.
 // A timer (the next due retry, and every POLL_MS at most) covers retries and missed wake-ups.
 // Failures are retried with backoff for 24 h; a webhook with no success for 5 days is disabled,
 // which is audited (and so becomes a `webhook.disabled` event).
@@ -47,15 +48,22 @@ import type { ServiceDeps } from "./deps.js";
 import { presentEvent } from "./event-service.js";
 import type { SecretService } from "./secret-service.js";
 import { inTransaction } from "./transaction.js";
-import { type SendOutcome, sendWebhookRequest, type TargetPolicy } from "./webhook-transport.js";
+import {
+  type SendOutcome,
+  sendWebhookRequest,
+  type TargetPolicy,
+  WebhookAgents,
+} from "./webhook-transport.js";
 
 /**
  * How long a claimed delivery is this instance's, beyond the time its batch may take to send (each
  * attempt is bounded by the timeout); an instance that dies leaves its claims to others after that.
  */
 const CLAIM_MS = 60_000;
-/** Deliveries of one webhook claimed at once (in one statement), then sent one after the other. */
-const CLAIM_BATCH = 10;
+/** Deliveries of one webhook claimed at once (in one statement), then sent PER_ENDPOINT at a time. */
+const CLAIM_BATCH = 50;
+/** Requests in flight to one webhook from this instance, over kept-alive connections. */
+const PER_ENDPOINT = 4;
 const POLL_MS = 5_000;
 /** Events read per webhook per transaction while fanning out. */
 const FAN_OUT_BATCH = 1_000;
@@ -65,11 +73,14 @@ export interface DispatcherOptions {
   maxInFlight?: number;
   /** An attempt's limit: connect, answer and the first 1 KiB of the body. */
   timeoutMs?: number;
+  /** Requests in flight to one webhook at once (its own connections, kept alive). */
+  perEndpoint?: number;
 }
 
 export class WebhookDispatcher {
   private readonly maxInFlight: number;
   private readonly timeoutMs: number;
+  private readonly perEndpoint: number;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly busyWebhooks = new Set<string>();
   private readonly abort = new AbortController();
@@ -87,6 +98,7 @@ export class WebhookDispatcher {
   ) {
     this.maxInFlight = options.maxInFlight ?? 32;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.perEndpoint = Math.max(1, options.perEndpoint ?? PER_ENDPOINT);
   }
 
   /** Listens for new events and runs a first pass (deliveries left over by a previous run). */
@@ -256,30 +268,42 @@ export class WebhookDispatcher {
     }
   }
 
-  /** Claims `ids` for as long as sending all of them one after the other can take. */
+  /** Claims `ids` for as long as sending all of them, perEndpoint at a time, can take. */
   private claim(db: Db, ids: string[]): Promise<string[]> {
     const now = this.deps.now();
-    const until = now.getTime() + CLAIM_MS + CLAIM_BATCH * this.timeoutMs;
+    const until = now.getTime() + CLAIM_MS + Math.ceil(CLAIM_BATCH / this.perEndpoint) * this.timeoutMs;
     return claimDeliveries(db, this.deps.dialect, ids, now.toISOString(), new Date(until).toISOString());
   }
 
+  /**
+   * Sends a webhook's claimed deliveries, perEndpoint at a time over its own kept-alive
+   * connections (closed when the worker ends), claiming more until none is due.
+   */
   private startWorker(webhookId: string, claimed: string[]): void {
     this.busyWebhooks.add(webhookId);
+    const agents = new WebhookAgents(this.perEndpoint);
     const work = async () => {
       let queue = claimed;
       while (queue.length > 0) {
-        for (const deliveryId of queue) {
-          if (this.closed) {
-            await releaseDeliveries(this.deps.db, queue);
-            return;
+        const waiting = [...queue];
+        const lane = async () => {
+          while (!this.closed) {
+            const id = waiting.shift();
+            if (id === undefined) return;
+            try {
+              await this.attempt(id, agents);
+            } catch (error) {
+              this.deps.logger.error({ err: error, delivery_id: id }, "webhook attempt failed");
+            }
           }
-          try {
-            await this.attempt(deliveryId);
-          } catch (error) {
-            this.deps.logger.error({ err: error, delivery_id: deliveryId }, "webhook attempt failed");
-          }
+        };
+        await Promise.all(Array.from({ length: Math.min(this.perEndpoint, waiting.length) }, lane));
+        if (this.closed) {
+          // Those not started are released at once for another instance.
+          if (waiting.length > 0) await releaseDeliveries(this.deps.db, waiting);
+          return;
         }
-        queue = this.closed ? [] : await this.claimNext(webhookId);
+        queue = await this.claimNext(webhookId);
       }
     };
     const worker = work()
@@ -288,6 +312,7 @@ export class WebhookDispatcher {
           this.deps.logger.error({ err: error, webhook_id: webhookId }, "webhook worker failed");
       })
       .finally(() => {
+        agents.destroy();
         this.inFlight.delete(webhookId);
         this.busyWebhooks.delete(webhookId);
         this.wake();
@@ -311,11 +336,11 @@ export class WebhookDispatcher {
     });
   }
 
-  private async attempt(deliveryId: string): Promise<void> {
+  private async attempt(deliveryId: string, agents: WebhookAgents): Promise<void> {
     const found = await this.deps.db.transaction().execute((trx) => findDeliveryToSend(trx, deliveryId));
     if (!found) return;
     const startedAt = this.deps.now();
-    const outcome = await this.post(found, startedAt);
+    const outcome = await this.post(found, startedAt, agents);
     if (this.abort.signal.aborted) {
       // Cut by shutdown: not the endpoint's fault; the claim is released for the next instance.
       await updateDelivery(this.deps.db, deliveryId, { claimed_until: null });
@@ -324,7 +349,7 @@ export class WebhookDispatcher {
     await this.record(found, startedAt, outcome);
   }
 
-  private async post(found: DeliveryToSend, startedAt: Date): Promise<SendOutcome> {
+  private async post(found: DeliveryToSend, startedAt: Date, agents: WebhookAgents): Promise<SendOutcome> {
     const { webhook, event } = found;
     const keyring = await this.secrets.ready();
     const key = keyring.find(webhook.secret_key_id);
@@ -352,6 +377,7 @@ export class WebhookDispatcher {
     return sendWebhookRequest(webhook.url, headers, body, this.policy, {
       timeoutMs: this.timeoutMs,
       signal: this.abort.signal,
+      agents,
     });
   }
 

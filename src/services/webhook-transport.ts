@@ -5,7 +5,8 @@
 // own `lookup` refuses a host name when any of its addresses is forbidden, and the socket's peer
 // address is checked again once connected (it also covers IP literals, which skip the lookup).
 // Redirects are never followed (a 3xx is a failed attempt), so a public endpoint cannot bounce the
-// request inwards. Only the first 1 KiB of a response is read; then the connection is dropped.
+// request inwards. Connections to an endpoint are kept alive and reused while it has deliveries
+// (WebhookAgents); only new sockets need the checks, and each new one gets both. Only the first 1 KiB of a response is read; then the connection is dropped.
 import { lookup as dnsLookup } from "node:dns/promises";
 import http from "node:http";
 import https from "node:https";
@@ -138,7 +139,40 @@ export interface SendOutcome {
 export interface SendOptions {
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Keep-alive connections to reuse (one set per endpoint); without it, a connection per request. */
+  agents?: WebhookAgents;
 }
+
+/**
+ * Keep-alive agents for one endpoint, at most `maxSockets` connections each. A reused connection
+ * was checked when it was opened: every new socket still goes through the request's `lookup` (the
+ * host's addresses) and the connect-time peer check below, so pooling skips no SSRF check.
+ */
+export class WebhookAgents {
+  private httpAgent: http.Agent | null = null;
+  private httpsAgent: https.Agent | null = null;
+
+  constructor(private readonly maxSockets: number) {}
+
+  for(protocol: string): http.Agent {
+    const options = { keepAlive: true, maxSockets: this.maxSockets, maxFreeSockets: this.maxSockets };
+    if (protocol === "https:") {
+      this.httpsAgent ??= new https.Agent(options);
+      return this.httpsAgent;
+    }
+    this.httpAgent ??= new http.Agent(options);
+    return this.httpAgent;
+  }
+
+  /** Closes the idle connections (and any still open). */
+  destroy(): void {
+    this.httpAgent?.destroy();
+    this.httpsAgent?.destroy();
+  }
+}
+
+/** Sockets whose connected peer address passed the check (a pooled socket is not checked twice). */
+const checkedSockets = new WeakSet<net.Socket>();
 
 /** POSTs `body` to `url` with `headers`; resolves (never rejects) with what happened. */
 export function sendWebhookRequest(
@@ -177,7 +211,7 @@ export function sendWebhookRequest(
     const payload = Buffer.from(body, "utf8");
     const request = client.request(target, {
       method: "POST",
-      agent: false,
+      agent: options.agents ? options.agents.for(target.protocol) : false,
       headers: { ...headers, "content-length": String(payload.length) },
       lookup: (hostname, lookupOptions, callback) => {
         resolveAllowed(hostname, policy).then(
@@ -199,11 +233,17 @@ export function sendWebhookRequest(
     const onAbort = () => request.destroy(new Error("the server is shutting down"));
     options.signal?.addEventListener("abort", onAbort, { once: true });
     request.on("socket", (socket) => {
-      socket.once("connect", () => {
+      const check = () => {
         const peer = socket.remoteAddress ?? "";
         const reason = policy.allowPrivate ? null : forbiddenAddressReason(peer);
         if (reason) request.destroy(new ForbiddenTargetError(`refused at connect: ${reason}`));
-      });
+        else checkedSockets.add(socket);
+      };
+      // A new socket is checked once connected; a pooled one was checked then (never a second
+      // listener on it). One that is somehow connected yet unchecked is checked now.
+      if (checkedSockets.has(socket)) return;
+      if (socket.connecting) socket.once("connect", check);
+      else check();
     });
     request.on("error", fail);
     request.on("response", (response) => {
