@@ -123,6 +123,11 @@ export interface EventStreamOptions {
   recheckMs: number;
   /** Streams per org and per instance; one over either cap is refused with 429. */
   maxPerOrg: number;
+  /**
+   * Streams one key (or session) may hold in one org: without it a single reader's key could take
+   * every slot of the org's cap and lock its owners' streams out. Over it: 429.
+   */
+  maxPerKey: number;
   maxStreams: number;
   /** Events read (and written) per batch. */
   batchSize: number;
@@ -140,6 +145,7 @@ export const DEFAULT_EVENT_STREAM_OPTIONS: EventStreamOptions = {
   heartbeatMs: 15_000,
   recheckMs: 60_000,
   maxPerOrg: 100,
+  maxPerKey: 16,
   maxStreams: 2_000,
   batchSize: 200,
   maxBufferedBytes: 1024 * 1024,
@@ -225,6 +231,13 @@ export class EventStreams {
       throw new AppError(
         "usage_limit_exceeded_error",
         `Too many event streams for '${org.key}'; close one first`,
+      );
+    let mine = 0;
+    for (const slot of streams ?? []) if (slot.keyId === actor.apiKeyId) mine += 1;
+    if (mine >= this.options.maxPerKey)
+      throw new AppError(
+        "usage_limit_exceeded_error",
+        `This key already has ${mine} event streams for '${org.key}'; close one first`,
       );
     const start = after ?? (await lastOrgEventSeq(this.deps.db, org.id));
     const slot = new StreamSlot(org.id, actor.apiKeyId);

@@ -294,13 +294,14 @@ function checkPatterns(patterns: string[]): void {
 const dedupe = (patterns: string[]): string[] => [...new Set(patterns)];
 
 /**
- * The URL as audit records and events show it: without its query, which often carries the
- * receiver's own token (chat and CI hooks do this), since events reach every other webhook.
+ * The URL as audit records and events show it: its origin only. The path and query often carry the
+ * receiver's own token (chat hooks put it in the path: `/services/T…/B…/<token>`, `/webhooks/<id>/
+ * <token>`; CI hooks in the query), and events reach every org reader and every other webhook,
+ * while the full URL is for owners (GET …/webhooks).
  */
 export function displayUrl(url: string): string {
   try {
-    const parsed = new URL(url);
-    return `${parsed.origin}${parsed.pathname}`;
+    return new URL(url).origin;
   } catch {
     return "";
   }

@@ -1,0 +1,98 @@
+// Adversarial review of the events, webhooks, audit verify and backup routes: each test is a
+// problem found by attacking them, kept so that it stays fixed.
+import assert from "node:assert/strict";
+import { type ClientRequest, get as httpGet, type IncomingMessage } from "node:http";
+import { after, before, describe, test } from "node:test";
+import { callApi } from "../helpers/api.js";
+import { newUserKey } from "../helpers/factories.js";
+import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
+
+const ORG = "/api/v1/org/default";
+const HOOKS = `${ORG}/webhooks`;
+
+describe("a webhook URL's token", () => {
+  let t: TestApp;
+  before(async () => {
+    t = await buildTestApp({ env: { CAPSTAN_WEBHOOK_ALLOW_PRIVATE: "true" } });
+  });
+  after(() => t.close());
+
+  test("does not reach org readers (or other webhooks) through the events", async () => {
+    // Chat hooks carry their token in the path; webhooks are the owners', events are every reader's.
+    const created = await callApi(t, "POST", HOOKS, t.adminKey, {
+      url: "http://127.0.0.1:9/services/T0001/B0001/PathToken1?ci=QueryToken1",
+      events: ["binding.*"],
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const { id } = created.json();
+    const patched = await callApi(t, "PATCH", `${HOOKS}/${id}`, t.adminKey, {
+      url: "http://127.0.0.1:9/services/T0001/B0001/PathToken2",
+    });
+    assert.equal(patched.statusCode, 200, patched.body);
+    assert.equal((await callApi(t, "DELETE", `${HOOKS}/${id}`, t.adminKey)).statusCode, 204);
+
+    const reader = await newUserKey(t, { role: "reader" });
+    const events = await callApi(t, "GET", `${ORG}/events?types=webhook.*`, reader.key);
+    assert.equal(events.statusCode, 200, events.body);
+    const items = events.json().items as { type: string; data: { url?: string } }[];
+    assert.deepEqual(
+      items.map((item) => item.type),
+      ["webhook.created", "webhook.updated", "webhook.deleted"],
+    );
+    for (const item of items) assert.equal(item.data.url, "http://127.0.0.1:9");
+    for (const token of ["PathToken1", "PathToken2", "QueryToken1", "T0001"]) {
+      assert.equal(events.body.includes(token), false, `${token} leaked into the events`);
+    }
+  });
+
+  test("with white space or control characters is refused, not stored unlike what is sent", async () => {
+    for (const url of ["http://127.0.0.1:9/a\nb", "http://127.0.0.1:9/a\tb", "http://127.0.0.1:9/a b"]) {
+      const res = await callApi(t, "POST", HOOKS, t.adminKey, { url, events: ["binding.*"] });
+      assert.equal(res.statusCode, 422, `${JSON.stringify(url)}: ${res.body}`);
+      assert.deepEqual(
+        res.json().errors.map((issue: { loc: unknown[] }) => issue.loc),
+        [["body", "url"]],
+      );
+    }
+  });
+});
+
+/** Opens an event stream over real HTTP; resolves with its status once the headers arrive. */
+function openStream(origin: string, key: string): Promise<{ status: number; request: ClientRequest }> {
+  return new Promise((resolve, reject) => {
+    const request = httpGet(
+      `${origin}${ORG}/events/stream`,
+      { headers: bearer(key), agent: false },
+      (res: IncomingMessage) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, request });
+      },
+    );
+    request.on("error", reject);
+  });
+}
+
+describe("event streams", () => {
+  test("one reader's key cannot take every stream of its org", async () => {
+    const t = await buildTestApp({ serviceOptions: { eventStreams: { maxPerOrg: 5, maxPerKey: 2 } } });
+    const open: ClientRequest[] = [];
+    try {
+      const origin = (await t.app.listen({ port: 0, host: "127.0.0.1" })).replace("localhost", "127.0.0.1");
+      const reader = await newUserKey(t, { role: "reader", readOnly: true });
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const stream = await openStream(origin, reader.key);
+        statuses.push(stream.status);
+        open.push(stream.request);
+      }
+      assert.deepEqual(statuses, [200, 200, 429]);
+      // The owner still gets one.
+      const owner = await openStream(origin, t.adminKey);
+      open.push(owner.request);
+      assert.equal(owner.status, 200);
+    } finally {
+      for (const request of open) request.destroy();
+      await t.close();
+    }
+  });
+});
