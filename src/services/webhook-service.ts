@@ -12,6 +12,7 @@ import type {
   WebhookUpdateBody,
 } from "../contract/webhooks.js";
 import { lastOrgEventSeq } from "../db/repositories/event-repository.js";
+import { lockOrgRow } from "../db/repositories/org-repository.js";
 import {
   type AttemptRow,
   countWebhooks,
@@ -76,6 +77,9 @@ export class WebhookService {
     const id = newId();
     const at = this.deps.now().toISOString();
     const row = await inTransaction(this.deps, async (trx) => {
+      // On PostgreSQL concurrent registrations would each count the others out and pass the cap
+      // together; the org's row serialises them (SQLite transactions are already serial).
+      if (this.deps.dialect === "postgres") await lockOrgRow(trx, org.id);
       if ((await countWebhooks(trx, org.id)) >= MAX_WEBHOOKS_PER_ORG) {
         throw conflict(`'${orgKey}' already has ${MAX_WEBHOOKS_PER_ORG} webhooks`);
       }

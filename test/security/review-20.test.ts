@@ -3,8 +3,9 @@
 import assert from "node:assert/strict";
 import { type ClientRequest, get as httpGet, type IncomingMessage } from "node:http";
 import { after, before, describe, test } from "node:test";
+import { MAX_WEBHOOKS_PER_ORG } from "../../src/domain/webhooks.js";
 import { callApi } from "../helpers/api.js";
-import { newUserKey } from "../helpers/factories.js";
+import { newOrg, newUserKey } from "../helpers/factories.js";
 import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
 
 const ORG = "/api/v1/org/default";
@@ -43,6 +44,20 @@ describe("a webhook URL's token", () => {
     for (const token of ["PathToken1", "PathToken2", "QueryToken1", "T0001"]) {
       assert.equal(events.body.includes(token), false, `${token} leaked into the events`);
     }
+  });
+
+  test("the per-org cap holds against concurrent registrations", async () => {
+    const { key: org } = await newOrg(t, "hookcap");
+    const make = () =>
+      callApi(t, "POST", `/api/v1/org/${org}/webhooks`, t.adminKey, {
+        url: "http://127.0.0.1:9/cap",
+        events: ["binding.*"],
+      });
+    for (let i = 0; i < MAX_WEBHOOKS_PER_ORG - 1; i++) assert.equal((await make()).statusCode, 201);
+    const statuses = (await Promise.all(Array.from({ length: 6 }, make))).map((res) => res.statusCode);
+    assert.deepEqual(statuses.sort(), [201, 409, 409, 409, 409, 409], "exactly one more webhook fits");
+    const list = await callApi(t, "GET", `/api/v1/org/${org}/webhooks`, t.adminKey);
+    assert.equal(list.json().items.length, MAX_WEBHOOKS_PER_ORG);
   });
 
   test("with white space or control characters is refused, not stored unlike what is sent", async () => {
