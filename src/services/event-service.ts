@@ -124,8 +124,9 @@ export interface EventStreamOptions {
   /** Streams per org and per instance; one over either cap is refused with 429. */
   maxPerOrg: number;
   /**
-   * Streams one key (or session) may hold in one org: without it a single reader's key could take
-   * every slot of the org's cap and lock its owners' streams out. Over it: 429.
+   * Streams one key (or session) may hold on this instance, whatever their orgs: without it a single
+   * reader's key could take every slot of its org's cap and lock the owners' streams out, and a user
+   * (who may create orgs at will) every slot of the instance. Over it: 429.
    */
   maxPerKey: number;
   maxStreams: number;
@@ -199,6 +200,7 @@ class StreamSlot {
 
 export class EventStreams {
   private readonly byOrg = new Map<string, Set<StreamSlot>>();
+  private readonly byKey = new Map<string, number>();
   private count = 0;
   private closing = false;
   readonly options: EventStreamOptions;
@@ -232,19 +234,27 @@ export class EventStreams {
         "usage_limit_exceeded_error",
         `Too many event streams for '${org.key}'; close one first`,
       );
-    let mine = 0;
-    for (const slot of streams ?? []) if (slot.keyId === actor.apiKeyId) mine += 1;
+    const mine = this.byKey.get(actor.apiKeyId) ?? 0;
     if (mine >= this.options.maxPerKey)
       throw new AppError(
         "usage_limit_exceeded_error",
-        `This key already has ${mine} event streams for '${org.key}'; close one first`,
+        `This key already has ${mine} open event streams; close one first`,
       );
-    const start = after ?? (await lastOrgEventSeq(this.deps.db, org.id));
+    // The slot is taken before the next await: requests opening streams at once each see the
+    // others' slots, so none passes a cap that all of them together exceed.
     const slot = new StreamSlot(org.id, actor.apiKeyId);
     const set = streams ?? new Set();
     set.add(slot);
     this.byOrg.set(org.id, set);
+    this.byKey.set(actor.apiKeyId, mine + 1);
     this.count += 1;
+    let start: number;
+    try {
+      start = after ?? (await lastOrgEventSeq(this.deps.db, org.id));
+    } catch (error) {
+      this.release(slot);
+      throw error;
+    }
     return new EventStream(
       this.deps,
       this.options,
@@ -267,6 +277,9 @@ export class EventStreams {
     const set = this.byOrg.get(slot.orgId);
     if (set?.delete(slot)) {
       this.count -= 1;
+      const left = (this.byKey.get(slot.keyId) ?? 1) - 1;
+      if (left > 0) this.byKey.set(slot.keyId, left);
+      else this.byKey.delete(slot.keyId);
       if (set.size === 0) this.byOrg.delete(slot.orgId);
     }
   }

@@ -73,10 +73,14 @@ describe("a webhook URL's token", () => {
 });
 
 /** Opens an event stream over real HTTP; resolves with its status once the headers arrive. */
-function openStream(origin: string, key: string): Promise<{ status: number; request: ClientRequest }> {
+function openStream(
+  origin: string,
+  key: string,
+  org = "default",
+): Promise<{ status: number; request: ClientRequest }> {
   return new Promise((resolve, reject) => {
     const request = httpGet(
-      `${origin}${ORG}/events/stream`,
+      `${origin}/api/v1/org/${org}/events/stream`,
       { headers: bearer(key), agent: false },
       (res: IncomingMessage) => {
         res.resume();
@@ -105,6 +109,41 @@ describe("event streams", () => {
       const owner = await openStream(origin, t.adminKey);
       open.push(owner.request);
       assert.equal(owner.status, 200);
+    } finally {
+      for (const request of open) request.destroy();
+      await t.close();
+    }
+  });
+
+  test("the per-key cap counts a key's streams in every org (a user may create orgs at will)", async () => {
+    const t = await buildTestApp({ serviceOptions: { eventStreams: { maxPerKey: 2 } } });
+    const open: ClientRequest[] = [];
+    try {
+      const origin = (await t.app.listen({ port: 0, host: "127.0.0.1" })).replace("localhost", "127.0.0.1");
+      const statuses: number[] = [];
+      for (const org of ["default", (await newOrg(t, "spare-a")).key, (await newOrg(t, "spare-b")).key]) {
+        const stream = await openStream(origin, t.adminKey, org);
+        statuses.push(stream.status);
+        open.push(stream.request);
+      }
+      assert.deepEqual(statuses, [200, 200, 429]);
+    } finally {
+      for (const request of open) request.destroy();
+      await t.close();
+    }
+  });
+
+  test("streams opened all at once cannot pass the caps together", async () => {
+    const t = await buildTestApp({ serviceOptions: { eventStreams: { maxPerOrg: 3, maxPerKey: 100 } } });
+    const open: ClientRequest[] = [];
+    try {
+      const origin = (await t.app.listen({ port: 0, host: "127.0.0.1" })).replace("localhost", "127.0.0.1");
+      const streams = await Promise.all(Array.from({ length: 12 }, () => openStream(origin, t.adminKey)));
+      for (const stream of streams) open.push(stream.request);
+      const statuses = streams.map((stream) => stream.status);
+      assert.equal(statuses.filter((status) => status === 200).length, 3, String(statuses));
+      assert.equal(statuses.filter((status) => status === 429).length, 9, String(statuses));
+      assert.equal(t.app.services.events.size, 3);
     } finally {
       for (const request of open) request.destroy();
       await t.close();
