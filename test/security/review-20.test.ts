@@ -60,6 +60,25 @@ describe("a webhook URL's token", () => {
     assert.equal(list.json().items.length, MAX_WEBHOOKS_PER_ORG);
   });
 
+  test("an id in upper case acts on the webhook it names, or on nothing", async () => {
+    const created = await callApi(t, "POST", HOOKS, t.adminKey, {
+      url: "http://127.0.0.1:9/upper",
+      events: ["binding.*"],
+    });
+    const id = created.json().id as string;
+    const upper = `${HOOKS}/${id.toUpperCase()}`;
+    const patched = await callApi(t, "PATCH", upper, t.adminKey, { status: "disabled" });
+    assert.equal(patched.statusCode, 200, patched.body);
+    assert.equal(patched.json().id, id);
+    // What the answer said is what was stored: the webhook is disabled.
+    const stored = await callApi(t, "GET", `${HOOKS}/${id}`, t.adminKey);
+    assert.equal(stored.json().status, "disabled");
+    const audit = await callApi(t, "GET", `${ORG}/audit?action=webhook.updated`, t.adminKey);
+    assert.equal(audit.body.includes(id.toUpperCase()), false, "the audit names the stored id");
+    assert.equal((await callApi(t, "DELETE", upper, t.adminKey)).statusCode, 204);
+    assert.equal((await callApi(t, "GET", `${HOOKS}/${id}`, t.adminKey)).statusCode, 404);
+  });
+
   test("with white space or control characters is refused, not stored unlike what is sent", async () => {
     for (const url of ["http://127.0.0.1:9/a\nb", "http://127.0.0.1:9/a\tb", "http://127.0.0.1:9/a b"]) {
       const res = await callApi(t, "POST", HOOKS, t.adminKey, { url, events: ["binding.*"] });
