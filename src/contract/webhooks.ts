@@ -9,6 +9,9 @@ const strict = { additionalProperties: false } as const;
 const WebhookUrl = Type.String({
   minLength: 1,
   maxLength: MAX_WEBHOOK_URL_LENGTH,
+  // No white space or control characters: the URL parser drops tabs and line breaks, so the URL
+  // stored and shown would differ from the one requested.
+  pattern: "^[^\\u0000-\\u0020\\u007f]+$",
   description: "http(s) URL the events are POSTed to",
 });
 const EventPatterns = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {

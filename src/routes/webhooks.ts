@@ -64,7 +64,8 @@ export default async function webhookRoutes(app: RouteApp): Promise<void> {
         response: { 200: Webhook, ...errorResponses },
       },
     },
-    async (request) => webhooks.get(scopeOf(request), request.params.org, request.params.webhook_id),
+    async (request) =>
+      webhooks.get(scopeOf(request), request.params.org, request.params.webhook_id.toLowerCase()),
   );
 
   app.patch(
@@ -80,7 +81,12 @@ export default async function webhookRoutes(app: RouteApp): Promise<void> {
       },
     },
     async (request) =>
-      webhooks.update(scopeOf(request), request.params.org, request.params.webhook_id, request.body),
+      webhooks.update(
+        scopeOf(request),
+        request.params.org,
+        request.params.webhook_id.toLowerCase(),
+        request.body,
+      ),
   );
 
   app.delete(
@@ -95,7 +101,7 @@ export default async function webhookRoutes(app: RouteApp): Promise<void> {
       },
     },
     async (request, reply) => {
-      await webhooks.delete(scopeOf(request), request.params.org, request.params.webhook_id);
+      await webhooks.delete(scopeOf(request), request.params.org, request.params.webhook_id.toLowerCase());
       return reply.code(204).send(null);
     },
   );
@@ -113,7 +119,12 @@ export default async function webhookRoutes(app: RouteApp): Promise<void> {
       },
     },
     async (request) =>
-      webhooks.deliveries(scopeOf(request), request.params.org, request.params.webhook_id, request.query),
+      webhooks.deliveries(
+        scopeOf(request),
+        request.params.org,
+        request.params.webhook_id.toLowerCase(),
+        request.query,
+      ),
   );
 
   app.post(
@@ -130,7 +141,12 @@ export default async function webhookRoutes(app: RouteApp): Promise<void> {
     },
     async (request, reply) => {
       const { org, webhook_id, delivery_id } = request.params;
-      const delivery = await webhooks.redeliver(scopeOf(request), org, webhook_id, delivery_id.toLowerCase());
+      const delivery = await webhooks.redeliver(
+        scopeOf(request),
+        org,
+        webhook_id.toLowerCase(),
+        delivery_id.toLowerCase(),
+      );
       return reply.code(202).send(delivery);
     },
   );

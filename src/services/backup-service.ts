@@ -16,6 +16,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import {
   copyFile,
+  lstat,
   mkdir,
   open,
   readdir,
@@ -430,7 +431,7 @@ export async function readManifest(dir: string): Promise<BackupManifest> {
       entry.size >= 0 &&
       typeof entry.sha256 === "string" &&
       SHA256.test(entry.sha256) &&
-      (entry.path === DATABASE_FILE || BLOB_PATH.exec(entry.path)?.[3] === entry.sha256) &&
+      (entry.path === DATABASE_FILE || entry.path === blobPath(entry.sha256)) &&
       !paths.has(entry.path);
     if (!ok) throw invalid(`the backup is damaged: its manifest lists an invalid file entry`);
     paths.add(entry.path);
@@ -445,8 +446,13 @@ export async function readManifest(dir: string): Promise<BackupManifest> {
 export async function verifyBackupFiles(dir: string, manifest: BackupManifest): Promise<void> {
   const damaged: string[] = [];
   for (const file of manifest.files) {
-    const actual = await digestFile(path.join(dir, file.path)).catch(() => null);
-    if (actual === null) damaged.push(`${file.path} is missing`);
+    // A symbolic link (or anything but a regular file) in a backup is not what backup writes, and
+    // following it would read files outside the backup.
+    const info = await lstat(path.join(dir, file.path)).catch(() => null);
+    const actual =
+      info?.isFile() === true ? await digestFile(path.join(dir, file.path)).catch(() => null) : null;
+    if (info !== null && !info.isFile()) damaged.push(`${file.path} is not a regular file`);
+    else if (actual === null) damaged.push(`${file.path} is missing`);
     else if (actual.size !== file.size)
       damaged.push(`${file.path} has ${actual.size} bytes, not ${file.size}`);
     else if (actual.sha256 !== file.sha256) damaged.push(`${file.path} does not match its sha256`);

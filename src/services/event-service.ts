@@ -123,6 +123,12 @@ export interface EventStreamOptions {
   recheckMs: number;
   /** Streams per org and per instance; one over either cap is refused with 429. */
   maxPerOrg: number;
+  /**
+   * Streams one key (or session) may hold on this instance, whatever their orgs: without it a single
+   * reader's key could take every slot of its org's cap and lock the owners' streams out, and a user
+   * (who may create orgs at will) every slot of the instance. Over it: 429.
+   */
+  maxPerKey: number;
   maxStreams: number;
   /** Events read (and written) per batch. */
   batchSize: number;
@@ -140,6 +146,7 @@ export const DEFAULT_EVENT_STREAM_OPTIONS: EventStreamOptions = {
   heartbeatMs: 15_000,
   recheckMs: 60_000,
   maxPerOrg: 100,
+  maxPerKey: 16,
   maxStreams: 2_000,
   batchSize: 200,
   maxBufferedBytes: 1024 * 1024,
@@ -193,6 +200,7 @@ class StreamSlot {
 
 export class EventStreams {
   private readonly byOrg = new Map<string, Set<StreamSlot>>();
+  private readonly byKey = new Map<string, number>();
   private count = 0;
   private closing = false;
   readonly options: EventStreamOptions;
@@ -226,12 +234,27 @@ export class EventStreams {
         "usage_limit_exceeded_error",
         `Too many event streams for '${org.key}'; close one first`,
       );
-    const start = after ?? (await lastOrgEventSeq(this.deps.db, org.id));
+    const mine = this.byKey.get(actor.apiKeyId) ?? 0;
+    if (mine >= this.options.maxPerKey)
+      throw new AppError(
+        "usage_limit_exceeded_error",
+        `This key already has ${mine} open event streams; close one first`,
+      );
+    // The slot is taken before the next await: requests opening streams at once each see the
+    // others' slots, so none passes a cap that all of them together exceed.
     const slot = new StreamSlot(org.id, actor.apiKeyId);
     const set = streams ?? new Set();
     set.add(slot);
     this.byOrg.set(org.id, set);
+    this.byKey.set(actor.apiKeyId, mine + 1);
     this.count += 1;
+    let start: number;
+    try {
+      start = after ?? (await lastOrgEventSeq(this.deps.db, org.id));
+    } catch (error) {
+      this.release(slot);
+      throw error;
+    }
     return new EventStream(
       this.deps,
       this.options,
@@ -254,6 +277,9 @@ export class EventStreams {
     const set = this.byOrg.get(slot.orgId);
     if (set?.delete(slot)) {
       this.count -= 1;
+      const left = (this.byKey.get(slot.keyId) ?? 1) - 1;
+      if (left > 0) this.byKey.set(slot.keyId, left);
+      else this.byKey.delete(slot.keyId);
       if (set.size === 0) this.byOrg.delete(slot.orgId);
     }
   }

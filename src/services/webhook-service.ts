@@ -12,6 +12,7 @@ import type {
   WebhookUpdateBody,
 } from "../contract/webhooks.js";
 import { lastOrgEventSeq } from "../db/repositories/event-repository.js";
+import { lockOrgRow } from "../db/repositories/org-repository.js";
 import {
   type AttemptRow,
   countWebhooks,
@@ -76,6 +77,9 @@ export class WebhookService {
     const id = newId();
     const at = this.deps.now().toISOString();
     const row = await inTransaction(this.deps, async (trx) => {
+      // On PostgreSQL concurrent registrations would each count the others out and pass the cap
+      // together; the org's row serialises them (SQLite transactions are already serial).
+      if (this.deps.dialect === "postgres") await lockOrgRow(trx, org.id);
       if ((await countWebhooks(trx, org.id)) >= MAX_WEBHOOKS_PER_ORG) {
         throw conflict(`'${orgKey}' already has ${MAX_WEBHOOKS_PER_ORG} webhooks`);
       }
@@ -294,13 +298,14 @@ function checkPatterns(patterns: string[]): void {
 const dedupe = (patterns: string[]): string[] => [...new Set(patterns)];
 
 /**
- * The URL as audit records and events show it: without its query, which often carries the
- * receiver's own token (chat and CI hooks do this), since events reach every other webhook.
+ * The URL as audit records and events show it: its origin only. The path and query often carry the
+ * receiver's own token (chat hooks put it in the path: `/services/T…/B…/<token>`, `/webhooks/<id>/
+ * <token>`; CI hooks in the query), and events reach every org reader and every other webhook,
+ * while the full URL is for owners (GET …/webhooks).
  */
 export function displayUrl(url: string): string {
   try {
-    const parsed = new URL(url);
-    return `${parsed.origin}${parsed.pathname}`;
+    return new URL(url).origin;
   } catch {
     return "";
   }

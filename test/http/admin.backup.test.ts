@@ -10,6 +10,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -363,6 +364,34 @@ if (testDialect() === "postgres") {
         /capstan\.db has 1024 bytes/,
       );
       assert.match((await rejection(restoreBackup(restoreConfig(target), missing))).detail, /is missing/);
+      assert.equal(existsSync(target), false);
+    });
+
+    test("a blob that is a symbolic link, or filed under another digest's folders, is refused", async () => {
+      // The link points at the original blob, so its digest matches: only its kind gives it away.
+      const linked = damagedCopy((dir, manifest) => {
+        const entry = manifest.files.find((file) => file.path.startsWith("blobs/"))!;
+        rmSync(path.join(dir, entry.path));
+        symlinkSync(path.join(backupDir, entry.path), path.join(dir, entry.path));
+      });
+      const misfiled = damagedCopy((dir, manifest) => {
+        const entry = manifest.files.find((file) => file.path.startsWith("blobs/"))!;
+        const moved = `blobs/00/00/${entry.sha256}`;
+        mkdirSync(path.join(dir, "blobs/00/00"), { recursive: true });
+        copyFileSync(path.join(dir, entry.path), path.join(dir, moved));
+        entry.path = moved;
+        writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
+      });
+      const target = path.join(scratch("target"), "data");
+      work.push(path.dirname(target));
+      assert.match(
+        (await rejection(restoreBackup(restoreConfig(target), linked))).detail,
+        /is not a regular file/,
+      );
+      assert.match(
+        (await rejection(restoreBackup(restoreConfig(target), misfiled))).detail,
+        /invalid file entry/,
+      );
       assert.equal(existsSync(target), false);
     });
 
