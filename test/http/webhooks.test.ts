@@ -478,8 +478,8 @@ describe("a slow endpoint", () => {
     for (let i = 0; i < 5; i++) await newRuntime(t, `wh-slow-${i}`);
     await fast.waitFor(5);
     await slow.waitFor(1);
-    // One request at a time per endpoint: the slow one still holds the first.
-    assert.equal(slow.messages.length, 1);
+    // At most 4 requests at a time per endpoint: the slow one holds its first ones, not all 5.
+    assert.ok(slow.messages.length >= 1 && slow.messages.length <= 4, `${slow.messages.length} in flight`);
     const list = await callApi(t, "GET", HOOKS, t.adminKey);
     assert.equal(list.statusCode, 200);
     await newRuntime(t, "wh-slow-5");
