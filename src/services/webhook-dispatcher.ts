@@ -71,6 +71,8 @@ const FAN_OUT_BATCH = 1_000;
 export interface DispatcherOptions {
   /** Webhooks being sent to by this instance at once (one request each). */
   maxInFlight?: number;
+  /** Of those, at most this many webhooks of one org (default a quarter of maxInFlight). */
+  maxPerOrg?: number;
   /** An attempt's limit: connect, answer and the first 1 KiB of the body. */
   timeoutMs?: number;
   /** Requests in flight to one webhook at once (its own connections, kept alive). */
@@ -83,6 +85,9 @@ export class WebhookDispatcher {
   private readonly perEndpoint: number;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly busyWebhooks = new Set<string>();
+  /** Webhooks being sent to per org: one tenant's endpoints never take more than maxPerOrg. */
+  private readonly busyPerOrg = new Map<string, number>();
+  private readonly maxPerOrg: number;
   private readonly abort = new AbortController();
   private chain: Promise<void> = Promise.resolve();
   private queued = false;
@@ -97,6 +102,9 @@ export class WebhookDispatcher {
     options: DispatcherOptions = {},
   ) {
     this.maxInFlight = options.maxInFlight ?? 32;
+    // A quarter of the slots: an org whose endpoints all hang (10 s per attempt) leaves the other
+    // three quarters to everyone else.
+    this.maxPerOrg = options.maxPerOrg ?? Math.max(1, Math.floor(this.maxInFlight / 4));
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.perEndpoint = Math.max(1, options.perEndpoint ?? PER_ENDPOINT);
   }
@@ -246,11 +254,18 @@ export class WebhookDispatcher {
         except: [...this.busyWebhooks],
       });
       const picked = new Map<string, string[]>();
+      const orgOf = new Map<string, string>();
+      const orgShare = new Map(this.busyPerOrg);
       for (const candidate of candidates) {
         if (this.busyWebhooks.has(candidate.webhook_id)) continue;
         const queue = picked.get(candidate.webhook_id);
         if (queue === undefined) {
-          if (picked.size < room) picked.set(candidate.webhook_id, [candidate.id]);
+          const share = orgShare.get(candidate.org_id) ?? 0;
+          if (picked.size < room && share < this.maxPerOrg) {
+            picked.set(candidate.webhook_id, [candidate.id]);
+            orgOf.set(candidate.webhook_id, candidate.org_id);
+            orgShare.set(candidate.org_id, share + 1);
+          }
         } else if (queue.length < CLAIM_BATCH) {
           queue.push(candidate.id);
         }
@@ -261,10 +276,11 @@ export class WebhookDispatcher {
           webhookId,
           queue.filter((id) => claimed.has(id)),
         );
-      return picked;
+      return { picked, orgOf };
     });
-    for (const [webhookId, mine] of queues) {
-      if (mine.length > 0) this.startWorker(webhookId, mine);
+    for (const [webhookId, mine] of queues.picked) {
+      const orgId = queues.orgOf.get(webhookId);
+      if (mine.length > 0 && orgId !== undefined) this.startWorker(webhookId, orgId, mine);
     }
   }
 
@@ -279,8 +295,9 @@ export class WebhookDispatcher {
    * Sends a webhook's claimed deliveries, perEndpoint at a time over its own kept-alive
    * connections (closed when the worker ends), claiming more until none is due.
    */
-  private startWorker(webhookId: string, claimed: string[]): void {
+  private startWorker(webhookId: string, orgId: string, claimed: string[]): void {
     this.busyWebhooks.add(webhookId);
+    this.busyPerOrg.set(orgId, (this.busyPerOrg.get(orgId) ?? 0) + 1);
     const agents = new WebhookAgents(this.perEndpoint);
     const work = async () => {
       let queue = claimed;
@@ -315,6 +332,9 @@ export class WebhookDispatcher {
         agents.destroy();
         this.inFlight.delete(webhookId);
         this.busyWebhooks.delete(webhookId);
+        const busy = (this.busyPerOrg.get(orgId) ?? 1) - 1;
+        if (busy > 0) this.busyPerOrg.set(orgId, busy);
+        else this.busyPerOrg.delete(orgId);
         this.wake();
       });
     this.inFlight.set(webhookId, worker);

@@ -48,6 +48,9 @@ const RANGES: [string, number, "ipv4" | "ipv6", string][] = [
   ["240.0.0.0", 4, "ipv4", "reserved"],
   ["::", 128, "ipv6", "unspecified"],
   ["::1", 128, "ipv6", "loopback"],
+  ["::", 96, "ipv6", "IPv4-compatible"],
+  ["::ffff:0:0:0", 96, "ipv6", "IPv4-translated"],
+  ["2001::", 32, "ipv6", "Teredo"],
   ["64:ff9b::", 96, "ipv6", "NAT64"],
   ["64:ff9b:1::", 48, "ipv6", "NAT64"],
   ["100::", 64, "ipv6", "discard"],
@@ -68,7 +71,7 @@ export function forbiddenAddressReason(address: string): string | null {
   const bare = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
   const family = net.isIP(bare);
   if (family === 0) return `'${address}' is not an IP address`;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(mappedAsDotted(bare));
   const [ip, kind] = mapped
     ? [mapped[1], "ipv4" as const]
     : [bare, family === 4 ? ("ipv4" as const) : ("ipv6" as const)];
@@ -80,6 +83,15 @@ export function forbiddenAddressReason(address: string): string | null {
     if (one.check(ip, kind)) return `${address} is a ${name} address`;
   }
   return `${address} is not a public address`;
+}
+
+/** `::ffff:7f00:1` (how URLs and resolvers print a mapped address) as `::ffff:127.0.0.1`. */
+function mappedAsDotted(address: string): string {
+  const hex = /^(?:0{0,4}:){0,4}:?(?:0{0,4}:)?ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+  if (!hex) return address;
+  const high = Number.parseInt(hex[1], 16);
+  const low = Number.parseInt(hex[2], 16);
+  return `::ffff:${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
 
 export class ForbiddenTargetError extends Error {

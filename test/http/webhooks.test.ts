@@ -487,6 +487,40 @@ describe("a slow endpoint", () => {
   });
 });
 
+describe("one org's hanging endpoints", () => {
+  test("take at most their org's share of the delivery slots, so another org's deliveries go on", async () => {
+    // Two slots in all, so an org's share is one: without the share, the default org's two hanging
+    // webhooks would hold both and the other org's delivery would wait for their timeouts.
+    const t = await buildTestApp({ env: ALLOW_PRIVATE, services: { webhookDispatch: { maxInFlight: 2 } } });
+    const slow = await startWebhookReceiver({ respond: () => null });
+    const fast = await startWebhookReceiver();
+    try {
+      await createWebhook(t, { url: slow.url, events: ["runtime.*"] });
+      await createWebhook(t, { url: `${slow.url}?second`, events: ["runtime.*"] });
+      const org = await callApi(t, "POST", "/api/v1/orgs", t.adminKey, { key: "fair", name: "Fair" });
+      assert.equal(org.statusCode, 201, org.body);
+      const hook = await callApi(t, "POST", "/api/v1/org/fair/webhooks", t.adminKey, {
+        url: fast.url,
+        events: ["org.*"],
+      });
+      assert.equal(hook.statusCode, 201, hook.body);
+      await newRuntime(t, "wh-fair-1");
+      await slow.waitFor(1);
+      const policy = await callApi(t, "PUT", "/api/v1/org/fair/policy", t.adminKey, {
+        block_severity: "medium",
+      });
+      assert.equal(policy.statusCode, 200, policy.body);
+      await fast.waitFor(1);
+      assert.equal(JSON.parse(fast.messages[0].body).type, "org.policy.updated");
+      assert.equal(slow.messages.length, 1, "only one of the default org's webhooks is being sent to");
+    } finally {
+      await t.close();
+      await slow.close();
+      await fast.close();
+    }
+  });
+});
+
 describe("SSRF protection", () => {
   test("refuses loopback, private, link-local and metadata targets at registration", async () => {
     const t = await buildTestApp();
@@ -551,6 +585,15 @@ describe("SSRF protection", () => {
     assert.match(forbiddenAddressReason("::ffff:169.254.169.254") ?? "", /link-local/);
     assert.equal(forbiddenAddressReason("::ffff:93.184.216.34"), null);
     assert.equal(forbiddenAddressReason("2606:4700:4700::1111"), null);
+    // IPv4 carried in IPv6 in every spelling: compatible, mapped in hex, translated, Teredo.
+    assert.match(forbiddenAddressReason("::7f00:1") ?? "", /IPv4-compatible/);
+    assert.match(forbiddenAddressReason("::127.0.0.1") ?? "", /IPv4-compatible/);
+    assert.match(forbiddenAddressReason("::ffff:7f00:1") ?? "", /loopback/);
+    assert.match(forbiddenAddressReason("0:0:0:0:0:ffff:a00:1") ?? "", /private/);
+    assert.equal(forbiddenAddressReason("::ffff:5db8:d822"), null);
+    assert.match(forbiddenAddressReason("::ffff:0:7f00:1") ?? "", /IPv4-translated/);
+    assert.match(forbiddenAddressReason("2001:0:4136:e378:8000:63bf:3fff:fdd2") ?? "", /Teredo/);
+    assert.equal(forbiddenAddressReason("93.184.216.34"), null);
     assert.match(forbiddenAddressReason("fd00:ec2::254") ?? "", /unique-local/);
   });
 });

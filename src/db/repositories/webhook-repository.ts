@@ -111,6 +111,7 @@ export async function setWebhookCursor(trx: Db, webhookId: string, seq: number):
 export interface DueDelivery {
   id: string;
   webhook_id: string;
+  org_id: string;
 }
 
 /**
@@ -126,7 +127,7 @@ export function dueDeliveries(
   let query = db
     .selectFrom("webhook_deliveries")
     .innerJoin("webhooks", "webhooks.id", "webhook_deliveries.webhook_id")
-    .select(["webhook_deliveries.id", "webhook_deliveries.webhook_id"])
+    .select(["webhook_deliveries.id", "webhook_deliveries.webhook_id", "webhooks.org_id"])
     .where("webhook_deliveries.status", "=", "pending")
     .where("webhook_deliveries.next_attempt_at", "<=", now)
     .where((eb) =>
