@@ -26,6 +26,7 @@ import {
   insertDeliveries,
   lockWebhook,
   nextDeliveryDueAt,
+  orgsWithActiveWebhooks,
   releaseDeliveries,
   setWebhookCursor,
   updateDelivery,
@@ -85,6 +86,8 @@ export class WebhookDispatcher {
   private readonly perEndpoint: number;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly busyWebhooks = new Set<string>();
+  /** Orgs with an active webhook as of the last pass; null until the first pass has read them. */
+  private orgsWithWebhooks: Set<string> | null = null;
   /** Webhooks being sent to per org: one tenant's endpoints never take more than maxPerOrg. */
   private readonly busyPerOrg = new Map<string, number>();
   private readonly maxPerOrg: number;
@@ -113,6 +116,10 @@ export class WebhookDispatcher {
   start(): void {
     if (this.unsubscribe || this.closed) return;
     this.unsubscribe = this.deps.changes.subscribe((event) => {
+      // Most orgs have no webhook: their writes must not cost a pass (a few queries on the
+      // database every write also uses). A webhook created on another instance is seen at the
+      // next timed pass (POLL_MS); its cursor starts before those events, so none is missed.
+      if (event.kind === "events" && this.orgsWithWebhooks?.has(event.orgId) === false) return;
       if (event.kind === "events" || event.kind === "all") this.wake();
     });
     this.wake();
@@ -164,6 +171,7 @@ export class WebhookDispatcher {
   }
 
   private async pass(): Promise<void> {
+    this.orgsWithWebhooks = new Set(await orgsWithActiveWebhooks(this.deps.db));
     const more = await this.fanOut();
     await this.send();
     if (more && !this.closed) {

@@ -74,6 +74,17 @@ export async function webhooksBehindTheirLog(db: Db, limit: number): Promise<str
   return rows.map((row) => row.id);
 }
 
+/** The orgs that have at least one active webhook. */
+export async function orgsWithActiveWebhooks(db: Db): Promise<string[]> {
+  const rows = await db
+    .selectFrom("webhooks")
+    .select("org_id")
+    .distinct()
+    .where("status", "=", "active")
+    .execute();
+  return rows.map((row) => row.org_id);
+}
+
 /**
  * The active webhook `webhookId`, locked for this transaction; undefined when another instance
  * holds it (PostgreSQL, SKIP LOCKED), or it is gone or disabled.
