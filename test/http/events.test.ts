@@ -6,6 +6,7 @@ import { type ClientRequest, get as httpGet, type IncomingMessage } from "node:h
 import { after, before, describe, test } from "node:test";
 import { readSse, type SseItem } from "../../src/cli/sse.js";
 import { appendAudit } from "../../src/services/audit.js";
+import type { EventView } from "../../src/services/event-service.js";
 import { inTransaction } from "../../src/services/transaction.js";
 import { callApi, expectError } from "../helpers/api.js";
 import { bind, bindingUrl, newRuntime, runtimeUrl } from "../helpers/bindings.js";
@@ -13,18 +14,7 @@ import { publishOk } from "../helpers/capability-bundles.js";
 import { newOrg, newStranger, newUserKey } from "../helpers/factories.js";
 import { bearer, buildTestApp, type TestApp } from "../helpers/test-app.js";
 
-interface EventJson {
-  seq: number;
-  id: string;
-  type: string;
-  occurred_at: string;
-  actor: { user_id: string | null; api_key_id: string | null } | null;
-  org: string;
-  workspace?: string;
-  workspace_id?: string;
-  subject: { kind: string; id: string; name?: string };
-  data: Record<string, unknown>;
-}
+type EventJson = EventView;
 
 const EVENTS = "/api/v1/org/default/events";
 const CAP = "/api/v1/org/default/capabilities";
