@@ -2,6 +2,9 @@
 // secret shown once, sees the delivery of an event with its status and duration, redelivers it and
 // deletes the webhook. Debian's Chromium against a real server process.
 import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
 import {
@@ -10,7 +13,7 @@ import {
   launchChromium,
   startConsoleServer,
 } from "../helpers/console.js";
-import { expectAccessible, newPage, signIn } from "../helpers/console-page.js";
+import { expectAccessible, newPage, screenshot, signIn } from "../helpers/console-page.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 
 declare const navigator: { clipboard: { readText(): Promise<string> } };
@@ -19,6 +22,7 @@ let server: ConsoleServer;
 let browser: Browser;
 let receiver: WebhookReceiver;
 const problems: string[] = [];
+const screens = mkdtempSync(path.join(tmpdir(), "capstan-webhook-screens-"));
 
 describe("the webhooks screen in Chromium", () => {
   before(async () => {
@@ -39,12 +43,15 @@ describe("the webhooks screen in Chromium", () => {
     await context.grantPermissions(["clipboard-read", "clipboard-write"]);
     await signIn(page, server.url, server.adminKey, "/orgs/default/settings?section=webhooks");
     await page.getByRole("heading", { name: "Webhooks" }).waitFor();
+    console.log(`# webhook screenshots: ${screens}`);
+    await screenshot(page, screens, "webhooks-empty");
 
     // A pattern that names no event type: the envelope's message under the field.
     await page.fill("#webhook-url", receiver.url);
     await page.fill("#webhook-events", "runtimes.*");
     await page.getByRole("button", { name: "Register webhook" }).click();
     await page.locator("#webhook-events-error").waitFor();
+    await screenshot(page, screens, "webhooks-invalid");
 
     await page.fill("#webhook-events", "runtime.*");
     await page.getByRole("button", { name: "Register webhook" }).click();
@@ -54,6 +61,7 @@ describe("the webhooks screen in Chromium", () => {
     await page.getByRole("button", { name: "Copy the secret" }).filter({ hasText: "Copied" }).waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
     await expectAccessible(page, "webhooks");
+    await screenshot(page, screens, "webhooks-secret");
     await page.getByRole("button", { name: "I have stored it" }).click();
     assert.equal(await page.getByTestId("new-webhook").count(), 0);
 
@@ -74,6 +82,7 @@ describe("the webhooks screen in Chromium", () => {
       .first()
       .waitFor();
     await expectAccessible(page, "webhook deliveries");
+    await screenshot(page, screens, "webhook-deliveries");
 
     await delivery.getByRole("button", { name: /Redeliver/ }).click();
     await receiver.waitFor(2);
