@@ -8,10 +8,11 @@ import { apiPath } from "../api-client.js";
 import type { AdminUserView, ApiKeyCreatedView } from "../api-types.js";
 import { UUID } from "../choices.js";
 import { CliError, UsageError } from "../cli-errors.js";
-import type { CommandContext, CommandInput, CommandSpec, GroupSpec, OptionSpec } from "../command.js";
+import type { CommandContext, CommandInput, CommandSpec, GroupSpec } from "../command.js";
 import { KEY_CREATE_OPTIONS, keyCreateBody, printCreatedKey } from "../key-output.js";
 import { formatTimestamp } from "../presenters.js";
 import type { AdminUserPageView } from "../tenancy-types.js";
+import { STORAGE_FLAGS } from "./serve.js";
 
 const PAGE_SIZE = 100;
 
@@ -110,34 +111,15 @@ const secretsAdminGroup: GroupSpec = {
 
 // --- backup, restore, verify: on this machine, against the data directory (as `capstan serve`) ----
 
-const LOCAL_FLAGS: Record<string, { variable: string; option: OptionSpec }> = {
-  "data-dir": {
-    variable: "CAPSTAN_DATA_DIR",
-    option: { type: "string", value: "DIR", description: "The server's data directory (./.capstan)" },
-  },
-  "database-url": {
-    variable: "CAPSTAN_DATABASE_URL",
-    option: {
-      type: "string",
-      value: "URL",
-      description: "sqlite:<path> or postgres://… (sqlite in DATA_DIR)",
-    },
-  },
-  "blob-store": {
-    variable: "CAPSTAN_BLOB_STORE",
-    option: { type: "string", value: "STORE", description: "fs:<dir> or postgres (fs in DATA_DIR)" },
-  },
-};
-
 const LOCAL_OPTIONS = Object.fromEntries(
-  Object.entries(LOCAL_FLAGS).map(([name, flag]) => [name, flag.option]),
+  Object.entries(STORAGE_FLAGS).map(([name, flag]) => [name, flag.option]),
 );
 
 /** The server's configuration, from the same variables and flags as `capstan serve`. */
 async function localConfig(ctx: CommandContext, input: CommandInput): Promise<Config> {
   const { ConfigError, loadConfig } = await import("../../config.js");
   const overrides: Record<string, string> = {};
-  for (const [name, flag] of Object.entries(LOCAL_FLAGS)) {
+  for (const [name, flag] of Object.entries(STORAGE_FLAGS)) {
     const value = input.string(name);
     if (value !== undefined) overrides[flag.variable] = value;
   }

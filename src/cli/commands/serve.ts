@@ -3,15 +3,13 @@
 import { UsageError } from "../cli-errors.js";
 import type { CommandSpec, OptionSpec } from "../command.js";
 
-const SERVE_FLAGS: Record<string, { variable: string; option: OptionSpec }> = {
-  host: {
-    variable: "CAPSTAN_HOST",
-    option: { type: "string", value: "HOST", description: "Listen address (127.0.0.1)" },
-  },
-  port: {
-    variable: "CAPSTAN_PORT",
-    option: { type: "string", value: "PORT", description: "Listen port, 0 = any free port (8080)" },
-  },
+export interface EnvFlag {
+  variable: string;
+  option: OptionSpec;
+}
+
+/** Where the server's data lives: `serve` and the local `admin backup|restore|verify` share them. */
+export const STORAGE_FLAGS: Record<string, EnvFlag> = {
   "data-dir": {
     variable: "CAPSTAN_DATA_DIR",
     option: { type: "string", value: "DIR", description: "Database and blobs (./.capstan)" },
@@ -28,6 +26,18 @@ const SERVE_FLAGS: Record<string, { variable: string; option: OptionSpec }> = {
     variable: "CAPSTAN_BLOB_STORE",
     option: { type: "string", value: "STORE", description: "fs:<dir> or postgres (fs in DATA_DIR)" },
   },
+};
+
+const SERVE_FLAGS: Record<string, EnvFlag> = {
+  host: {
+    variable: "CAPSTAN_HOST",
+    option: { type: "string", value: "HOST", description: "Listen address (127.0.0.1)" },
+  },
+  port: {
+    variable: "CAPSTAN_PORT",
+    option: { type: "string", value: "PORT", description: "Listen port, 0 = any free port (8080)" },
+  },
+  ...STORAGE_FLAGS,
   "public-url": {
     variable: "CAPSTAN_PUBLIC_URL",
     option: { type: "string", value: "URL", description: "Base of signed download URLs" },
