@@ -16,6 +16,10 @@
 //   5. bench/ and scripts/ import nothing from test/: what a benchmark shares with the tests (the
 //      test app, the database per run, the console harness) lives in scripts/, and test/helpers
 //      re-exports it, so a change to a test can never change what a benchmark measures.
+//   6. nothing in src/, test/, bench/ or scripts/ constructs better-sqlite3's Database itself but
+//      src/db/sqlite-addon.ts (openSqlite) and the script that builds the addon: the suite runs on
+//      two Nodes from one node_modules, and a bare `new Database(…)` loads the addon built for the
+//      first Node only (it failed CI on Node 24 once).
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -158,6 +162,23 @@ for (const file of TEST_FREE.flatMap((dir) => walk(dir, isScript))) {
         `${path.relative(ROOT, file)}: imports ${specifier} from test/; move what it needs into scripts/`,
       );
     }
+  }
+}
+
+// Rule 6: the constructor of better-sqlite3's default import, called outside the one opener.
+const SQLITE_OPENERS = new Set(["src/db/sqlite-addon.ts", "scripts/build-sqlite-addon.mjs"]);
+const SQLITE_DEFAULT_IMPORT = /import\s+(?!type\b)(\w+)\s+from\s*["']better-sqlite3["']/;
+for (const file of ["src", "test", "bench", "scripts"].flatMap((dir) =>
+  walk(path.join(ROOT, dir), isScript),
+)) {
+  const relative = path.relative(ROOT, file).split(path.sep).join("/");
+  if (SQLITE_OPENERS.has(relative)) continue;
+  const code = codeOf(readFileSync(file, "utf8"));
+  const name = SQLITE_DEFAULT_IMPORT.exec(code)?.[1];
+  if (name && new RegExp(`new\\s+${name}\\s*\\(`).test(code)) {
+    problems.push(
+      `${relative}: opens SQLite with \`new ${name}(…)\`; use openSqlite (src/db/sqlite-addon.ts)`,
+    );
   }
 }
 

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import Database from "better-sqlite3";
+import { openSqlite } from "../../src/db/sqlite-addon.js";
 import { callApi } from "../helpers/api.js";
 import { publishOk } from "../helpers/capability-bundles.js";
 import { buildTestApp, TEST_SECRETS_KEY, type TestApp } from "../helpers/test-app.js";
@@ -78,7 +78,8 @@ describe("capstan admin backup, restore, verify", () => {
     assert.equal((await runCli(["admin", "backup", "--to", backup, "--data-dir", t.dataDir])).code, 0);
     const restored = path.join(scratch, "tampered");
     assert.equal((await runCli(["admin", "restore", "--from", backup, "--data-dir", restored])).code, 0);
-    const file = new Database(path.join(restored, "capstan.db"));
+    // Through openSqlite: a bare `new Database` loads the addon built for the first Node only.
+    const file = openSqlite(path.join(restored, "capstan.db"));
     let edited: string;
     try {
       const record = file
