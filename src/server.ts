@@ -1,6 +1,6 @@
 // Starts the server: database → migrate → bootstrap → listen; returns a graceful stop.
 import { buildApp } from "./app.js";
-import { createDeps } from "./composition.js";
+import { createDeps, type DepsOptions } from "./composition.js";
 import type { Config } from "./config.js";
 import { migrateToLatest, withBootLock } from "./db/migrate.js";
 import { tuneHeapForServing } from "./lib/heap-tuning.js";
@@ -9,9 +9,10 @@ import { bootstrapIfEmpty, warnIfBootstrapTokenIgnored } from "./services/bootst
 import { checkSecretsKeyring } from "./services/secret-service.js";
 import { checkSigningSecret } from "./services/signed-urls.js";
 
-export async function serve(config: Config): Promise<() => Promise<void>> {
+/** `options`: what createDeps takes; a test passes a logger that captures the boot's logs. */
+export async function serve(config: Config, options: DepsOptions = {}): Promise<() => Promise<void>> {
   tuneHeapForServing();
-  const { deps, close } = await createDeps(config);
+  const { deps, close } = await createDeps(config, options);
   const { db, dialect, logger } = deps;
   // One instance migrates and bootstraps; the others wait for it (SPEC §1).
   const boot = await withBootLock(
