@@ -79,8 +79,29 @@ describe("capstan end to end", () => {
     return JSON.parse((await succeeds([...args, "--json"])).stdout) as T;
   }
 
-  async function binding(name: string): Promise<Record<string, unknown>> {
+  /** `name`'s binding on runtime default, as `capstan runtime caps default --json` lists it. */
+  async function bindingFromCli(name: string): Promise<Record<string, unknown>> {
     const { items } = await json<{ items: { capability_name: string }[] }>(["runtime", "caps", "default"]);
+    const found = items.find((item) => item.capability_name === name);
+    assert.ok(found, `${name} is not bound`);
+    return found;
+  }
+
+  /**
+   * `name`'s binding on runtime default, read from the server's API (the list `runtime caps --json`
+   * prints): what a command changed, checked without starting one more CLI process.
+   */
+  async function binding(name: string): Promise<Record<string, unknown>> {
+    const get = async (urlPath: string) => {
+      const response = await fetch(`${server.url}/api/v1/org/default/ws/main${urlPath}`, {
+        headers: { authorization: `Bearer ${server.adminKey}` },
+      });
+      assert.equal(response.status, 200, urlPath);
+      return (await response.json()) as { items: Record<string, unknown>[] };
+    };
+    const runtime = (await get("/runtimes")).items.find((item) => item.key === "default");
+    assert.ok(runtime, "runtime default is listed");
+    const { items } = await get(`/runtimes/${runtime.id}/capabilities`);
     const found = items.find((item) => item.capability_name === name);
     assert.ok(found, `${name} is not bound`);
     return found;
@@ -176,7 +197,7 @@ describe("capstan end to end", () => {
     assert.equal(installed.version, "0.1.0");
     assert.equal(installed.enabled, true);
     await succeeds(["runtime", "disable", "default", "e2e-demo"]);
-    assert.equal((await binding("e2e-demo")).enabled, false);
+    assert.equal((await bindingFromCli("e2e-demo")).enabled, false);
     await succeeds(["runtime", "enable", "default", "e2e-demo"]);
     assert.equal((await binding("e2e-demo")).enabled, true);
     await succeeds(["runtime", "flag", "default", "e2e-demo", "verbose=true"]);
