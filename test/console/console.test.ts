@@ -3,7 +3,6 @@
 // published through the API. One server and one browser for the whole file.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -15,6 +14,7 @@ import {
   launchChromium,
   startConsoleServer,
 } from "../helpers/console.js";
+import { expectAccessible } from "../helpers/console-page.js";
 
 // The browser's globals, as far as the code run inside the page uses them (this file's lib is Node's).
 interface PageElement {
@@ -27,10 +27,7 @@ declare const document: {
   activeElement: PageElement | null;
 };
 declare const sessionStorage: { length: number; getItem(key: string): string | null };
-declare const window: { axe: { run(root: unknown, options: object): Promise<unknown> } };
 
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 const EXPECTED = JSON.parse(readFileSync(path.join(EXAMPLES, "EXPECTED.json"), "utf8"));
 const UNKNOWN_KEY = `cst_aaaaaaaaaaaa_${"A".repeat(40)}`;
 const TYPES = ["agent", "tool", "skill", "mcp_server", "worker"] as const;
@@ -59,20 +56,6 @@ async function signIn(page: Page, key: string, target = "/"): Promise<void> {
   await page.fill("#api-key", key);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL((url) => !url.pathname.startsWith("/sign-in"));
-}
-
-/** axe-core in the page: no serious or critical violation. */
-async function expectAccessible(page: Page, screen: string): Promise<void> {
-  await page.evaluate(AXE_SOURCE);
-  const result = (await page.evaluate(() =>
-    window.axe.run(document, {
-      resultTypes: ["violations"],
-    }),
-  )) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
-  const serious = result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  assert.deepEqual(serious, [], `accessibility of ${screen}`);
 }
 
 async function screenshot(page: Page, name: string): Promise<void> {

@@ -7,7 +7,7 @@ import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 
 declare const document: unknown;
-declare const window: { axe: { run(root: unknown, options: object): Promise<unknown> } };
+declare const window: { axe?: { run(root: unknown, options: object): Promise<unknown> } };
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -33,9 +33,13 @@ export async function signIn(page: Page, baseUrl: string, key: string, target: s
   await page.waitForURL((url) => !url.pathname.startsWith("/sign-in"));
 }
 
+/**
+ * axe-core in the page: no serious or critical violation. axe is injected once per document (a
+ * reload or a page load brings a new one): parsing its source again costs as much as a run.
+ */
 export async function expectAccessible(page: Page, screen: string): Promise<void> {
-  await page.evaluate(AXE_SOURCE);
-  const result = (await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }))) as {
+  if (!(await page.evaluate(() => window.axe !== undefined))) await page.evaluate(AXE_SOURCE);
+  const result = (await page.evaluate(() => window.axe!.run(document, { resultTypes: ["violations"] }))) as {
     violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
   };
   const serious = result.violations
