@@ -59,7 +59,7 @@ describe("a migration interrupted by kill -9", () => {
 
   test("leaves the database as it was, and the next start completes it", async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), "capstan-interrupted-"));
-    database = await createTestDatabase(dataDir);
+    database = await createTestDatabase(dataDir, { empty: true });
     const env = {
       CAPSTAN_DATA_DIR: dataDir,
       CAPSTAN_DATABASE_URL: database.url,
