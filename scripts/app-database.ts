@@ -224,7 +224,11 @@ function migrationDigest(): string {
       visit(path.resolve(path.dirname(file), `${relative}.ts`));
     }
   };
-  visit(path.join(ROOT, "src", "db", "migrate.ts"));
+  const start = path.join(ROOT, "src", "db", "migrate.ts");
+  // Read from the checkout (the compiled test tree keeps this file's own location): without the
+  // sources the digest would name no migration at all, and a stale template could be used.
+  if (!existsSync(start)) throw new Error(`no ${start} to digest the migrations from`);
+  visit(start);
   return hash.digest("hex").slice(0, 16);
 }
 
