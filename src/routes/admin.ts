@@ -16,7 +16,7 @@ import {
 import type { Row } from "../db/schema.js";
 import { createUser, listUsers, setUserAdmin } from "../services/admin-service.js";
 import { createUserApiKeyAsAdmin } from "../services/api-key-service.js";
-import { createServerBackup } from "../services/backup-service.js";
+import { createServerBackup, MAX_SERVER_BACKUPS } from "../services/backup-service.js";
 import { type RouteApp, scopeOf } from "./route-app.js";
 import { presentCreatedApiKey } from "./users.js";
 
@@ -124,8 +124,7 @@ export default async function adminRoutes(app: RouteApp): Promise<void> {
         operationId: "createBackup",
         tags,
         summary: "Back up the instance while it serves (instance admin; embedded default only)",
-        description:
-          "Writes a consistent snapshot (database, the blobs it names, a manifest of sha256 digests) into a new directory under <DATA_DIR>/backups on the server and returns its name; the caller chooses no path. In scale mode (PostgreSQL) 409: back up with pg_dump instead.",
+        description: `Writes a consistent snapshot (database, the blobs it names, a manifest of sha256 digests) into a new directory under <DATA_DIR>/backups on the server and returns its name; the caller chooses no path. 409 while another API backup is being written, or when ${MAX_SERVER_BACKUPS} of them are kept under <DATA_DIR>/backups (the operator moves or deletes old ones). In scale mode (PostgreSQL) 409: back up with pg_dump instead.`,
         response: { 201: BackupCreated, ...errorResponses },
       },
     },

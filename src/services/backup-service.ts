@@ -56,6 +56,15 @@ const DATABASE_FILE = "capstan.db";
 const BLOBS_DIR = "blobs";
 /** Where the API route writes its backups: `<DATA_DIR>/backups/<name>`. */
 export const SERVER_BACKUPS_DIR = "backups";
+/**
+ * The API route refuses a new backup while this many of its own lie under `<DATA_DIR>/backups`:
+ * each is a full copy of the instance, and a script looping on the route (or a stolen admin key)
+ * must not be able to fill the server's disk. Deleting old ones is the operator's choice, never ours.
+ */
+export const MAX_SERVER_BACKUPS = 20;
+const SERVER_BACKUP_PREFIX = "capstan-backup-";
+/** Backup directories being written by this process's API route: one at a time per data directory. */
+const serverBackupsRunning = new Set<string>();
 const VERSION_BATCH = 200;
 /** Blobs copied at once: small files, so the time goes to opening them. */
 const COPY_CONCURRENCY = 8;
@@ -196,20 +205,46 @@ export async function createBackup(deps: BackupDeps, target: string): Promise<Ba
 export async function createServerBackup(deps: ServiceDeps, scope: RequestScope): Promise<BackupSummary> {
   await requireInstanceAdmin(deps, scope.actor);
   requireEmbeddedDefault(deps.config, "backup");
-  const name = serverBackupName(deps.now());
-  const summary = await createBackup(deps, path.join(deps.config.dataDir, SERVER_BACKUPS_DIR, name));
+  const backupsDir = path.join(deps.config.dataDir, SERVER_BACKUPS_DIR);
+  // Checked and claimed with no await between, so two calls at once cannot both pass.
+  if (serverBackupsRunning.has(backupsDir)) {
+    throw conflict("a backup of this instance is being written already; ask again when it has finished");
+  }
+  serverBackupsRunning.add(backupsDir);
+  let summary: BackupSummary;
+  try {
+    const kept = await countServerBackups(backupsDir);
+    if (kept >= MAX_SERVER_BACKUPS) {
+      throw conflict(
+        `${backupsDir} holds ${kept} backups made through the API (at most ${MAX_SERVER_BACKUPS}); move or delete old ones first`,
+      );
+    }
+    const name = serverBackupName(deps.now());
+    summary = await createBackup(deps, path.join(backupsDir, name));
+  } finally {
+    serverBackupsRunning.delete(backupsDir);
+  }
   const at = deps.now().toISOString();
   const entry = {
     orgId: null,
     action: "instance.backup.created",
     targetType: "backup",
     targetId: null,
-    data: { name },
+    data: { name: path.basename(summary.dir) },
   };
   await inTransaction(deps, async (trx) => {
     await appendAudit(trx, scope, entry, at);
   });
   return summary;
+}
+
+async function countServerBackups(dir: string): Promise<number> {
+  try {
+    return (await readdir(dir)).filter((name) => name.startsWith(SERVER_BACKUP_PREFIX)).length;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw error;
+  }
 }
 
 /** A backup name for the API route: when, to the second, and a random tail. */
@@ -218,7 +253,7 @@ export function serverBackupName(now: Date): string {
     .toISOString()
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "Z");
-  return `capstan-backup-${stamp}-${randomBytes(3).toString("hex")}`;
+  return `${SERVER_BACKUP_PREFIX}${stamp}-${randomBytes(3).toString("hex")}`;
 }
 
 interface SnapshotContents {

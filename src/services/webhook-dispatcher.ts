@@ -13,6 +13,11 @@
 // A timer (the next due retry, and every POLL_MS at most) covers retries and missed wake-ups.
 // Failures are retried with backoff for 24 h; a webhook with no success for 5 days is disabled,
 // which is audited (and so becomes a `webhook.disabled` event).
+// An endpoint that does not answer at all (timeout, refused connection, unresolvable or forbidden
+// address) trips its worker: the attempts under way end, the claimed deliveries not yet started
+// wait until the failed one's retry, and the slot is free. A dead endpoint then costs one timeout
+// per retry, not one per delivery of its backlog, and cannot hold the slots of other tenants'
+// endpoints for long however many webhooks its owner points at it.
 
 import { listOrgEventsAfter } from "../db/repositories/event-repository.js";
 import {
@@ -27,6 +32,7 @@ import {
   lockWebhook,
   nextDeliveryDueAt,
   orgsWithActiveWebhooks,
+  postponeDeliveries,
   releaseDeliveries,
   setWebhookCursor,
   updateDelivery,
@@ -78,6 +84,14 @@ export interface DispatcherOptions {
   timeoutMs?: number;
   /** Requests in flight to one webhook at once (its own connections, kept alive). */
   perEndpoint?: number;
+}
+
+/** What an attempt tells its worker. */
+interface AttemptResult {
+  /** False when the endpoint gave no answer at all: the worker stops sending it its batch. */
+  answered: boolean;
+  /** When the attempted delivery is due again (null: it succeeded, ended, or was not sent). */
+  retryAt: string | null;
 }
 
 export class WebhookDispatcher {
@@ -311,12 +325,19 @@ export class WebhookDispatcher {
       let queue = claimed;
       while (queue.length > 0) {
         const waiting = [...queue];
+        /** Set by the first attempt the endpoint did not answer: when the rest wait until. */
+        let tripped: string | null = null;
         const lane = async () => {
-          while (!this.closed) {
+          while (!this.closed && tripped === null) {
             const id = waiting.shift();
             if (id === undefined) return;
             try {
-              await this.attempt(id, agents);
+              const result = await this.attempt(id, agents);
+              if (!result.answered && tripped === null) {
+                tripped =
+                  result.retryAt ??
+                  new Date(this.deps.now().getTime() + webhookRetryDelayMs(1)).toISOString();
+              }
             } catch (error) {
               this.deps.logger.error({ err: error, delivery_id: id }, "webhook attempt failed");
             }
@@ -326,6 +347,12 @@ export class WebhookDispatcher {
         if (this.closed) {
           // Those not started are released at once for another instance.
           if (waiting.length > 0) await releaseDeliveries(this.deps.db, waiting);
+          return;
+        }
+        if (tripped !== null) {
+          // The endpoint is down: the rest of the batch waits for the failed one's retry, and the
+          // worker ends (claiming more would only meet the same timeout again).
+          if (waiting.length > 0) await postponeDeliveries(this.deps.db, waiting, tripped);
           return;
         }
         queue = await this.claimNext(webhookId);
@@ -364,17 +391,18 @@ export class WebhookDispatcher {
     });
   }
 
-  private async attempt(deliveryId: string, agents: WebhookAgents): Promise<void> {
+  private async attempt(deliveryId: string, agents: WebhookAgents): Promise<AttemptResult> {
     const found = await this.deps.db.transaction().execute((trx) => findDeliveryToSend(trx, deliveryId));
-    if (!found) return;
+    if (!found) return { answered: true, retryAt: null };
     const startedAt = this.deps.now();
     const outcome = await this.post(found, startedAt, agents);
     if (this.abort.signal.aborted) {
       // Cut by shutdown: not the endpoint's fault; the claim is released for the next instance.
       await updateDelivery(this.deps.db, deliveryId, { claimed_until: null });
-      return;
+      return { answered: true, retryAt: null };
     }
-    await this.record(found, startedAt, outcome);
+    const retryAt = await this.record(found, startedAt, outcome);
+    return { answered: outcome.statusCode !== null, retryAt };
   }
 
   private async post(found: DeliveryToSend, startedAt: Date, agents: WebhookAgents): Promise<SendOutcome> {
@@ -409,16 +437,17 @@ export class WebhookDispatcher {
     });
   }
 
-  private async record(found: DeliveryToSend, startedAt: Date, outcome: SendOutcome): Promise<void> {
+  /** Records the attempt; returns when the delivery is due again, if it is. */
+  private async record(found: DeliveryToSend, startedAt: Date, outcome: SendOutcome): Promise<string | null> {
     const { delivery } = found;
     const now = this.deps.now();
     const at = now.toISOString();
     const succeeded = outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
     const error =
       outcome.error ?? (succeeded ? null : `the endpoint answered ${outcome.statusCode} (2xx expected)`);
-    await inTransaction(this.deps, async (trx) => {
+    return inTransaction(this.deps, async (trx) => {
       const webhook = await lockWebhook(trx, this.deps.dialect, delivery.webhook_id);
-      if (!webhook) return;
+      if (!webhook) return null;
       const attempt = delivery.attempts + 1;
       await insertAttempt(trx, {
         id: newId(),
@@ -462,15 +491,16 @@ export class WebhookDispatcher {
         if (webhook.failing_since !== null) {
           await updateWebhook(trx, webhook.org_id, webhook.id, { failing_since: null });
         }
-        return;
+        return redeliver ? at : null;
       }
       const next = now.getTime() + webhookRetryDelayMs(attempt);
       const giveUp = next - Date.parse(firstAttempt) > WEBHOOK_RETRY_WINDOW_MS;
+      const retryAt = redeliver ? at : giveUp ? null : new Date(next).toISOString();
       if (!redeliver) {
         await updateDelivery(trx, delivery.id, {
           ...common,
           status: giveUp ? "failed" : "pending",
-          next_attempt_at: giveUp ? null : new Date(next).toISOString(),
+          next_attempt_at: retryAt,
         });
       }
       const failingSince = webhook.failing_since ?? startedAt.toISOString();
@@ -500,6 +530,7 @@ export class WebhookDispatcher {
       } else if (webhook.failing_since === null) {
         await updateWebhook(trx, webhook.org_id, webhook.id, { failing_since: failingSince });
       }
+      return retryAt;
     });
   }
 }

@@ -11,6 +11,7 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type ApiAnswer, captureApiAnswers } from "../../scripts/api-answers.js";
+import { sourceRunner } from "../../scripts/compiled-sources.js";
 import { loadConfig } from "../../src/config.js";
 import { connectDatabase } from "../../src/db/connect.js";
 import { LATEST_MIGRATION } from "../../src/db/migrate.js";
@@ -25,8 +26,9 @@ const PAUSE_IN = "0006_add_tags_and_tracking";
 const FIXTURE = path.join(ROOT, "test", "fixtures", "upgrade", "0.1.0");
 
 /** Starts the server and resolves once it says it is paused inside the migration. */
-function startPausedServer(env: Record<string, string>, pauseIn = PAUSE_IN): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+async function startPausedServer(env: Record<string, string>, pauseIn = PAUSE_IN): Promise<ChildProcess> {
+  const runner = await sourceRunner();
+  const child = spawn(process.execPath, runner.args("src/main.ts"), {
     cwd: ROOT,
     env: {
       ...withoutCapstanVariables(),
@@ -59,7 +61,7 @@ describe("a migration interrupted by kill -9", () => {
 
   test("leaves the database as it was, and the next start completes it", async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), "capstan-interrupted-"));
-    database = await createTestDatabase(dataDir);
+    database = await createTestDatabase(dataDir, { empty: true });
     const env = {
       CAPSTAN_DATA_DIR: dataDir,
       CAPSTAN_DATABASE_URL: database.url,

@@ -80,7 +80,7 @@ describe("migration 0003_add_admins_and_key_limits", () => {
 
   before(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), "capstan-migration-"));
-    testDatabase = await createTestDatabase(dataDir);
+    testDatabase = await createTestDatabase(dataDir, { empty: true });
     const config = loadConfig({}, { CAPSTAN_DATA_DIR: dataDir, CAPSTAN_DATABASE_URL: testDatabase.url });
     handle = connectDatabase(config.database);
     db = handle.db;

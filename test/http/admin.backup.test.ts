@@ -5,9 +5,11 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -18,7 +20,12 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { captureApiAnswers } from "../../scripts/api-answers.js";
 import { loadConfig } from "../../src/config.js";
-import { type BackupManifest, createBackup, restoreBackup } from "../../src/services/backup-service.js";
+import {
+  type BackupManifest,
+  createBackup,
+  MAX_SERVER_BACKUPS,
+  restoreBackup,
+} from "../../src/services/backup-service.js";
 import { verifyIntegrity } from "../../src/services/integrity-service.js";
 import { callApi, expectError } from "../helpers/api.js";
 import { bind, bindingUrl, newRuntime, type ResolvedSet, readResolved } from "../helpers/bindings.js";
@@ -440,6 +447,41 @@ if (testDialect() === "postgres") {
       assert.match(made.json().name, /^capstan-backup-\d{8}T\d{6}Z-[0-9a-f]{6}$/);
       assert.ok(existsSync(path.join(t.dataDir, "backups", made.json().name, "manifest.json")));
       assert.equal(existsSync(elsewhere), false);
+    });
+
+    test("the API route writes one backup at a time, and refuses once MAX_SERVER_BACKUPS of its own are kept", async () => {
+      const backups = path.join(t.dataDir, "backups");
+      const kept = () => readdirSync(backups).filter((name) => name.startsWith("capstan-backup-"));
+      // Two calls at once: one writes, the other is told to ask again.
+      const both = await Promise.all(
+        [0, 1].map(() => callApi(t, "POST", "/api/v1/admin/backups", t.adminKey)),
+      );
+      const statuses = both.map((res) => res.statusCode).sort();
+      assert.deepEqual(statuses, [201, 409], both.map((res) => res.body).join("\n"));
+      const busy = both.find((res) => res.statusCode === 409)!;
+      expectError(busy, 409, "conflict_error");
+      assert.match(busy.json().detail, /being written already/);
+
+      // Fill up to the cap with copies of a real one (the count is what the route reads).
+      const existing = kept();
+      for (let i = existing.length; i < MAX_SERVER_BACKUPS; i++) {
+        cpSync(path.join(backups, existing[0]), path.join(backups, `capstan-backup-filler-${i}`), {
+          recursive: true,
+        });
+      }
+      const before = kept().length;
+      const refused = await callApi(t, "POST", "/api/v1/admin/backups", t.adminKey);
+      expectError(refused, 409, "conflict_error");
+      assert.match(
+        refused.json().detail,
+        new RegExp(`holds ${MAX_SERVER_BACKUPS} backups .*move or delete old ones`),
+      );
+      assert.equal(kept().length, before, "nothing was written");
+
+      // One removed by the operator: the route writes again.
+      rmSync(path.join(backups, `capstan-backup-filler-${MAX_SERVER_BACKUPS - 1}`), { recursive: true });
+      const again = await callApi(t, "POST", "/api/v1/admin/backups", t.adminKey);
+      assert.equal(again.statusCode, 201, again.body);
     });
   });
 }

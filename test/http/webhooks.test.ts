@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { redactLine } from "../../src/http/log-redaction.js";
-import { forbiddenAddressReason } from "../../src/services/webhook-transport.js";
+import { WebhookDispatcher } from "../../src/services/webhook-dispatcher.js";
+import { forbiddenAddressReason, systemResolve } from "../../src/services/webhook-transport.js";
 import { callApi, expectError } from "../helpers/api.js";
 import { newStranger, newUserKey } from "../helpers/factories.js";
 import { buildTestApp, type TestApp } from "../helpers/test-app.js";
@@ -70,6 +71,7 @@ async function deliveries(t: TestApp, webhookId: string) {
     event_type: string;
     status: string;
     attempts: number;
+    next_attempt_at: string | null;
     last_status_code: number | null;
     last_error: string | null;
     log: {
@@ -517,6 +519,52 @@ describe("one org's hanging endpoints", () => {
       await t.close();
       await slow.close();
       await fast.close();
+    }
+  });
+});
+
+describe("an endpoint that does not answer", () => {
+  test("trips its worker: one attempt times out, the rest of the batch waits for its retry, the slot is freed", async () => {
+    const t = await buildTestApp({
+      env: ALLOW_PRIVATE,
+      services: { webhookDispatch: { timeoutMs: 300, perEndpoint: 1 } },
+    });
+    const hanging = await startWebhookReceiver({ respond: () => null });
+    try {
+      const hook = await createWebhook(t, { url: hanging.url, events: ["runtime.created"] });
+      // The app's dispatcher stops, so that the six events are claimed together by one of the
+      // test's own: one worker, one batch.
+      await t.app.services.webhookDispatcher.close();
+      for (let i = 0; i < 6; i++) await newRuntime(t, `wh-down-${i}`);
+      const policy = { allowPrivate: true, resolve: systemResolve };
+      const dispatcher = new WebhookDispatcher(t.deps, t.app.services.secrets, policy, {
+        timeoutMs: 300,
+        perEndpoint: 1,
+      });
+      try {
+        await dispatcher.settle();
+      } finally {
+        await dispatcher.close();
+      }
+      // Without the breaker, settle would send all six, one timeout each.
+      assert.equal(hanging.messages.length, 1, "one request, not one per delivery");
+      const all = await deliveries(t, hook.id);
+      assert.equal(all.length, 6);
+      const tried = all.filter((delivery) => delivery.attempts === 1);
+      assert.equal(tried.length, 1);
+      assert.match(tried[0].last_error ?? "", /time|answer/i);
+      const waiting = all.filter((delivery) => delivery.attempts === 0);
+      assert.equal(waiting.length, 5);
+      for (const delivery of waiting) {
+        assert.equal(delivery.status, "pending");
+        assert.ok(
+          (delivery.next_attempt_at ?? "") >= (tried[0].next_attempt_at ?? "~"),
+          `${delivery.next_attempt_at} waits for ${tried[0].next_attempt_at}`,
+        );
+      }
+    } finally {
+      await t.close();
+      await hanging.close();
     }
   });
 });

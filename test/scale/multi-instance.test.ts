@@ -63,7 +63,8 @@ describe("two instances on one PostgreSQL database", { skip: testDialect() !== "
 
   before(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), "capstan-scale-"));
-    database = await createTestDatabase(dataDir);
+    // Empty, so that both instances find the migrations to run and one waits for the other.
+    database = await createTestDatabase(dataDir, { empty: true });
     const env = {
       CAPSTAN_DATABASE_URL: database.url,
       CAPSTAN_BLOB_STORE: "postgres",

@@ -86,6 +86,16 @@ describe("webhooks on two instances", { skip: testDialect() !== "postgres" }, ()
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     try {
+      // A message arrives before its sender records the attempt: wait (bounded) for the last
+      // records, so that what is read next is the settled state.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const open = await client.query(
+          "select count(*)::int as n from webhook_deliveries where status = 'pending'",
+        );
+        if (open.rows[0].n === 0 || Date.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       // All settled, each on its first attempt: no delivery is left for anyone to send again.
       const { rows } = await client.query(
         "select status, attempts, count(*)::int as n from webhook_deliveries group by status, attempts",

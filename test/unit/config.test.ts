@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { sourceRunner } from "../../scripts/compiled-sources.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -251,8 +252,9 @@ describe("loadConfig (SPEC §1)", () => {
 });
 
 describe("capstan serve with invalid configuration", () => {
-  test("exits non-zero at boot with a message naming the variable", () => {
-    const result = spawnSync(process.execPath, ["--import", "tsx", "src/main.ts"], {
+  test("exits non-zero at boot with a message naming the variable", async () => {
+    const runner = await sourceRunner();
+    const result = spawnSync(process.execPath, runner.args("src/main.ts"), {
       cwd: ROOT,
       env: { ...process.env, CAPSTAN_PORT: "eighty" },
       encoding: "utf8",

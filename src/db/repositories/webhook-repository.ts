@@ -220,6 +220,28 @@ export async function releaseDeliveries(db: Db, ids: string[]): Promise<void> {
     .execute();
 }
 
+/**
+ * Unclaims pending deliveries and makes them due no sooner than `until` (never sooner than they
+ * already were): the rest of a batch whose endpoint stopped answering.
+ */
+export async function postponeDeliveries(db: Db, ids: string[], until: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable("webhook_deliveries")
+    .set((eb) => ({
+      claimed_until: null,
+      next_attempt_at: eb
+        .case()
+        .when("next_attempt_at", "<", until)
+        .then(until)
+        .else(eb.ref("next_attempt_at"))
+        .end(),
+    }))
+    .where("id", "in", ids)
+    .where("status", "=", "pending")
+    .execute();
+}
+
 export interface DeliveryToSend {
   delivery: DeliveryRow;
   webhook: WebhookRow;
