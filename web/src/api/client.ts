@@ -40,7 +40,7 @@ export async function unwrap<T>(
   if (!response.ok) {
     const envelope = await envelopeOf(response, error);
     if (response.status === 401) {
-      session.signOut();
+      session.signOut(envelope.detail);
       onUnauthorized(envelope);
     }
     throw new ApiError(envelope);
@@ -61,7 +61,7 @@ export async function fetchRaw(path: string): Promise<Response> {
     }
     const envelope = await envelopeOf(response, body);
     if (response.status === 401) {
-      session.signOut();
+      session.signOut(envelope.detail);
       onUnauthorized(envelope);
     }
     throw new ApiError(envelope);

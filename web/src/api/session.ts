@@ -2,6 +2,8 @@
 // never a cookie, never a URL): closing the tab forgets it. The org and workspace choices are
 // remembered per browser (localStorage); they are not secrets.
 const KEY = "capstan.apiKey";
+/** Why the API signed the user out (a 401's detail), shown on the sign-in screen. */
+const REFUSAL = "capstan.refusal";
 const ORG = "capstan.org";
 const workspaceKey = (org: string) => `capstan.workspace.${org}`;
 
@@ -11,9 +13,17 @@ export const session = {
   },
   signIn(key: string): void {
     sessionStorage.setItem(KEY, key);
+    sessionStorage.removeItem(REFUSAL);
   },
-  signOut(): void {
+  /** `refusal`: the API's reason when a 401 signed the user out; none when they chose to. */
+  signOut(refusal?: string): void {
     sessionStorage.removeItem(KEY);
+    if (refusal) sessionStorage.setItem(REFUSAL, refusal);
+    else sessionStorage.removeItem(REFUSAL);
+  },
+  /** The reason of the last sign-out a 401 caused, until the next sign-in. */
+  refusal(): string | undefined {
+    return sessionStorage.getItem(REFUSAL) ?? undefined;
   },
 };
 

@@ -12,7 +12,10 @@ export const authenticatedRoute = createRoute({
   getParentRoute: () => rootRoute,
   id: "authenticated",
   beforeLoad: ({ location }) => {
-    if (!session.key()) throw redirect({ to: "/sign-in", search: { redirect: location.href } });
+    // A 401 both signs out and navigates to sign-in with its detail; when this guard's redirect
+    // lands after that navigation (a route still loading), it must carry the same detail.
+    if (!session.key())
+      throw redirect({ to: "/sign-in", search: { redirect: location.href, message: session.refusal() } });
   },
   component: Outlet,
 });
