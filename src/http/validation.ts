@@ -14,18 +14,55 @@ const textAjv = new Ajv({ ...common, coerceTypes: "array" });
 type Validate = ReturnType<FastifySchemaCompiler<unknown>>;
 
 // Route schemas are module-level constants, so every app built in this process (tests build
-// hundreds) can share one compiled validator per schema instead of compiling it again.
+// hundreds) can share one compiled validator per schema instead of compiling it again. A validator
+// is compiled when a request first needs it, not when the app is built (see http/serialization.ts).
 const compiled = { body: new WeakMap<object, Validate>(), text: new WeakMap<object, Validate>() };
 
-export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
-  const part = httpPart === "body" ? "body" : "text";
+type Part = keyof typeof compiled;
+
+const partOf = (httpPart: string | undefined): Part => (httpPart === "body" ? "body" : "text");
+
+/** Schemas a route declared whose validator is not compiled yet (module constants: bounded sets). */
+const pending = { body: new Set<object>(), text: new Set<object>() };
+
+/** The validator of `schema` for a request part, compiled now if this process has not yet. */
+export function compileValidator(schema: object, httpPart: string | undefined): Validate {
+  const part = partOf(httpPart);
   const cache = compiled[part];
-  let validate = cache.get(schema as object);
+  let validate = cache.get(schema);
   if (!validate) {
-    validate = (part === "body" ? bodyAjv : textAjv).compile(schema as object) as Validate;
-    cache.set(schema as object, validate);
+    validate = (part === "body" ? bodyAjv : textAjv).compile(schema) as Validate;
+    cache.set(schema, validate);
   }
+  pending[part].delete(schema);
   return validate;
+}
+
+/** Compiles every validator a route of a built app declared and no request has used yet; returns how many. */
+export function compilePendingValidators(): number {
+  let count = 0;
+  for (const part of ["body", "text"] as const) {
+    for (const schema of [...pending[part]]) {
+      compileValidator(schema, part);
+      count++;
+    }
+  }
+  return count;
+}
+
+export const validatorCompiler: FastifySchemaCompiler<unknown> = ({ schema, httpPart }) => {
+  const known = compiled[partOf(httpPart)].get(schema as object);
+  if (known) return known;
+  pending[partOf(httpPart)].add(schema as object);
+  let validate: Validate | undefined;
+  // Fastify reads `errors` off the function it was given after a failed validation.
+  const lazy = ((data: unknown) => {
+    validate ??= compileValidator(schema as object, httpPart);
+    const valid = validate(data);
+    lazy.errors = validate.errors;
+    return valid;
+  }) as Validate;
+  return lazy;
 };
 
 const LOC_ROOT: Record<string, string> = {
