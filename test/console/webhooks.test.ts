@@ -87,6 +87,20 @@ describe("the webhooks screen in Chromium", () => {
     await delivery.getByRole("button", { name: /Redeliver/ }).click();
     await receiver.waitFor(2);
     assert.equal(receiver.messages[1].headers["webhook-id"], receiver.messages[0].headers["webhook-id"]);
+    // The message arrives before its sender records the attempt: wait (bounded) for the record,
+    // else Refresh can read the delivery as it was.
+    const webhookId = new URL(page.url()).searchParams.get("webhook");
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const log = await server.call(
+        "GET",
+        `/api/v1/org/default/webhooks/${webhookId}/deliveries`,
+        server.adminKey,
+      );
+      assert.equal(log.status, 200);
+      if (log.body.items[0]?.attempts === 2 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await page.getByRole("button", { name: "Refresh" }).click();
     await delivery.getByText("2 attempts").waitFor();
 
